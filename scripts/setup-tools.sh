@@ -1,0 +1,166 @@
+#!/usr/bin/env bash
+# Provides the pinned real components (tools/versions.env) in the cache, building them from the
+# Go module proxy when Go is available, or downloading official releases otherwise.
+#
+# Cache layout: $SHEPHERD_CACHE (default ~/.cache/shepherd)/<tool>-<version>/<binary>. A tool is
+# taken, in order, from: an environment variable naming the binary (SHEPHERD_ETCD,
+# SHEPHERD_KUBE_APISERVER, SHEPHERD_KUBE_CONTROLLER_MANAGER, SHEPHERD_KUBE_SCHEDULER,
+# SHEPHERD_KUBECTL, SHEPHERD_KWOK, SHEPHERD_TEMPORAL); the cache; a binary of the right version on
+# PATH (linked into the cache); a build (or, with SHEPHERD_TOOLS_SOURCE=download, a download).
+set -euo pipefail
+
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+# shellcheck source=../tools/versions.env
+source "$root/tools/versions.env"
+cache=${SHEPHERD_CACHE:-$HOME/.cache/shepherd}
+source_mode=${SHEPHERD_TOOLS_SOURCE:-auto}
+mkdir -p "$cache"
+
+log() { printf '[setup] %s\n' "$*" >&2; }
+die() { printf '[setup] error: %s\n' "$*" >&2; exit 1; }
+
+# One setup at a time: a test run and a manual setup may start together.
+exec 9>"$cache/.setup.lock"
+flock 9
+
+if [ "$source_mode" = auto ]; then
+  if command -v go >/dev/null 2>&1; then source_mode=build; else source_mode=download; fi
+fi
+if [ "$source_mode" = build ] && ! command -v go >/dev/null 2>&1; then
+  die "Go is not installed; install Go 1.26+ or set SHEPHERD_TOOLS_SOURCE=download on a machine with internet"
+fi
+
+export GOFLAGS="${GOFLAGS:-} -buildvcs=false"
+export GOTOOLCHAIN=${GOTOOLCHAIN:-local}
+
+k8s_dir="$cache/kubernetes-$KUBERNETES_VERSION"
+etcd_dir="$cache/etcd-$ETCD_VERSION"
+kwok_dir="$cache/kwok-$KWOK_VERSION"
+temporal_dir="$cache/temporal-$TEMPORAL_CLI_VERSION"
+
+# have NAME DIR ENVVAR VERSION_CMD EXPECTED: true when DIR/NAME is usable; adopts an env override or
+# a binary of the right version on PATH.
+have() {
+  local name=$1 dir=$2 var=$3 expected=$4 found
+  mkdir -p "$dir"
+  if [ -n "${!var:-}" ]; then
+    [ -x "${!var}" ] || die "$var=${!var} is not an executable file"
+    ln -sf "${!var}" "$dir/$name"
+    return 0
+  fi
+  [ -x "$dir/$name" ] && return 0
+  if found=$(command -v "$name" 2>/dev/null) && "$found" --version 2>/dev/null | grep -q -- "$expected"; then
+    log "using $found ($expected) from PATH"
+    ln -sf "$found" "$dir/$name"
+    return 0
+  fi
+  return 1
+}
+
+timed() {
+  local what=$1; shift
+  local start=$SECONDS
+  log "building $what ..."
+  "$@"
+  log "built $what in $((SECONDS - start))s"
+}
+
+k8s_ldflags() {
+  local minor=${KUBERNETES_VERSION#v1.}; minor=${minor%%.*}
+  local flags="-s -w" pkg
+  for pkg in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
+    flags="$flags -X $pkg.gitVersion=$KUBERNETES_VERSION -X $pkg.gitMajor=1 -X $pkg.gitMinor=$minor -X $pkg.gitTreeState=clean"
+  done
+  printf '%s' "$flags"
+}
+
+build_kubernetes() {
+  # One go build for all four commands, so the packages they share compile once.
+  local tmp="$k8s_dir.tmp"
+  rm -rf "$tmp" && mkdir -p "$tmp"
+  (cd "$root/tools/k8s" && go build -trimpath -ldflags "$(k8s_ldflags)" -o "$tmp/" \
+    k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kube-controller-manager \
+    k8s.io/kubernetes/cmd/kube-scheduler k8s.io/kubernetes/cmd/kubectl)
+  mv "$tmp"/* "$k8s_dir/" && rmdir "$tmp"
+}
+
+build_etcd() {
+  # etcd is built from the same wrapper module, so it is the version Kubernetes pins.
+  (cd "$root/tools/k8s" && go build -trimpath -ldflags "-s -w" -o "$etcd_dir/etcd.tmp" go.etcd.io/etcd/server/v3)
+  mv "$etcd_dir/etcd.tmp" "$etcd_dir/etcd"
+}
+
+build_kwok() {
+  GOBIN="$kwok_dir" go install -trimpath \
+    -ldflags "-s -w -X sigs.k8s.io/kwok/pkg/consts.Version=$KWOK_VERSION" \
+    "sigs.k8s.io/kwok/cmd/kwok@$KWOK_VERSION"
+}
+
+build_temporal() {
+  GOBIN="$temporal_dir" go install -trimpath -ldflags "-s -w" \
+    "github.com/temporalio/cli/cmd/temporal@$TEMPORAL_CLI_VERSION"
+}
+
+download() {
+  local url=$1 out=$2
+  log "downloading $url"
+  curl -fsSL --retry 3 -o "$out" "$url" || die "could not download $url"
+}
+
+platform() {
+  local arch
+  case "$(uname -m)" in x86_64) arch=amd64 ;; aarch64 | arm64) arch=arm64 ;; *) die "unsupported CPU $(uname -m)" ;; esac
+  printf '%s %s' "$(uname -s | tr '[:upper:]' '[:lower:]')" "$arch"
+}
+
+fetch_kubernetes() {
+  local os arch bin
+  read -r os arch <<<"$(platform)"
+  for bin in kube-apiserver kube-controller-manager kube-scheduler kubectl; do
+    download "https://dl.k8s.io/release/$KUBERNETES_VERSION/bin/$os/$arch/$bin" "$k8s_dir/$bin"
+    chmod +x "$k8s_dir/$bin"
+  done
+}
+
+fetch_etcd() {
+  local os arch tmp
+  read -r os arch <<<"$(platform)"
+  tmp=$(mktemp -d)
+  download "https://github.com/etcd-io/etcd/releases/download/$ETCD_VERSION/etcd-$ETCD_VERSION-$os-$arch.tar.gz" "$tmp/etcd.tgz"
+  tar -xzf "$tmp/etcd.tgz" -C "$tmp" --strip-components=1
+  mv "$tmp/etcd" "$etcd_dir/etcd" && rm -rf "$tmp"
+}
+
+fetch_kwok() {
+  local os arch
+  read -r os arch <<<"$(platform)"
+  download "https://github.com/kubernetes-sigs/kwok/releases/download/$KWOK_VERSION/kwok-$os-$arch" "$kwok_dir/kwok"
+  chmod +x "$kwok_dir/kwok"
+}
+
+fetch_temporal() {
+  local os arch tmp
+  read -r os arch <<<"$(platform)"
+  tmp=$(mktemp -d)
+  download "https://temporal.download/cli/archive/${TEMPORAL_CLI_VERSION}?platform=$os&arch=$arch" "$tmp/temporal.tgz"
+  tar -xzf "$tmp/temporal.tgz" -C "$tmp"
+  mv "$tmp/temporal" "$temporal_dir/temporal" && rm -rf "$tmp"
+}
+
+provide() {
+  local tool=$1
+  if [ "$source_mode" = build ]; then timed "$tool" "build_$tool"; else "fetch_$tool"; fi
+}
+
+started=$SECONDS
+have_all_k8s=true
+have kube-apiserver "$k8s_dir" SHEPHERD_KUBE_APISERVER "Kubernetes $KUBERNETES_VERSION" || have_all_k8s=false
+have kube-controller-manager "$k8s_dir" SHEPHERD_KUBE_CONTROLLER_MANAGER "Kubernetes $KUBERNETES_VERSION" || have_all_k8s=false
+have kube-scheduler "$k8s_dir" SHEPHERD_KUBE_SCHEDULER "Kubernetes $KUBERNETES_VERSION" || have_all_k8s=false
+have kubectl "$k8s_dir" SHEPHERD_KUBECTL "$KUBERNETES_VERSION" || have_all_k8s=false
+$have_all_k8s || provide kubernetes
+have etcd "$etcd_dir" SHEPHERD_ETCD "etcd Version: ${ETCD_VERSION#v}" || provide etcd
+have kwok "$kwok_dir" SHEPHERD_KWOK "$KWOK_VERSION" || provide kwok
+have temporal "$temporal_dir" SHEPHERD_TEMPORAL "${TEMPORAL_CLI_VERSION#v}" || provide temporal
+
+log "tools ready in $((SECONDS - started))s under $cache"

@@ -1,0 +1,85 @@
+/**
+ * The real Temporal server (`temporal server start-dev`, SQLite) on loopback, with Shepherd's
+ * search attributes registered, and optionally its Web UI.
+ */
+import { join } from 'node:path';
+import { Connection } from '@temporalio/client';
+import { SEARCH_ATTRIBUTES } from '../common/search-attributes.js';
+import { type Daemon, startDaemon, waitUntilReady } from './daemon.js';
+import { freePorts } from './ports.js';
+
+/** The running Temporal server. */
+export interface TemporalDevServer {
+  /** gRPC frontend, `host:port`. */
+  address: string;
+  /** Web UI URL, when started with the UI. */
+  uiUrl?: string;
+  namespace: string;
+  daemon: Daemon;
+}
+
+/** Options for {@link startTemporalDevServer}. */
+export interface TemporalDevServerOptions {
+  /** Serve the Web UI. @default false */
+  ui?: boolean;
+  /** SQLite file; a persistent one keeps sessions across restarts. @default `<dir>/temporal.db` */
+  dbFile?: string;
+  /** Fixed frontend port. @default a free port */
+  port?: number;
+  /** Fixed UI port. @default a free port */
+  uiPort?: number;
+}
+
+/** Starts the dev server and resolves when its frontend answers and the search attributes exist. */
+export async function startTemporalDevServer(
+  dir: string,
+  temporalBin: string,
+  options: TemporalDevServerOptions = {},
+  onDaemon: (daemon: Daemon) => void = () => undefined,
+): Promise<TemporalDevServer> {
+  const [freePort, freeUiPort, httpPort, metricsPort] = (await freePorts(4)) as [
+    number,
+    number,
+    number,
+    number,
+  ];
+  const port = options.port ?? freePort;
+  const uiPort = options.uiPort ?? freeUiPort;
+  const namespace = 'default';
+  const args = [
+    'server',
+    'start-dev',
+    '--ip=127.0.0.1',
+    `--port=${port}`,
+    `--http-port=${httpPort}`,
+    `--metrics-port=${metricsPort}`,
+    `--db-filename=${options.dbFile ?? join(dir, 'temporal.db')}`,
+    `--namespace=${namespace}`,
+    '--log-level=warn',
+    ...Object.values(SEARCH_ATTRIBUTES).map((sa) => `--search-attribute=${sa.name}=${sa.type}`),
+    ...(options.ui ? ['--ui-ip=127.0.0.1', `--ui-port=${uiPort}`] : ['--headless']),
+  ];
+  const daemon = startDaemon({
+    name: 'temporal',
+    command: temporalBin,
+    args,
+    logFile: join(dir, 'logs', 'temporal.log'),
+  });
+  onDaemon(daemon);
+  const address = `127.0.0.1:${port}`;
+  let connection: Connection | undefined;
+  try {
+    await waitUntilReady(
+      daemon,
+      async () => {
+        connection ??= await Connection.connect({ address, connectTimeout: 2_000 });
+        const attributes = await connection.operatorService.listSearchAttributes({ namespace });
+        return Object.values(SEARCH_ATTRIBUTES).every((sa) => sa.name in (attributes.customAttributes ?? {}));
+      },
+      60_000,
+    );
+  } finally {
+    await connection?.close();
+  }
+  return { address, namespace, daemon, ...(options.ui ? { uiUrl: `http://127.0.0.1:${uiPort}` } : {}) };
+}

@@ -1,0 +1,72 @@
+/**
+ * Where the pinned real components live. scripts/setup-tools.sh puts each tool at
+ * `<cache>/<tool>-<version>/<binary>`; an environment variable naming a binary overrides that.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** Repository root, found from this file's location. */
+export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+/** Absolute paths of the binaries the environment runs. */
+export interface ToolPaths {
+  etcd: string;
+  kubeApiserver: string;
+  kubeControllerManager: string;
+  kubeScheduler: string;
+  kubectl: string;
+  kwok: string;
+  temporal: string;
+}
+
+/** Pinned versions from tools/versions.env. */
+export interface ToolVersions {
+  KUBERNETES_VERSION: string;
+  ETCD_VERSION: string;
+  KWOK_VERSION: string;
+  TEMPORAL_CLI_VERSION: string;
+}
+
+/** Parses tools/versions.env (KEY=VALUE lines, `#` comments). */
+export function readToolVersions(root = repoRoot): ToolVersions {
+  const text = readFileSync(join(root, 'tools', 'versions.env'), 'utf8');
+  const values: Record<string, string> = {};
+  for (const line of text.split('\n')) {
+    const match = /^\s*([A-Z_]+)=(\S+)\s*$/.exec(line);
+    if (match?.[1] && match[2]) values[match[1]] = match[2];
+  }
+  for (const key of ['KUBERNETES_VERSION', 'ETCD_VERSION', 'KWOK_VERSION', 'TEMPORAL_CLI_VERSION']) {
+    if (!values[key]) throw new Error(`tools/versions.env does not set ${key}`);
+  }
+  return values as unknown as ToolVersions;
+}
+
+/** The cache directory: $SHEPHERD_CACHE, else ~/.cache/shepherd. */
+export function cacheDir(env: NodeJS.ProcessEnv = process.env): string {
+  return env.SHEPHERD_CACHE ?? join(homedir(), '.cache', 'shepherd');
+}
+
+/** Resolves every tool's path: the SHEPHERD_<TOOL> variable if set, else its cache location. */
+export function toolPaths(env: NodeJS.ProcessEnv = process.env, root = repoRoot): ToolPaths {
+  const v = readToolVersions(root);
+  const cache = cacheDir(env);
+  const k8s = join(cache, `kubernetes-${v.KUBERNETES_VERSION}`);
+  return {
+    etcd: env.SHEPHERD_ETCD ?? join(cache, `etcd-${v.ETCD_VERSION}`, 'etcd'),
+    kubeApiserver: env.SHEPHERD_KUBE_APISERVER ?? join(k8s, 'kube-apiserver'),
+    kubeControllerManager: env.SHEPHERD_KUBE_CONTROLLER_MANAGER ?? join(k8s, 'kube-controller-manager'),
+    kubeScheduler: env.SHEPHERD_KUBE_SCHEDULER ?? join(k8s, 'kube-scheduler'),
+    kubectl: env.SHEPHERD_KUBECTL ?? join(k8s, 'kubectl'),
+    kwok: env.SHEPHERD_KWOK ?? join(cache, `kwok-${v.KWOK_VERSION}`, 'kwok'),
+    temporal: env.SHEPHERD_TEMPORAL ?? join(cache, `temporal-${v.TEMPORAL_CLI_VERSION}`, 'temporal'),
+  };
+}
+
+/** Names of the tools whose binary is not there yet. */
+export function missingTools(paths: ToolPaths): string[] {
+  return (Object.entries(paths) as [string, string][])
+    .filter(([, path]) => !existsSync(path))
+    .map(([name]) => name);
+}

@@ -1,0 +1,88 @@
+/**
+ * `npm test`: type-checks and lints, makes sure the pinned tools are built, starts one real
+ * environment (Kubernetes control plane + KWOK + Temporal dev server) for the whole run, runs the
+ * test files with node's test runner against it, and always tears the environment down — on
+ * success, failure, Ctrl-C or SIGTERM.
+ *
+ * Usage: npm test [-- [--no-lint] [files...]]. Files under test/unit/ alone need no environment.
+ */
+import { spawn } from 'node:child_process';
+import { readdirSync, statSync } from 'node:fs';
+import { join, relative, resolve } from 'node:path';
+import { execa } from 'execa';
+import { childEnv, type Environment, startEnvironment } from '../src/devenv/environment.js';
+import { missingTools, repoRoot, toolPaths } from '../src/devenv/tools.js';
+
+function findTests(dir: string): string[] {
+  return readdirSync(dir).flatMap((entry) => {
+    const path = join(dir, entry);
+    if (statSync(path).isDirectory()) return findTests(path);
+    return entry.endsWith('.test.ts') ? [path] : [];
+  });
+}
+
+const args = process.argv.slice(2);
+const lint = !args.includes('--no-lint');
+const selected = args.filter((arg) => !arg.startsWith('--'));
+const files = (selected.length > 0 ? selected : [join(repoRoot, 'test')])
+  .flatMap((path) => (statSync(path).isDirectory() ? findTests(path) : [path]))
+  .map((f) => relative(repoRoot, resolve(f)))
+  .sort();
+if (files.length === 0) {
+  console.error('# no test files matched');
+  process.exit(1);
+}
+const needsEnvironment = files.some((f) => !f.startsWith(join('test', 'unit')));
+
+const step = async (title: string, command: string, commandArgs: string[]) => {
+  const started = Date.now();
+  console.log(`# ${title}`);
+  await execa(command, commandArgs, { cwd: repoRoot, stdio: 'inherit' });
+  console.log(`# ${title}: done in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+};
+
+let environment: Environment | undefined;
+let child: ReturnType<typeof spawn> | undefined;
+const teardown = async () => {
+  const env = environment;
+  environment = undefined;
+  if (env) {
+    await env.stop();
+    console.log('# environment stopped');
+  }
+};
+for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+  process.once(signal, () => {
+    console.log(`# ${signal}: stopping`);
+    child?.kill('SIGTERM');
+    void teardown().finally(() => process.exit(130));
+  });
+}
+
+let exitCode = 1;
+try {
+  if (lint) {
+    await step('typecheck', 'npx', ['tsc', '-p', 'tsconfig.json', '--noEmit']);
+    await step('lint', 'npx', ['eslint', '.']);
+  }
+  if (needsEnvironment) {
+    if (missingTools(toolPaths()).length > 0) await step('setup tools', 'bash', ['scripts/setup-tools.sh']);
+    console.log('# starting the environment');
+    environment = await startEnvironment();
+    console.log(`# environment ready in ${(environment.startMs / 1000).toFixed(1)} s (${environment.dir})`);
+  }
+  const started = Date.now();
+  child = spawn(
+    process.execPath,
+    ['--import', 'tsx', '--test', '--test-reporter=spec', '--test-concurrency=4', ...files],
+    { cwd: repoRoot, stdio: 'inherit', env: environment ? childEnv(environment) : process.env },
+  );
+  exitCode = await new Promise<number>((resolve) => child?.once('exit', (code) => resolve(code ?? 1)));
+  console.log(`# tests finished in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+} catch (error) {
+  console.error(`# ${(error as Error).message}`);
+  exitCode = 1;
+} finally {
+  await teardown();
+}
+process.exit(exitCode);
