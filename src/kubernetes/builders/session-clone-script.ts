@@ -1,0 +1,64 @@
+/**
+ * The shell script of the Job's clone step. It clones each repository into the workspace before
+ * the runner starts, and leaves a clone from an earlier attempt alone, so a retry continues on the
+ * agent's earlier work. A clone is made under a temporary name and renamed when complete, so a
+ * step killed mid-clone leaves nothing half-done for the next attempt to trust.
+ *
+ * Git tokens are never in the script: each repository names the environment variable holding its
+ * token, which the Job fills from the session Secret, and a credential helper reads it at run time.
+ */
+import type { ResolvedRepo } from '../../session/resolved-session.js';
+import { gitTokenKey } from './session-secret.js';
+
+/** Quotes a value for a POSIX shell. */
+export function shellQuote(value: string): string {
+  return `'${value.replaceAll("'", `'\\''`)}'`;
+}
+
+// The helper answers only `get`, so git never asks it to store or erase anything; `git -c` keeps
+// it out of the clone's .git/config, so the token is not written to the workspace.
+const CLONE_FUNCTION = `set -eu
+export GIT_TERMINAL_PROMPT=0
+mkdir -p "$HOME"
+clone_repo() {
+  url=$1; target=$2; branch=$3; commit=$4; token_var=$5
+  if [ -d "$target/.git" ]; then
+    echo "shepherd: keeping $target from an earlier attempt"
+    return 0
+  fi
+  rm -rf "$target.partial"
+  GIT_TOKEN=""
+  if [ -n "$token_var" ]; then GIT_TOKEN=$(printenv "$token_var" || true); fi
+  export GIT_TOKEN
+  set -- clone --quiet
+  if [ -n "$branch" ]; then set -- "$@" --branch "$branch"; fi
+  if [ -n "$GIT_TOKEN" ]; then
+    git -c credential.helper= -c 'credential.helper=!f() { if [ "$1" = get ]; then echo username=x-access-token; echo "password=$GIT_TOKEN"; fi; }; f' "$@" -- "$url" "$target.partial"
+  else
+    git "$@" -- "$url" "$target.partial"
+  fi
+  if [ -n "$commit" ]; then git -C "$target.partial" checkout --quiet --detach "$commit"; fi
+  mv "$target.partial" "$target"
+  echo "shepherd: cloned $url into $target"
+}
+`;
+
+/**
+ * The clone step's script.
+ *
+ * @param repos The session's repositories, in order; the index gives each its token variable.
+ * @param workspace Where the workspace is mounted.
+ */
+export function buildCloneScript(repos: readonly ResolvedRepo[], workspace: string): string {
+  const calls = repos.map((repo, index) =>
+    [
+      'clone_repo',
+      shellQuote(repo.url),
+      shellQuote(`${workspace}/${repo.dir}`),
+      shellQuote(repo.branch ?? ''),
+      shellQuote(repo.commit ?? ''),
+      shellQuote(repo.credentialsSecretRef ? gitTokenKey(index) : ''),
+    ].join(' '),
+  );
+  return `${CLONE_FUNCTION}${calls.join('\n')}\n`;
+}

@@ -1,0 +1,213 @@
+/**
+ * Condition types and reasons of Shepherd's resources, and the helpers that maintain a
+ * `status.conditions` list with the semantics of apimachinery's `meta.SetStatusCondition`. The
+ * helpers are pure (the clock is an argument, inputs are never mutated) so the workflow, activities
+ * and tests can all use them, and they report whether anything changed so status is written only
+ * then.
+ */
+import type { Condition, ConditionStatus } from './types.js';
+
+/** Condition types of an AgentSession, in the order a session normally passes through them. */
+export const ConditionType = {
+  /** The spec was validated and resolved against AgentConfig defaults and the provider. */
+  Validated: 'Validated',
+  /** The workspace PersistentVolumeClaim exists (True once it is bound). */
+  PVCReady: 'PVCReady',
+  /** The session Secret, ServiceAccount, Role and RoleBinding exist. */
+  SecretsReady: 'SecretsReady',
+  /** The Job for the current attempt exists. */
+  JobCreated: 'JobCreated',
+  /** The runner pod of the current attempt has started; the message names the pod. */
+  RunnerStarted: 'RunnerStarted',
+  /** The output branches were checked on the remotes and recorded in `status.reconciledRepos`. */
+  ReposReconciled: 'ReposReconciled',
+  /** The session is progressing normally: True while provisioning and running, False once finished. */
+  Ready: 'Ready',
+  /** The session finished successfully (True) or finished otherwise (False). */
+  Completed: 'Completed',
+  /** The session finished unsuccessfully; the reason says why and the message what to do. */
+  Failed: 'Failed',
+} as const;
+
+/** One of the AgentSession condition types. */
+export type ConditionType = (typeof ConditionType)[keyof typeof ConditionType];
+
+/** Condition types of an AgentProvider. */
+export const ProviderConditionType = {
+  /** The token Secret exists and holds the key (or the provider needs no token). */
+  Ready: 'Ready',
+} as const;
+
+/**
+ * Reasons for conditions. Each is a CamelCase constant, as the CRD's reason pattern requires, and
+ * means the same thing on every condition that uses it.
+ */
+export const Reason = {
+  /** The session spec passed validation and was resolved. Used on Validated=True. */
+  Resolved: 'Resolved',
+  /** The spec is invalid or contradicts itself in a way the CRD could not catch. Validated=False, Failed=True. */
+  InvalidSpec: 'InvalidSpec',
+  /** The referenced AgentProvider is missing, not ready, or does not serve the agent. Validated=False, Failed=True. */
+  ProviderNotReady: 'ProviderNotReady',
+  /** A credentialsSecretRef of a repository is missing or lacks its key. SecretsReady=False, Failed=True. */
+  CredentialsNotFound: 'CredentialsNotFound',
+  /** A step is under way (creating an object, waiting for a pod). Used with status Unknown or False. */
+  InProgress: 'InProgress',
+  /** The workspace claim is bound to a volume. PVCReady=True. */
+  Bound: 'Bound',
+  /** The workspace claim exists but is not bound yet (e.g. WaitForFirstConsumer). PVCReady=False. */
+  Pending: 'Pending',
+  /** The session Secret and RBAC objects exist. SecretsReady=True. */
+  Created: 'Created',
+  /** The runner container is running. RunnerStarted=True. */
+  Started: 'Started',
+  /** The session is provisioning or running as expected. Ready=True. */
+  Progressing: 'Progressing',
+  /** The runner exited 0 (and the repositories were reconciled). Completed=True. */
+  Succeeded: 'Succeeded',
+  /** The runner exited non-zero (1, or a code other than 2) and no retry is left. Failed=True. */
+  RunnerExit: 'RunnerExit',
+  /** The runner exited 2: a prerequisite was missing. Never retried. Failed=True. */
+  PrerequisiteFailed: 'PrerequisiteFailed',
+  /** The runner was killed for exceeding its memory limit. Not retried. Failed=True. */
+  OOMKilled: 'OOMKilled',
+  /** The runner image could not be pulled (ImagePullBackOff, ErrImagePull, InvalidImageName). Never retried. Failed=True. */
+  ImagePullBackOff: 'ImagePullBackOff',
+  /** The runner container could not be created from its configuration (e.g. a referenced Secret key is missing). Failed=True. */
+  ContainerConfigError: 'ContainerConfigError',
+  /** The runner pod was evicted from its node (node pressure, drain, preemption). Retried like exit 1. */
+  Evicted: 'Evicted',
+  /** The runner pod disappeared without reporting an exit (deleted, node lost). Retried like exit 1. */
+  RunnerLost: 'RunnerLost',
+  /** The Job's activeDeadlineSeconds (the session timeout) ended the attempt. Phase TimedOut. */
+  DeadlineExceeded: 'DeadlineExceeded',
+  /** The workflow's own timer for the session timeout fired and deleted the Job. Phase TimedOut. */
+  TimedOut: 'TimedOut',
+  /** The user stopped the session (stop signal, API call or desiredState Stopped). Phase Stopped. */
+  UserStopped: 'UserStopped',
+  /** A new attempt is starting after a retryable failure; the message names the failure. */
+  Retrying: 'Retrying',
+  /** Creating or checking child objects failed for a reason the workflow could not recover from. Failed=True. */
+  ProvisioningFailed: 'ProvisioningFailed',
+  /** Every repository's output branch was found on its remote (or push was disabled). ReposReconciled=True. */
+  Reconciled: 'Reconciled',
+  /** An output branch that should have been pushed is missing on its remote. ReposReconciled=False. */
+  PushMissing: 'PushMissing',
+  /** AgentProvider: the token Secret exists and holds the key. Ready=True. */
+  SecretFound: 'SecretFound',
+  /** AgentProvider: the token Secret does not exist. Ready=False. */
+  SecretNotFound: 'SecretNotFound',
+  /** AgentProvider: the token Secret exists but lacks the key. Ready=False. */
+  SecretKeyMissing: 'SecretKeyMissing',
+} as const;
+
+/** One of the documented reasons. */
+export type Reason = (typeof Reason)[keyof typeof Reason];
+
+/** The longest message the CRDs accept (metav1.Condition's limit). */
+export const MAX_CONDITION_MESSAGE_LENGTH = 32768;
+
+/** The condition to set; `lastTransitionTime` is computed. */
+export interface ConditionInput {
+  type: string;
+  status: ConditionStatus;
+  reason: string;
+  message: string;
+  observedGeneration?: number;
+}
+
+/** Result of `setStatusCondition`. */
+export interface SetConditionResult {
+  /** The resulting list, always a new array: the input is never mutated. */
+  conditions: Condition[];
+  /** Whether anything differs from the input, i.e. whether status needs writing. */
+  changed: boolean;
+}
+
+/**
+ * Formats a time as metav1.Time serialises it: RFC 3339 in UTC with second precision. Comparing
+ * stored and fresh timestamps only works when both are in this form.
+ */
+export function formatTime(time: Date): string {
+  return time.toISOString().replace(/\.\d{3}Z$/, 'Z');
+}
+
+/**
+ * Cuts a message to the CRD's limit without splitting a UTF-16 surrogate pair, since a dangling
+ * half would make the JSON the API server receives invalid.
+ */
+export function capMessage(message: string): string {
+  if (message.length <= MAX_CONDITION_MESSAGE_LENGTH) return message;
+  let cut = MAX_CONDITION_MESSAGE_LENGTH;
+  const last = message.charCodeAt(cut - 1);
+  if (last >= 0xd800 && last <= 0xdbff) cut -= 1;
+  return message.slice(0, cut);
+}
+
+/**
+ * Sets a condition in a list with apimachinery `SetStatusCondition` semantics: the condition is
+ * added if its type is absent; otherwise status, reason, message and observedGeneration are
+ * updated, and `lastTransitionTime` moves to `now` only when the status changes. The input list is
+ * never mutated.
+ */
+export function setStatusCondition(
+  conditions: readonly Condition[] | undefined,
+  input: ConditionInput,
+  now: Date,
+): SetConditionResult {
+  const current = conditions ?? [];
+  const message = capMessage(input.message);
+  const index = current.findIndex((condition) => condition.type === input.type);
+  if (index < 0) {
+    const added: Condition = {
+      type: input.type,
+      status: input.status,
+      ...(input.observedGeneration === undefined ? {} : { observedGeneration: input.observedGeneration }),
+      lastTransitionTime: formatTime(now),
+      reason: input.reason,
+      message,
+    };
+    return { conditions: [...current, added], changed: true };
+  }
+
+  const existing = current[index] as Condition;
+  const updated: Condition = {
+    ...existing,
+    status: input.status,
+    reason: input.reason,
+    message,
+    lastTransitionTime: existing.status === input.status ? existing.lastTransitionTime : formatTime(now),
+  };
+  if (input.observedGeneration !== undefined) updated.observedGeneration = input.observedGeneration;
+
+  const changed =
+    existing.status !== updated.status ||
+    existing.reason !== updated.reason ||
+    existing.message !== updated.message ||
+    existing.observedGeneration !== updated.observedGeneration;
+  if (!changed) return { conditions: [...current], changed: false };
+  return { conditions: current.map((condition, i) => (i === index ? updated : condition)), changed: true };
+}
+
+/** Returns the condition of the given type, if present. */
+export function findStatusCondition(
+  conditions: readonly Condition[] | undefined,
+  type: string,
+): Condition | undefined {
+  return conditions?.find((condition) => condition.type === type);
+}
+
+/** Whether the condition of the given type is present with status True. */
+export function isStatusConditionTrue(conditions: readonly Condition[] | undefined, type: string): boolean {
+  return findStatusCondition(conditions, type)?.status === 'True';
+}
+
+/** Removes the condition of the given type; `changed` says whether it was there. */
+export function removeStatusCondition(
+  conditions: readonly Condition[] | undefined,
+  type: string,
+): SetConditionResult {
+  const current = conditions ?? [];
+  const kept = current.filter((condition) => condition.type !== type);
+  return { conditions: kept, changed: kept.length !== current.length };
+}

@@ -1,0 +1,60 @@
+/**
+ * Names that identify Shepherd's custom resources and the objects it creates for them: the API
+ * group and version, the plural resource names used in REST paths, and the label keys that tie a
+ * child object to its session. Shepherd uses no finalizers: ownerReferences let the garbage
+ * collector delete a session's children, so deleting an AgentSession never hangs on a worker.
+ */
+
+/** The API group of every Shepherd resource. */
+export const GROUP = 'shepherd.dev';
+
+/** The only served version of the Shepherd resources. */
+export const VERSION = 'v1alpha1';
+
+/** `apiVersion` as written in objects: `shepherd.dev/v1alpha1`. */
+export const API_VERSION = `${GROUP}/${VERSION}`;
+
+/** Kinds of the Shepherd resources. */
+export const KIND = {
+  agentSession: 'AgentSession',
+  agentProvider: 'AgentProvider',
+  agentConfig: 'AgentConfig',
+} as const;
+
+/** Plural resource names, as used in REST paths, RBAC rules and `CustomObjectsApi` calls. */
+export const PLURAL = {
+  agentSession: 'agentsessions',
+  agentProvider: 'agentproviders',
+  agentConfig: 'agentconfigs',
+} as const;
+
+/** The one AgentConfig per namespace that Shepherd reads; the CRD refuses any other name. */
+export const AGENT_CONFIG_NAME = 'default';
+
+/**
+ * Label on every child object (and the runner pod) naming its AgentSession. The value is the
+ * session's name, or a shortened, hashed form when the name is longer than a label value may be
+ * (see `sessionLabelValue`). Select a session's children with it.
+ */
+export const SESSION_LABEL = 'shepherd.dev/session';
+
+/** Label on the Job and the runner pod with the attempt number, so attempts can be told apart. */
+export const ATTEMPT_LABEL = 'shepherd.dev/attempt';
+
+/** Standard label marking objects Shepherd created; its value is `MANAGED_BY_VALUE`. */
+export const MANAGED_BY_LABEL = 'app.kubernetes.io/managed-by';
+
+/** Value of `MANAGED_BY_LABEL` on Shepherd's objects. */
+export const MANAGED_BY_VALUE = 'shepherd';
+
+/** Standard label saying which part of a session an object is (workspace, secret, runner). */
+export const COMPONENT_LABEL = 'app.kubernetes.io/component';
+
+/**
+ * Annotation with the session's full name, on every child object. The label value may be a
+ * shortened form; this annotation never is.
+ */
+export const SESSION_NAME_ANNOTATION = 'shepherd.dev/session-name';
+
+/** Label and annotation keys under this prefix belong to Shepherd; users may not set them. */
+export const RESERVED_PREFIX = 'shepherd.dev/';

@@ -1,0 +1,253 @@
+/**
+ * TypeScript shapes of the Shepherd custom resources, matching the CRDs in
+ * charts/shepherd/files/crds/ field for field. Objects read through the Kubernetes API arrive as
+ * plain JSON, so timestamps are RFC 3339 strings, not Dates. Field documentation lives in the CRDs
+ * (`kubectl explain agentsession.spec`); comments here say only what the type system cannot.
+ */
+
+/** Object metadata as Shepherd reads it from its own resources. */
+export interface ObjectMeta {
+  name: string;
+  namespace?: string;
+  uid?: string;
+  generation?: number;
+  resourceVersion?: string;
+  creationTimestamp?: string;
+  deletionTimestamp?: string;
+  labels?: Record<string, string>;
+  annotations?: Record<string, string>;
+}
+
+/** The agents Shepherd can run. `command` runs `spec.command` / `spec.args` as given. */
+export type AgentType = 'claude' | 'opencode' | 'command';
+
+/** Every agent type, in the order the CRD lists them. */
+export const AGENT_TYPES: readonly AgentType[] = ['claude', 'opencode', 'command'];
+
+/** The user's intent for a session, kept apart from the observed `Phase`. */
+export type DesiredState = 'Running' | 'Stopped';
+
+/**
+ * Where a session is in its lifecycle: Pending → Provisioning → Running → Succeeded | Failed |
+ * TimedOut, or Stopping → Stopped after a stop.
+ */
+export type Phase =
+  'Pending' | 'Provisioning' | 'Running' | 'Succeeded' | 'Failed' | 'TimedOut' | 'Stopping' | 'Stopped';
+
+/** The status of a condition, as in metav1.ConditionStatus. */
+export type ConditionStatus = 'True' | 'False' | 'Unknown';
+
+/** A status condition in the metav1.Condition shape. */
+export interface Condition {
+  type: string;
+  status: ConditionStatus;
+  observedGeneration?: number;
+  /** RFC 3339, second precision, as metav1.Time serialises it. */
+  lastTransitionTime: string;
+  reason: string;
+  message: string;
+}
+
+/** A key of a Secret in the same namespace. */
+export interface SecretKeyRef {
+  name: string;
+  key: string;
+}
+
+/** Git credentials for one repository; `key` defaults to `token` in the CRD. */
+export interface CredentialsSecretRef {
+  name: string;
+  key?: string;
+}
+
+/** One repository in `spec.repos`. */
+export interface RepoSpec {
+  url: string;
+  branch?: string;
+  outputBranch?: string;
+  commit?: string;
+  credentialsSecretRef?: CredentialsSecretRef;
+  /** Defaults to true in the CRD. */
+  autoPush?: boolean;
+}
+
+/** A reference to an AgentProvider in the same namespace. */
+export interface ProviderRef {
+  name: string;
+}
+
+/** A provider described inline in a session (mutually exclusive with `providerRef`). */
+export interface InlineProvider {
+  authTokenSecretRef?: SecretKeyRef;
+  environment?: Record<string, string>;
+}
+
+/** Where an environment variable's value comes from, when it is not literal. */
+export interface EnvVarSource {
+  secretKeyRef?: { name: string; key: string; optional?: boolean };
+  configMapKeyRef?: { name: string; key: string; optional?: boolean };
+}
+
+/** One environment variable in `spec.env` (session or AgentConfig). */
+export interface EnvVar {
+  name: string;
+  value?: string;
+  valueFrom?: EnvVarSource;
+}
+
+/** A resource quantity; the CRD accepts integers as well as strings such as `500m` or `4Gi`. */
+export type Quantity = string | number;
+
+/** CPU and memory for the runner. */
+export interface ResourceRequirements {
+  limits?: Record<string, Quantity>;
+  requests?: Record<string, Quantity>;
+}
+
+/** A toleration, as in a pod spec. */
+export interface Toleration {
+  key?: string;
+  operator?: 'Equal' | 'Exists';
+  value?: string;
+  effect?: 'NoSchedule' | 'PreferNoSchedule' | 'NoExecute';
+  tolerationSeconds?: number;
+}
+
+/** Labels and annotations copied onto the runner pod. */
+export interface PodMetadata {
+  labels?: Record<string, string>;
+  annotations?: Record<string, string>;
+}
+
+/** The session's workspace volume. */
+export interface WorkspaceSpec {
+  size?: string;
+  storageClass?: string;
+  /** Defaults to false in the CRD. */
+  retain?: boolean;
+}
+
+/** Where a session came from, for feedback to that source. */
+export interface TriggerSpec {
+  source?: string;
+  url?: string;
+  ids?: Record<string, string>;
+}
+
+/** `AgentSession.spec`. */
+export interface AgentSessionSpec {
+  agent?: AgentType;
+  command?: string[];
+  args?: string[];
+  initialPrompt?: string;
+  repos?: RepoSpec[];
+  providerRef?: ProviderRef;
+  provider?: InlineProvider;
+  model?: string;
+  /** A duration such as `1h30m`; parse with `parseDuration`. */
+  timeout?: string;
+  /** Defaults to 0 in the CRD. */
+  retries?: number;
+  /** Defaults to `Running` in the CRD. */
+  desiredState?: DesiredState;
+  workspace?: WorkspaceSpec;
+  image?: string;
+  env?: EnvVar[];
+  resources?: ResourceRequirements;
+  nodeSelector?: Record<string, string>;
+  tolerations?: Toleration[];
+  podMetadata?: PodMetadata;
+  trigger?: TriggerSpec;
+}
+
+/** What happened to one repository after the agent ran. */
+export type ReconciledRepoStatus = 'Pending' | 'Pushed' | 'NoChanges' | 'NotPushed' | 'Failed';
+
+/** One entry of `status.reconciledRepos`. */
+export interface ReconciledRepo {
+  url: string;
+  branch?: string;
+  commit?: string;
+  pullRequestUrl?: string;
+  status?: ReconciledRepoStatus;
+  message?: string;
+}
+
+/** What the agent consumed, when it reports it. */
+export interface Usage {
+  inputTokens?: number;
+  outputTokens?: number;
+  cacheReadTokens?: number;
+  cacheWriteTokens?: number;
+  costUsd?: number;
+}
+
+/** `AgentSession.status`, written only by the session workflow. */
+export interface AgentSessionStatus {
+  phase?: Phase;
+  conditions?: Condition[];
+  observedGeneration?: number;
+  startTime?: string;
+  completionTime?: string;
+  attempt?: number;
+  runnerPodName?: string;
+  exitCode?: number;
+  reconciledRepos?: ReconciledRepo[];
+  workflowId?: string;
+  runId?: string;
+  result?: string;
+  usage?: Usage;
+}
+
+/** An AgentSession: one agent run. */
+export interface AgentSession {
+  apiVersion: 'shepherd.dev/v1alpha1';
+  kind: 'AgentSession';
+  metadata: ObjectMeta;
+  spec: AgentSessionSpec;
+  status?: AgentSessionStatus;
+}
+
+/** `AgentProvider.spec`. */
+export interface AgentProviderSpec {
+  displayName?: string;
+  /** Empty or absent means the provider serves every agent. */
+  agentTypes?: AgentType[];
+  authTokenSecretRef?: SecretKeyRef;
+  environment?: Record<string, string>;
+}
+
+/** `AgentProvider.status`. */
+export interface AgentProviderStatus {
+  ready?: boolean;
+  observedGeneration?: number;
+  conditions?: Condition[];
+}
+
+/** An AgentProvider: a model provider's credentials and environment. */
+export interface AgentProvider {
+  apiVersion: 'shepherd.dev/v1alpha1';
+  kind: 'AgentProvider';
+  metadata: ObjectMeta;
+  spec: AgentProviderSpec;
+  status?: AgentProviderStatus;
+}
+
+/** `AgentConfig.spec`: a namespace's defaults for its sessions. */
+export interface AgentConfigSpec {
+  defaultAgent?: AgentType;
+  defaultProviders?: Partial<Record<AgentType, string>>;
+  defaultImage?: string;
+  defaultTimeout?: string;
+  storageClass?: string;
+  storageSize?: string;
+  env?: EnvVar[];
+}
+
+/** An AgentConfig; Shepherd reads only the one named `default` in each namespace. */
+export interface AgentConfig {
+  apiVersion: 'shepherd.dev/v1alpha1';
+  kind: 'AgentConfig';
+  metadata: ObjectMeta;
+  spec?: AgentConfigSpec;
+}

@@ -1,0 +1,78 @@
+/**
+ * The resolved session: an AgentSession with every default applied (AgentConfig, provider,
+ * built-in defaults) and every duration parsed, so the builders and the workflow never look at
+ * defaults again. It is plain JSON, fit for a workflow's state and activity payloads.
+ */
+import type {
+  AgentType,
+  EnvVar,
+  ResourceRequirements,
+  SecretKeyRef,
+  Toleration,
+} from '../resources/types.js';
+
+/** One repository, defaults applied. */
+export interface ResolvedRepo {
+  url: string;
+  /** The base branch; absent means the remote's default branch. */
+  branch?: string;
+  /** Where the work is pushed; `shepherd/<session name>` unless the spec says otherwise. */
+  outputBranch: string;
+  commit?: string;
+  /** The user's Secret key with the git token; copied into the session Secret. */
+  credentialsSecretRef?: SecretKeyRef;
+  autoPush: boolean;
+  /** The clone's directory under /workspace, unique among the session's repositories. */
+  dir: string;
+}
+
+/** The provider the agent uses, from an AgentProvider or the inline `spec.provider`. */
+export interface ResolvedProvider {
+  /** The AgentProvider's name; absent for an inline provider or none at all. */
+  name?: string;
+  /** The Secret key holding the API token; absent when the provider needs none. */
+  authTokenSecretRef?: SecretKeyRef;
+  /** Extra environment for the agent, delivered through the session Secret. */
+  environment: Record<string, string>;
+}
+
+/** The workspace volume, defaults applied. */
+export interface ResolvedWorkspace {
+  /** A quantity such as `10Gi`. */
+  size: string;
+  /** Absent means the cluster's default StorageClass. */
+  storageClass?: string;
+  retain: boolean;
+}
+
+/** An AgentSession ready to be built into Kubernetes objects. */
+export interface ResolvedSession {
+  namespace: string;
+  name: string;
+  /** The AgentSession's uid, for ownerReferences. */
+  uid: string;
+  /** The metadata.generation the session was resolved from, for observedGeneration. */
+  generation: number;
+  agent: AgentType;
+  /** Only for agent `command`: replaces the image's entrypoint. */
+  command?: string[];
+  /** Only for agent `command`. */
+  args?: string[];
+  /** The task; empty for a `command` agent given none. */
+  initialPrompt: string;
+  repos: ResolvedRepo[];
+  provider: ResolvedProvider;
+  model?: string;
+  /** Per-attempt timeout in milliseconds. */
+  timeoutMs: number;
+  /** Extra attempts after a retryable failure. */
+  retries: number;
+  workspace: ResolvedWorkspace;
+  image: string;
+  /** AgentConfig env merged with the session's (the session's entry wins by name). */
+  env: EnvVar[];
+  resources?: ResourceRequirements;
+  nodeSelector: Record<string, string>;
+  tolerations: Toleration[];
+  podMetadata: { labels: Record<string, string>; annotations: Record<string, string> };
+}
