@@ -53,6 +53,9 @@ export const CONTROLLERS = [
 
 const READY_TIMEOUT_MS = 90_000;
 
+/** The default StorageClass: hostPath volumes provisioned by the controller manager. */
+export const DEFAULT_STORAGE_CLASS = 'standard';
+
 /** Probes `url` over HTTPS (trusting `ca`), true on HTTP 200. */
 function httpsOk(url: string, ca: string | undefined, token?: string): Promise<boolean> {
   return new Promise((resolve) => {
@@ -229,6 +232,9 @@ export async function startKubeControlPlane(
         `--controllers=${CONTROLLERS.join(',')}`,
         `--service-account-private-key-file=${saKey}`,
         `--root-ca-file=${caFile}`,
+        // Dynamic hostPath volumes (in /tmp of this host) for the default StorageClass below, so
+        // a session's workspace PVC binds as it would on a cluster with a provisioner.
+        '--enable-hostpath-provisioner',
         '--concurrent-job-syncs=20',
         '--concurrent-gc-syncs=20',
         '--v=1',
@@ -295,6 +301,14 @@ export async function startKubeControlPlane(
     },
     READY_TIMEOUT_MS,
   );
+  await kc.makeApiClient(k8s.StorageV1Api).createStorageClass({
+    body: {
+      metadata: { name: DEFAULT_STORAGE_CLASS, annotations: { 'storageclass.kubernetes.io/is-default-class': 'true' } },
+      provisioner: 'kubernetes.io/host-path',
+      reclaimPolicy: 'Delete',
+      volumeBindingMode: 'Immediate',
+    },
+  });
   // Pods are admitted only once their namespace's `default` ServiceAccount exists.
   await waitUntilReady(
     kcm,

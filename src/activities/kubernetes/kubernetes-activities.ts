@@ -1,0 +1,340 @@
+/**
+ * The session activities on Kubernetes: the AgentSession and its AgentConfig and provider are read
+ * from the API server, the workspace is a PVC, the secrets a per-session Secret, the runner a Job.
+ * Each call is idempotent — deterministic names, 409 adopts, 404 on delete is success — so a retry
+ * after a worker crash never makes a second object.
+ */
+import * as k8s from '@kubernetes/client-node';
+import { buildSessionJob } from '../../kubernetes/builders/session-job.js';
+import { jobName, sessionObjectNames } from '../../kubernetes/builders/session-names.js';
+import { buildSessionPvc } from '../../kubernetes/builders/session-pvc.js';
+import {
+  buildRunnerRole,
+  buildRunnerRoleBinding,
+  buildRunnerServiceAccount,
+} from '../../kubernetes/builders/session-rbac.js';
+import { buildSessionSecret } from '../../kubernetes/builders/session-secret.js';
+import { sessionSelectorLabels } from '../../kubernetes/builders/session-metadata.js';
+import { runnerEvents } from '../../kubernetes/runner-events.js';
+import { ATTEMPT_LABEL, AGENT_CONFIG_NAME, GROUP, PLURAL, VERSION } from '../../resources/constants.js';
+import type { AgentConfig, AgentProvider, AgentSession, SecretKeyRef } from '../../resources/types.js';
+import { providerNameFor, resolveSession } from '../../session/resolve-session.js';
+import type { ResolvedSession } from '../../session/resolved-session.js';
+import { CredentialsNotFoundError, SessionGoneError } from '../errors.js';
+import type { LoadedSession, SessionActivities, SessionRef } from '../session-activities.js';
+
+/** Dependencies of the Kubernetes activities. */
+export interface KubernetesActivityDeps {
+  kubeConfig: k8s.KubeConfig;
+  /** How long `provisionWorkspace` waits for a PVC to bind before it lets Temporal retry. @default 15000 */
+  pvcBindWaitMs?: number;
+}
+
+function statusOf(error: unknown): number | undefined {
+  return error instanceof k8s.ApiException ? error.code : undefined;
+}
+
+/** Resolves to undefined on 404. */
+async function orUndefined<T>(call: Promise<T>): Promise<T | undefined> {
+  try {
+    return await call;
+  } catch (error) {
+    if (statusOf(error) === 404) return undefined;
+    throw error;
+  }
+}
+
+/** Creates an object; when it already exists, returns undefined so the caller adopts it. */
+async function createOrAdopt<T>(create: () => Promise<T>): Promise<T | undefined> {
+  try {
+    return await create();
+  } catch (error) {
+    if (statusOf(error) === 409) return undefined;
+    throw error;
+  }
+}
+
+/** Deletes an object; 404 is success. */
+async function deleteIgnoringMissing(remove: () => Promise<unknown>): Promise<void> {
+  try {
+    await remove();
+  } catch (error) {
+    if (statusOf(error) !== 404) throw error;
+  }
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Key order-independent JSON, to compare a status with what is stored. */
+function canonical(value: unknown): string {
+  return JSON.stringify(value, (_key, v: unknown) =>
+    v && typeof v === 'object' && !Array.isArray(v)
+      ? Object.fromEntries(
+          Object.entries(v as Record<string, unknown>).sort(([a], [b]) => a.localeCompare(b)),
+        )
+      : v,
+  );
+}
+
+/** Builds the Kubernetes implementation of {@link SessionActivities}. */
+export function createKubernetesActivities(deps: KubernetesActivityDeps): SessionActivities {
+  const core = deps.kubeConfig.makeApiClient(k8s.CoreV1Api);
+  const batch = deps.kubeConfig.makeApiClient(k8s.BatchV1Api);
+  const rbac = deps.kubeConfig.makeApiClient(k8s.RbacAuthorizationV1Api);
+  const storage = deps.kubeConfig.makeApiClient(k8s.StorageV1Api);
+  const custom = deps.kubeConfig.makeApiClient(k8s.CustomObjectsApi);
+  const pvcBindWaitMs = deps.pvcBindWaitMs ?? 15_000;
+
+  const getCustom = <T>(namespace: string, plural: string, name: string) =>
+    orUndefined(
+      custom.getNamespacedCustomObject({
+        group: GROUP,
+        version: VERSION,
+        namespace,
+        plural,
+        name,
+      }) as Promise<T>,
+    );
+
+  async function readSession(ref: SessionRef): Promise<AgentSession | undefined> {
+    const cr = await getCustom<AgentSession>(ref.namespace, PLURAL.agentSession, ref.name);
+    if (!cr || (ref.uid && cr.metadata.uid !== ref.uid)) return undefined;
+    return cr;
+  }
+
+  /** Reads one key of a Secret in `namespace`; the error names Secret and key, never a value. */
+  async function readSecretKey(namespace: string, ref: SecretKeyRef, purpose: string): Promise<string> {
+    const secret = await orUndefined(core.readNamespacedSecret({ name: ref.name, namespace }));
+    if (!secret) {
+      throw new CredentialsNotFoundError(
+        `Secret ${ref.name} (${purpose}) does not exist in namespace ${namespace}; create it with key ${ref.key}`,
+      );
+    }
+    const encoded = secret.data?.[ref.key];
+    if (encoded === undefined) {
+      throw new CredentialsNotFoundError(
+        `Secret ${ref.name} (${purpose}) has no key ${ref.key}; add it or point the reference at the right key`,
+      );
+    }
+    return Buffer.from(encoded, 'base64').toString('utf8');
+  }
+
+  /** The provider with `status.ready` computed from its Secret, as the provider status would say. */
+  async function providerWithReadiness(namespace: string, provider: AgentProvider): Promise<AgentProvider> {
+    const ref = provider.spec.authTokenSecretRef;
+    let ready = true;
+    let message = 'no auth token needed';
+    if (ref) {
+      try {
+        await readSecretKey(namespace, ref, `authTokenSecretRef of AgentProvider ${provider.metadata.name}`);
+        message = `Secret ${ref.name} holds key ${ref.key}`;
+      } catch (error) {
+        if (!(error instanceof CredentialsNotFoundError)) throw error;
+        ready = false;
+        message = error.message;
+      }
+    }
+    return {
+      ...provider,
+      status: {
+        ...provider.status,
+        ready,
+        conditions: [
+          {
+            type: 'Ready',
+            status: ready ? 'True' : 'False',
+            reason: ready ? 'SecretFound' : 'SecretNotFound',
+            message,
+            lastTransitionTime: new Date().toISOString(),
+          },
+        ],
+      },
+    };
+  }
+
+  return {
+    async loadSession(ref: SessionRef): Promise<LoadedSession> {
+      const cr = await readSession(ref);
+      if (!cr) throw new SessionGoneError(`AgentSession ${ref.namespace}/${ref.name} no longer exists`);
+      const config = await getCustom<AgentConfig>(ref.namespace, PLURAL.agentConfig, AGENT_CONFIG_NAME);
+      const providerName = providerNameFor(cr.spec, config);
+      const stored = providerName
+        ? await getCustom<AgentProvider>(ref.namespace, PLURAL.agentProvider, providerName)
+        : undefined;
+      const provider = stored ? await providerWithReadiness(ref.namespace, stored) : undefined;
+      const session = resolveSession(cr, {
+        ...(config ? { config } : {}),
+        ...(provider ? { provider } : {}),
+      });
+      return { session, previousAttempt: cr.status?.attempt ?? 0 };
+    },
+
+    async provisionWorkspace(session: ResolvedSession) {
+      const body = buildSessionPvc(session);
+      const name = body.metadata!.name!;
+      await createOrAdopt(() =>
+        core.createNamespacedPersistentVolumeClaim({ namespace: session.namespace, body }),
+      );
+      const deadline = Date.now() + pvcBindWaitMs;
+      for (;;) {
+        const pvc = await core.readNamespacedPersistentVolumeClaim({ name, namespace: session.namespace });
+        if (pvc.status?.phase === 'Bound') return { name, reason: 'Bound' };
+        const className =
+          pvc.spec?.storageClassName ??
+          (await storage.listStorageClass()).items.find(
+            (sc) => sc.metadata?.annotations?.['storageclass.kubernetes.io/is-default-class'] === 'true',
+          )?.metadata?.name;
+        const storageClass = className
+          ? await orUndefined(storage.readStorageClass({ name: className }))
+          : undefined;
+        if (storageClass?.volumeBindingMode === 'WaitForFirstConsumer')
+          return { name, reason: 'WaitForFirstConsumer' };
+        if (Date.now() > deadline) {
+          // Retryable: Temporal retries with backoff and shows this as the pending activity's failure.
+          throw new Error(
+            `PVC ${name} is ${pvc.status?.phase ?? 'Pending'}${className ? ` (StorageClass ${className})` : ' and there is no default StorageClass'}; check that a provisioner serves it`,
+          );
+        }
+        await sleep(200);
+      }
+    },
+
+    async provisionSecrets(session: ResolvedSession) {
+      const { namespace } = session;
+      const tokenRef = session.provider.authTokenSecretRef;
+      const providerToken = tokenRef
+        ? await readSecretKey(
+            namespace,
+            tokenRef,
+            `auth token of provider ${session.provider.name ?? '(inline)'}`,
+          )
+        : undefined;
+      const repoTokens: Record<string, string> = {};
+      for (const repo of session.repos) {
+        if (!repo.credentialsSecretRef) continue;
+        repoTokens[repo.url] = await readSecretKey(
+          namespace,
+          repo.credentialsSecretRef,
+          `credentials of ${repo.url}`,
+        );
+      }
+      const secret = buildSessionSecret(session, {
+        ...(providerToken === undefined ? {} : { providerToken }),
+        repoTokens,
+      });
+      const created = await createOrAdopt(() => core.createNamespacedSecret({ namespace, body: secret }));
+      if (!created) {
+        // A retry, or a restart after the user rotated a token: the Secret takes the current values.
+        await core.replaceNamespacedSecret({ name: secret.metadata!.name!, namespace, body: secret });
+      }
+      await createOrAdopt(() =>
+        core.createNamespacedServiceAccount({ namespace, body: buildRunnerServiceAccount(session) }),
+      );
+      await createOrAdopt(() => rbac.createNamespacedRole({ namespace, body: buildRunnerRole(session) }));
+      await createOrAdopt(() =>
+        rbac.createNamespacedRoleBinding({ namespace, body: buildRunnerRoleBinding(session) }),
+      );
+    },
+
+    async launchRunner({ session, attempt }) {
+      const body = buildSessionJob(session, attempt);
+      const name = body.metadata!.name!;
+      const created = await createOrAdopt(() =>
+        batch.createNamespacedJob({ namespace: session.namespace, body }),
+      );
+      if (created) return { name, created: true };
+      const existing = await batch.readNamespacedJob({ name, namespace: session.namespace });
+      const owner = existing.metadata?.ownerReferences?.find((o) => o.controller);
+      if (owner?.uid !== session.uid || existing.metadata?.labels?.[ATTEMPT_LABEL] !== String(attempt)) {
+        throw new Error(
+          `Job ${name} exists but belongs to another session or attempt; delete it to continue`,
+        );
+      }
+      return { name, created: false };
+    },
+
+    async observeRunner({ session, attempt }) {
+      const name = jobName(session.name, attempt);
+      const job = await orUndefined(batch.readNamespacedJob({ name, namespace: session.namespace }));
+      const selector = Object.entries({
+        ...sessionSelectorLabels(session.name),
+        [ATTEMPT_LABEL]: String(attempt),
+      })
+        .map(([k, v]) => `${k}=${v}`)
+        .join(',');
+      const pods = await core.listNamespacedPod({ namespace: session.namespace, labelSelector: selector });
+      const events = runnerEvents(
+        { namespace: session.namespace, session: session.name, attempt },
+        job,
+        pods.items,
+        {
+          // Job read before pods: a finished Job without a pod really lost its pod.
+          finishedJobWithoutPod: true,
+        },
+      );
+      if (events.length > 0 || job) return events;
+      // Neither Job nor pod: the Job was deleted behind the workflow's back.
+      return [
+        {
+          kind: 'ended',
+          attempt,
+          termination: { reason: 'RunnerLost', message: `Job ${name} no longer exists` },
+        },
+      ];
+    },
+
+    async stopRunner({ session, attempt }) {
+      const name = jobName(session.name, attempt);
+      await deleteIgnoringMissing(() =>
+        batch.deleteNamespacedJob({ name, namespace: session.namespace, propagationPolicy: 'Background' }),
+      );
+    },
+
+    async cleanup({ session, attempts, deleteWorkspace }) {
+      const { namespace } = session;
+      const names = sessionObjectNames(session.name);
+      for (const attempt of attempts) {
+        await deleteIgnoringMissing(() =>
+          batch.deleteNamespacedJob({
+            name: jobName(session.name, attempt),
+            namespace,
+            propagationPolicy: 'Background',
+          }),
+        );
+      }
+      await deleteIgnoringMissing(() => core.deleteNamespacedSecret({ name: names.secret, namespace }));
+      await deleteIgnoringMissing(() => rbac.deleteNamespacedRoleBinding({ name: names.runner, namespace }));
+      await deleteIgnoringMissing(() => rbac.deleteNamespacedRole({ name: names.runner, namespace }));
+      await deleteIgnoringMissing(() =>
+        core.deleteNamespacedServiceAccount({ name: names.runner, namespace }),
+      );
+      if (deleteWorkspace) {
+        await deleteIgnoringMissing(() =>
+          core.deleteNamespacedPersistentVolumeClaim({ name: names.pvc, namespace }),
+        );
+      }
+    },
+
+    async mirrorStatus({ session, status }) {
+      for (let tries = 0; ; tries += 1) {
+        const cr = await readSession(session);
+        if (!cr) return false;
+        if (canonical(cr.status ?? {}) === canonical(status)) return false;
+        try {
+          await custom.replaceNamespacedCustomObjectStatus({
+            group: GROUP,
+            version: VERSION,
+            namespace: session.namespace,
+            plural: PLURAL.agentSession,
+            name: session.name,
+            body: { ...cr, status },
+          });
+          return true;
+        } catch (error) {
+          // 409: the CR changed under us (a spec edit); read it again and write on top.
+          if (statusOf(error) !== 409 || tries >= 5) throw error;
+        }
+      }
+    },
+  };
+}

@@ -1,0 +1,74 @@
+/**
+ * The activities the session workflow calls, as one interface with two implementations: the
+ * Kubernetes runtime (PVC, Secret, Job) and, later, the local runtime (directory, environment,
+ * process). The workflow imports only this type. Every activity is idempotent: names are
+ * deterministic, "already exists" adopts, "not found" on delete is success.
+ */
+import type { AgentSessionStatus } from '../resources/types.js';
+import type { ResolvedSession } from '../session/resolved-session.js';
+import type { RunnerEvent } from '../workflows/session-contract.js';
+
+/** Which session an activity acts on. */
+export interface SessionRef {
+  namespace: string;
+  name: string;
+  /** The AgentSession's uid; an activity never acts on a CR with another uid. */
+  uid?: string;
+}
+
+/** What `loadSession` found. */
+export interface LoadedSession {
+  session: ResolvedSession;
+  /** The last attempt an earlier run recorded, 0 for a new session. */
+  previousAttempt: number;
+}
+
+/** The workspace once provisioned. */
+export interface WorkspaceInfo {
+  /** PVC name (or directory, locally). */
+  name: string;
+  /** Why it is usable: `Bound`, or `WaitForFirstConsumer` when binding waits for the pod. */
+  reason: string;
+}
+
+/** The runner's Job (or process) for one attempt. */
+export interface RunnerLaunch {
+  /** Job name (or pid file, locally). */
+  name: string;
+  /** False when an earlier try of this activity had already created it. */
+  created: boolean;
+}
+
+/** The activities of the session workflow. */
+export interface SessionActivities {
+  /**
+   * Reads the session, its AgentConfig and provider, and resolves every default.
+   * @throws InvalidSpecError, ProviderNotReadyError (non-retryable) for a bad or unready spec;
+   *   SessionGoneError when the session no longer exists (or has another uid).
+   */
+  loadSession(ref: SessionRef): Promise<LoadedSession>;
+  /** Creates (or adopts) the workspace and waits until it can be used. */
+  provisionWorkspace(session: ResolvedSession): Promise<WorkspaceInfo>;
+  /**
+   * Creates (or updates) the per-session Secret from the provider's and repositories' Secrets, and
+   * the runner's ServiceAccount, Role and RoleBinding. Secret values never leave the activity.
+   * @throws CredentialsNotFoundError (non-retryable) when a referenced Secret or key is missing.
+   */
+  provisionSecrets(session: ResolvedSession): Promise<void>;
+  /** Creates (or adopts) the runner Job of `attempt`. */
+  launchRunner(input: { session: ResolvedSession; attempt: number }): Promise<RunnerLaunch>;
+  /**
+   * Level-triggered check of the runner of `attempt`: what the Job and pod show now. The safety
+   * net behind the watcher's signals. Empty while nothing has happened yet.
+   */
+  observeRunner(input: { session: SessionRef; attempt: number }): Promise<RunnerEvent[]>;
+  /** Deletes the runner Job of `attempt` and its pod (stop, timeout, before a retry). */
+  stopRunner(input: { session: SessionRef; attempt: number }): Promise<void>;
+  /** Deletes the Jobs and Secrets (and the workspace when `deleteWorkspace`). */
+  cleanup(input: { session: SessionRef; attempts: number[]; deleteWorkspace: boolean }): Promise<void>;
+  /**
+   * Writes `status` into the AgentSession's status subresource when it differs from what is
+   * there. Returns whether it wrote. A session that is gone is not an error.
+   */
+  mirrorStatus(input: { session: SessionRef; status: AgentSessionStatus }): Promise<boolean>;
+}

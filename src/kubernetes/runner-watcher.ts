@@ -1,0 +1,374 @@
+/**
+ * The one Job/Pod watcher of a worker process. It watches every runner Job and pod of the cluster
+ * (or of a shard, by label selector) and signals the owning session workflow when a runner starts
+ * and when it ends. This replaces a heartbeating "wait for the Job" activity with a watch of its
+ * own per session, which would hold 1,000 activity slots and 1,000 watches for 1,000 sessions.
+ *
+ * Events are derived from the objects' current state (runner-events.ts), never from the kind of
+ * watch event, so the same code serves the informers and the periodic resync: the resync lists
+ * runner Jobs and pods and re-sends whatever the workflows have not been told yet. A missed watch
+ * event, a watch gap while an informer restarts, or a worker that was down when a runner ended
+ * therefore costs at most one resync interval, never a stranded session.
+ *
+ * Each attempt's last sent `started` and `ended` are remembered, so an unchanged state is not sent
+ * again; the workflow tolerates duplicates, so forgetting (after a restart) is harmless.
+ */
+import {
+  BatchV1Api,
+  CoreV1Api,
+  type KubeConfig,
+  type V1Job,
+  type V1Pod,
+  makeInformer,
+} from '@kubernetes/client-node';
+import { type Client, WorkflowNotFoundError } from '@temporalio/client';
+import type { Logger } from '../common/logger.js';
+import {
+  COMPONENT_LABEL,
+  MANAGED_BY_LABEL,
+  MANAGED_BY_VALUE,
+} from '../resources/constants.js';
+import { type RunnerEvent, runnerEventSignal, sessionWorkflowId } from '../workflows/session-contract.js';
+import { KeyedTaskQueue } from './keyed-task-queue.js';
+import { listAllPages } from './paged-list.js';
+import {
+  type RunnerRef,
+  attemptKey,
+  runnerEvents,
+  runnerRefOfJob,
+  runnerRefOfPod,
+  sessionKey,
+} from './runner-events.js';
+import { superviseInformer } from './supervised-informer.js';
+
+/** Selects runner Jobs and their pods: every runner carries both labels. */
+export const RUNNER_SELECTOR = `${MANAGED_BY_LABEL}=${MANAGED_BY_VALUE},${COMPONENT_LABEL}=runner`;
+
+/** Dependencies and tuning of the runner watcher. */
+export interface RunnerWatcherOptions {
+  /** Where the runners run. Needs list and watch on pods and jobs in all namespaces. */
+  kubeConfig: KubeConfig;
+  /** Signals the session workflows. */
+  client: Client;
+  logger: Logger;
+  /**
+   * Narrows the watch to a shard of the runners (ANDed with `RUNNER_SELECTOR`), for several
+   * workers that split the sessions between them by a label on the pod template.
+   */
+  labelSelector?: string;
+  /**
+   * How often the level-triggered resync lists all runners; 0 turns it off (`resyncNow` still works).
+   * @default 30000
+   */
+  resyncIntervalMs?: number;
+  /**
+   * The most signals in flight at once. A burst beyond it queues; informer callbacks never wait.
+   * @default 50
+   */
+  maxSignalsInFlight?: number;
+  /**
+   * The first wait before restarting an informer that stopped on an error; doubles up to 30 s.
+   * @default 1000
+   */
+  informerRestartBackoffMs?: number;
+}
+
+/** Counters for logs, metrics and tests. */
+export interface RunnerWatcherStats {
+  /** Signals the workflows accepted. */
+  signalsSent: number;
+  /** Signals to a workflow that does not exist or has closed (ignored). */
+  signalsToMissingWorkflows: number;
+  /** Signals that failed otherwise; the next resync sends them again. */
+  signalsFailed: number;
+  /** Signals running now and waiting. */
+  signalsInFlight: number;
+  signalsQueued: number;
+  /** Attempts with a remembered last event. */
+  trackedAttempts: number;
+  /** Completed resyncs, and events they sent that the informers had not. */
+  resyncs: number;
+  resyncEvents: number;
+  /** Informer restarts after errors, pods and jobs together. */
+  informerRestarts: number;
+}
+
+/** The watcher: one per worker process. */
+export interface RunnerWatcher {
+  /** Starts both informers and the periodic resync. */
+  start(): Promise<void>;
+  /** Stops watching and waits (at most a few seconds) for the signals already queued. */
+  stop(): Promise<void>;
+  /** Lists every runner now and sends what the workflows have not been told; also works when stopped. */
+  resyncNow(): Promise<void>;
+  stats(): RunnerWatcherStats;
+}
+
+/** What the watcher knows of one attempt from its informers. */
+interface AttemptObjects {
+  ref: RunnerRef;
+  job?: V1Job;
+  pods: Map<string, V1Pod>;
+}
+
+/** The last event sent for an attempt, as compared JSON, and when it was recorded. */
+interface SentEvents {
+  started?: string;
+  ended?: string;
+  recordedAt: number;
+}
+
+/** How long `stop` waits for queued signals before giving up on them (the next start resends). */
+const STOP_DRAIN_MS = 5000;
+
+/** Creates the runner watcher. Nothing runs until `start`. */
+export function createRunnerWatcher(options: RunnerWatcherOptions): RunnerWatcher {
+  const { kubeConfig, client, logger } = options;
+  const resyncIntervalMs = options.resyncIntervalMs ?? 30_000;
+  const selector = options.labelSelector ? `${RUNNER_SELECTOR},${options.labelSelector}` : RUNNER_SELECTOR;
+  const core = kubeConfig.makeApiClient(CoreV1Api);
+  const batch = kubeConfig.makeApiClient(BatchV1Api);
+  const queue = new KeyedTaskQueue(options.maxSignalsInFlight ?? 50);
+
+  const attempts = new Map<string, AttemptObjects>();
+  const sent = new Map<string, SentEvents>();
+  /** Events queued but not yet sent, by `<attempt key>#<kind>`, so a repeat is not queued twice. */
+  const pending = new Map<string, string>();
+  const counters = { signalsSent: 0, signalsToMissingWorkflows: 0, signalsFailed: 0, resyncs: 0, resyncEvents: 0 };
+  let resyncTimer: NodeJS.Timeout | undefined;
+  let resyncRunning: Promise<void> | undefined;
+  let running = false;
+
+  const markSent = (key: string, event: RunnerEvent, fingerprint: string): void => {
+    const entry = sent.get(key) ?? { recordedAt: 0 };
+    entry[event.kind] = fingerprint;
+    entry.recordedAt = Date.now();
+    sent.set(key, entry);
+  };
+
+  /** Queues `event` for its workflow unless it is what was last sent or is already queued. Returns whether it was queued. */
+  const dispatch = (ref: RunnerRef, event: RunnerEvent): boolean => {
+    const key = attemptKey(ref);
+    const fingerprint = JSON.stringify(event);
+    const pendingKey = `${key}#${event.kind}`;
+    if (sent.get(key)?.[event.kind] === fingerprint || pending.get(pendingKey) === fingerprint) return false;
+    pending.set(pendingKey, fingerprint);
+    const workflowId = sessionWorkflowId(ref.namespace, ref.session);
+    // One key per session keeps a runner's `started` ahead of its `ended`.
+    queue.push(sessionKey(ref), async () => {
+      try {
+        if (sent.get(key)?.[event.kind] === fingerprint) return;
+        await client.workflow.getHandle(workflowId).signal(runnerEventSignal, event);
+        counters.signalsSent += 1;
+        markSent(key, event, fingerprint);
+        logger.debug({ workflowId, event }, 'runner event signalled');
+      } catch (error) {
+        if (error instanceof WorkflowNotFoundError) {
+          // The session ended (or never had a workflow): nobody is waiting for this runner.
+          counters.signalsToMissingWorkflows += 1;
+          markSent(key, event, fingerprint);
+          logger.debug({ workflowId, kind: event.kind }, 'no running workflow for a runner event; ignored');
+        } else {
+          counters.signalsFailed += 1;
+          logger.warn(
+            { workflowId, kind: event.kind, error: (error as Error).message },
+            'could not signal a runner event; the next resync sends it again',
+          );
+        }
+      } finally {
+        if (pending.get(pendingKey) === fingerprint) pending.delete(pendingKey);
+      }
+    });
+    return true;
+  };
+
+  const evaluate = (objects: AttemptObjects): void => {
+    for (const event of runnerEvents(objects.ref, objects.job, [...objects.pods.values()])) {
+      dispatch(objects.ref, event);
+    }
+  };
+
+  const objectsOf = (ref: RunnerRef): AttemptObjects => {
+    const key = attemptKey(ref);
+    let objects = attempts.get(key);
+    if (!objects) {
+      objects = { ref, pods: new Map() };
+      attempts.set(key, objects);
+    }
+    return objects;
+  };
+
+  /** Forgets an attempt once neither its Job nor any pod of it exists. */
+  const forgetIfGone = (objects: AttemptObjects): void => {
+    if (objects.job || objects.pods.size > 0) return;
+    const key = attemptKey(objects.ref);
+    attempts.delete(key);
+    sent.delete(key);
+  };
+
+  const podInformer = makeInformer<V1Pod>(
+    kubeConfig,
+    '/api/v1/pods',
+    () => core.listPodForAllNamespaces({ labelSelector: selector }),
+    selector,
+  );
+  const jobInformer = makeInformer<V1Job>(
+    kubeConfig,
+    '/apis/batch/v1/jobs',
+    () => batch.listJobForAllNamespaces({ labelSelector: selector }),
+    selector,
+  );
+
+  const onPod = (pod: V1Pod): void => {
+    const ref = runnerRefOfPod(pod);
+    const name = pod.metadata?.name;
+    if (!ref || !name) return;
+    const objects = objectsOf(ref);
+    objects.pods.set(name, pod);
+    evaluate(objects);
+  };
+  const onPodDeleted = (pod: V1Pod): void => {
+    const ref = runnerRefOfPod(pod);
+    const objects = ref && attempts.get(attemptKey(ref));
+    if (!objects) return;
+    objects.pods.delete(pod.metadata?.name ?? '');
+    forgetIfGone(objects);
+  };
+  const onJob = (job: V1Job): void => {
+    const ref = runnerRefOfJob(job);
+    if (!ref) return;
+    const objects = objectsOf(ref);
+    objects.job = job;
+    evaluate(objects);
+  };
+  const onJobDeleted = (job: V1Job): void => {
+    const ref = runnerRefOfJob(job);
+    const objects = ref && attempts.get(attemptKey(ref));
+    if (!objects) return;
+    delete objects.job;
+    forgetIfGone(objects);
+  };
+  podInformer.on('add', onPod);
+  podInformer.on('update', onPod);
+  podInformer.on('delete', onPodDeleted);
+  jobInformer.on('add', onJob);
+  jobInformer.on('update', onJob);
+  jobInformer.on('delete', onJobDeleted);
+
+  const backoff = options.informerRestartBackoffMs ?? 1000;
+  const pods = superviseInformer(podInformer, { name: 'runner-pods', logger, initialBackoffMs: backoff });
+  const jobs = superviseInformer(jobInformer, { name: 'runner-jobs', logger, initialBackoffMs: backoff });
+
+  const resyncOnce = async (): Promise<void> => {
+    const startedAt = Date.now();
+    // Jobs first, then pods: a pod that existed when its finished Job was listed is still in the
+    // pod list unless it was deleted meanwhile, so "finished Job without a pod" is never a lag.
+    const jobList = await listAllPages((page) =>
+      batch.listJobForAllNamespaces({
+        labelSelector: selector,
+        limit: page.limit,
+        ...(page.continueToken ? { _continue: page.continueToken } : {}),
+      }),
+    );
+    const podList = await listAllPages((page) =>
+      core.listPodForAllNamespaces({
+        labelSelector: selector,
+        limit: page.limit,
+        ...(page.continueToken ? { _continue: page.continueToken } : {}),
+      }),
+    );
+    const listed = new Map<string, { ref: RunnerRef; job?: V1Job; pods: V1Pod[] }>();
+    const entry = (ref: RunnerRef) => {
+      const key = attemptKey(ref);
+      let found = listed.get(key);
+      if (!found) {
+        found = { ref, pods: [] };
+        listed.set(key, found);
+      }
+      return found;
+    };
+    for (const job of jobList) {
+      const ref = runnerRefOfJob(job);
+      if (ref) entry(ref).job = job;
+    }
+    for (const pod of podList) {
+      const ref = runnerRefOfPod(pod);
+      if (ref) entry(ref).pods.push(pod);
+    }
+    let resent = 0;
+    for (const { ref, job, pods: attemptPods } of listed.values()) {
+      for (const event of runnerEvents(ref, job, attemptPods, { finishedJobWithoutPod: true })) {
+        if (dispatch(ref, event)) resent += 1;
+      }
+    }
+    // Forget attempts whose objects vanished without the informer noticing (a delete during a
+    // watch gap). An entry recorded after the lists began may belong to an object they missed.
+    for (const [key, entrySent] of sent) {
+      if (!listed.has(key) && entrySent.recordedAt < startedAt) sent.delete(key);
+    }
+    counters.resyncs += 1;
+    counters.resyncEvents += resent;
+    const log = resent > 0 ? logger.info.bind(logger) : logger.debug.bind(logger);
+    log(
+      { runners: listed.size, eventsSent: resent, durationMs: Date.now() - startedAt },
+      resent > 0 ? 'resync found runner events the watch had missed' : 'resync found nothing missed',
+    );
+  };
+
+  const resyncNow = (): Promise<void> => {
+    // Overlapping resyncs would list twice for nothing; a caller joins the one running.
+    resyncRunning ??= resyncOnce().finally(() => {
+      resyncRunning = undefined;
+    });
+    return resyncRunning;
+  };
+
+  const scheduleResync = (): void => {
+    if (!running || resyncIntervalMs <= 0) return;
+    resyncTimer = setTimeout(() => {
+      resyncTimer = undefined;
+      resyncNow()
+        .catch((error: unknown) =>
+          logger.warn({ error: (error as Error).message }, 'runner resync failed; retrying at the next interval'),
+        )
+        .finally(scheduleResync);
+    }, resyncIntervalMs);
+  };
+
+  return {
+    async start() {
+      if (running) return;
+      running = true;
+      await Promise.all([jobs.start(), pods.start()]);
+      scheduleResync();
+      logger.info({ labelSelector: selector, resyncIntervalMs }, 'runner watcher started');
+    },
+    async stop() {
+      running = false;
+      if (resyncTimer) clearTimeout(resyncTimer);
+      resyncTimer = undefined;
+      await Promise.all([pods.stop(), jobs.stop()]);
+      await resyncRunning?.catch(() => undefined);
+      let timer: NodeJS.Timeout | undefined;
+      const drained = await Promise.race([
+        queue.onIdle().then(() => true),
+        new Promise<boolean>((resolve) => {
+          timer = setTimeout(() => resolve(false), STOP_DRAIN_MS);
+        }),
+      ]);
+      clearTimeout(timer);
+      logger.info({ drained, queued: queue.stats().queued }, 'runner watcher stopped');
+    },
+    resyncNow,
+    stats() {
+      const queueStats = queue.stats();
+      return {
+        ...counters,
+        signalsInFlight: queueStats.active,
+        signalsQueued: queueStats.queued,
+        trackedAttempts: sent.size,
+        informerRestarts: pods.stats().restarts + jobs.stats().restarts,
+      };
+    },
+  };
+}

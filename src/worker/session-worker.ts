@@ -1,0 +1,104 @@
+/**
+ * One Shepherd worker process: the Temporal worker running the session workflow and the
+ * Kubernetes activities, the shared Job/Pod watcher that signals workflows, and the AgentSession
+ * controller — started together and stopped together.
+ */
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import * as k8s from '@kubernetes/client-node';
+import { Client, Connection } from '@temporalio/client';
+import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
+import type { Logger } from 'pino';
+import { createKubernetesActivities } from '../activities/kubernetes/kubernetes-activities.js';
+import { createRunnerWatcher } from '../kubernetes/runner-watcher.js';
+import { createSessionController } from '../kubernetes/session-controller.js';
+import type { WorkerConfig } from './config.js';
+
+/** A running worker. */
+export interface SessionWorker {
+  /** Resolves when the worker has stopped (after `stop`, or on a fatal error). */
+  done: Promise<void>;
+  stop(): Promise<void>;
+}
+
+/** The workflow code: the pre-built bundle when `SHEPHERD_WORKFLOW_BUNDLE` names one, else the sources. */
+function workflowSource(): { workflowsPath: string } | { workflowBundle: { codePath: string } } {
+  const bundle = process.env.SHEPHERD_WORKFLOW_BUNDLE;
+  if (bundle) return { workflowBundle: { codePath: bundle } };
+  const ts = fileURLToPath(new URL('../workflows/index.ts', import.meta.url));
+  return {
+    workflowsPath: existsSync(ts) ? ts : fileURLToPath(new URL('../workflows/index.js', import.meta.url)),
+  };
+}
+
+let runtimeInstalled = false;
+
+/** Starts every part of the worker. */
+export async function startSessionWorker(config: WorkerConfig, logger: Logger): Promise<SessionWorker> {
+  if (!runtimeInstalled) {
+    // The SDK's own logs go through at WARN; payloads are never logged.
+    Runtime.install({ logger: new DefaultLogger('WARN') });
+    runtimeInstalled = true;
+  }
+  const kubeConfig = new k8s.KubeConfig();
+  if (config.kubeconfig) kubeConfig.loadFromFile(config.kubeconfig);
+  else kubeConfig.loadFromDefault();
+
+  const nativeConnection = await NativeConnection.connect({ address: config.temporalAddress });
+  const connection = await Connection.connect({ address: config.temporalAddress });
+  const client = new Client({ connection, namespace: config.temporalNamespace });
+
+  const worker = await Worker.create({
+    connection: nativeConnection,
+    namespace: config.temporalNamespace,
+    taskQueue: config.taskQueue,
+    ...workflowSource(),
+    activities: createKubernetesActivities({ kubeConfig }),
+    // Sessions wait on signals, not on activities, so many can be cached at once.
+    maxCachedWorkflows: 2_000,
+  });
+  const watcher = createRunnerWatcher({
+    kubeConfig,
+    client,
+    logger: logger.child({ component: 'runner-watcher' }),
+  });
+  const controller = config.controller
+    ? createSessionController({
+        kubeConfig,
+        client,
+        taskQueue: config.taskQueue,
+        logger: logger.child({ component: 'session-controller' }),
+        ...(config.sessionSelector ? { labelSelector: config.sessionSelector } : {}),
+      })
+    : undefined;
+
+  const running = worker.run();
+  await watcher.start();
+  await controller?.start();
+  logger.info(
+    { taskQueue: config.taskQueue, temporal: config.temporalAddress, controller: config.controller },
+    'worker running',
+  );
+
+  let stopping: Promise<void> | undefined;
+  const stop = () =>
+    (stopping ??= (async () => {
+      await controller?.stop();
+      await watcher.stop();
+      worker.shutdown();
+      await running.catch(() => undefined);
+      await connection.close();
+      await nativeConnection.close();
+    })());
+  const done = running.then(
+    async () => {
+      await stop();
+    },
+    async (error: unknown) => {
+      logger.error({ err: error }, 'worker failed');
+      await stop();
+      throw error;
+    },
+  );
+  return { done, stop };
+}

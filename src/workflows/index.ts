@@ -1,0 +1,2 @@
+/** The workflows the worker registers. */
+export { agentSessionWorkflow } from './session-workflow.js';

@@ -1,0 +1,94 @@
+/**
+ * The contract between the session workflow and everything that talks to it — the API, the CR
+ * controller, the Job/Pod watcher, the CLI: task queue, workflow id, input, signals and the state
+ * query. Imported by workflow code, so it stays free of Node built-ins.
+ */
+import { defineQuery, defineSignal } from '@temporalio/workflow';
+import type { AgentSessionStatus, Phase } from '../resources/types.js';
+import type { RunnerTermination } from '../session/exit-outcome.js';
+
+/** Task queue of the session workflow and its activities. */
+export const SESSION_TASK_QUEUE = 'shepherd-sessions';
+
+/** Name of the session workflow function, for clients that start it by name. */
+export const SESSION_WORKFLOW_TYPE = 'agentSessionWorkflow';
+
+const ID_PREFIX = 'agent-session/';
+
+/** The workflow id of a session: `agent-session/<namespace>/<name>`. */
+export function sessionWorkflowId(namespace: string, name: string): string {
+  return `${ID_PREFIX}${namespace}/${name}`;
+}
+
+/** The namespace and name in a session workflow id, or undefined for any other id. */
+export function parseSessionWorkflowId(id: string): { namespace: string; name: string } | undefined {
+  if (!id.startsWith(ID_PREFIX)) return undefined;
+  const [namespace, name, ...rest] = id.slice(ID_PREFIX.length).split('/');
+  if (!namespace || !name || rest.length > 0) return undefined;
+  return { namespace, name };
+}
+
+/** Which implementation of the activities runs the session. */
+export type SessionRuntime = 'kubernetes' | 'local';
+
+/** Input of one run of the session workflow. */
+export interface SessionWorkflowInput {
+  namespace: string;
+  name: string;
+  /**
+   * The AgentSession uid this run was started for. A run refuses to act on a CR with another uid
+   * (deleted and created again under the same name).
+   */
+  uid?: string;
+  /** True when this run restarts a finished session: it continues the attempt count. */
+  restart?: boolean;
+}
+
+/** The runner of `attempt` is running in `podName`. */
+export interface RunnerStartedEvent {
+  kind: 'started';
+  attempt: number;
+  podName: string;
+}
+
+/** The runner of `attempt` ended (or can never start): how, as the watcher saw it. */
+export interface RunnerEndedEvent {
+  kind: 'ended';
+  attempt: number;
+  podName?: string;
+  termination: RunnerTermination;
+}
+
+/** What the Job/Pod watcher reports about a session's runner. */
+export type RunnerEvent = RunnerStartedEvent | RunnerEndedEvent;
+
+/** Sent by the watcher whenever it sees a runner start or end. Duplicates are harmless. */
+export const runnerEventSignal = defineSignal<[RunnerEvent]>('runnerEvent');
+
+/** Why a stop was asked for, for the condition message. */
+export interface StopRequest {
+  reason?: string;
+}
+
+/** Stop the session: delete its Job, clean up, end `Stopped`. */
+export const stopSignal = defineSignal<[StopRequest]>('stop');
+
+/**
+ * Run the session again on the same workspace, as a new attempt. To a finished session it is sent
+ * with signal-with-start, which starts a new run of the same workflow id.
+ */
+export const restartSignal = defineSignal<[]>('restart');
+
+/** The session as the workflow knows it: the CR status it mirrors, and where it stands. */
+export interface SessionState {
+  namespace: string;
+  name: string;
+  phase: Phase;
+  /** The AgentSession status the workflow maintains (and mirrors into the CR). */
+  status: AgentSessionStatus;
+  /** True once the run has ended. */
+  finished: boolean;
+}
+
+/** Returns the full session state. */
+export const stateQuery = defineQuery<SessionState>('state');

@@ -1,0 +1,335 @@
+/**
+ * The session lifecycle end to end on the real environment: AgentSessions are created as
+ * `kubectl apply` would, the worker (a real child process) runs them through the session
+ * workflow on the Temporal dev server, the runner pods run on the KWOK node with scripted exit
+ * codes, and the tests assert the CR status and the child objects that exist afterwards.
+ */
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import * as k8s from '@kubernetes/client-node';
+import { Client, Connection } from '@temporalio/client';
+import { FAKE_POD_ANNOTATIONS } from '../../src/devenv/kwok-stages.js';
+import { GROUP, PLURAL, SESSION_LABEL, VERSION } from '../../src/resources/constants.js';
+import type { AgentSession, AgentSessionSpec, Phase } from '../../src/resources/types.js';
+import { restartSession } from '../../src/session-client/session-commands.js';
+import { sessionWorkflowId } from '../../src/workflows/session-contract.js';
+import { installCrds } from '../support/crds.js';
+import { envVar, eventually, kubeConfig, rejectionStatus, testNamespace } from '../support/kube.js';
+import { startWorkerProcess, type WorkerProcess } from '../support/worker-process.js';
+
+const kc = kubeConfig();
+const core = kc.makeApiClient(k8s.CoreV1Api);
+const batch = kc.makeApiClient(k8s.BatchV1Api);
+const custom = kc.makeApiClient(k8s.CustomObjectsApi);
+let worker: WorkerProcess;
+let connection: Connection;
+let client: Client;
+
+before(async () => {
+  await installCrds(kc);
+  worker = await startWorkerProcess();
+  connection = await Connection.connect({ address: envVar('TEMPORAL_ADDRESS') });
+  client = new Client({ connection });
+});
+after(async () => {
+  await worker?.stop();
+  await connection?.close();
+});
+
+const TERMINAL: Phase[] = ['Succeeded', 'Failed', 'TimedOut', 'Stopped'];
+
+/** A `command` session whose fake runner exits `exitCode` after `duration`. */
+function spec(exitCode: number, duration: string, extra: Partial<AgentSessionSpec> = {}): AgentSessionSpec {
+  return {
+    agent: 'command',
+    command: ['sh', '-c', 'echo working'],
+    image: 'shepherd/runner:test',
+    podMetadata: {
+      annotations: {
+        [FAKE_POD_ANNOTATIONS.exitCode]: String(exitCode),
+        [FAKE_POD_ANNOTATIONS.duration]: duration,
+      },
+    },
+    ...extra,
+  };
+}
+
+async function createSession(
+  namespace: string,
+  name: string,
+  sessionSpec: AgentSessionSpec,
+): Promise<AgentSession> {
+  return (await custom.createNamespacedCustomObject({
+    group: GROUP,
+    version: VERSION,
+    namespace,
+    plural: PLURAL.agentSession,
+    body: {
+      apiVersion: `${GROUP}/${VERSION}`,
+      kind: 'AgentSession',
+      metadata: { name, labels: worker.labels },
+      spec: sessionSpec,
+    },
+  })) as AgentSession;
+}
+
+function readSession(namespace: string, name: string): Promise<AgentSession> {
+  return custom.getNamespacedCustomObject({
+    group: GROUP,
+    version: VERSION,
+    namespace,
+    plural: PLURAL.agentSession,
+    name,
+  }) as Promise<AgentSession>;
+}
+
+async function patchSpec(namespace: string, name: string, patch: Partial<AgentSessionSpec>): Promise<void> {
+  const current = await readSession(namespace, name);
+  await custom.replaceNamespacedCustomObject({
+    group: GROUP,
+    version: VERSION,
+    namespace,
+    plural: PLURAL.agentSession,
+    name,
+    body: { ...current, spec: { ...current.spec, ...patch } },
+  });
+}
+
+function waitForPhase(
+  namespace: string,
+  name: string,
+  phases: Phase[],
+  timeoutMs = 60_000,
+): Promise<AgentSession> {
+  return eventually(
+    `session ${name} to reach ${phases.join('/')}`,
+    () => readSession(namespace, name),
+    (s) => s.status?.phase !== undefined && phases.includes(s.status.phase),
+    timeoutMs,
+  );
+}
+
+function condition(session: AgentSession, type: string) {
+  return session.status?.conditions?.find((c) => c.type === type);
+}
+
+/** Names of the session's children that still exist, by kind. */
+async function children(namespace: string, name: string) {
+  const labelSelector = `${SESSION_LABEL}=${name}`;
+  return {
+    jobs: (await batch.listNamespacedJob({ namespace, labelSelector })).items.map((j) => j.metadata!.name!),
+    secrets: (await core.listNamespacedSecret({ namespace, labelSelector })).items.map(
+      (s) => s.metadata!.name!,
+    ),
+    pvcs: (await core.listNamespacedPersistentVolumeClaim({ namespace, labelSelector })).items.map(
+      (p) => p.metadata!.uid!,
+    ),
+    serviceAccounts: (await core.listNamespacedServiceAccount({ namespace, labelSelector })).items.length,
+  };
+}
+
+/** Records every Job uid created in `namespace`, to prove each attempt had exactly one Job. */
+async function recordJobs(namespace: string) {
+  const uids = new Map<string, Set<string>>();
+  const informer = k8s.makeInformer(kc, `/apis/batch/v1/namespaces/${namespace}/jobs`, () =>
+    batch.listNamespacedJob({ namespace }),
+  );
+  informer.on('add', (job: k8s.V1Job) => {
+    const set = uids.get(job.metadata!.name!) ?? new Set<string>();
+    set.add(job.metadata!.uid!);
+    uids.set(job.metadata!.name!, set);
+  });
+  await informer.start();
+  return { uids, stop: () => informer.stop() };
+}
+
+test('a runner that exits 0 ends Succeeded with Completed=True, and its Job, Secret and PVC are gone', async (t) => {
+  const namespace = await testNamespace(t, kc);
+  await createSession(namespace, 'ok', spec(0, '1s'));
+  const done = await waitForPhase(namespace, 'ok', TERMINAL);
+  assert.equal(done.status?.phase, 'Succeeded');
+  assert.equal(condition(done, 'Completed')?.status, 'True');
+  assert.equal(condition(done, 'Validated')?.status, 'True');
+  assert.equal(condition(done, 'PVCReady')?.status, 'True');
+  assert.equal(condition(done, 'SecretsReady')?.status, 'True');
+  assert.equal(condition(done, 'JobCreated')?.status, 'True');
+  assert.equal(condition(done, 'RunnerStarted')?.status, 'True');
+  assert.equal(done.status?.attempt, 1);
+  assert.equal(done.status?.exitCode, 0);
+  assert.equal(done.status?.workflowId, sessionWorkflowId(namespace, 'ok'));
+  assert.ok(done.status?.runId);
+  assert.ok(done.status?.startTime && done.status.completionTime);
+  assert.match(done.status?.runnerPodName ?? '', /^ok-a1-/);
+  await eventually(
+    'children to be gone',
+    () => children(namespace, 'ok'),
+    (c) => c.jobs.length === 0 && c.secrets.length === 0 && c.pvcs.length === 0 && c.serviceAccounts === 0,
+  );
+});
+
+test('with workspace.retain the PVC outlives a successful session', async (t) => {
+  const namespace = await testNamespace(t, kc);
+  await createSession(namespace, 'keep', spec(0, '500ms', { workspace: { retain: true } }));
+  const done = await waitForPhase(namespace, 'keep', TERMINAL);
+  assert.equal(done.status?.phase, 'Succeeded');
+  const left = await children(namespace, 'keep');
+  assert.deepEqual(left.jobs, []);
+  assert.deepEqual(left.secrets, []);
+  assert.equal(left.pvcs.length, 1);
+});
+
+test('a runner that exits 1 with retries: 1 runs twice on the same PVC, then ends Failed/RunnerExit', async (t) => {
+  const namespace = await testNamespace(t, kc);
+  const jobs = await recordJobs(namespace);
+  t.after(() => jobs.stop());
+  await createSession(namespace, 'flaky', spec(1, '500ms', { retries: 1, workspace: { retain: true } }));
+  const pvcUids = new Set<string>();
+  const done = await eventually(
+    'the session to fail after two attempts',
+    async () => {
+      for (const uid of (await children(namespace, 'flaky')).pvcs) pvcUids.add(uid);
+      return readSession(namespace, 'flaky');
+    },
+    (s) => TERMINAL.includes(s.status?.phase as Phase),
+    60_000,
+  );
+  assert.equal(done.status?.phase, 'Failed');
+  assert.equal(condition(done, 'Failed')?.reason, 'RunnerExit');
+  assert.equal(done.status?.attempt, 2);
+  assert.equal(done.status?.exitCode, 1);
+  assert.deepEqual([...jobs.uids.keys()].sort(), ['flaky-a1', 'flaky-a2']);
+  assert.equal(pvcUids.size, 1, 'both attempts used the same workspace');
+});
+
+test('a runner that exits 2 ends Failed/PrerequisiteFailed after exactly one attempt', async (t) => {
+  const namespace = await testNamespace(t, kc);
+  const jobs = await recordJobs(namespace);
+  t.after(() => jobs.stop());
+  await createSession(namespace, 'prereq', spec(2, '300ms', { retries: 3 }));
+  const done = await waitForPhase(namespace, 'prereq', TERMINAL);
+  assert.equal(done.status?.phase, 'Failed');
+  assert.equal(condition(done, 'Failed')?.reason, 'PrerequisiteFailed');
+  assert.equal(done.status?.attempt, 1);
+  assert.deepEqual([...jobs.uids.keys()], ['prereq-a1']);
+});
+
+test('a runner still running past spec.timeout ends TimedOut and its Job is deleted', async (t) => {
+  const namespace = await testNamespace(t, kc);
+  await createSession(namespace, 'slow', spec(0, '1h', { timeout: '3s' }));
+  const done = await waitForPhase(namespace, 'slow', TERMINAL);
+  assert.equal(done.status?.phase, 'TimedOut');
+  assert.equal(condition(done, 'Failed')?.status, 'True');
+  await eventually(
+    'the Job to be gone',
+    () => children(namespace, 'slow'),
+    (c) => c.jobs.length === 0 && c.secrets.length === 0,
+  );
+});
+
+test('desiredState Stopped stops a running session; restarting it runs a new attempt on the same PVC', async (t) => {
+  const namespace = await testNamespace(t, kc);
+  await createSession(namespace, 'stoppable', spec(1, '1h'));
+  const running = await waitForPhase(namespace, 'stoppable', ['Running']);
+  const pvcBefore = (await children(namespace, 'stoppable')).pvcs;
+  assert.equal(running.status?.attempt, 1);
+
+  await patchSpec(namespace, 'stoppable', { desiredState: 'Stopped' });
+  const stopped = await waitForPhase(namespace, 'stoppable', ['Stopped']);
+  assert.equal(condition(stopped, 'Ready')?.reason, 'UserStopped');
+  await eventually(
+    'Job and Secret to be gone',
+    () => children(namespace, 'stoppable'),
+    (c) => c.jobs.length === 0 && c.secrets.length === 0,
+  );
+  assert.deepEqual(
+    (await children(namespace, 'stoppable')).pvcs,
+    pvcBefore,
+    'the workspace is kept for a restart',
+  );
+  const firstRun = stopped.status?.runId;
+
+  await patchSpec(namespace, 'stoppable', { desiredState: 'Running' });
+  const again = await eventually(
+    'a new run with attempt 2',
+    () => readSession(namespace, 'stoppable'),
+    (s) => s.status?.attempt === 2 && s.status.phase === 'Running',
+  );
+  assert.notEqual(again.status?.runId, firstRun);
+  assert.deepEqual((await children(namespace, 'stoppable')).pvcs, pvcBefore);
+});
+
+test('restarting a failed session starts a new run of the same workflow id with the next attempt', async (t) => {
+  const namespace = await testNamespace(t, kc);
+  await createSession(namespace, 'again', spec(1, '300ms'));
+  const failed = await waitForPhase(namespace, 'again', ['Failed']);
+  assert.equal(failed.status?.attempt, 1);
+  const pvcBefore = (await children(namespace, 'again')).pvcs;
+  assert.equal(pvcBefore.length, 1, 'a failed session keeps its workspace for a restart');
+
+  await restartSession(client, worker.taskQueue, { namespace, name: 'again', uid: failed.metadata.uid! });
+  const rerun = await eventually(
+    'the second run to fail too',
+    () => readSession(namespace, 'again'),
+    (s) => s.status?.attempt === 2 && s.status.phase === 'Failed',
+  );
+  assert.notEqual(rerun.status?.runId, failed.status?.runId);
+  assert.equal(rerun.status?.workflowId, failed.status?.workflowId);
+  assert.deepEqual((await children(namespace, 'again')).pvcs, pvcBefore);
+});
+
+test('deleting a running session removes its children and cancels its workflow', async (t) => {
+  const namespace = await testNamespace(t, kc);
+  await createSession(namespace, 'doomed', spec(0, '1h'));
+  await waitForPhase(namespace, 'doomed', ['Running']);
+  await custom.deleteNamespacedCustomObject({
+    group: GROUP,
+    version: VERSION,
+    namespace,
+    plural: PLURAL.agentSession,
+    name: 'doomed',
+  });
+  await eventually(
+    'every child to be gone',
+    () => children(namespace, 'doomed'),
+    (c) => c.jobs.length === 0 && c.secrets.length === 0 && c.pvcs.length === 0,
+  );
+  const handle = client.workflow.getHandle(sessionWorkflowId(namespace, 'doomed'));
+  const description = await eventually(
+    'the workflow to be cancelled',
+    () => handle.describe(),
+    (d) => d.status.name !== 'RUNNING',
+  );
+  assert.equal(description.status.name, 'CANCELLED');
+});
+
+test('a session naming a missing provider ends Failed/ProviderNotReady and creates nothing', async (t) => {
+  const namespace = await testNamespace(t, kc);
+  await createSession(namespace, 'orphan', {
+    agent: 'claude',
+    initialPrompt: 'fix the tests',
+    providerRef: { name: 'does-not-exist' },
+  });
+  const done = await waitForPhase(namespace, 'orphan', TERMINAL);
+  assert.equal(done.status?.phase, 'Failed');
+  assert.equal(condition(done, 'Failed')?.reason, 'ProviderNotReady');
+  assert.match(condition(done, 'Validated')?.message ?? '', /does-not-exist/);
+  const left = await children(namespace, 'orphan');
+  assert.deepEqual(left, { jobs: [], secrets: [], pvcs: [], serviceAccounts: 0 });
+});
+
+test('a worker killed with SIGKILL mid-run is restarted and the session finishes with one Job per attempt', async (t) => {
+  const namespace = await testNamespace(t, kc);
+  const jobs = await recordJobs(namespace);
+  t.after(() => jobs.stop());
+  await createSession(namespace, 'survivor', spec(1, '4s', { retries: 1 }));
+  await waitForPhase(namespace, 'survivor', ['Running']);
+  await worker.kill();
+  await new Promise((resolve) => setTimeout(resolve, 2_000));
+  await worker.restart();
+  const done = await waitForPhase(namespace, 'survivor', TERMINAL, 90_000);
+  assert.equal(done.status?.phase, 'Failed');
+  assert.equal(done.status?.attempt, 2);
+  assert.deepEqual([...jobs.uids.keys()].sort(), ['survivor-a1', 'survivor-a2']);
+  for (const [name, uids] of jobs.uids) assert.equal(uids.size, 1, `${name} was created exactly once`);
+  assert.equal(await rejectionStatus(batch.readNamespacedJob({ name: 'survivor-a2', namespace })), 404);
+});
