@@ -12,7 +12,7 @@ import { FAKE_POD_ANNOTATIONS } from '../../src/devenv/kwok-stages.js';
 import { GROUP, PLURAL, SESSION_LABEL, VERSION } from '../../src/resources/constants.js';
 import type { AgentSession, AgentSessionSpec, Phase } from '../../src/resources/types.js';
 import { restartSession } from '../../src/session-client/session-commands.js';
-import { sessionWorkflowId } from '../../src/workflows/session-contract.js';
+import { sessionWorkflowId, stateQuery } from '../../src/workflows/session-contract.js';
 import { installCrds } from '../support/crds.js';
 import { envVar, eventually, kubeConfig, rejectionStatus, testNamespace } from '../support/kube.js';
 import { startWorkerProcess, type WorkerProcess } from '../support/worker-process.js';
@@ -332,4 +332,95 @@ test('a worker killed with SIGKILL mid-run is restarted and the session finishes
   assert.deepEqual([...jobs.uids.keys()].sort(), ['survivor-a1', 'survivor-a2']);
   for (const [name, uids] of jobs.uids) assert.equal(uids.size, 1, `${name} was created exactly once`);
   assert.equal(await rejectionStatus(batch.readNamespacedJob({ name: 'survivor-a2', namespace })), 404);
+});
+
+test('provider credentials reach the runner only through the session Secret, never a log, payload or the Job', async (t) => {
+  const namespace = await testNamespace(t, kc);
+  const token = `sk-test-${Math.random().toString(36).slice(2)}-do-not-leak`;
+  await core.createNamespacedSecret({
+    namespace,
+    body: { metadata: { name: 'anthropic' }, stringData: { apiKey: token } },
+  });
+  await custom.createNamespacedCustomObject({
+    group: GROUP,
+    version: VERSION,
+    namespace,
+    plural: PLURAL.agentProvider,
+    body: {
+      apiVersion: `${GROUP}/${VERSION}`,
+      kind: 'AgentProvider',
+      metadata: { name: 'anthropic' },
+      spec: {
+        displayName: 'Anthropic',
+        agentTypes: ['claude'],
+        authTokenSecretRef: { name: 'anthropic', key: 'apiKey' },
+      },
+    },
+  });
+  await createSession(namespace, 'secretive', {
+    agent: 'claude',
+    initialPrompt: 'add a README',
+    providerRef: { name: 'anthropic' },
+    image: 'shepherd/runner:test',
+    podMetadata: { annotations: { [FAKE_POD_ANNOTATIONS.duration]: '3s' } },
+  });
+  const running = await waitForPhase(namespace, 'secretive', ['Running']);
+  assert.equal(condition(running, 'SecretsReady')?.status, 'True');
+  const job = await batch.readNamespacedJob({ name: 'secretive-a1', namespace });
+  assert.ok(!JSON.stringify(job).includes(token), 'the Job holds no literal token');
+  assert.ok(!JSON.stringify(job).includes('add a README'), 'the Job holds no literal prompt');
+  const secret = await core.readNamespacedSecret({ name: 'secretive-session', namespace });
+  assert.equal(Buffer.from(secret.data?.SHEPHERD_PROVIDER_TOKEN ?? '', 'base64').toString(), token);
+
+  const done = await waitForPhase(namespace, 'secretive', TERMINAL);
+  assert.equal(done.status?.phase, 'Succeeded');
+  const history = await client.workflow.getHandle(sessionWorkflowId(namespace, 'secretive')).fetchHistory();
+  assert.ok(!JSON.stringify(history).includes(token), 'no Temporal payload carries the token');
+  const { readFileSync } = await import('node:fs');
+  assert.ok(!readFileSync(worker.logFile, 'utf8').includes(token), 'the worker log never shows the token');
+});
+
+test('a session Secret that names a missing key ends Failed/CredentialsNotFound, naming the Secret and key', async (t) => {
+  const namespace = await testNamespace(t, kc);
+  await core.createNamespacedSecret({
+    namespace,
+    body: { metadata: { name: 'git' }, stringData: { other: 'x' } },
+  });
+  await createSession(
+    namespace,
+    'nokey',
+    spec(0, '1s', {
+      repos: [
+        { url: 'https://example.invalid/repo.git', credentialsSecretRef: { name: 'git', key: 'token' } },
+      ],
+    }),
+  );
+  const done = await waitForPhase(namespace, 'nokey', TERMINAL);
+  assert.equal(done.status?.phase, 'Failed');
+  assert.equal(condition(done, 'SecretsReady')?.reason, 'CredentialsNotFound');
+  assert.match(condition(done, 'SecretsReady')?.message ?? '', /Secret git .*no key token/);
+  assert.deepEqual((await children(namespace, 'nokey')).jobs, []);
+});
+
+test('the workflow query returns the session state and search attributes find sessions by namespace and phase', async (t) => {
+  const namespace = await testNamespace(t, kc);
+  await createSession(namespace, 'findme', spec(0, '300ms'));
+  await waitForPhase(namespace, 'findme', ['Succeeded']);
+  const handle = client.workflow.getHandle(sessionWorkflowId(namespace, 'findme'));
+  const state = await handle.query(stateQuery);
+  assert.equal(state.phase, 'Succeeded');
+  assert.equal(state.finished, true);
+  assert.equal(state.status.attempt, 1);
+  assert.equal(state.status.conditions?.find((c) => c.type === 'Completed')?.status, 'True');
+  const query = `ShepherdNamespace = '${namespace}' AND ShepherdPhase = 'Succeeded' AND ShepherdAgent = 'command'`;
+  const found = await eventually(
+    'the session to be found by its search attributes',
+    async () => {
+      const ids: string[] = [];
+      for await (const execution of client.workflow.list({ query })) ids.push(execution.workflowId);
+      return ids;
+    },
+    (ids) => ids.length === 1,
+  );
+  assert.deepEqual(found, [sessionWorkflowId(namespace, 'findme')]);
 });
