@@ -27,7 +27,10 @@ export interface LoadedSession {
 export interface WorkspaceInfo {
   /** PVC name (or directory, locally). */
   name: string;
-  /** Why it is usable: `Bound`, or `WaitForFirstConsumer` when binding waits for the pod. */
+  /**
+   * `Bound`; `WaitForFirstConsumer` when binding waits for the pod; `Pending` when it is not
+   * bound yet (the runner's pod waits for it).
+   */
   reason: string;
 }
 
@@ -47,7 +50,7 @@ export interface SessionActivities {
    *   SessionGoneError when the session no longer exists (or has another uid).
    */
   loadSession(ref: SessionRef): Promise<LoadedSession>;
-  /** Creates (or adopts) the workspace and waits until it can be used. */
+  /** Creates (or adopts) the workspace and waits briefly for it to be bound. */
   provisionWorkspace(session: ResolvedSession): Promise<WorkspaceInfo>;
   /**
    * Creates (or updates) the per-session Secret from the provider's and repositories' Secrets, and

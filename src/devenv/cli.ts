@@ -26,7 +26,7 @@ async function up(): Promise<void> {
       stderr: 'inherit',
     });
   }
-  const env = await startEnvironment({ temporalUi: true, owned: false });
+  const env = await startEnvironment({ temporalUi: true, temporalPersistent: true, owned: false });
   mkdirSync(cacheDir(), { recursive: true });
   writeFileSync(pointer, JSON.stringify({ dir: env.dir, variables: env.variables }));
   console.error(`# environment ready in ${(env.startMs / 1000).toFixed(1)} s; logs in ${env.dir}/logs`);

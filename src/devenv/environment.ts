@@ -37,6 +37,8 @@ export interface Environment {
 export interface EnvironmentOptions {
   /** Serve the Temporal Web UI. @default false */
   temporalUi?: boolean;
+  /** Keep Temporal's state in a SQLite file in the environment directory. @default false */
+  temporalPersistent?: boolean;
   /**
    * Whether this process owns the environment: an owned environment whose owner died is removed
    * by the next start. `env:up` passes false; `env:down` stops it. @default true
@@ -121,7 +123,15 @@ export async function startEnvironment(options: EnvironmentOptions = {}): Promis
     // so no process it starts afterwards escapes the cleanup.
     const [kubeResult, temporalResult] = await Promise.allSettled([
       startKubeControlPlane(dir, tools, onDaemon),
-      startTemporalDevServer(dir, tools.temporal, { ui: options.temporalUi ?? false }, onDaemon),
+      startTemporalDevServer(
+        dir,
+        tools.temporal,
+        {
+          ui: options.temporalUi ?? false,
+          ...(options.temporalPersistent ? { dbFile: join(dir, 'temporal.db') } : {}),
+        },
+        onDaemon,
+      ),
     ]);
     if (kubeResult.status === 'rejected') throw kubeResult.reason;
     if (temporalResult.status === 'rejected') throw temporalResult.reason;

@@ -303,7 +303,10 @@ export async function startKubeControlPlane(
   );
   await kc.makeApiClient(k8s.StorageV1Api).createStorageClass({
     body: {
-      metadata: { name: DEFAULT_STORAGE_CLASS, annotations: { 'storageclass.kubernetes.io/is-default-class': 'true' } },
+      metadata: {
+        name: DEFAULT_STORAGE_CLASS,
+        annotations: { 'storageclass.kubernetes.io/is-default-class': 'true' },
+      },
       provisioner: 'kubernetes.io/host-path',
       reclaimPolicy: 'Delete',
       volumeBindingMode: 'Immediate',

@@ -22,7 +22,10 @@ export interface TemporalDevServer {
 export interface TemporalDevServerOptions {
   /** Serve the Web UI. @default false */
   ui?: boolean;
-  /** SQLite file; a persistent one keeps sessions across restarts. @default `<dir>/temporal.db` */
+  /**
+   * SQLite file, which keeps sessions across server restarts. Without one the server keeps its
+   * state in memory: faster, and enough for a test run. @default in memory
+   */
   dbFile?: string;
   /** Fixed frontend port. @default a free port */
   port?: number;
@@ -53,7 +56,7 @@ export async function startTemporalDevServer(
     `--port=${port}`,
     `--http-port=${httpPort}`,
     `--metrics-port=${metricsPort}`,
-    `--db-filename=${options.dbFile ?? join(dir, 'temporal.db')}`,
+    ...(options.dbFile ? [`--db-filename=${options.dbFile}`] : []),
     `--namespace=${namespace}`,
     '--log-level=warn',
     ...Object.values(SEARCH_ATTRIBUTES).map((sa) => `--search-attribute=${sa.name}=${sa.type}`),

@@ -116,7 +116,10 @@ function ended(ref: RunnerRef, podName: string | undefined, fields: RunnerTermin
   };
 }
 
-function containerStatus(statuses: V1ContainerStatus[] | undefined, name: string): V1ContainerStatus | undefined {
+function containerStatus(
+  statuses: V1ContainerStatus[] | undefined,
+  name: string,
+): V1ContainerStatus | undefined {
   return statuses?.find((status) => status.name === name);
 }
 

@@ -23,11 +23,7 @@ import {
 } from '@kubernetes/client-node';
 import { type Client, WorkflowNotFoundError } from '@temporalio/client';
 import type { Logger } from '../common/logger.js';
-import {
-  COMPONENT_LABEL,
-  MANAGED_BY_LABEL,
-  MANAGED_BY_VALUE,
-} from '../resources/constants.js';
+import { COMPONENT_LABEL, MANAGED_BY_LABEL, MANAGED_BY_VALUE } from '../resources/constants.js';
 import { type RunnerEvent, runnerEventSignal, sessionWorkflowId } from '../workflows/session-contract.js';
 import { KeyedTaskQueue } from './keyed-task-queue.js';
 import { listAllPages } from './paged-list.js';
@@ -134,7 +130,13 @@ export function createRunnerWatcher(options: RunnerWatcherOptions): RunnerWatche
   const sent = new Map<string, SentEvents>();
   /** Events queued but not yet sent, by `<attempt key>#<kind>`, so a repeat is not queued twice. */
   const pending = new Map<string, string>();
-  const counters = { signalsSent: 0, signalsToMissingWorkflows: 0, signalsFailed: 0, resyncs: 0, resyncEvents: 0 };
+  const counters = {
+    signalsSent: 0,
+    signalsToMissingWorkflows: 0,
+    signalsFailed: 0,
+    resyncs: 0,
+    resyncEvents: 0,
+  };
   let resyncTimer: NodeJS.Timeout | undefined;
   let resyncRunning: Promise<void> | undefined;
   let running = false;
@@ -154,14 +156,19 @@ export function createRunnerWatcher(options: RunnerWatcherOptions): RunnerWatche
     if (sent.get(key)?.[event.kind] === fingerprint || pending.get(pendingKey) === fingerprint) return false;
     pending.set(pendingKey, fingerprint);
     const workflowId = sessionWorkflowId(ref.namespace, ref.session);
+    const queuedAt = Date.now();
     // One key per session keeps a runner's `started` ahead of its `ended`.
     queue.push(sessionKey(ref), async () => {
       try {
         if (sent.get(key)?.[event.kind] === fingerprint) return;
+        const signalAt = Date.now();
         await client.workflow.getHandle(workflowId).signal(runnerEventSignal, event);
         counters.signalsSent += 1;
         markSent(key, event, fingerprint);
-        logger.debug({ workflowId, event }, 'runner event signalled');
+        logger.debug(
+          { workflowId, event, queuedMs: signalAt - queuedAt, signalMs: Date.now() - signalAt },
+          'runner event signalled',
+        );
       } catch (error) {
         if (error instanceof WorkflowNotFoundError) {
           // The session ended (or never had a workflow): nobody is waiting for this runner.
@@ -329,7 +336,10 @@ export function createRunnerWatcher(options: RunnerWatcherOptions): RunnerWatche
       resyncTimer = undefined;
       resyncNow()
         .catch((error: unknown) =>
-          logger.warn({ error: (error as Error).message }, 'runner resync failed; retrying at the next interval'),
+          logger.warn(
+            { error: (error as Error).message },
+            'runner resync failed; retrying at the next interval',
+          ),
         )
         .finally(scheduleResync);
     }, resyncIntervalMs);

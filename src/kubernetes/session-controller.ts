@@ -44,6 +44,9 @@ import { superviseInformer } from './supervised-informer.js';
 /** Memo key holding the uid of the AgentSession a workflow run was started for. */
 export const SESSION_UID_MEMO = 'shepherd.dev/uid';
 
+/** Memo key holding the CR generation a run was started to restart for, so replicas restart once. */
+export const RESTART_GENERATION_MEMO = 'shepherd.dev/restart-generation';
+
 /** Phases after which a stop has nothing left to stop. */
 const STOPPED_OR_FINISHED: ReadonlySet<Phase> = new Set(['Stopped', 'Succeeded', 'Failed', 'TimedOut']);
 
@@ -234,6 +237,61 @@ export function createSessionController(options: SessionControllerOptions): Sess
     entry.started = true;
   };
 
+  /**
+   * Restarts a stopped session for `generation`. A stopped session's workflow has normally
+   * finished: a new run is started with `restart: true` (the input tells it to continue the
+   * attempt count), and a replica that loses the race gets "already started". A signal-with-start
+   * would do the same for the winner, but the loser's signal would reach the new run and restart
+   * its first attempt. Only a run still alive is signalled, unless its memo shows it is already
+   * the restart for this generation.
+   */
+  const restart = async (session: AgentSession, entry: Handled, generation: number): Promise<void> => {
+    const workflowId = sessionWorkflowId(session.metadata.namespace ?? '', session.metadata.name);
+    const memo = { [SESSION_UID_MEMO]: entry.uid, [RESTART_GENERATION_MEMO]: generation };
+    const latestRun = await describeLatestRun(workflowId);
+    if (latestRun?.status.name === 'RUNNING') {
+      const restartOf = latestRun.memo?.[RESTART_GENERATION_MEMO];
+      if (memoUid(latestRun) === entry.uid && typeof restartOf === 'number' && restartOf >= generation) {
+        logger.debug({ workflowId, runId: latestRun.runId, generation }, 'session already restarted');
+      } else {
+        const handle = await client.workflow.signalWithStart(SESSION_WORKFLOW_TYPE, {
+          workflowId,
+          taskQueue,
+          args: [workflowInput(session, true)],
+          signal: restartSignal,
+          signalArgs: [],
+          workflowIdReusePolicy: 'ALLOW_DUPLICATE',
+          memo,
+        });
+        counters.restartsSent += 1;
+        logger.info(
+          { workflowId, runId: handle.signaledRunId, generation },
+          'restart signalled for desiredState Running',
+        );
+      }
+    } else {
+      try {
+        const handle = await client.workflow.start(SESSION_WORKFLOW_TYPE, {
+          taskQueue,
+          workflowId,
+          args: [workflowInput(session, true)],
+          workflowIdReusePolicy: 'ALLOW_DUPLICATE',
+          memo,
+        });
+        counters.restartsSent += 1;
+        logger.info(
+          { workflowId, runId: handle.firstExecutionRunId, generation },
+          'stopped session restarted as a new run',
+        );
+      } catch (error) {
+        if (!(error instanceof WorkflowExecutionAlreadyStartedError)) throw error;
+        logger.debug({ workflowId, generation }, 'another replica restarted the session');
+      }
+    }
+    entry.started = true;
+    entry.restartGeneration = generation;
+  };
+
   const reconcile = async (session: AgentSession): Promise<void> => {
     const { namespace = '', name, uid, generation = 0, deletionTimestamp } = session.metadata;
     // Deleting: the delete event cancels the workflow; acting on the last update would race it.
@@ -258,7 +316,9 @@ export function createSessionController(options: SessionControllerOptions): Sess
         }
       }
       try {
-        await client.workflow.getHandle(workflowId).signal(stopSignal, { reason: 'desiredState set to Stopped' });
+        await client.workflow
+          .getHandle(workflowId)
+          .signal(stopSignal, { reason: 'desiredState set to Stopped' });
         counters.stopsSent += 1;
         logger.info({ workflowId, generation }, 'stop signalled for desiredState Stopped');
       } catch (error) {
@@ -272,20 +332,7 @@ export function createSessionController(options: SessionControllerOptions): Sess
     const observed = session.status?.observedGeneration ?? 0;
     if (phase === 'Stopped' && generation > observed) {
       if (entry.restartGeneration === generation) return;
-      // A running workflow gets the signal; a finished one is started as a new run that restarts.
-      const handle = await client.workflow.signalWithStart(SESSION_WORKFLOW_TYPE, {
-        workflowId,
-        taskQueue,
-        args: [workflowInput(session, true)],
-        signal: restartSignal,
-        signalArgs: [],
-        workflowIdReusePolicy: 'ALLOW_DUPLICATE',
-        memo: { [SESSION_UID_MEMO]: uid },
-      });
-      counters.restartsSent += 1;
-      entry.started = true;
-      entry.restartGeneration = generation;
-      logger.info({ workflowId, runId: handle.signaledRunId, generation }, 'restart signalled for desiredState Running');
+      await restart(session, entry, generation);
       return;
     }
 
@@ -395,7 +442,10 @@ export function createSessionController(options: SessionControllerOptions): Sess
       resyncTimer = undefined;
       resyncNow()
         .catch((error: unknown) =>
-          logger.warn({ error: (error as Error).message }, 'session resync failed; retrying at the next interval'),
+          logger.warn(
+            { error: (error as Error).message },
+            'session resync failed; retrying at the next interval',
+          ),
         )
         .finally(scheduleResync);
     }, resyncIntervalMs);

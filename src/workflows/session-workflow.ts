@@ -13,6 +13,7 @@ import {
   ApplicationFailure,
   CancellationScope,
   condition,
+  continueAsNew,
   isCancellation,
   proxyActivities,
   setHandler,
@@ -92,6 +93,7 @@ export async function agentSessionWorkflow(input: SessionWorkflowInput): Promise
   const events: RunnerEvent[] = [];
   let stopRequest: { reason: string } | undefined;
   let restartRequested = false;
+  let restartAfterFinish = false;
   let sessionGone = false;
 
   setHandler(stateQuery, () => state);
@@ -102,7 +104,10 @@ export async function agentSessionWorkflow(input: SessionWorkflowInput): Promise
     stopRequest ??= { reason: request?.reason ?? 'stopped on request' };
   });
   setHandler(restartSignal, () => {
-    restartRequested = true;
+    // After the final status is out, the run is only cleaning up: a restart then must become a
+    // new run rather than be lost.
+    if (state.finished) restartAfterFinish = true;
+    else restartRequested = true;
   });
 
   const now = () => new Date(Date.now());
@@ -131,6 +136,7 @@ export async function agentSessionWorkflow(input: SessionWorkflowInput): Promise
   ]);
 
   let session: ResolvedSession | undefined;
+  let workspacePending = false;
   const attemptsLaunched: number[] = [];
   try {
     // 1. Validate and resolve. Nothing exists yet, so a bad spec ends here with nothing created.
@@ -172,24 +178,27 @@ export async function agentSessionWorkflow(input: SessionWorkflowInput): Promise
     setCondition(ConditionType.Ready, 'False', Reason.InProgress, 'provisioning the workspace and secrets');
     await mirror();
 
-    // 2. Workspace, secrets, runner identity.
+    // 2. Workspace, secrets, runner identity, side by side: the Job is what the user waits for.
     try {
-      const workspace = await provisioning.provisionWorkspace(s);
+      const [workspace] = await Promise.all([
+        provisioning.provisionWorkspace(s),
+        provisioning.provisionSecrets(s),
+      ]);
+      workspacePending = workspace.reason === Reason.Pending;
       setCondition(
         ConditionType.PVCReady,
-        'True',
+        workspacePending ? 'False' : 'True',
         workspace.reason,
-        `workspace ${workspace.name} is ${workspace.reason}`,
+        workspacePending
+          ? `workspace ${workspace.name} is waiting for a volume; the runner starts once it is bound`
+          : `workspace ${workspace.name} is ${workspace.reason}`,
       );
-      await mirror();
-      await provisioning.provisionSecrets(s);
       setCondition(
         ConditionType.SecretsReady,
         'True',
         Reason.SecretFound,
         'session Secret and runner ServiceAccount are in place',
       );
-      await mirror();
     } catch (error) {
       if (isCancellation(error)) throw error;
       const failure = failureOf(error);
@@ -202,7 +211,8 @@ export async function agentSessionWorkflow(input: SessionWorkflowInput): Promise
         reason,
         message,
       );
-      await cleanupAndFinish('Failed', reason, message, false);
+      // Bad input leaves nothing behind, not even the workspace.
+      await cleanupAndFinish('Failed', reason, message, true);
       return state;
     }
 
@@ -230,7 +240,10 @@ export async function agentSessionWorkflow(input: SessionWorkflowInput): Promise
           ? {
               kind: 'timedOut',
               reason: Reason.TimedOut,
-              message: `the runner did not finish within spec.timeout ${formatDuration(s.timeoutMs)}; raise spec.timeout or give the agent a smaller task`,
+              message:
+                state.phase === 'Running'
+                  ? `the runner did not finish within spec.timeout ${formatDuration(s.timeoutMs)}; raise spec.timeout or give the agent a smaller task`
+                  : `the runner never started within spec.timeout ${formatDuration(s.timeoutMs)}; check the pod's events and whether the workspace PVC is bound`,
             }
           : exitOutcome(ended.termination, {
               attempt,
@@ -310,6 +323,10 @@ export async function agentSessionWorkflow(input: SessionWorkflowInput): Promise
         if (state.status.runnerPodName !== event.podName || state.phase !== 'Running') {
           state.status.runnerPodName = event.podName;
           setPhase('Running');
+          if (workspacePending) {
+            workspacePending = false;
+            setCondition(ConditionType.PVCReady, 'True', Reason.Bound, 'the workspace volume is bound');
+          }
           setCondition(
             ConditionType.RunnerStarted,
             'True',
@@ -428,9 +445,11 @@ export async function agentSessionWorkflow(input: SessionWorkflowInput): Promise
     // Attempts of an earlier run may have left Jobs if that run was killed mid-cleanup.
     const attempts =
       attemptsLaunched.length > 0 ? attemptsLaunched : [state.status.attempt ?? 0].filter((a) => a > 0);
-    await acts.cleanup({ session: ref, attempts, deleteWorkspace });
+    // The status flips first: the user waits for it, and cleanup is idempotent and retried.
     finish(phase, reason, message);
     await mirror();
+    await acts.cleanup({ session: ref, attempts, deleteWorkspace });
+    if (restartAfterFinish) await continueAsNew<typeof agentSessionWorkflow>({ ...input, restart: true });
     if (!TERMINAL.has(phase)) throw ApplicationFailure.nonRetryable(`unexpected final phase ${phase}`);
   }
 }

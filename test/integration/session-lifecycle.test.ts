@@ -172,9 +172,11 @@ test('with workspace.retain the PVC outlives a successful session', async (t) =>
   await createSession(namespace, 'keep', spec(0, '500ms', { workspace: { retain: true } }));
   const done = await waitForPhase(namespace, 'keep', TERMINAL);
   assert.equal(done.status?.phase, 'Succeeded');
-  const left = await children(namespace, 'keep');
-  assert.deepEqual(left.jobs, []);
-  assert.deepEqual(left.secrets, []);
+  const left = await eventually(
+    'the Job and Secret to be cleaned up',
+    () => children(namespace, 'keep'),
+    (c) => c.jobs.length === 0 && c.secrets.length === 0,
+  );
   assert.equal(left.pvcs.length, 1);
 });
 
@@ -288,10 +290,13 @@ test('deleting a running session removes its children and cancels its workflow',
     plural: PLURAL.agentSession,
     name: 'doomed',
   });
+  // The garbage collector removes the PVC; it learns a new CRD's kind from discovery, which it
+  // refreshes every 30 s, so right after the CRDs were installed this can take that long.
   await eventually(
     'every child to be gone',
     () => children(namespace, 'doomed'),
     (c) => c.jobs.length === 0 && c.secrets.length === 0 && c.pvcs.length === 0,
+    60_000,
   );
   const handle = client.workflow.getHandle(sessionWorkflowId(namespace, 'doomed'));
   const description = await eventually(
@@ -331,7 +336,11 @@ test('a worker killed with SIGKILL mid-run is restarted and the session finishes
   assert.equal(done.status?.attempt, 2);
   assert.deepEqual([...jobs.uids.keys()].sort(), ['survivor-a1', 'survivor-a2']);
   for (const [name, uids] of jobs.uids) assert.equal(uids.size, 1, `${name} was created exactly once`);
-  assert.equal(await rejectionStatus(batch.readNamespacedJob({ name: 'survivor-a2', namespace })), 404);
+  await eventually(
+    'the last Job to be cleaned up',
+    () => rejectionStatus(batch.readNamespacedJob({ name: 'survivor-a2', namespace })),
+    (status) => status === 404,
+  );
 });
 
 test('provider credentials reach the runner only through the session Secret, never a log, payload or the Job', async (t) => {

@@ -6,7 +6,6 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as k8s from '@kubernetes/client-node';
-import { parse } from 'yaml';
 import { eventually, statusOf } from './kube.js';
 
 const CRD_DIR = fileURLToPath(new URL('../../charts/shepherd/files/crds/', import.meta.url));
@@ -20,7 +19,10 @@ export async function installCrds(kc: k8s.KubeConfig): Promise<void> {
   const api = kc.makeApiClient(k8s.ApiextensionsV1Api);
   const files = readdirSync(CRD_DIR).filter((file) => file.endsWith('.yaml'));
   for (const file of files) {
-    const body = parse(readFileSync(join(CRD_DIR, file), 'utf8')) as k8s.V1CustomResourceDefinition;
+    // loadYaml, not a plain YAML parse: the typed client serializes by its own field names and
+    // silently drops wire names it does not map (x-kubernetes-validations), so the CEL rules
+    // would vanish on the way to the API server.
+    const body = k8s.loadYaml<k8s.V1CustomResourceDefinition>(readFileSync(join(CRD_DIR, file), 'utf8'));
     try {
       await api.createCustomResourceDefinition({ body });
     } catch (error) {

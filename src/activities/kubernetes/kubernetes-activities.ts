@@ -26,7 +26,10 @@ import type { LoadedSession, SessionActivities, SessionRef } from '../session-ac
 /** Dependencies of the Kubernetes activities. */
 export interface KubernetesActivityDeps {
   kubeConfig: k8s.KubeConfig;
-  /** How long `provisionWorkspace` waits for a PVC to bind before it lets Temporal retry. @default 15000 */
+  /**
+   * How long `provisionWorkspace` waits for a PVC to bind before it reports it Pending. Waiting
+   * only delays the Job, whose pod waits for the volume anyway. @default 0
+   */
   pvcBindWaitMs?: number;
 }
 
@@ -83,7 +86,7 @@ export function createKubernetesActivities(deps: KubernetesActivityDeps): Sessio
   const rbac = deps.kubeConfig.makeApiClient(k8s.RbacAuthorizationV1Api);
   const storage = deps.kubeConfig.makeApiClient(k8s.StorageV1Api);
   const custom = deps.kubeConfig.makeApiClient(k8s.CustomObjectsApi);
-  const pvcBindWaitMs = deps.pvcBindWaitMs ?? 15_000;
+  const pvcBindWaitMs = deps.pvcBindWaitMs ?? 0;
 
   const getCustom = <T>(namespace: string, plural: string, name: string) =>
     orUndefined(
@@ -176,26 +179,20 @@ export function createKubernetesActivities(deps: KubernetesActivityDeps): Sessio
         core.createNamespacedPersistentVolumeClaim({ namespace: session.namespace, body }),
       );
       const deadline = Date.now() + pvcBindWaitMs;
+      let waitsForConsumer: boolean | undefined;
       for (;;) {
         const pvc = await core.readNamespacedPersistentVolumeClaim({ name, namespace: session.namespace });
         if (pvc.status?.phase === 'Bound') return { name, reason: 'Bound' };
-        const className =
-          pvc.spec?.storageClassName ??
-          (await storage.listStorageClass()).items.find(
-            (sc) => sc.metadata?.annotations?.['storageclass.kubernetes.io/is-default-class'] === 'true',
-          )?.metadata?.name;
-        const storageClass = className
-          ? await orUndefined(storage.readStorageClass({ name: className }))
-          : undefined;
-        if (storageClass?.volumeBindingMode === 'WaitForFirstConsumer')
-          return { name, reason: 'WaitForFirstConsumer' };
-        if (Date.now() > deadline) {
-          // Retryable: Temporal retries with backoff and shows this as the pending activity's failure.
-          throw new Error(
-            `PVC ${name} is ${pvc.status?.phase ?? 'Pending'}${className ? ` (StorageClass ${className})` : ' and there is no default StorageClass'}; check that a provisioner serves it`,
-          );
-        }
-        await sleep(200);
+        // The DefaultStorageClass admission plugin has filled in storageClassName by now.
+        const className = pvc.spec?.storageClassName;
+        waitsForConsumer ??= className
+          ? (await orUndefined(storage.readStorageClass({ name: className })))?.volumeBindingMode ===
+            'WaitForFirstConsumer'
+          : false;
+        if (waitsForConsumer) return { name, reason: 'WaitForFirstConsumer' };
+        // Not bound yet: the Job can be created anyway; its pod waits for the volume.
+        if (Date.now() > deadline) return { name, reason: 'Pending' };
+        await sleep(100);
       }
     },
 
@@ -227,13 +224,15 @@ export function createKubernetesActivities(deps: KubernetesActivityDeps): Sessio
         // A retry, or a restart after the user rotated a token: the Secret takes the current values.
         await core.replaceNamespacedSecret({ name: secret.metadata!.name!, namespace, body: secret });
       }
-      await createOrAdopt(() =>
-        core.createNamespacedServiceAccount({ namespace, body: buildRunnerServiceAccount(session) }),
-      );
-      await createOrAdopt(() => rbac.createNamespacedRole({ namespace, body: buildRunnerRole(session) }));
-      await createOrAdopt(() =>
-        rbac.createNamespacedRoleBinding({ namespace, body: buildRunnerRoleBinding(session) }),
-      );
+      await Promise.all([
+        createOrAdopt(() =>
+          core.createNamespacedServiceAccount({ namespace, body: buildRunnerServiceAccount(session) }),
+        ),
+        createOrAdopt(() => rbac.createNamespacedRole({ namespace, body: buildRunnerRole(session) })),
+        createOrAdopt(() =>
+          rbac.createNamespacedRoleBinding({ namespace, body: buildRunnerRoleBinding(session) }),
+        ),
+      ]);
     },
 
     async launchRunner({ session, attempt }) {

@@ -1,0 +1,170 @@
+/**
+ * `npm run bench:sessions -- [--sessions N] [--rate R] [--duration S]`: holds N concurrent
+ * sessions through ONE worker process on the real environment and reports
+ *  - session start latency: AgentSession created → its Job exists (p50/p99), at R sessions/s;
+ *  - exit → status latency: the runner pod observed terminated → the CR observed Succeeded (p50/p99);
+ *  - the worker process's peak RSS while all N sessions are running;
+ *  - how many sessions finished Succeeded, and Jobs per attempt (must be exactly one).
+ * Every runner runs S seconds on the KWOK node (so all N overlap) and exits 0.
+ */
+import { readFileSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { parseArgs } from 'node:util';
+import * as k8s from '@kubernetes/client-node';
+import { FAKE_POD_ANNOTATIONS } from '../src/devenv/kwok-stages.js';
+import { startEnvironment } from '../src/devenv/environment.js';
+import { missingTools, toolPaths } from '../src/devenv/tools.js';
+import { GROUP, PLURAL, VERSION } from '../src/resources/constants.js';
+import type { AgentSession } from '../src/resources/types.js';
+import { installCrds } from '../test/support/crds.js';
+import { startWorkerProcess } from '../test/support/worker-process.js';
+
+const { values } = parseArgs({
+  options: {
+    sessions: { type: 'string', default: '200' },
+    rate: { type: 'string', default: '5' },
+    duration: { type: 'string', default: '60' },
+  },
+});
+const total = Number(values.sessions);
+const rate = Number(values.rate);
+const durationS = Number(values.duration);
+
+function percentile(samples: number[], p: number): number {
+  if (samples.length === 0) return NaN;
+  const sorted = [...samples].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
+}
+const fmt = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
+
+function rssMiB(pid: number): number {
+  const match = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return match ? Number(match[1]) / 1024 : 0;
+}
+
+if (missingTools(toolPaths()).length > 0) throw new Error('tools missing: run `npm run setup` first');
+const env = await startEnvironment();
+Object.assign(process.env, env.variables);
+const kc = new k8s.KubeConfig();
+kc.loadFromFile(env.kubeconfigPath);
+const custom = kc.makeApiClient(k8s.CustomObjectsApi);
+const core = kc.makeApiClient(k8s.CoreV1Api);
+const batch = kc.makeApiClient(k8s.BatchV1Api);
+let worker: Awaited<ReturnType<typeof startWorkerProcess>> | undefined;
+try {
+  await installCrds(kc);
+  worker = await startWorkerProcess();
+  const namespace = 'bench';
+  await core.createNamespace({ body: { metadata: { name: namespace } } });
+  const created = new Map<string, number>();
+  const jobSeen = new Map<string, number>();
+  const jobUids = new Map<string, Set<string>>();
+  const podEnded = new Map<string, number>();
+  const succeeded = new Map<string, number>();
+
+  const informers = [
+    k8s.makeInformer(kc, `/apis/batch/v1/namespaces/${namespace}/jobs`, () =>
+      batch.listNamespacedJob({ namespace }),
+    ),
+    k8s.makeInformer(kc, `/api/v1/namespaces/${namespace}/pods`, () => core.listNamespacedPod({ namespace })),
+    k8s.makeInformer(
+      kc,
+      `/apis/${GROUP}/${VERSION}/namespaces/${namespace}/${PLURAL.agentSession}`,
+      () =>
+        custom.listNamespacedCustomObject({
+          group: GROUP,
+          version: VERSION,
+          namespace,
+          plural: PLURAL.agentSession,
+        }) as never,
+    ),
+  ] as const;
+  const onJob = (job: k8s.V1Job) => {
+    const session = job.metadata?.annotations?.['shepherd.dev/session-name'];
+    if (!session) return;
+    if (!jobSeen.has(session)) jobSeen.set(session, Date.now());
+    const uids = jobUids.get(job.metadata!.name!) ?? new Set<string>();
+    uids.add(job.metadata!.uid!);
+    jobUids.set(job.metadata!.name!, uids);
+  };
+  informers[0].on('add', onJob);
+  const onPod = (pod: k8s.V1Pod) => {
+    const session = pod.metadata?.annotations?.['shepherd.dev/session-name'];
+    if (session && !podEnded.has(session) && pod.status?.containerStatuses?.[0]?.state?.terminated) {
+      podEnded.set(session, Date.now());
+    }
+  };
+  informers[1].on('add', onPod);
+  informers[1].on('update', onPod);
+  const onSession = (s: AgentSession) => {
+    if (s.status?.phase === 'Succeeded' && !succeeded.has(s.metadata.name))
+      succeeded.set(s.metadata.name, Date.now());
+  };
+  informers[2].on('update', onSession as never);
+  for (const informer of informers) await informer.start();
+
+  let peakRss = 0;
+  const sampler = setInterval(() => {
+    peakRss = Math.max(peakRss, rssMiB(worker!.child.pid!));
+  }, 1000);
+
+  console.log(`# creating ${total} sessions at ${rate}/s, each running ${durationS} s`);
+  const started = Date.now();
+  for (let i = 0; i < total; i += 1) {
+    const name = `s-${String(i).padStart(4, '0')}`;
+    const due = started + (i * 1000) / rate;
+    if (due > Date.now()) await sleep(due - Date.now());
+    created.set(name, Date.now());
+    void custom
+      .createNamespacedCustomObject({
+        group: GROUP,
+        version: VERSION,
+        namespace,
+        plural: PLURAL.agentSession,
+        body: {
+          apiVersion: `${GROUP}/${VERSION}`,
+          kind: 'AgentSession',
+          metadata: { name, labels: worker.labels },
+          spec: {
+            agent: 'command',
+            command: ['true'],
+            image: 'shepherd/runner:bench',
+            podMetadata: { annotations: { [FAKE_POD_ANNOTATIONS.duration]: `${durationS}s` } },
+          },
+        },
+      })
+      .catch((error: unknown) => console.error(`create ${name}: ${String(error)}`));
+  }
+  const deadline = Date.now() + durationS * 1000 + 600_000;
+  let lastReport = 0;
+  while (succeeded.size < total && Date.now() < deadline) {
+    await sleep(1000);
+    if (Date.now() - lastReport > 15_000) {
+      lastReport = Date.now();
+      console.log(
+        `# t+${fmt(Date.now() - started)}: jobs ${jobSeen.size}, pods ended ${podEnded.size}, succeeded ${succeeded.size}, worker RSS ${rssMiB(worker.child.pid!).toFixed(0)} MiB`,
+      );
+    }
+  }
+  clearInterval(sampler);
+  for (const informer of informers) await informer.stop();
+
+  const startLatency = [...jobSeen].map(([name, at]) => at - created.get(name)!);
+  const exitLatency = [...succeeded]
+    .filter(([name]) => podEnded.has(name))
+    .map(([name, at]) => at - podEnded.get(name)!);
+  const duplicateJobs = [...jobUids.values()].filter((uids) => uids.size > 1).length;
+  console.log(
+    `sessions: ${total}, succeeded: ${succeeded.size}, jobs with more than one object: ${duplicateJobs}`,
+  );
+  console.log(
+    `start (created → Job exists): p50 ${fmt(percentile(startLatency, 50))}, p99 ${fmt(percentile(startLatency, 99))}`,
+  );
+  console.log(
+    `exit → status Succeeded: p50 ${fmt(percentile(exitLatency, 50))}, p99 ${fmt(percentile(exitLatency, 99))}`,
+  );
+  console.log(`worker peak RSS: ${peakRss.toFixed(0)} MiB`);
+} finally {
+  await worker?.stop();
+  await env.stop();
+}
