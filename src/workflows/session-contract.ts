@@ -4,7 +4,7 @@
  * query. Imported by workflow code, so it stays free of Node built-ins.
  */
 import { defineQuery, defineSignal } from '@temporalio/workflow';
-import type { AgentSessionStatus, Phase } from '../resources/types.js';
+import type { AgentSessionSpec, AgentSessionStatus, Phase } from '../resources/types.js';
 import type { RunnerTermination } from '../session/exit-outcome.js';
 
 /** Task queue of the session workflow and its activities. */
@@ -42,6 +42,18 @@ export interface SessionWorkflowInput {
   uid?: string;
   /** True when this run restarts a finished session: it continues the attempt count. */
   restart?: boolean;
+  /**
+   * The session's spec, for the local runtime, where no AgentSession CR exists and the workflow
+   * itself is the session record. The Kubernetes runtime reads the spec from the CR instead.
+   */
+  spec?: AgentSessionSpec;
+  /** Labels of the session (local runtime), as a CR's metadata.labels. */
+  labels?: Record<string, string>;
+  /**
+   * The last attempt of the previous run (local runtime, restarts): the Kubernetes runtime reads
+   * it from `status.attempt`.
+   */
+  previousAttempt?: number;
 }
 
 /** The runner of `attempt` is running in `podName`. */

@@ -265,10 +265,14 @@ describe('the Job', () => {
     assert.equal(job.spec?.template.spec?.tolerations?.[0]?.key, 'dedicated');
   });
 
-  it('a command agent runs its command and args in place of the image entrypoint', () => {
+  it('a command agent keeps the runner as entrypoint and hands it command and args in SHEPHERD_COMMAND', () => {
     const job = buildSessionJob(resolvedSession({ agent: 'command', command: ['make'], args: ['fix'] }), 1);
-    assert.deepEqual(runner(job).command, ['make']);
-    assert.deepEqual(runner(job).args, ['fix']);
-    assert.equal(runner(buildSessionJob(resolvedSession(), 1)).command, undefined);
+    assert.equal(runner(job).command, undefined, 'the image entrypoint (the runner) stays');
+    const env = runner(job).env?.find((variable) => variable.name === 'SHEPHERD_COMMAND');
+    assert.deepEqual(JSON.parse(env?.value ?? 'null'), ['make', 'fix']);
+    assert.equal(
+      runner(buildSessionJob(resolvedSession(), 1)).env?.some((variable) => variable.name === 'SHEPHERD_COMMAND'),
+      false,
+    );
   });
 });

@@ -141,14 +141,16 @@ function runnerContainer(session: ResolvedSession, attempt: number, secretName: 
     { name: 'SHEPHERD_RESULT_FILE', value: TERMINATION_MESSAGE_PATH },
     { name: 'SHEPHERD_REPOS', value: runnerRepos(session) },
     ...(session.model === undefined ? [] : [{ name: 'SHEPHERD_MODEL', value: session.model }]),
+    // The runner stays the entrypoint for every agent, so a command's work is committed and pushed too.
+    ...(session.agent === 'command' && session.command
+      ? [{ name: 'SHEPHERD_COMMAND', value: JSON.stringify([...session.command, ...(session.args ?? [])]) }]
+      : []),
     ...session.env.map((variable): V1EnvVar => ({ ...variable })),
   ];
   const resources = toResourceRequirements(session.resources);
   return {
     name: RUNNER_CONTAINER,
     image: session.image,
-    ...(session.agent === 'command' && session.command ? { command: [...session.command] } : {}),
-    ...(session.agent === 'command' && session.args ? { args: [...session.args] } : {}),
     workingDir: WORKSPACE_PATH,
     env,
     envFrom: [{ secretRef: { name: secretName } }],
