@@ -7,6 +7,8 @@
 # SHEPHERD_KUBE_APISERVER, SHEPHERD_KUBE_CONTROLLER_MANAGER, SHEPHERD_KUBE_SCHEDULER,
 # SHEPHERD_KUBECTL, SHEPHERD_KWOK, SHEPHERD_TEMPORAL); the cache; a binary of the right version on
 # PATH (linked into the cache); a build (or, with SHEPHERD_TOOLS_SOURCE=download, a download).
+#
+# Usage: setup-tools.sh [kubernetes] [etcd] [kwok] [temporal]   (no argument: all of them)
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -152,15 +154,23 @@ provide() {
   if [ "$source_mode" = build ]; then timed "$tool" "build_$tool"; else "fetch_$tool"; fi
 }
 
+wanted=" ${*:-kubernetes etcd kwok temporal} "
+for tool in $wanted; do
+  case $tool in kubernetes | etcd | kwok | temporal) ;; *) die "unknown tool '$tool': use kubernetes, etcd, kwok or temporal" ;; esac
+done
+want() { [[ $wanted == *" $1 "* ]]; }
+
 started=$SECONDS
-have_all_k8s=true
-have kube-apiserver "$k8s_dir" SHEPHERD_KUBE_APISERVER "Kubernetes $KUBERNETES_VERSION" || have_all_k8s=false
-have kube-controller-manager "$k8s_dir" SHEPHERD_KUBE_CONTROLLER_MANAGER "Kubernetes $KUBERNETES_VERSION" || have_all_k8s=false
-have kube-scheduler "$k8s_dir" SHEPHERD_KUBE_SCHEDULER "Kubernetes $KUBERNETES_VERSION" || have_all_k8s=false
-have kubectl "$k8s_dir" SHEPHERD_KUBECTL "$KUBERNETES_VERSION" || have_all_k8s=false
-$have_all_k8s || provide kubernetes
-have etcd "$etcd_dir" SHEPHERD_ETCD "etcd Version: ${ETCD_VERSION#v}" || provide etcd
-have kwok "$kwok_dir" SHEPHERD_KWOK "$KWOK_VERSION" || provide kwok
-have temporal "$temporal_dir" SHEPHERD_TEMPORAL "${TEMPORAL_CLI_VERSION#v}" || provide temporal
+if want kubernetes; then
+  have_all_k8s=true
+  have kube-apiserver "$k8s_dir" SHEPHERD_KUBE_APISERVER "Kubernetes $KUBERNETES_VERSION" || have_all_k8s=false
+  have kube-controller-manager "$k8s_dir" SHEPHERD_KUBE_CONTROLLER_MANAGER "Kubernetes $KUBERNETES_VERSION" || have_all_k8s=false
+  have kube-scheduler "$k8s_dir" SHEPHERD_KUBE_SCHEDULER "Kubernetes $KUBERNETES_VERSION" || have_all_k8s=false
+  have kubectl "$k8s_dir" SHEPHERD_KUBECTL "$KUBERNETES_VERSION" || have_all_k8s=false
+  $have_all_k8s || provide kubernetes
+fi
+if want etcd; then have etcd "$etcd_dir" SHEPHERD_ETCD "etcd Version: ${ETCD_VERSION#v}" || provide etcd; fi
+if want kwok; then have kwok "$kwok_dir" SHEPHERD_KWOK "$KWOK_VERSION" || provide kwok; fi
+if want temporal; then have temporal "$temporal_dir" SHEPHERD_TEMPORAL "${TEMPORAL_CLI_VERSION#v}" || provide temporal; fi
 
 log "tools ready in $((SECONDS - started))s under $cache"

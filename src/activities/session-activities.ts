@@ -4,7 +4,7 @@
  * process). The workflow imports only this type. Every activity is idempotent: names are
  * deterministic, "already exists" adopts, "not found" on delete is success.
  */
-import type { AgentSessionStatus } from '../resources/types.js';
+import type { AgentSessionSpec, AgentSessionStatus } from '../resources/types.js';
 import type { ResolvedSession } from '../session/resolved-session.js';
 import type { RunnerEvent } from '../workflows/session-contract.js';
 
@@ -14,6 +14,14 @@ export interface SessionRef {
   name: string;
   /** The AgentSession's uid; an activity never acts on a CR with another uid. */
   uid?: string;
+}
+
+/** What `loadSession` reads: the session, and for the local runtime its spec, which has no CR. */
+export interface LoadSessionInput extends SessionRef {
+  spec?: AgentSessionSpec;
+  labels?: Record<string, string>;
+  /** The previous run's last attempt, when the runtime keeps no status of its own. */
+  previousAttempt?: number;
 }
 
 /** What `loadSession` found. */
@@ -49,7 +57,7 @@ export interface SessionActivities {
    * @throws InvalidSpecError, ProviderNotReadyError (non-retryable) for a bad or unready spec;
    *   SessionGoneError when the session no longer exists (or has another uid).
    */
-  loadSession(ref: SessionRef): Promise<LoadedSession>;
+  loadSession(input: LoadSessionInput): Promise<LoadedSession>;
   /** Creates (or adopts) the workspace and waits briefly for it to be bound. */
   provisionWorkspace(session: ResolvedSession): Promise<WorkspaceInfo>;
   /**

@@ -2,10 +2,21 @@
  * Worker configuration from the environment. Only the worker's `main` reads it; everything else
  * takes its dependencies as arguments.
  */
-import { SESSION_TASK_QUEUE } from '../workflows/session-contract.js';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { SESSION_TASK_QUEUE, type SessionRuntime } from '../workflows/session-contract.js';
+
+/** The local runtime's default data directory: $SHEPHERD_DATA_DIR, else ~/.local/share/shepherd. */
+export function defaultDataDir(env: NodeJS.ProcessEnv = process.env): string {
+  return env.SHEPHERD_DATA_DIR ?? join(homedir(), '.local', 'share', 'shepherd');
+}
 
 /** What the worker needs to know. */
 export interface WorkerConfig {
+  /** Where sessions run (`SHEPHERD_RUNTIME`): `kubernetes` or `local`. @default kubernetes */
+  runtime: SessionRuntime;
+  /** The local runtime's data directory (`SHEPHERD_DATA_DIR`). @default ~/.local/share/shepherd */
+  dataDir: string;
   /** Temporal frontend `host:port` (`TEMPORAL_ADDRESS`). @default 127.0.0.1:7233 */
   temporalAddress: string;
   /** Temporal namespace (`TEMPORAL_NAMESPACE`). @default default */
@@ -28,7 +39,13 @@ export function workerConfigFromEnv(env: NodeJS.ProcessEnv = process.env): Worke
   if (controller !== 'true' && controller !== 'false') {
     throw new Error(`SHEPHERD_CONTROLLER must be "true" or "false", not "${controller}"`);
   }
+  const runtime = env.SHEPHERD_RUNTIME ?? 'kubernetes';
+  if (runtime !== 'kubernetes' && runtime !== 'local') {
+    throw new Error(`SHEPHERD_RUNTIME must be "kubernetes" or "local", not "${runtime}"`);
+  }
   return {
+    runtime,
+    dataDir: defaultDataDir(env),
     temporalAddress: env.TEMPORAL_ADDRESS ?? '127.0.0.1:7233',
     temporalNamespace: env.TEMPORAL_NAMESPACE ?? 'default',
     taskQueue: env.SHEPHERD_TASK_QUEUE ?? SESSION_TASK_QUEUE,

@@ -3,13 +3,16 @@
  * Kubernetes activities, the shared Job/Pod watcher that signals workflows, and the AgentSession
  * controller — started together and stopped together.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import * as k8s from '@kubernetes/client-node';
 import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import type { Logger } from 'pino';
 import { createKubernetesActivities } from '../activities/kubernetes/kubernetes-activities.js';
+import { createLocalActivities } from '../activities/local/local-activities.js';
+import { createLocalRunnerWatcher } from '../activities/local/local-runner-watcher.js';
+import type { SessionActivities } from '../activities/session-activities.js';
 import { createRunnerWatcher } from '../kubernetes/runner-watcher.js';
 import { createSessionController } from '../kubernetes/session-controller.js';
 import type { WorkerConfig } from './config.js';
@@ -40,43 +43,62 @@ export async function startSessionWorker(config: WorkerConfig, logger: Logger): 
     Runtime.install({ logger: new DefaultLogger('WARN') });
     runtimeInstalled = true;
   }
-  const kubeConfig = new k8s.KubeConfig();
-  if (config.kubeconfig) kubeConfig.loadFromFile(config.kubeconfig);
-  else kubeConfig.loadFromDefault();
-
   const nativeConnection = await NativeConnection.connect({ address: config.temporalAddress });
   const connection = await Connection.connect({ address: config.temporalAddress });
   const client = new Client({ connection, namespace: config.temporalNamespace });
 
+  let activities: SessionActivities;
+  let watcher: { start(): Promise<void>; stop(): Promise<void> };
+  let controller: { start(): Promise<void>; stop(): Promise<void> } | undefined;
+  if (config.runtime === 'local') {
+    mkdirSync(config.dataDir, { recursive: true });
+    activities = createLocalActivities({ dataDir: config.dataDir });
+    watcher = createLocalRunnerWatcher({
+      dataDir: config.dataDir,
+      client,
+      logger: logger.child({ component: 'local-runner-watcher' }),
+    });
+  } else {
+    const kubeConfig = new k8s.KubeConfig();
+    if (config.kubeconfig) kubeConfig.loadFromFile(config.kubeconfig);
+    else kubeConfig.loadFromDefault();
+    activities = createKubernetesActivities({ kubeConfig });
+    watcher = createRunnerWatcher({
+      kubeConfig,
+      client,
+      logger: logger.child({ component: 'runner-watcher' }),
+    });
+    controller = config.controller
+      ? createSessionController({
+          kubeConfig,
+          client,
+          taskQueue: config.taskQueue,
+          logger: logger.child({ component: 'session-controller' }),
+          ...(config.sessionSelector ? { labelSelector: config.sessionSelector } : {}),
+        })
+      : undefined;
+  }
   const worker = await Worker.create({
     connection: nativeConnection,
     namespace: config.temporalNamespace,
     taskQueue: config.taskQueue,
     ...workflowSource(),
-    activities: createKubernetesActivities({ kubeConfig }),
+    activities,
     // Sessions wait on signals, not on activities, so many can be cached at once.
     maxCachedWorkflows: 2_000,
   });
-  const watcher = createRunnerWatcher({
-    kubeConfig,
-    client,
-    logger: logger.child({ component: 'runner-watcher' }),
-  });
-  const controller = config.controller
-    ? createSessionController({
-        kubeConfig,
-        client,
-        taskQueue: config.taskQueue,
-        logger: logger.child({ component: 'session-controller' }),
-        ...(config.sessionSelector ? { labelSelector: config.sessionSelector } : {}),
-      })
-    : undefined;
 
   const running = worker.run();
   await watcher.start();
   await controller?.start();
   logger.info(
-    { taskQueue: config.taskQueue, temporal: config.temporalAddress, controller: config.controller },
+    {
+      runtime: config.runtime,
+      taskQueue: config.taskQueue,
+      temporal: config.temporalAddress,
+      controller: controller !== undefined,
+      ...(config.runtime === 'local' ? { dataDir: config.dataDir } : {}),
+    },
     'worker running',
   );
 

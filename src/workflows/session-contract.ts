@@ -100,6 +100,10 @@ export interface SessionState {
   status: AgentSessionStatus;
   /** True once the run has ended. */
   finished: boolean;
+  /** The spec the run was started with (local runtime, where no CR holds it). */
+  spec?: AgentSessionSpec;
+  /** The session's labels (local runtime). */
+  labels?: Record<string, string>;
 }
 
 /** Returns the full session state. */

@@ -89,6 +89,8 @@ export async function agentSessionWorkflow(input: SessionWorkflowInput): Promise
     phase: 'Pending',
     status: { phase: 'Pending', workflowId: info.workflowId, runId: info.runId, conditions: [] },
     finished: false,
+    ...(input.spec ? { spec: input.spec } : {}),
+    ...(input.labels ? { labels: input.labels } : {}),
   };
   const events: RunnerEvent[] = [];
   let stopRequest: { reason: string } | undefined;
@@ -141,7 +143,12 @@ export async function agentSessionWorkflow(input: SessionWorkflowInput): Promise
   try {
     // 1. Validate and resolve. Nothing exists yet, so a bad spec ends here with nothing created.
     try {
-      const loaded = await acts.loadSession(ref);
+      const loaded = await acts.loadSession({
+        ...ref,
+        ...(input.spec ? { spec: input.spec } : {}),
+        ...(input.labels ? { labels: input.labels } : {}),
+        ...(input.previousAttempt !== undefined ? { previousAttempt: input.previousAttempt } : {}),
+      });
       session = loaded.session;
       if (!ref.uid) ref.uid = session.uid;
       state.status.observedGeneration = session.generation;
@@ -265,7 +272,7 @@ export async function agentSessionWorkflow(input: SessionWorkflowInput): Promise
         reconcileRepos(s);
         await cleanupAndFinish('Succeeded', Reason.Succeeded, outcome.message, !s.workspace.retain);
       } else if (outcome.kind === 'timedOut') {
-        await acts.stopRunner({ session: ref, attempt });
+        await stopAndRecord(attempt);
         await cleanupAndFinish('TimedOut', outcome.reason, outcome.message, false);
       } else {
         await cleanupAndFinish('Failed', outcome.reason, outcome.message, false);
@@ -345,7 +352,7 @@ export async function agentSessionWorkflow(input: SessionWorkflowInput): Promise
       if (stopRequest) {
         setPhase('Stopping');
         await mirror();
-        await acts.stopRunner({ session: ref, attempt });
+        await stopAndRecord(attempt);
         return { kind: 'stopped', message: stopRequest.reason };
       }
       if (restartRequested) {
@@ -372,6 +379,16 @@ export async function agentSessionWorkflow(input: SessionWorkflowInput): Promise
         Math.min(deadline, nextObserve) - current,
       );
     }
+  }
+
+  /**
+   * Stops the runner of `attempt` (it pushes its work in progress when it can) and records the
+   * result it wrote on the way out.
+   */
+  async function stopAndRecord(attempt: number) {
+    await acts.stopRunner({ session: ref, attempt });
+    const ended = (await acts.observeRunner({ session: ref, attempt })).find((e) => e.kind === 'ended');
+    if (ended?.kind === 'ended') recordResult(ended.termination);
   }
 
   /** Removes and returns the next event of `attempt`, dropping events of other attempts. */
@@ -449,7 +466,13 @@ export async function agentSessionWorkflow(input: SessionWorkflowInput): Promise
     finish(phase, reason, message);
     await mirror();
     await acts.cleanup({ session: ref, attempts, deleteWorkspace });
-    if (restartAfterFinish) await continueAsNew<typeof agentSessionWorkflow>({ ...input, restart: true });
+    if (restartAfterFinish) {
+      await continueAsNew<typeof agentSessionWorkflow>({
+        ...input,
+        restart: true,
+        previousAttempt: state.status.attempt ?? 0,
+      });
+    }
     if (!TERMINAL.has(phase)) throw ApplicationFailure.nonRetryable(`unexpected final phase ${phase}`);
   }
 }

@@ -28,7 +28,12 @@ export interface WorkerProcess {
   stop(): Promise<void>;
 }
 
-function spawnWorker(taskQueue: string, run: string, logFile: string): Promise<ChildProcess> {
+function spawnWorker(
+  taskQueue: string,
+  run: string,
+  logFile: string,
+  extraEnv: NodeJS.ProcessEnv,
+): Promise<ChildProcess> {
   const log = createWriteStream(logFile, { flags: 'a' });
   const child = spawn(process.execPath, ['--import', 'tsx', join(repoRoot, 'src', 'worker', 'main.ts')], {
     cwd: repoRoot,
@@ -37,6 +42,7 @@ function spawnWorker(taskQueue: string, run: string, logFile: string): Promise<C
       SHEPHERD_TASK_QUEUE: taskQueue,
       SHEPHERD_SESSION_SELECTOR: `${TEST_RUN_LABEL}=${run}`,
       LOG_LEVEL: process.env.LOG_LEVEL ?? 'info',
+      ...extraEnv,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -67,8 +73,11 @@ function exited(child: ChildProcess): Promise<void> {
   return new Promise((resolve) => child.once('exit', () => resolve()));
 }
 
-/** Starts a worker for one test file. */
-export async function startWorkerProcess(): Promise<WorkerProcess> {
+/**
+ * Starts a worker for one test file.
+ * @param extraEnv More environment, e.g. `SHEPHERD_RUNTIME=local` and `SHEPHERD_DATA_DIR`.
+ */
+export async function startWorkerProcess(extraEnv: NodeJS.ProcessEnv = {}): Promise<WorkerProcess> {
   const run = randomSuffix();
   const taskQueue = `test-sessions-${run}`;
   const logFile = join(tmpdir(), `shepherd-worker-${run}.log`);
@@ -76,13 +85,13 @@ export async function startWorkerProcess(): Promise<WorkerProcess> {
     taskQueue,
     labels: { [TEST_RUN_LABEL]: run },
     logFile,
-    child: await spawnWorker(taskQueue, run, logFile),
+    child: await spawnWorker(taskQueue, run, logFile, extraEnv),
     async kill() {
       worker.child.kill('SIGKILL');
       await exited(worker.child);
     },
     async restart() {
-      worker.child = await spawnWorker(taskQueue, run, logFile);
+      worker.child = await spawnWorker(taskQueue, run, logFile, extraEnv);
     },
     async stop() {
       worker.child.kill('SIGTERM');

@@ -3,7 +3,7 @@
  * agent starts in, and what a retry on the same workspace finds.
  */
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -143,5 +143,21 @@ describe('the clone step', () => {
       execFileSync('sh', ['-c', `printf %s ${shellQuote("it's $HOME")}`], { encoding: 'utf8' }),
       "it's $HOME",
     );
+  });
+
+  it('a repository that does not exist fails the step with exit 2 and a message naming it', () => {
+    const workspace = mkdtempSync(join(root, 'ws-missing-'));
+    const url = join(root, 'no-such-repo.git');
+    const run = spawnSync(
+      'sh',
+      ['-c', buildCloneScript([{ url, outputBranch: 'shepherd/x', autoPush: true, dir: 'gone' }], workspace)],
+      {
+        env: { ...gitEnv, HOME: join(workspace, '.home') },
+        encoding: 'utf8',
+      },
+    );
+    assert.equal(run.status, 2);
+    assert.match(run.stderr, new RegExp(`cannot clone ${url}`));
+    assert.equal(existsSync(join(workspace, 'gone')), false);
   });
 });

@@ -17,9 +17,15 @@ export function shellQuote(value: string): string {
 
 // The helper answers only `get`, so git never asks it to store or erase anything; `git -c` keeps
 // it out of the clone's .git/config, so the token is not written to the workspace.
+// A repository that cannot be cloned is a missing prerequisite: exit 2, so the session fails
+// PrerequisiteFailed instead of retrying something that cannot work.
 const CLONE_FUNCTION = `set -eu
 export GIT_TERMINAL_PROMPT=0
 mkdir -p "$HOME"
+prerequisite_failed() {
+  echo "shepherd: $1" >&2
+  exit 2
+}
 clone_repo() {
   url=$1; target=$2; branch=$3; commit=$4; token_var=$5
   if [ -d "$target/.git" ]; then
@@ -33,11 +39,16 @@ clone_repo() {
   set -- clone --quiet
   if [ -n "$branch" ]; then set -- "$@" --branch "$branch"; fi
   if [ -n "$GIT_TOKEN" ]; then
-    git -c credential.helper= -c 'credential.helper=!f() { if [ "$1" = get ]; then echo username=x-access-token; echo "password=$GIT_TOKEN"; fi; }; f' "$@" -- "$url" "$target.partial"
+    git -c credential.helper= -c 'credential.helper=!f() { if [ "$1" = get ]; then echo username=x-access-token; echo "password=$GIT_TOKEN"; fi; }; f' "$@" -- "$url" "$target.partial" ||
+      prerequisite_failed "cannot clone $url: check that it exists and that its credentialsSecretRef token may read it"
   else
-    git "$@" -- "$url" "$target.partial"
+    git "$@" -- "$url" "$target.partial" ||
+      prerequisite_failed "cannot clone $url: check that it exists and is readable (private repositories need credentialsSecretRef)"
   fi
-  if [ -n "$commit" ]; then git -C "$target.partial" checkout --quiet --detach "$commit"; fi
+  if [ -n "$commit" ]; then
+    git -C "$target.partial" checkout --quiet --detach "$commit" ||
+      prerequisite_failed "commit $commit does not exist in $url: fix spec.repos[].commit"
+  fi
   mv "$target.partial" "$target"
   echo "shepherd: cloned $url into $target"
 }

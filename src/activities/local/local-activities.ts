@@ -1,0 +1,228 @@
+/**
+ * The session activities on one host (the local runtime): the workspace is a directory, the
+ * secrets are the runner process's environment (read from the worker's own environment, never
+ * written to disk), and the Job is a detached runner process with its pid, log and exit files, so
+ * a restarted worker re-attaches to a running runner instead of starting a second one.
+ */
+import { spawn } from 'node:child_process';
+import { closeSync, existsSync, mkdirSync, openSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
+import { buildCloneScript } from '../../kubernetes/builders/session-clone-script.js';
+import { gitTokenKey, SESSION_SECRET_KEY } from '../../kubernetes/builders/session-secret.js';
+import type { AgentSession, SecretKeyRef } from '../../resources/types.js';
+import { RUNNER_ENV, type RunnerRepo } from '../../runner/runner-contract.js';
+import { resolveSession } from '../../session/resolve-session.js';
+import type { ResolvedSession } from '../../session/resolved-session.js';
+import { InvalidSpecError } from '../../session/errors.js';
+import { CredentialsNotFoundError } from '../errors.js';
+import type { LoadSessionInput, SessionActivities } from '../session-activities.js';
+import { attemptFiles, localRunnerEvents, processAlive, workspaceDir } from './local-sessions.js';
+
+/** Dependencies of the local activities. */
+export interface LocalActivityDeps {
+  /** Where sessions live (see local-sessions.ts). */
+  dataDir: string;
+  /**
+   * The runner command. @default this checkout's `src/runner/main.ts` under tsx, with the same
+   * Node.js as the worker
+   */
+  runnerCommand?: string[];
+  /** Where secrets come from: a Secret reference `{name, key}` is the variable `key`. @default process.env */
+  secretEnv?: NodeJS.ProcessEnv;
+  /** How long a stopped runner has to push its work before it is killed. @default 25000 */
+  stopGraceMs?: number;
+}
+
+/** The default runner: this checkout's TypeScript runner, run by the worker's own Node.js. */
+export function defaultRunnerCommand(): string[] {
+  return [
+    process.execPath,
+    '--import',
+    import.meta.resolve('tsx'),
+    fileURLToPath(new URL('../../runner/main.ts', import.meta.url)),
+  ];
+}
+
+/** A stable uid for a session that has no CR, from its identity. */
+function localUid(namespace: string, name: string): string {
+  const hex = createHash('sha256').update(`${namespace}/${name}`).digest('hex');
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20, 32)}`;
+}
+
+const shellQuote = (value: string) => `'${value.replaceAll("'", `'\\''`)}'`;
+
+/**
+ * The wrapper around clone step and runner: it records the exit code in a file, and passes a
+ * SIGTERM on to the runner (which then pushes its work) instead of dying with it.
+ */
+function wrapperScript(cloneFile: string, exitFile: string, runner: string[]): string {
+  return `clone_file=${shellQuote(cloneFile)}
+exit_file=${shellQuote(exitFile)}
+finish() { echo "$1" > "$exit_file.tmp" && mv "$exit_file.tmp" "$exit_file"; exit 0; }
+trap 'finish 143' TERM
+sh "$clone_file" || finish $?
+trap 'kill -TERM "$child" 2>/dev/null' TERM
+${runner.map(shellQuote).join(' ')} &
+child=$!
+wait "$child"; code=$?
+while [ "$code" -gt 128 ] && kill -0 "$child" 2>/dev/null; do wait "$child"; code=$?; done
+finish "$code"
+`;
+}
+
+/** Builds the local implementation of {@link SessionActivities}. */
+export function createLocalActivities(deps: LocalActivityDeps): SessionActivities {
+  const { dataDir } = deps;
+  const secretEnv = deps.secretEnv ?? process.env;
+  const runner = deps.runnerCommand ?? defaultRunnerCommand();
+  const stopGraceMs = deps.stopGraceMs ?? 25_000;
+
+  const readSecret = (ref: SecretKeyRef, purpose: string): string => {
+    const value = secretEnv[ref.key];
+    if (value === undefined || value === '') {
+      throw new CredentialsNotFoundError(
+        `${purpose} (Secret ${ref.name}, key ${ref.key}): the local runtime reads it from the environment variable ${ref.key}, which is not set for the worker; export it and restart`,
+      );
+    }
+    return value;
+  };
+
+  const runnerEnv = (session: ResolvedSession, attempt: number): NodeJS.ProcessEnv => {
+    const workspace = workspaceDir(dataDir, session.namespace, session.name);
+    const files = attemptFiles(dataDir, session.namespace, session.name, attempt);
+    const env: NodeJS.ProcessEnv = { ...process.env, ...session.provider.environment };
+    for (const variable of session.env) if (variable.value !== undefined) env[variable.name] = variable.value;
+    env[RUNNER_ENV.initialPrompt] = session.initialPrompt;
+    const tokenRef = session.provider.authTokenSecretRef;
+    if (tokenRef) env[SESSION_SECRET_KEY.providerToken] = readSecret(tokenRef, 'the provider token');
+    const repos: RunnerRepo[] = session.repos.map((repo, index) => {
+      if (repo.credentialsSecretRef) {
+        env[gitTokenKey(index)] = readSecret(repo.credentialsSecretRef, `the git token for ${repo.url}`);
+      }
+      return {
+        url: repo.url,
+        dir: `${workspace}/${repo.dir}`,
+        ...(repo.branch === undefined ? {} : { branch: repo.branch }),
+        outputBranch: repo.outputBranch,
+        ...(repo.commit === undefined ? {} : { commit: repo.commit }),
+        autoPush: repo.autoPush,
+        ...(repo.credentialsSecretRef ? { tokenEnv: gitTokenKey(index) } : {}),
+      };
+    });
+    env[RUNNER_ENV.agent] = session.agent;
+    if (session.agent === 'command' && session.command) {
+      env[RUNNER_ENV.command] = JSON.stringify([...session.command, ...(session.args ?? [])]);
+    }
+    if (session.model !== undefined) env[RUNNER_ENV.model] = session.model;
+    env[RUNNER_ENV.workspace] = workspace;
+    env[RUNNER_ENV.resultFile] = files.result;
+    env[RUNNER_ENV.repos] = JSON.stringify(repos);
+    env[RUNNER_ENV.sessionName] = session.name;
+    env[RUNNER_ENV.namespace] = session.namespace;
+    env[RUNNER_ENV.attempt] = String(attempt);
+    return env;
+  };
+
+  /** Sends `signal` to the runner wrapper of an attempt, if it is alive. Returns its pid. */
+  const signalRunner = (namespace: string, name: string, attempt: number, signal: NodeJS.Signals) => {
+    const events = localRunnerEvents(dataDir, namespace, name, attempt);
+    const started = events.find((e) => e.kind === 'started');
+    const pid = started?.kind === 'started' ? Number(started.podName.slice('pid-'.length)) : undefined;
+    if (pid === undefined || !processAlive(pid)) return undefined;
+    try {
+      process.kill(signal === 'SIGKILL' ? -pid : pid, signal);
+    } catch {
+      // Gone in the meantime.
+    }
+    return pid;
+  };
+
+  const stopAttempt = async (namespace: string, name: string, attempt: number) => {
+    const files = attemptFiles(dataDir, namespace, name, attempt);
+    const pid = signalRunner(namespace, name, attempt, 'SIGTERM');
+    if (pid === undefined) return;
+    const deadline = Date.now() + stopGraceMs;
+    while (processAlive(pid) && !existsSync(files.exit) && Date.now() < deadline) await sleep(100);
+    if (processAlive(pid)) signalRunner(namespace, name, attempt, 'SIGKILL');
+  };
+
+  return {
+    async loadSession(input: LoadSessionInput) {
+      if (!input.spec) {
+        throw new InvalidSpecError('spec', 'the local runtime needs the session spec in the workflow input');
+      }
+      const session: AgentSession = {
+        apiVersion: 'shepherd.dev/v1alpha1',
+        kind: 'AgentSession',
+        metadata: {
+          name: input.name,
+          namespace: input.namespace,
+          uid: input.uid ?? localUid(input.namespace, input.name),
+          generation: 1,
+          ...(input.labels ? { labels: input.labels } : {}),
+        },
+        spec: input.spec,
+      };
+      return { session: resolveSession(session), previousAttempt: input.previousAttempt ?? 0 };
+    },
+
+    async provisionWorkspace(session) {
+      const dir = workspaceDir(dataDir, session.namespace, session.name);
+      mkdirSync(dir, { recursive: true });
+      return { name: dir, reason: 'Bound' };
+    },
+
+    async provisionSecrets(session) {
+      // Nothing is written: check now that every secret is there, so a missing one fails the
+      // session before anything runs.
+      runnerEnv(session, 0);
+    },
+
+    async launchRunner({ session, attempt }) {
+      const files = attemptFiles(dataDir, session.namespace, session.name, attempt);
+      if (existsSync(files.pid)) return { name: files.dir, created: false };
+      mkdirSync(files.dir, { recursive: true });
+      const workspace = workspaceDir(dataDir, session.namespace, session.name);
+      writeFileSync(files.clone, buildCloneScript(session.repos, workspace));
+      const log = openSync(files.log, 'a');
+      try {
+        const child = spawn('sh', ['-c', wrapperScript(files.clone, files.exit, runner)], {
+          cwd: workspace,
+          env: runnerEnv(session, attempt),
+          detached: true,
+          stdio: ['ignore', log, log],
+        });
+        if (child.pid === undefined) throw new Error(`could not start the runner for attempt ${attempt}`);
+        // The pid file is the "Job": once it exists a retried launch adopts the process.
+        writeFileSync(`${files.pid}.tmp`, String(child.pid));
+        renameSync(`${files.pid}.tmp`, files.pid);
+        child.unref();
+      } finally {
+        closeSync(log);
+      }
+      return { name: files.dir, created: true };
+    },
+
+    async observeRunner({ session, attempt }) {
+      return localRunnerEvents(dataDir, session.namespace, session.name, attempt);
+    },
+
+    async stopRunner({ session, attempt }) {
+      await stopAttempt(session.namespace, session.name, attempt);
+    },
+
+    async cleanup({ session, attempts, deleteWorkspace }) {
+      for (const attempt of attempts) await stopAttempt(session.namespace, session.name, attempt);
+      if (deleteWorkspace)
+        rmSync(workspaceDir(dataDir, session.namespace, session.name), { recursive: true, force: true });
+      // Attempt logs stay for `logs`; the session directory goes only with an explicit delete.
+    },
+
+    async mirrorStatus() {
+      // No CR: the workflow's own state (query, search attributes) is the session record.
+      return false;
+    },
+  };
+}

@@ -1,0 +1,110 @@
+/**
+ * The embedded default: on one machine, with no cluster, the real Temporal dev server (Web UI,
+ * SQLite in the data directory so sessions survive a restart), the worker on the local runtime,
+ * and the API on loopback. `npm start` runs it; the demo and the CLI find it through the stack
+ * file it writes into the data directory.
+ */
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Logger } from 'pino';
+import { stopGroup } from '../devenv/daemon.js';
+import { freePorts } from '../devenv/ports.js';
+import { startTemporalDevServer } from '../devenv/temporal-dev-server.js';
+import { toolPaths } from '../devenv/tools.js';
+import { startSessionWorker } from '../worker/session-worker.js';
+import { SESSION_TASK_QUEUE } from '../workflows/session-contract.js';
+
+/** Where a running embedded stack can be reached; written to `<dataDir>/stack.json`. */
+export interface StackInfo {
+  temporalAddress: string;
+  temporalUiUrl: string;
+  apiUrl?: string;
+  dataDir: string;
+  taskQueue: string;
+  pid: number;
+}
+
+/** Options of {@link startEmbeddedStack}. */
+export interface EmbeddedStackOptions {
+  dataDir: string;
+  /** Temporal frontend port. @default 7233, or a free port when that is taken */
+  temporalPort?: number;
+  /** Web UI port. @default 8233, or a free port when that is taken */
+  uiPort?: number;
+  /** API port. @default 8080, or a free port when that is taken */
+  apiPort?: number;
+  logger: Logger;
+}
+
+/** The stack file of a data directory. */
+export function stackFile(dataDir: string): string {
+  return join(dataDir, 'stack.json');
+}
+
+/** Reads the stack file, or undefined when no stack is running there. */
+export function readStackInfo(dataDir: string): StackInfo | undefined {
+  try {
+    const info = JSON.parse(readFileSync(stackFile(dataDir), 'utf8')) as StackInfo;
+    process.kill(info.pid, 0);
+    return info;
+  } catch {
+    return undefined;
+  }
+}
+
+async function portOr(preferred: number): Promise<number> {
+  const { createServer } = await import('node:net');
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.once('error', () => {
+      void freePorts(1).then(([port]) => resolve(port!));
+    });
+    server.listen(preferred, '127.0.0.1', () => server.close(() => resolve(preferred)));
+  });
+}
+
+/** Starts everything; `stop` stops it all. */
+export async function startEmbeddedStack(options: EmbeddedStackOptions) {
+  const { dataDir, logger } = options;
+  mkdirSync(join(dataDir, 'logs'), { recursive: true });
+  const temporalPort = options.temporalPort ?? (await portOr(7233));
+  const uiPort = options.uiPort ?? (await portOr(8233));
+  const temporal = await startTemporalDevServer(dataDir, toolPaths().temporal, {
+    ui: true,
+    dbFile: join(dataDir, 'temporal.db'),
+    port: temporalPort,
+    uiPort,
+  });
+  const stops: (() => Promise<void>)[] = [() => stopGroup(temporal.daemon.pid)];
+  const stop = async () => {
+    rmSync(stackFile(dataDir), { force: true });
+    for (const step of stops.reverse()) await step().catch(() => undefined);
+  };
+  try {
+    const worker = await startSessionWorker(
+      {
+        runtime: 'local',
+        dataDir,
+        temporalAddress: temporal.address,
+        temporalNamespace: temporal.namespace,
+        taskQueue: SESSION_TASK_QUEUE,
+        controller: false,
+        logLevel: 'info',
+      },
+      logger.child({ component: 'worker' }),
+    );
+    stops.push(() => worker.stop());
+    const info: StackInfo = {
+      temporalAddress: temporal.address,
+      temporalUiUrl: temporal.uiUrl ?? '',
+      dataDir,
+      taskQueue: SESSION_TASK_QUEUE,
+      pid: process.pid,
+    };
+    writeFileSync(stackFile(dataDir), JSON.stringify(info, null, 2));
+    return { info, worker, stop };
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+}
