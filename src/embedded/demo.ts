@@ -1,8 +1,9 @@
 /**
- * `npm run demo [-- --agent claude]`: against a running `npm start`, makes a local bare git
- * repository, submits a session that edits a file in it, follows the session to its end, and
- * prints the pushed branch and commit. With `--agent claude` (Claude Code installed and
- * ANTHROPIC_API_KEY set for `npm start`) the real agent does the edit.
+ * `npm run demo [-- --agent claude]`: makes a local bare git repository, submits a session that
+ * edits a file in it, follows the session to its end, and prints the pushed branch and commit.
+ * It uses the stack of a running `npm start`, or starts the embedded stack itself for the run.
+ * With `--agent claude` (Claude Code installed and ANTHROPIC_API_KEY set) the real agent does
+ * the edit.
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -10,21 +11,32 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import { Client, Connection } from '@temporalio/client';
+import { execa } from 'execa';
+import { pino } from 'pino';
+import { missingTools, repoRoot, toolPaths } from '../devenv/tools.js';
 import type { AgentSessionSpec } from '../resources/types.js';
 import { sessionState, startSession } from '../session-client/session-commands.js';
 import { defaultDataDir } from '../worker/config.js';
 import { sessionWorkflowId } from '../workflows/session-contract.js';
-import { readStackInfo } from './stack.js';
+import { readStackInfo, startEmbeddedStack } from './stack.js';
 
 const { values } = parseArgs({ options: { agent: { type: 'string', default: 'command' } } });
 const dataDir = defaultDataDir();
-const stack = readStackInfo(dataDir);
+let stack = readStackInfo(dataDir);
+let ownStack: Awaited<ReturnType<typeof startEmbeddedStack>> | undefined;
 if (!stack) {
-  console.error(
-    `Shepherd is not running with data in ${dataDir}: start it with \`npm start\` in another terminal.`,
-  );
-  process.exit(1);
+  if (missingTools(toolPaths()).includes('temporal')) {
+    console.log('# building the Temporal CLI (first run only; a few minutes) ...');
+    await execa('bash', ['scripts/setup-tools.sh', 'temporal'], { cwd: repoRoot, stdio: 'inherit' });
+  }
+  console.log(`# no \`npm start\` running: starting the embedded stack for this demo (data in ${dataDir})`);
+  ownStack = await startEmbeddedStack({ dataDir, logger: pino({ level: 'warn' }) });
+  stack = ownStack.info;
 }
+const finish = async (code: number) => {
+  await ownStack?.stop();
+  process.exit(code);
+};
 
 const git = (cwd: string, ...args: string[]) => execFileSync('git', args, { cwd, encoding: 'utf8' }).trim();
 const started = Date.now();
@@ -104,7 +116,7 @@ for (;;) {
     console.log(`  branch  ${branch}`);
     console.log(`  commit  ${pushed?.commit ?? '(none reported)'} (remote has ${remote || 'nothing'})`);
     if (remote) console.log(`  see it   git --git-dir ${repo} show ${branch} --stat`);
-    process.exit(state.phase === 'Succeeded' && remote && remote === pushed?.commit ? 0 : 1);
+    await finish(state.phase === 'Succeeded' && remote && remote === pushed?.commit ? 0 : 1);
   }
   await sleep(500);
 }

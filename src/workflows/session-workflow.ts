@@ -338,7 +338,7 @@ export async function agentSessionWorkflow(input: SessionWorkflowInput): Promise
             ConditionType.RunnerStarted,
             'True',
             Reason.Started,
-            `runner pod ${event.podName} started (attempt ${attempt})`,
+            `runner ${event.podName} started (attempt ${attempt})`,
           );
           setCondition(ConditionType.Ready, 'True', Reason.Progressing, 'the agent is working');
           await mirror();
