@@ -31,6 +31,15 @@ export interface WorkerConfig {
   controller: boolean;
   /** pino level (`LOG_LEVEL`). @default info */
   logLevel: string;
+  /** How often AgentProvider status is checked against its Secret (`SHEPHERD_PROVIDER_RESYNC_MS`). @default 10000 */
+  providerResyncMs?: number;
+}
+
+function positiveInt(value: string, name: string): number {
+  const n = Number(value);
+  if (!Number.isSafeInteger(n) || n <= 0)
+    throw new Error(`${name} must be a whole number of milliseconds, not "${value}"`);
+  return n;
 }
 
 /** Reads {@link WorkerConfig} from `env`; throws naming the variable on a bad value. */
@@ -53,5 +62,8 @@ export function workerConfigFromEnv(env: NodeJS.ProcessEnv = process.env): Worke
     ...(env.SHEPHERD_SESSION_SELECTOR ? { sessionSelector: env.SHEPHERD_SESSION_SELECTOR } : {}),
     controller: controller === 'true',
     logLevel: env.LOG_LEVEL ?? 'info',
+    ...(env.SHEPHERD_PROVIDER_RESYNC_MS
+      ? { providerResyncMs: positiveInt(env.SHEPHERD_PROVIDER_RESYNC_MS, 'SHEPHERD_PROVIDER_RESYNC_MS') }
+      : {}),
   };
 }

@@ -14,6 +14,7 @@ import { createLocalActivities } from '../activities/local/local-activities.js';
 import { createLocalRunnerWatcher } from '../activities/local/local-runner-watcher.js';
 import type { SessionActivities } from '../activities/session-activities.js';
 import { createRunnerWatcher } from '../kubernetes/runner-watcher.js';
+import { createProviderStatusReconciler } from '../kubernetes/provider-status.js';
 import { createSessionController } from '../kubernetes/session-controller.js';
 import type { WorkerConfig } from './config.js';
 
@@ -50,6 +51,8 @@ export async function startSessionWorker(config: WorkerConfig, logger: Logger): 
   let activities: SessionActivities;
   let watcher: { start(): Promise<void>; stop(): Promise<void> };
   let controller: { start(): Promise<void>; stop(): Promise<void> } | undefined;
+  /** Further background services of the runtime, started after the worker and stopped before it. */
+  const services: { start(): Promise<void>; stop(): Promise<void> }[] = [];
   if (config.runtime === 'local') {
     mkdirSync(config.dataDir, { recursive: true });
     activities = createLocalActivities({ dataDir: config.dataDir });
@@ -68,6 +71,12 @@ export async function startSessionWorker(config: WorkerConfig, logger: Logger): 
       client,
       logger: logger.child({ component: 'runner-watcher' }),
     });
+    const providers = createProviderStatusReconciler({
+      kubeConfig,
+      logger: logger.child({ component: 'provider-status' }),
+      ...(config.providerResyncMs ? { intervalMs: config.providerResyncMs } : {}),
+    });
+    services.push(providers);
     controller = config.controller
       ? createSessionController({
           kubeConfig,
@@ -91,6 +100,7 @@ export async function startSessionWorker(config: WorkerConfig, logger: Logger): 
   const running = worker.run();
   await watcher.start();
   await controller?.start();
+  for (const service of services) await service.start();
   logger.info(
     {
       runtime: config.runtime,
@@ -105,6 +115,7 @@ export async function startSessionWorker(config: WorkerConfig, logger: Logger): 
   let stopping: Promise<void> | undefined;
   const stop = () =>
     (stopping ??= (async () => {
+      for (const service of services) await service.stop();
       await controller?.stop();
       await watcher.stop();
       worker.shutdown();

@@ -27,7 +27,7 @@ let client: Client;
 
 before(async () => {
   await installCrds(kc);
-  worker = await startWorkerProcess();
+  worker = await startWorkerProcess({ SHEPHERD_PROVIDER_RESYNC_MS: '500' });
   connection = await Connection.connect({ address: envVar('TEMPORAL_ADDRESS') });
   client = new Client({ connection });
 });
@@ -432,4 +432,49 @@ test('the workflow query returns the session state and search attributes find se
     (ids) => ids.length === 1,
   );
   assert.deepEqual(found, [sessionWorkflowId(namespace, 'findme')]);
+});
+
+test('an AgentProvider is Ready only while its Secret holds the key, and kubectl sees why', async (t) => {
+  const namespace = await testNamespace(t, kc);
+  await custom.createNamespacedCustomObject({
+    group: GROUP,
+    version: VERSION,
+    namespace,
+    plural: PLURAL.agentProvider,
+    body: {
+      apiVersion: `${GROUP}/${VERSION}`,
+      kind: 'AgentProvider',
+      metadata: { name: 'openai' },
+      spec: { agentTypes: ['opencode'], authTokenSecretRef: { name: 'openai-key', key: 'token' } },
+    },
+  });
+  const readProvider = () =>
+    custom.getNamespacedCustomObject({
+      group: GROUP,
+      version: VERSION,
+      namespace,
+      plural: PLURAL.agentProvider,
+      name: 'openai',
+    }) as Promise<{
+      status?: { ready?: boolean; conditions?: { type: string; reason: string; message: string }[] };
+    }>;
+  const missing = await eventually(
+    'the provider to report its missing Secret',
+    readProvider,
+    (p) => p.status?.ready === false,
+  );
+  assert.equal(missing.status?.conditions?.[0]?.reason, 'SecretNotFound');
+  assert.match(missing.status?.conditions?.[0]?.message ?? '', /openai-key/);
+
+  await core.createNamespacedSecret({
+    namespace,
+    body: { metadata: { name: 'openai-key' }, stringData: { token: 'secret-value' } },
+  });
+  const ready = await eventually(
+    'the provider to become ready',
+    readProvider,
+    (p) => p.status?.ready === true,
+  );
+  assert.equal(ready.status?.conditions?.[0]?.reason, 'SecretFound');
+  assert.ok(!JSON.stringify(ready).includes('secret-value'));
 });

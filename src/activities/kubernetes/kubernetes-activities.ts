@@ -15,6 +15,7 @@ import {
 } from '../../kubernetes/builders/session-rbac.js';
 import { buildSessionSecret } from '../../kubernetes/builders/session-secret.js';
 import { sessionSelectorLabels } from '../../kubernetes/builders/session-metadata.js';
+import { providerReadiness, withReadiness } from '../../kubernetes/provider-status.js';
 import { runnerEvents } from '../../kubernetes/runner-events.js';
 import { ATTEMPT_LABEL, AGENT_CONFIG_NAME, GROUP, PLURAL, VERSION } from '../../resources/constants.js';
 import type { AgentConfig, AgentProvider, AgentSession, SecretKeyRef } from '../../resources/types.js';
@@ -122,39 +123,6 @@ export function createKubernetesActivities(deps: KubernetesActivityDeps): Sessio
     return Buffer.from(encoded, 'base64').toString('utf8');
   }
 
-  /** The provider with `status.ready` computed from its Secret, as the provider status would say. */
-  async function providerWithReadiness(namespace: string, provider: AgentProvider): Promise<AgentProvider> {
-    const ref = provider.spec.authTokenSecretRef;
-    let ready = true;
-    let message = 'no auth token needed';
-    if (ref) {
-      try {
-        await readSecretKey(namespace, ref, `authTokenSecretRef of AgentProvider ${provider.metadata.name}`);
-        message = `Secret ${ref.name} holds key ${ref.key}`;
-      } catch (error) {
-        if (!(error instanceof CredentialsNotFoundError)) throw error;
-        ready = false;
-        message = error.message;
-      }
-    }
-    return {
-      ...provider,
-      status: {
-        ...provider.status,
-        ready,
-        conditions: [
-          {
-            type: 'Ready',
-            status: ready ? 'True' : 'False',
-            reason: ready ? 'SecretFound' : 'SecretNotFound',
-            message,
-            lastTransitionTime: new Date().toISOString(),
-          },
-        ],
-      },
-    };
-  }
-
   return {
     async loadSession(ref: SessionRef): Promise<LoadedSession> {
       const cr = await readSession(ref);
@@ -164,7 +132,10 @@ export function createKubernetesActivities(deps: KubernetesActivityDeps): Sessio
       const stored = providerName
         ? await getCustom<AgentProvider>(ref.namespace, PLURAL.agentProvider, providerName)
         : undefined;
-      const provider = stored ? await providerWithReadiness(ref.namespace, stored) : undefined;
+      // Readiness is checked now rather than trusted from status, which may be a round behind.
+      const provider = stored
+        ? withReadiness(stored, await providerReadiness(core, ref.namespace, stored), new Date())
+        : undefined;
       const session = resolveSession(cr, {
         ...(config ? { config } : {}),
         ...(provider ? { provider } : {}),
