@@ -6,6 +6,7 @@
  */
 import * as k8s from '@kubernetes/client-node';
 import type { Logger } from '../common/logger.js';
+import { periodicTask } from '../common/periodic-task.js';
 import { setStatusCondition } from '../resources/conditions.js';
 import { GROUP, PLURAL, VERSION } from '../resources/constants.js';
 import type { AgentProvider } from '../resources/types.js';
@@ -87,8 +88,6 @@ export function createProviderStatusReconciler(options: ProviderStatusReconciler
   const core = options.kubeConfig.makeApiClient(k8s.CoreV1Api);
   const custom = options.kubeConfig.makeApiClient(k8s.CustomObjectsApi);
   const intervalMs = options.intervalMs ?? 10_000;
-  let timer: NodeJS.Timeout | undefined;
-  let running: Promise<void> | undefined;
 
   const reconcileAll = async () => {
     const list = (await custom.listClusterCustomObject({
@@ -125,24 +124,5 @@ export function createProviderStatusReconciler(options: ProviderStatusReconciler
     }
   };
 
-  const tick = () => {
-    running = reconcileAll()
-      .catch((error: unknown) =>
-        options.logger.warn({ error: (error as Error).message }, 'provider status round failed'),
-      )
-      .finally(() => {
-        if (timer !== undefined) timer = setTimeout(tick, intervalMs);
-      });
-  };
-
-  return {
-    async start() {
-      timer = setTimeout(tick, 0);
-    },
-    async stop() {
-      if (timer) clearTimeout(timer);
-      timer = undefined;
-      await running;
-    },
-  };
+  return periodicTask(reconcileAll, intervalMs, options.logger, 'provider status round');
 }

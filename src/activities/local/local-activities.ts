@@ -12,7 +12,8 @@ import { fileURLToPath } from 'node:url';
 import { buildCloneScript } from '../../kubernetes/builders/session-clone-script.js';
 import { gitTokenKey, SESSION_SECRET_KEY } from '../../kubernetes/builders/session-secret.js';
 import type { AgentSession, SecretKeyRef } from '../../resources/types.js';
-import { RUNNER_ENV, type RunnerRepo } from '../../runner/runner-contract.js';
+import { RUNNER_ENV } from '../../runner/runner-contract.js';
+import { runnerRepos } from '../../session/runner-repos.js';
 import { resolveSession } from '../../session/resolve-session.js';
 import type { ResolvedSession } from '../../session/resolved-session.js';
 import { InvalidSpecError } from '../../session/errors.js';
@@ -97,19 +98,10 @@ export function createLocalActivities(deps: LocalActivityDeps): SessionActivitie
     env[RUNNER_ENV.initialPrompt] = session.initialPrompt;
     const tokenRef = session.provider.authTokenSecretRef;
     if (tokenRef) env[SESSION_SECRET_KEY.providerToken] = readSecret(tokenRef, 'the provider token');
-    const repos: RunnerRepo[] = session.repos.map((repo, index) => {
+    session.repos.forEach((repo, index) => {
       if (repo.credentialsSecretRef) {
         env[gitTokenKey(index)] = readSecret(repo.credentialsSecretRef, `the git token for ${repo.url}`);
       }
-      return {
-        url: repo.url,
-        dir: `${workspace}/${repo.dir}`,
-        ...(repo.branch === undefined ? {} : { branch: repo.branch }),
-        outputBranch: repo.outputBranch,
-        ...(repo.commit === undefined ? {} : { commit: repo.commit }),
-        autoPush: repo.autoPush,
-        ...(repo.credentialsSecretRef ? { tokenEnv: gitTokenKey(index) } : {}),
-      };
     });
     env[RUNNER_ENV.agent] = session.agent;
     if (session.agent === 'command' && session.command) {
@@ -118,7 +110,7 @@ export function createLocalActivities(deps: LocalActivityDeps): SessionActivitie
     if (session.model !== undefined) env[RUNNER_ENV.model] = session.model;
     env[RUNNER_ENV.workspace] = workspace;
     env[RUNNER_ENV.resultFile] = files.result;
-    env[RUNNER_ENV.repos] = JSON.stringify(repos);
+    env[RUNNER_ENV.repos] = JSON.stringify(runnerRepos(session, workspace));
     env[RUNNER_ENV.sessionName] = session.name;
     env[RUNNER_ENV.namespace] = session.namespace;
     env[RUNNER_ENV.attempt] = String(attempt);

@@ -7,6 +7,7 @@
 import { existsSync, writeFileSync } from 'node:fs';
 import { type Client, WorkflowNotFoundError } from '@temporalio/client';
 import type { Logger } from '../../common/logger.js';
+import { periodicTask } from '../../common/periodic-task.js';
 import { runnerEventSignal, sessionWorkflowId } from '../../workflows/session-contract.js';
 import { attemptFiles, listAttempts, localRunnerEvents } from './local-sessions.js';
 
@@ -24,8 +25,6 @@ export function createLocalRunnerWatcher(options: LocalRunnerWatcherOptions) {
   const { dataDir, client, logger } = options;
   const pollMs = options.pollMs ?? 500;
   const startedSent = new Set<string>();
-  let timer: NodeJS.Timeout | undefined;
-  let polling: Promise<void> | undefined;
 
   const poll = async () => {
     for (const { namespace, name, attempt } of listAttempts(dataDir)) {
@@ -55,24 +54,5 @@ export function createLocalRunnerWatcher(options: LocalRunnerWatcherOptions) {
       }
     }
   };
-  const tick = () => {
-    polling = poll()
-      .catch((error: unknown) =>
-        logger.error({ error: (error as Error).message }, 'local runner poll failed'),
-      )
-      .finally(() => {
-        if (timer !== undefined) timer = setTimeout(tick, pollMs);
-      });
-  };
-
-  return {
-    async start() {
-      timer = setTimeout(tick, 0);
-    },
-    async stop() {
-      if (timer) clearTimeout(timer);
-      timer = undefined;
-      await polling;
-    },
-  };
+  return periodicTask(poll, pollMs, logger, 'local runner poll');
 }

@@ -24,6 +24,7 @@ import {
 } from '../../resources/constants.js';
 import type { Quantity, ResourceRequirements } from '../../resources/types.js';
 import type { ResolvedSession } from '../../session/resolved-session.js';
+import { runnerRepos } from '../../session/runner-repos.js';
 import { buildCloneScript } from './session-clone-script.js';
 import { childMetadata, sessionSelectorLabels } from './session-metadata.js';
 import { jobName, sessionObjectNames } from './session-names.js';
@@ -89,21 +90,6 @@ function withoutReserved(values: Record<string, string>): Record<string, string>
   return Object.fromEntries(Object.entries(values).filter(([key]) => !key.startsWith(RESERVED_PREFIX)));
 }
 
-/** The repositories as the runner sees them in SHEPHERD_REPOS (no secret values, only variable names). */
-function runnerRepos(session: ResolvedSession): string {
-  return JSON.stringify(
-    session.repos.map((repo, index) => ({
-      url: repo.url,
-      dir: `${WORKSPACE_PATH}/${repo.dir}`,
-      ...(repo.branch === undefined ? {} : { branch: repo.branch }),
-      outputBranch: repo.outputBranch,
-      ...(repo.commit === undefined ? {} : { commit: repo.commit }),
-      autoPush: repo.autoPush,
-      ...(repo.credentialsSecretRef ? { tokenEnv: gitTokenKey(index) } : {}),
-    })),
-  );
-}
-
 function cloneContainer(session: ResolvedSession, secretName: string): V1Container {
   const tokenEnv: V1EnvVar[] = session.repos.flatMap((repo, index) =>
     repo.credentialsSecretRef
@@ -139,7 +125,7 @@ function runnerContainer(session: ResolvedSession, attempt: number, secretName: 
     { name: 'SHEPHERD_ATTEMPT', value: String(attempt) },
     { name: 'SHEPHERD_WORKSPACE', value: WORKSPACE_PATH },
     { name: 'SHEPHERD_RESULT_FILE', value: TERMINATION_MESSAGE_PATH },
-    { name: 'SHEPHERD_REPOS', value: runnerRepos(session) },
+    { name: 'SHEPHERD_REPOS', value: JSON.stringify(runnerRepos(session, WORKSPACE_PATH)) },
     ...(session.model === undefined ? [] : [{ name: 'SHEPHERD_MODEL', value: session.model }]),
     // The runner stays the entrypoint for every agent, so a command's work is committed and pushed too.
     ...(session.agent === 'command' && session.command
