@@ -51,8 +51,13 @@ const teardown = async () => {
     console.log('# environment stopped');
   }
 };
+// Ctrl-C reaches every process of the group (npm, tsx, this one), and tsx relays it once more:
+// keep handling repeats, or the second one would kill this process in the middle of teardown.
+let interrupted = false;
 for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
-  process.once(signal, () => {
+  process.on(signal, () => {
+    if (interrupted) return;
+    interrupted = true;
     console.log(`# ${signal}: stopping`);
     child?.kill('SIGTERM');
     void teardown().finally(() => process.exit(130));

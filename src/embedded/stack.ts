@@ -6,7 +6,12 @@
  */
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { Client, Connection } from '@temporalio/client';
 import type { Logger } from 'pino';
+import { buildApp } from '../api/app.js';
+import { localAuthenticator } from '../api/auth.js';
+import { localBackend } from '../api/local-backend.js';
+import { startServer } from '../api/server.js';
 import { stopGroup } from '../devenv/daemon.js';
 import { freePorts } from '../devenv/ports.js';
 import { startTemporalDevServer } from '../devenv/temporal-dev-server.js';
@@ -94,9 +99,25 @@ export async function startEmbeddedStack(options: EmbeddedStackOptions) {
       logger.child({ component: 'worker' }),
     );
     stops.push(() => worker.stop());
+    const connection = await Connection.connect({ address: temporal.address });
+    stops.push(() => connection.close());
+    const client = new Client({ connection, namespace: temporal.namespace });
+    const app = await buildApp(
+      {
+        backend: localBackend({ client, taskQueue: SESSION_TASK_QUEUE, dataDir }),
+        auth: localAuthenticator(process.env.SHEPHERD_API_TOKEN),
+      },
+      { loggerInstance: logger.child({ component: 'api' }) },
+    );
+    const server = await startServer(app, {
+      host: '127.0.0.1',
+      port: options.apiPort ?? (await portOr(8080)),
+    });
+    stops.push(() => server.close());
     const info: StackInfo = {
       temporalAddress: temporal.address,
       temporalUiUrl: temporal.uiUrl ?? '',
+      apiUrl: server.url,
       dataDir,
       taskQueue: SESSION_TASK_QUEUE,
       pid: process.pid,

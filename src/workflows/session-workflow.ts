@@ -204,7 +204,7 @@ export async function agentSessionWorkflow(input: SessionWorkflowInput): Promise
         ConditionType.SecretsReady,
         'True',
         Reason.SecretFound,
-        'session Secret and runner ServiceAccount are in place',
+        "the runner's secrets and identity are in place",
       );
     } catch (error) {
       if (isCancellation(error)) throw error;
@@ -312,7 +312,7 @@ export async function agentSessionWorkflow(input: SessionWorkflowInput): Promise
       ConditionType.JobCreated,
       'True',
       Reason.Created,
-      `Job ${launch.name} runs attempt ${attempt}`,
+      `runner ${launch.name} created for attempt ${attempt}`,
     );
     setCondition(
       ConditionType.RunnerStarted,

@@ -271,7 +271,9 @@ describe('the Job', () => {
     const env = runner(job).env?.find((variable) => variable.name === 'SHEPHERD_COMMAND');
     assert.deepEqual(JSON.parse(env?.value ?? 'null'), ['make', 'fix']);
     assert.equal(
-      runner(buildSessionJob(resolvedSession(), 1)).env?.some((variable) => variable.name === 'SHEPHERD_COMMAND'),
+      runner(buildSessionJob(resolvedSession(), 1)).env?.some(
+        (variable) => variable.name === 'SHEPHERD_COMMAND',
+      ),
       false,
     );
   });

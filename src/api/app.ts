@@ -1,0 +1,273 @@
+/**
+ * The Shepherd HTTP API as a Fastify plugin (`shepherdApi`) and `buildApp`, which wraps it in a
+ * Fastify instance configured for it. `server.ts` alone listens; tests call `buildApp` and
+ * `app.inject`, with no port.
+ *
+ * Request lifecycle: `onRequest` authenticates `/api/v1` calls (before the body is even read, so
+ * an anonymous caller cannot make the API parse a large body), params/query/body are validated
+ * against the route's schema, a `preHandler` authorizes the route's verb in `{ns}`, the handler
+ * calls the backend. Every failure goes through the one error handler below.
+ */
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { Ajv, type ErrorObject } from 'ajv';
+import addFormatsModule from 'ajv-formats';
+import Fastify, {
+  type FastifyError,
+  type FastifyInstance,
+  type FastifyRequest,
+  type FastifyServerOptions,
+} from 'fastify';
+import fp from 'fastify-plugin';
+import type { Authenticator, Caller, SessionVerb } from './auth.js';
+import { ApiError, toApiError } from './errors.js';
+import { type ApiMetrics, createApiMetrics } from './metrics.js';
+import { sessionRoutes } from './routes/sessions.js';
+import { systemRoutes } from './routes/system.js';
+import { ApiErrorBody, Session } from './schemas.js';
+import type { SessionBackend } from './session-backend.js';
+import {
+  assertCelRulesImplemented,
+  type CrdSchema,
+  fieldPath,
+  loadCrdSpecSchema,
+  schemaViolation,
+  strictSpecSchema,
+} from './session-validation.js';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** The authenticated caller of an `/api/v1` request. */
+    caller?: Caller;
+  }
+}
+
+/** The largest request body accepted: 1 MiB, room for the CRD's 256 KiB prompt and the rest. */
+export const BODY_LIMIT_BYTES = 1024 * 1024;
+
+/** What the API needs. */
+export interface AppDeps {
+  backend: SessionBackend;
+  auth: Authenticator;
+  /** @default a new registry with process metrics */
+  metrics?: ApiMetrics;
+  /** The AgentSession CRD's spec schema. @default loaded from charts/shepherd/files/crds */
+  crdSpecSchema?: CrdSchema;
+  /** Version shown in the OpenAPI document. @default 0.1.0 */
+  version?: string;
+}
+
+// ajv-formats is CommonJS with its function as the default export.
+const addFormats = addFormatsModule as unknown as (ajv: Ajv) => Ajv;
+
+/**
+ * Validators: request bodies are checked as the API server would (no type coercion, every error
+ * reported, the CRD's defaults applied); params and query strings are coerced from text.
+ */
+function validators(): { body: Ajv; other: Ajv } {
+  const body = new Ajv({
+    allErrors: true,
+    verbose: true,
+    useDefaults: true,
+    coerceTypes: false,
+    strict: false,
+  });
+  addFormats(body);
+  body.addFormat('int32', {
+    type: 'number',
+    validate: (n: number) => Number.isInteger(n) && Math.abs(n) <= 2 ** 31,
+  });
+  body.addFormat('int64', { type: 'number', validate: (n: number) => Number.isSafeInteger(n) });
+  const other = new Ajv({ coerceTypes: 'array', useDefaults: true, strict: false, removeAdditional: false });
+  addFormats(other);
+  return { body, other };
+}
+
+/** The error body for a schema validation failure. */
+function validationError(errors: ErrorObject[], context: string): ApiError {
+  if (context === 'body') {
+    const violations = errors.map((error) => schemaViolation(error));
+    const first = violations[0] ?? { field: 'body', message: 'the session is invalid' };
+    return new ApiError('InvalidSession', first.message, { field: first.field, violations });
+  }
+  const first = errors[0];
+  const name = first
+    ? fieldPath(first.instancePath) ||
+      String((first.params as { missingProperty?: string }).missingProperty ?? '')
+    : '';
+  const where = context === 'querystring' ? 'query parameter' : 'path parameter';
+  return new ApiError('InvalidRequest', `${where} ${name || context} ${first?.message ?? 'is invalid'}`, {
+    field: name || context,
+    in: context,
+  });
+}
+
+/** Maps a Fastify framework error (body parsing, limits) to an ApiError, if it is one. */
+function frameworkError(error: FastifyError): ApiError | undefined {
+  switch (error.code) {
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return new ApiError(
+        'PayloadTooLarge',
+        `the request body is larger than the limit of ${BODY_LIMIT_BYTES} bytes (1 MiB); shorten the prompt or other fields`,
+        { limitBytes: BODY_LIMIT_BYTES },
+      );
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+      return new ApiError('UnsupportedMediaType', 'send the body as application/json');
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+      return new ApiError(
+        'InvalidRequest',
+        'the body is empty; send a JSON object, or no Content-Type with no body',
+      );
+    case 'FST_ERR_CTP_INVALID_JSON_BODY':
+    case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
+      return new ApiError('InvalidRequest', 'the body is not valid JSON');
+    default:
+      break;
+  }
+  if ((error as { type?: string }).type === 'entity.parse.failed' || error instanceof SyntaxError) {
+    return new ApiError('InvalidRequest', 'the body is not valid JSON');
+  }
+  return undefined;
+}
+
+/** The API as a plugin. Register it with `fastify-plugin` semantics (it is wrapped with `fp`). */
+export const shepherdApi = fp(
+  async (root: FastifyInstance, deps: AppDeps) => {
+    const app = root.withTypeProvider<TypeBoxTypeProvider>();
+    const { backend, auth } = deps;
+    const metrics = deps.metrics ?? createApiMetrics();
+    const crdSpec = deps.crdSpecSchema ?? loadCrdSpecSchema();
+    assertCelRulesImplemented(crdSpec);
+    const specSchema = strictSpecSchema(crdSpec);
+
+    const ajv = validators();
+    app.setValidatorCompiler(({ schema, httpPart }) =>
+      (httpPart === 'body' ? ajv.body : ajv.other).compile(schema as object),
+    );
+    app.setSchemaErrorFormatter((errors, context) => validationError(errors as ErrorObject[], context));
+
+    app.decorateRequest('caller', undefined);
+    // Bodies are JSON only: a text body would otherwise reach the schema as a string and be
+    // refused with a confusing "must be object".
+    app.removeContentTypeParser('text/plain');
+
+    app.setErrorHandler((error: FastifyError, request, reply) => {
+      let apiError =
+        error instanceof ApiError
+          ? error
+          : error.validation
+            ? validationError(error.validation as ErrorObject[], error.validationContext ?? 'body')
+            : (frameworkError(error) ?? toApiError(error));
+      if (!apiError) {
+        request.log.error({ err: error }, 'request failed');
+        apiError = new ApiError(
+          'Internal',
+          `internal error; the API log has the details (request ${request.id})`,
+        );
+      } else if (apiError.statusCode >= 500) {
+        request.log.warn({ code: apiError.code, err: error }, apiError.message);
+      }
+      if (reply.sent || reply.raw.headersSent) return;
+      if (apiError.code === 'Unauthenticated')
+        void reply.header('www-authenticate', 'Bearer realm="shepherd"');
+      void reply.code(apiError.statusCode).type('application/json; charset=utf-8');
+      return reply.send({ code: apiError.code, message: apiError.message, details: apiError.details });
+    });
+
+    app.setNotFoundHandler((request, reply) => {
+      void reply.code(404).send({
+        code: 'NotFound',
+        message: `no route ${request.method} ${request.url.split('?')[0] ?? ''}; see /openapi.json`,
+        details: {},
+      });
+    });
+
+    app.addHook('onResponse', (request, reply, done) => {
+      metrics.httpRequestDuration.observe(
+        {
+          method: request.method,
+          route: request.routeOptions.url ?? 'unmatched',
+          status_code: String(reply.statusCode),
+        },
+        reply.elapsedTime / 1000,
+      );
+      done();
+    });
+
+    app.addSchema(Session);
+    app.addSchema(ApiErrorBody);
+
+    await app.register(swagger, {
+      openapi: {
+        openapi: '3.1.0',
+        info: {
+          title: 'Shepherd API',
+          version: deps.version ?? '0.1.0',
+          description:
+            'Start, list, follow, stop and restart AI coding agent sessions. Errors are JSON `{code, message, details}` with stable codes.',
+        },
+        components: {
+          securitySchemes: {
+            bearer: {
+              type: 'http',
+              scheme: 'bearer',
+              description:
+                'On Kubernetes, a token the API server accepts (TokenReview); locally, SHEPHERD_API_TOKEN if set.',
+            },
+          },
+        },
+        tags: [
+          { name: 'sessions', description: 'Agent sessions' },
+          { name: 'user', description: 'The caller' },
+          { name: 'probes', description: 'Health, readiness and metrics' },
+        ],
+      },
+      // Name shared schemas by their $id in the document (Session, Error) rather than def-N.
+      refResolver: {
+        buildLocalReference: (json, _baseUri, _fragment, i) =>
+          typeof json.$id === 'string' ? json.$id : `def-${i}`,
+      },
+    });
+    await app.register(swaggerUi, { routePrefix: '/docs' });
+
+    const authenticate = async (request: { headers: { authorization?: string }; caller?: Caller }) => {
+      request.caller ??= await auth.authenticate(request.headers.authorization);
+      return request.caller;
+    };
+    const authorize = (verb: SessionVerb) => async (request: FastifyRequest) => {
+      const { ns } = request.params as { ns: string };
+      if (!request.caller) throw new ApiError('Unauthenticated', 'this API needs a bearer token');
+      await auth.authorize(request.caller, verb, ns);
+    };
+
+    await app.register(systemRoutes, { backend, auth, metrics, authenticate });
+    await app.register(
+      async (api) => {
+        api.addHook('onRequest', async (request) => {
+          await authenticate(request);
+        });
+        await api.register(sessionRoutes, { backend, metrics, specSchema, authorize });
+      },
+      { prefix: '/api/v1' },
+    );
+  },
+  { name: 'shepherd-api', fastify: '5.x' },
+);
+
+/**
+ * Builds a Fastify instance serving the API.
+ *
+ * @param options Fastify options, e.g. `logger`; the body limit is always `BODY_LIMIT_BYTES`.
+ */
+export async function buildApp(deps: AppDeps, options: FastifyServerOptions = {}): Promise<FastifyInstance> {
+  const app = Fastify({
+    // Long-running followed logs must not be cut by a request timeout; see server.ts.
+    requestTimeout: 0,
+    ...options,
+    bodyLimit: BODY_LIMIT_BYTES,
+  });
+  await app.register(shepherdApi, deps);
+  await app.ready();
+  return app;
+}

@@ -1,0 +1,63 @@
+/**
+ * API configuration from the environment. Only the API's `main` reads it.
+ */
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { SESSION_TASK_QUEUE } from '../workflows/session-contract.js';
+
+/** What the API needs to know. */
+export interface ApiConfig {
+  /** `SHEPHERD_RUNTIME`: `kubernetes` (AgentSession CRs) or `local` (workflows only). @default kubernetes */
+  runtime: 'kubernetes' | 'local';
+  /** `SHEPHERD_API_HOST`. @default 0.0.0.0 on kubernetes, 127.0.0.1 locally */
+  host: string;
+  /** `SHEPHERD_API_PORT`. @default 8080 */
+  port: number;
+  /** `TEMPORAL_ADDRESS`. @default 127.0.0.1:7233 */
+  temporalAddress: string;
+  /** `TEMPORAL_NAMESPACE`. @default default */
+  temporalNamespace: string;
+  /** `SHEPHERD_TASK_QUEUE`. @default shepherd-sessions */
+  taskQueue: string;
+  /** `KUBECONFIG`; unset means in-cluster, else ~/.kube/config. */
+  kubeconfig?: string;
+  /** `SHEPHERD_API_TOKEN`: local mode's static bearer token. */
+  apiToken?: string;
+  /** `SHEPHERD_DATA_DIR`: local mode's data directory (runner logs). @default ~/.shepherd */
+  dataDir: string;
+  /** `LOG_LEVEL`. @default info */
+  logLevel: string;
+}
+
+const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
+
+/** Reads {@link ApiConfig} from `env`; throws naming the variable on a bad value. */
+export function apiConfigFromEnv(env: NodeJS.ProcessEnv = process.env): ApiConfig {
+  const runtime = env.SHEPHERD_RUNTIME ?? 'kubernetes';
+  if (runtime !== 'kubernetes' && runtime !== 'local') {
+    throw new Error(`SHEPHERD_RUNTIME must be "kubernetes" or "local", not "${runtime}"`);
+  }
+  const port = Number(env.SHEPHERD_API_PORT ?? '8080');
+  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+    throw new Error(`SHEPHERD_API_PORT must be a port number, not "${env.SHEPHERD_API_PORT}"`);
+  }
+  const host = env.SHEPHERD_API_HOST ?? (runtime === 'local' ? '127.0.0.1' : '0.0.0.0');
+  if (runtime === 'local' && !LOOPBACK.has(host) && !env.SHEPHERD_API_TOKEN) {
+    // Local mode has no RBAC: off loopback, anyone who can reach the port could run commands.
+    throw new Error(
+      `SHEPHERD_API_HOST=${host} exposes the local API beyond this machine; set SHEPHERD_API_TOKEN too, or listen on 127.0.0.1`,
+    );
+  }
+  return {
+    runtime,
+    host,
+    port,
+    temporalAddress: env.TEMPORAL_ADDRESS ?? '127.0.0.1:7233',
+    temporalNamespace: env.TEMPORAL_NAMESPACE ?? 'default',
+    taskQueue: env.SHEPHERD_TASK_QUEUE ?? SESSION_TASK_QUEUE,
+    ...(env.KUBECONFIG ? { kubeconfig: env.KUBECONFIG } : {}),
+    ...(env.SHEPHERD_API_TOKEN ? { apiToken: env.SHEPHERD_API_TOKEN } : {}),
+    dataDir: env.SHEPHERD_DATA_DIR ?? join(homedir(), '.shepherd'),
+    logLevel: env.LOG_LEVEL ?? 'info',
+  };
+}

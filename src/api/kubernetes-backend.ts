@@ -1,0 +1,268 @@
+/**
+ * Sessions on Kubernetes: each is an AgentSession CR, which is the record `kubectl` and the API
+ * both read. A create makes the CR and starts its workflow right away (idempotently, as the
+ * controller would) so a session starts without waiting for the controller's informer; stop and
+ * restart change `spec.desiredState` as well as signalling, so the CR keeps saying what the user
+ * wants and a controller resync never undoes the API's action.
+ */
+import { PassThrough, type Readable } from 'node:stream';
+import * as k8s from '@kubernetes/client-node';
+import type { Client } from '@temporalio/client';
+import type { Logger } from '../common/logger.js';
+import { RUNNER_CONTAINER } from '../kubernetes/builders/session-job.js';
+import { API_VERSION, GROUP, KIND, PLURAL, VERSION } from '../resources/constants.js';
+import type { AgentSession } from '../resources/types.js';
+import { restartSession, startSession, stopSession } from '../session-client/session-commands.js';
+import { ApiError, toApiError } from './errors.js';
+import type {
+  ApiSession,
+  ListOptions,
+  LogOptions,
+  NewSession,
+  SessionBackend,
+  SessionPage,
+} from './session-backend.js';
+import { kubernetesReachable, temporalReachable } from './temporal-readiness.js';
+
+/** Dependencies of the kubernetes backend. */
+export interface KubernetesBackendOptions {
+  /**
+   * The API's own credentials: agentsessions (create, get, list, patch, delete), pods/log (get),
+   * namespaces (list).
+   */
+  kubeConfig: k8s.KubeConfig;
+  client: Client;
+  /** The session workflows' task queue. */
+  taskQueue: string;
+  logger: Logger;
+}
+
+/**
+ * Most list calls to the API server for one page when filtering by phase: the filter runs here
+ * (the CRD declares no selectable field for the phase), so a page may need several reads; past
+ * this, a short page is returned with its `continue`, as the API server itself may do.
+ */
+const MAX_FILTERED_READS = 10;
+
+/** A CR as the API returns it. */
+export function toApiSession(cr: AgentSession): ApiSession {
+  const { name, namespace = '', uid, creationTimestamp, labels } = cr.metadata;
+  return {
+    apiVersion: API_VERSION,
+    kind: KIND.agentSession,
+    metadata: {
+      name,
+      namespace,
+      ...(uid ? { uid } : {}),
+      ...(creationTimestamp ? { creationTimestamp: String(creationTimestamp) } : {}),
+      ...(labels && Object.keys(labels).length > 0 ? { labels } : {}),
+    },
+    spec: cr.spec,
+    status: cr.status ?? {},
+  };
+}
+
+/** Creates the kubernetes backend. */
+export function kubernetesBackend(options: KubernetesBackendOptions): SessionBackend {
+  const { kubeConfig, client, taskQueue, logger } = options;
+  const custom = kubeConfig.makeApiClient(k8s.CustomObjectsApi);
+  const core = kubeConfig.makeApiClient(k8s.CoreV1Api);
+  const crApi = { group: GROUP, version: VERSION, plural: PLURAL.agentSession };
+  const what = (namespace: string, name: string) => `session ${name} in namespace ${namespace}`;
+
+  /** Runs a Kubernetes call, turning its failures into ApiErrors about this session. */
+  const kube = async <T>(namespace: string, name: string, call: () => Promise<T>): Promise<T> => {
+    try {
+      return await call();
+    } catch (error) {
+      throw toApiError(error, what(namespace, name)) ?? error;
+    }
+  };
+
+  const read = (namespace: string, name: string): Promise<AgentSession> =>
+    kube(
+      namespace,
+      name,
+      () => custom.getNamespacedCustomObject({ ...crApi, namespace, name }) as Promise<AgentSession>,
+    );
+
+  const setDesiredState = (namespace: string, name: string, state: 'Running' | 'Stopped') =>
+    kube(
+      namespace,
+      name,
+      () =>
+        custom.patchNamespacedCustomObject({
+          ...crApi,
+          namespace,
+          name,
+          // A JSON patch `add` replaces the member when it is there and adds it when it is not.
+          body: [{ op: 'add', path: '/spec/desiredState', value: state }],
+        }) as Promise<AgentSession>,
+    );
+
+  return {
+    runtime: 'kubernetes',
+
+    async create(session: NewSession) {
+      const { namespace, name } = session;
+      const cr = await kube(
+        namespace,
+        name,
+        () =>
+          custom.createNamespacedCustomObject({
+            ...crApi,
+            namespace,
+            body: {
+              apiVersion: API_VERSION,
+              kind: KIND.agentSession,
+              metadata: { name, namespace, ...(session.labels ? { labels: session.labels } : {}) },
+              spec: session.spec,
+            },
+          }) as Promise<AgentSession>,
+      );
+      try {
+        await startSession(client, taskQueue, {
+          namespace,
+          name,
+          ...(cr.metadata.uid ? { uid: cr.metadata.uid } : {}),
+        });
+      } catch (error) {
+        // The CR is the record and it exists: the controller starts any session without a
+        // workflow, so a Temporal outage delays this session instead of failing a create that
+        // already happened (a retry would only get AlreadyExists).
+        logger.warn(
+          { namespace, name, error: (error as Error).message },
+          'session created; its workflow could not be started now, the controller will start it',
+        );
+      }
+      return toApiSession(cr);
+    },
+
+    async list(namespace: string, options: ListOptions): Promise<SessionPage> {
+      const items: ApiSession[] = [];
+      let token = options.continue;
+      for (let reads = 0; reads < MAX_FILTERED_READS; reads += 1) {
+        const page = (await kube(namespace, '', () =>
+          custom.listNamespacedCustomObject({
+            ...crApi,
+            namespace,
+            // Asking for no more than the room left means a page is never cut mid-way, so the
+            // server's continue token stays exact.
+            limit: options.limit - items.length,
+            ...(token ? { _continue: token } : {}),
+          }),
+        )) as { items: AgentSession[]; metadata?: { _continue?: string } };
+        for (const cr of page.items) {
+          if (!options.phase || cr.status?.phase === options.phase) items.push(toApiSession(cr));
+        }
+        token = page.metadata?._continue || undefined;
+        if (!token || items.length >= options.limit || !options.phase) break;
+      }
+      return { items, ...(token ? { continue: token } : {}) };
+    },
+
+    async get(namespace, name) {
+      return toApiSession(await read(namespace, name));
+    },
+
+    async delete(namespace, name) {
+      const cr = await read(namespace, name);
+      // The controller sees the delete and cancels the workflow; the garbage collector removes
+      // every child through the ownerReferences.
+      await kube(namespace, name, () =>
+        custom.deleteNamespacedCustomObject({ ...crApi, namespace, name, propagationPolicy: 'Background' }),
+      );
+      return toApiSession(cr);
+    },
+
+    async stop(namespace, name) {
+      const cr = await setDesiredState(namespace, name, 'Stopped');
+      // The signal makes the stop immediate; the desiredState makes it stick (a controller
+      // resync would otherwise see desiredState Running on a stopped session).
+      try {
+        await stopSession(client, namespace, name, 'stopped through the API');
+      } catch (error) {
+        // desiredState Stopped is recorded, and the controller signals it once Temporal is back.
+        logger.warn(
+          { namespace, name, error: (error as Error).message },
+          'stop recorded; the signal could not be sent now',
+        );
+      }
+      return toApiSession(cr);
+    },
+
+    async restart(namespace, name) {
+      let cr = await read(namespace, name);
+      if (cr.spec.desiredState === 'Stopped') {
+        cr = await setDesiredState(namespace, name, 'Running');
+        // For a session the user stopped, desiredState Running is the restart: the controller
+        // restarts it exactly once for this generation, across replicas. A signal from here as
+        // well would make a second attempt.
+        if (cr.status?.phase === 'Stopped') return toApiSession(cr);
+      }
+      await restartSession(client, taskQueue, {
+        namespace,
+        name,
+        ...(cr.metadata.uid ? { uid: cr.metadata.uid } : {}),
+      });
+      return toApiSession(cr);
+    },
+
+    async logs(namespace, name, options: LogOptions): Promise<Readable> {
+      const cr = await read(namespace, name);
+      const pod = cr.status?.runnerPodName;
+      if (!pod) {
+        throw new ApiError(
+          'NotFound',
+          `${what(namespace, name)} has no runner pod yet (phase ${cr.status?.phase ?? 'Pending'}); retry once it is Running`,
+        );
+      }
+      const out = new PassThrough();
+      let request: AbortController;
+      try {
+        request = await new k8s.Log(kubeConfig).log(namespace, pod, RUNNER_CONTAINER, out, {
+          follow: options.follow,
+        });
+      } catch (error) {
+        const status =
+          error instanceof k8s.ApiException ? (error as k8s.ApiException<unknown>).code : undefined;
+        if (status === 404) {
+          throw new ApiError(
+            'NotFound',
+            `the runner pod ${pod} of ${what(namespace, name)} is gone (pods are removed when the session is cleaned up)`,
+          );
+        }
+        logger.warn({ namespace, name, pod, status }, 'reading the runner log failed');
+        throw new ApiError(
+          'LogsUnavailable',
+          `the log of runner pod ${pod} could not be read from its node; retry, or see the pod's events`,
+          { pod },
+        );
+      }
+      options.signal.addEventListener('abort', () => {
+        request.abort();
+        out.end();
+      });
+      return out;
+    },
+
+    async namespaces() {
+      const names: string[] = [];
+      let token: string | undefined;
+      do {
+        const page = await core.listNamespace({ limit: 500, ...(token ? { _continue: token } : {}) });
+        names.push(...page.items.map((ns) => ns.metadata?.name ?? '').filter(Boolean));
+        token = page.metadata?._continue || undefined;
+      } while (token);
+      return names.sort();
+    },
+
+    async ready() {
+      const [temporal, kubernetes] = await Promise.all([
+        temporalReachable(client),
+        kubernetesReachable(kubeConfig),
+      ]);
+      return { temporal, kubernetes };
+    },
+  };
+}

@@ -1,0 +1,53 @@
+/**
+ * `npm run api`: the Shepherd API server, configured from the environment (see config.ts). It
+ * builds the clients, the backend and the authenticator for the runtime, serves the app, and
+ * shuts down gracefully on SIGINT/SIGTERM.
+ */
+import * as k8s from '@kubernetes/client-node';
+import { Client, Connection } from '@temporalio/client';
+import { pino } from 'pino';
+import { buildApp } from './app.js';
+import { localAuthenticator } from './auth.js';
+import { apiConfigFromEnv } from './config.js';
+import { kubernetesAuthenticator } from './kubernetes-auth.js';
+import { kubernetesBackend } from './kubernetes-backend.js';
+import { localBackend } from './local-backend.js';
+import { startServer } from './server.js';
+
+const config = apiConfigFromEnv();
+const logger = pino({ level: config.logLevel, base: { service: 'shepherd-api' } });
+const connection = await Connection.connect({ address: config.temporalAddress });
+const client = new Client({ connection, namespace: config.temporalNamespace });
+
+let deps;
+if (config.runtime === 'kubernetes') {
+  const kubeConfig = new k8s.KubeConfig();
+  if (config.kubeconfig) kubeConfig.loadFromFile(config.kubeconfig);
+  else kubeConfig.loadFromDefault();
+  deps = {
+    backend: kubernetesBackend({ kubeConfig, client, taskQueue: config.taskQueue, logger }),
+    auth: kubernetesAuthenticator({ kubeConfig }),
+  };
+} else {
+  deps = {
+    backend: localBackend({ client, taskQueue: config.taskQueue, dataDir: config.dataDir }),
+    auth: localAuthenticator(config.apiToken),
+  };
+}
+
+const app = await buildApp(deps, { loggerInstance: logger });
+const server = await startServer(app, { host: config.host, port: config.port });
+logger.info({ url: server.url, runtime: config.runtime, taskQueue: config.taskQueue }, 'api listening');
+
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    logger.info({ signal }, 'stopping');
+    void server
+      .close()
+      .then(() => connection.close())
+      .then(
+        () => process.exit(0),
+        () => process.exit(1),
+      );
+  });
+}

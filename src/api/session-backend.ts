@@ -1,0 +1,89 @@
+/**
+ * What the API needs from a runtime, and the session object it returns. The kubernetes backend
+ * keeps sessions as AgentSession CRs; the local backend has no CR and reads the session workflow
+ * itself. Routes, auth and errors are the same for both, so a client cannot tell them apart.
+ */
+import type { Readable } from 'node:stream';
+import type { AgentSessionSpec, AgentSessionStatus, Phase } from '../resources/types.js';
+
+/** A session as the API returns it, in both runtimes: the shape of an AgentSession. */
+export interface ApiSession {
+  apiVersion: 'shepherd.dev/v1alpha1';
+  kind: 'AgentSession';
+  metadata: {
+    name: string;
+    namespace: string;
+    uid?: string;
+    creationTimestamp?: string;
+    labels?: Record<string, string>;
+  };
+  spec: AgentSessionSpec;
+  status: AgentSessionStatus;
+}
+
+/** A validated create request. */
+export interface NewSession {
+  namespace: string;
+  name: string;
+  labels?: Record<string, string>;
+  /** Validated against the CRD, with the CRD's defaults applied. */
+  spec: AgentSessionSpec;
+}
+
+/** One page of a list. */
+export interface SessionPage {
+  items: ApiSession[];
+  /** Pass back as `continue` for the next page; absent on the last page. */
+  continue?: string;
+}
+
+/** Options of a list. */
+export interface ListOptions {
+  /** At most this many items. */
+  limit: number;
+  /** The `continue` of the previous page. */
+  continue?: string;
+  /** Only sessions in this phase. */
+  phase?: Phase;
+}
+
+/** Options of a log read. */
+export interface LogOptions {
+  /** Keep streaming until the runner ends. */
+  follow: boolean;
+  /** Aborted when the client goes away: stop reading. */
+  signal: AbortSignal;
+}
+
+/** Readiness of each dependency. */
+export interface Readiness {
+  temporal: boolean;
+  kubernetes?: boolean;
+}
+
+/**
+ * A runtime's sessions. Every method throws an `ApiError` (or a client error `toApiError`
+ * classifies) for anything the caller can fix or retry.
+ */
+export interface SessionBackend {
+  readonly runtime: 'kubernetes' | 'local';
+  /** Creates the session and starts its workflow; AlreadyExists when the name is taken. */
+  create(session: NewSession): Promise<ApiSession>;
+  list(namespace: string, options: ListOptions): Promise<SessionPage>;
+  /** NotFound when there is no such session. */
+  get(namespace: string, name: string): Promise<ApiSession>;
+  /** Deletes the session (its workflow is cancelled); returns it as it was last seen. */
+  delete(namespace: string, name: string): Promise<ApiSession>;
+  /** Asks the session to stop; returns it after the request was recorded. */
+  stop(namespace: string, name: string): Promise<ApiSession>;
+  /** Runs the session again as a new attempt on the same workspace. */
+  restart(namespace: string, name: string): Promise<ApiSession>;
+  /**
+   * The runner's log as a stream. Everything that can fail before the first byte (NotFound when
+   * the session has no runner yet) fails here, so the caller can still answer with an error.
+   */
+  logs(namespace: string, name: string, options: LogOptions): Promise<Readable>;
+  /** Namespaces that hold sessions or may (local mode: every namespace seen). */
+  namespaces(): Promise<string[]>;
+  ready(): Promise<Readiness>;
+}

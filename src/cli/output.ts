@@ -1,0 +1,89 @@
+/**
+ * How the CLI prints sessions: a table or a summary for people, JSON or YAML for scripts.
+ */
+import { stringify } from 'yaml';
+import type { ApiSession } from '../api/session-backend.js';
+import type { Condition } from '../resources/types.js';
+
+/** Output formats of `-o`. */
+export type OutputFormat = 'human' | 'json' | 'yaml';
+
+/** Parses `-o`; throws on anything else. */
+export function outputFormat(value: string | undefined): OutputFormat {
+  if (value === undefined || value === 'human' || value === 'wide') return 'human';
+  if (value === 'json' || value === 'yaml') return value;
+  throw new Error(`-o takes json or yaml, not "${value}"`);
+}
+
+/** `kubectl`-style age: 45s, 12m, 3h, 2d. */
+export function age(timestamp: string | undefined, now = Date.now()): string {
+  if (!timestamp) return '-';
+  const seconds = Math.max(0, Math.floor((now - Date.parse(timestamp)) / 1000));
+  if (seconds < 120) return `${seconds}s`;
+  if (seconds < 7200) return `${Math.floor(seconds / 60)}m`;
+  if (seconds < 172_800) return `${Math.floor(seconds / 3600)}h`;
+  return `${Math.floor(seconds / 86_400)}d`;
+}
+
+function table(rows: string[][]): string {
+  const widths =
+    rows[0]?.map((_, column) => Math.max(...rows.map((row) => (row[column] ?? '').length))) ?? [];
+  return rows
+    .map((row) =>
+      row
+        .map((cell, i) => cell.padEnd(widths[i] ?? 0))
+        .join('   ')
+        .trimEnd(),
+    )
+    .join('\n');
+}
+
+/** Machine output, or undefined for human output. */
+export function machine(value: unknown, format: OutputFormat): string | undefined {
+  if (format === 'json') return JSON.stringify(value, null, 2);
+  if (format === 'yaml') return stringify(value).trimEnd();
+  return undefined;
+}
+
+/** The list table: NAME PHASE AGENT ATTEMPT AGE. */
+export function sessionTable(sessions: readonly ApiSession[]): string {
+  if (sessions.length === 0) return 'No sessions found.';
+  return table([
+    ['NAME', 'PHASE', 'AGENT', 'ATTEMPT', 'AGE'],
+    ...sessions.map((s) => [
+      s.metadata.name,
+      s.status.phase ?? 'Pending',
+      s.spec.agent ?? '-',
+      s.status.attempt === undefined ? '-' : String(s.status.attempt),
+      age(s.metadata.creationTimestamp ?? s.status.startTime),
+    ]),
+  ]);
+}
+
+/** One condition as a line: `Failed=True RunnerExit: the runner exited 1`. */
+export function conditionLine(condition: Condition): string {
+  return `${condition.type}=${condition.status} ${condition.reason}${condition.message ? `: ${condition.message}` : ''}`;
+}
+
+/** A session's summary for `get`. */
+export function sessionSummary(session: ApiSession): string {
+  const { metadata, spec, status } = session;
+  const lines = [
+    `Name:       ${metadata.name}`,
+    `Namespace:  ${metadata.namespace}`,
+    `Phase:      ${status.phase ?? 'Pending'}`,
+    `Agent:      ${spec.agent ?? '(default)'}`,
+    `Attempt:    ${status.attempt ?? '-'}`,
+    ...(status.exitCode === undefined ? [] : [`Exit code:  ${status.exitCode}`]),
+    ...(spec.repos?.length
+      ? [`Repos:      ${spec.repos.map((r) => `${r.url}${r.branch ? `@${r.branch}` : ''}`).join(', ')}`]
+      : []),
+    ...(status.result ? [`Result:     ${status.result}`] : []),
+    `Age:        ${age(metadata.creationTimestamp ?? status.startTime)}`,
+  ];
+  if (status.conditions?.length) {
+    lines.push('Conditions:');
+    for (const condition of status.conditions) lines.push(`  ${conditionLine(condition)}`);
+  }
+  return lines.join('\n');
+}

@@ -1,0 +1,56 @@
+/**
+ * Claude Code, headless: `claude -p <prompt> --output-format stream-json --verbose`, so the
+ * runner can follow its progress and read usage and cost from the final event.
+ *
+ * It runs with `--dangerously-skip-permissions`: nobody is there to approve a tool call, and the
+ * pod (non-root, restricted, its own workspace) is the sandbox. Repositories beyond the first are
+ * made available with `--add-dir`.
+ */
+import { RUNNER_ENV } from '../runner-contract.js';
+import type { AgentDefinition } from './agent.js';
+import { agentEnvironment } from './agent-env.js';
+import { ClaudeStream } from './claude-stream.js';
+
+// Ways Claude Code itself can authenticate, so a provider's environment may configure a gateway,
+// Bedrock or Vertex instead of handing the runner a token.
+const OWN_CREDENTIALS = [
+  'ANTHROPIC_API_KEY',
+  'ANTHROPIC_AUTH_TOKEN',
+  'CLAUDE_CODE_OAUTH_TOKEN',
+  'CLAUDE_CODE_USE_BEDROCK',
+  'CLAUDE_CODE_USE_VERTEX',
+];
+
+export const claudeAgent: AgentDefinition = {
+  program: () => 'claude',
+  needsPrompt: true,
+  installHint: 'use a runner image with Claude Code installed (npm i -g @anthropic-ai/claude-code)',
+  missingCredentials(env) {
+    if ([RUNNER_ENV.providerToken, ...OWN_CREDENTIALS].some((name) => env[name])) return undefined;
+    return `no credentials for claude: give the session a provider with an API token (spec.providerRef or spec.provider with authTokenSecretRef), or set ANTHROPIC_API_KEY`;
+  },
+  launch(config, env, cwd) {
+    const stream = new ClaudeStream();
+    const extraDirs = config.repos.slice(1).flatMap((repo) => ['--add-dir', repo.dir]);
+    return {
+      argv: [
+        'claude',
+        '-p',
+        config.prompt,
+        '--output-format',
+        'stream-json',
+        '--verbose',
+        '--dangerously-skip-permissions',
+        ...(config.model === undefined ? [] : ['--model', config.model]),
+        ...extraDirs,
+      ],
+      cwd,
+      env: agentEnvironment(env, config, 'ANTHROPIC_API_KEY'),
+      stdoutLine: (line) => stream.line(line),
+      report: () => ({
+        ...(stream.summary === undefined ? {} : { summary: stream.summary }),
+        ...(stream.usage === undefined ? {} : { usage: stream.usage }),
+      }),
+    };
+  },
+};

@@ -1,0 +1,67 @@
+/**
+ * OpenCode, headless: `opencode run [--model provider/model] <prompt>`. Its output is plain text,
+ * streamed to the log as is; the last lines become the summary. OpenCode reports no usage there.
+ *
+ * OpenCode reads each model provider's key from that provider's usual variable, so the provider
+ * token goes to the variable of the model's provider (`anthropic/...` → ANTHROPIC_API_KEY), and to
+ * ANTHROPIC_API_KEY when no model is named.
+ */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { RUNNER_ENV } from '../runner-contract.js';
+import type { AgentDefinition } from './agent.js';
+import { agentEnvironment } from './agent-env.js';
+import { OutputTail } from './output-tail.js';
+
+const PROVIDER_KEYS: Record<string, string> = {
+  anthropic: 'ANTHROPIC_API_KEY',
+  openai: 'OPENAI_API_KEY',
+  google: 'GOOGLE_GENERATIVE_AI_API_KEY',
+  openrouter: 'OPENROUTER_API_KEY',
+  groq: 'GROQ_API_KEY',
+  mistral: 'MISTRAL_API_KEY',
+  deepseek: 'DEEPSEEK_API_KEY',
+  xai: 'XAI_API_KEY',
+};
+
+/** The variable OpenCode reads the key of `model`'s provider from. */
+export function opencodeKeyVariable(model: string | undefined): string {
+  const provider = model?.includes('/') ? (model.split('/')[0] ?? '') : 'anthropic';
+  return PROVIDER_KEYS[provider] ?? `${provider.toUpperCase().replace(/[^A-Z0-9]/g, '_')}_API_KEY`;
+}
+
+export const opencodeAgent: AgentDefinition = {
+  program: () => 'opencode',
+  needsPrompt: true,
+  installHint: 'use a runner image with OpenCode installed (npm i -g opencode-ai)',
+  missingCredentials(env) {
+    // OpenCode may also be logged in through its auth file (`opencode auth login`, kept in HOME on
+    // the workspace); any provider key or that file is taken as enough.
+    const home = env.XDG_DATA_HOME ?? (env.HOME ? `${env.HOME}/.local/share` : undefined);
+    if ([RUNNER_ENV.providerToken, ...Object.values(PROVIDER_KEYS)].some((name) => env[name]))
+      return undefined;
+    if (home !== undefined && existsSync(join(home, 'opencode', 'auth.json'))) return undefined;
+    return `no credentials for opencode: give the session a provider with an API token (spec.providerRef or spec.provider with authTokenSecretRef), or set the model provider's key (e.g. ANTHROPIC_API_KEY) in the provider's environment`;
+  },
+  launch(config, env, cwd) {
+    const tail = new OutputTail();
+    return {
+      argv: [
+        'opencode',
+        'run',
+        ...(config.model === undefined ? [] : ['--model', config.model]),
+        config.prompt,
+      ],
+      cwd,
+      env: agentEnvironment(env, config, opencodeKeyVariable(config.model)),
+      stdoutLine: (line) => {
+        tail.push(line);
+        return [line];
+      },
+      report: () => {
+        const summary = tail.text();
+        return summary === undefined ? {} : { summary };
+      },
+    };
+  },
+};

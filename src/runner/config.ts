@@ -1,0 +1,156 @@
+/**
+ * The runner's configuration, read from its environment (see `RUNNER_ENV`). Only `main.ts` passes
+ * the real `process.env` in; everything else takes the parsed config, so tests can build one.
+ * Malformed values are prerequisite failures: the same Job would fail the same way on a retry.
+ */
+import { isAbsolute } from 'node:path';
+import { RUNNER_ENV, type RunnerRepo } from './runner-contract.js';
+import { PrerequisiteError } from './errors.js';
+
+/** The agents the runner knows how to drive. */
+export const AGENT_KINDS = ['claude', 'opencode', 'command'] as const;
+export type AgentKind = (typeof AGENT_KINDS)[number];
+
+/** How long a stopped runner has, from SIGTERM to exit, unless SHEPHERD_GRACE_MS says otherwise. */
+export const DEFAULT_GRACE_MS = 20_000;
+
+/** Overrides the grace period; keep it below the pod's terminationGracePeriodSeconds. */
+export const GRACE_ENV = 'SHEPHERD_GRACE_MS';
+
+/** Everything the runner was asked to do. */
+export interface RunnerConfig {
+  agent: AgentKind;
+  /** The task; may be empty for agent `command`. */
+  prompt: string;
+  /** For agent `command`: the argv to run. */
+  command?: [string, ...string[]];
+  model?: string;
+  workspace: string;
+  /** Where the JSON result goes; absent means nobody reads it, so it is not written. */
+  resultFile?: string;
+  repos: RunnerRepo[];
+  sessionName?: string;
+  attempt?: number;
+  /** Time from SIGTERM to exit. @default 20000 */
+  graceMs: number;
+}
+
+function nonEmpty(value: string | undefined): string | undefined {
+  return value !== undefined && value.trim().length > 0 ? value : undefined;
+}
+
+function parseJson(name: string, raw: string, fix: string): unknown {
+  try {
+    return JSON.parse(raw);
+  } catch (error) {
+    throw new PrerequisiteError(`${name} is not valid JSON (${(error as Error).message}): ${fix}`);
+  }
+}
+
+function parseRepo(entry: unknown, index: number): RunnerRepo {
+  const where = `${RUNNER_ENV.repos}[${index}]`;
+  if (typeof entry !== 'object' || entry === null) {
+    throw new PrerequisiteError(`${where} is not an object: each repository needs url, dir and outputBranch`);
+  }
+  const repo = entry as Record<string, unknown>;
+  const text = (key: string, required: boolean): string | undefined => {
+    const value = repo[key];
+    if (value === undefined && !required) return undefined;
+    if (typeof value !== 'string' || value.length === 0) {
+      throw new PrerequisiteError(
+        `${where}.${key} is missing or not a string: the session's repos[${index}] needs it`,
+      );
+    }
+    return value;
+  };
+  const url = text('url', true) as string;
+  const dir = text('dir', true) as string;
+  if (!isAbsolute(dir)) throw new PrerequisiteError(`${where}.dir is "${dir}": it must be an absolute path`);
+  const outputBranch = text('outputBranch', true) as string;
+  const branch = text('branch', false);
+  const commit = text('commit', false);
+  const tokenEnv = text('tokenEnv', false);
+  if (tokenEnv !== undefined && !/^[A-Za-z_][A-Za-z0-9_]*$/.test(tokenEnv)) {
+    throw new PrerequisiteError(`${where}.tokenEnv "${tokenEnv}" is not an environment variable name`);
+  }
+  if (repo.autoPush !== undefined && typeof repo.autoPush !== 'boolean') {
+    throw new PrerequisiteError(`${where}.autoPush must be true or false`);
+  }
+  return {
+    url,
+    dir,
+    outputBranch,
+    autoPush: repo.autoPush !== false,
+    ...(branch === undefined ? {} : { branch }),
+    ...(commit === undefined ? {} : { commit }),
+    ...(tokenEnv === undefined ? {} : { tokenEnv }),
+  };
+}
+
+function parseRepos(raw: string | undefined): RunnerRepo[] {
+  // A session may have no repositories: the agent then works in the workspace alone.
+  if (nonEmpty(raw) === undefined) return [];
+  const value = parseJson(RUNNER_ENV.repos, raw as string, 'it must be a JSON array of repositories');
+  if (!Array.isArray(value))
+    throw new PrerequisiteError(`${RUNNER_ENV.repos} must be a JSON array of repositories`);
+  return value.map(parseRepo);
+}
+
+function parseCommand(raw: string | undefined): [string, ...string[]] {
+  const fix = 'set spec.command (and spec.args) for agent command';
+  if (nonEmpty(raw) === undefined) throw new PrerequisiteError(`${RUNNER_ENV.command} is not set: ${fix}`);
+  const value = parseJson(RUNNER_ENV.command, raw as string, fix);
+  if (!Array.isArray(value) || value.length === 0 || !value.every((arg) => typeof arg === 'string')) {
+    throw new PrerequisiteError(`${RUNNER_ENV.command} must be a non-empty JSON array of strings: ${fix}`);
+  }
+  const [first, ...rest] = value;
+  if (!first) throw new PrerequisiteError(`${RUNNER_ENV.command}[0] is empty: ${fix}`);
+  return [first, ...rest];
+}
+
+function parseGrace(raw: string | undefined): number {
+  if (nonEmpty(raw) === undefined) return DEFAULT_GRACE_MS;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < 1000) {
+    throw new PrerequisiteError(
+      `${GRACE_ENV} is "${raw}": it must be a whole number of milliseconds, at least 1000`,
+    );
+  }
+  return value;
+}
+
+/**
+ * Reads the runner's configuration.
+ *
+ * @throws PrerequisiteError when a variable is missing or malformed.
+ */
+export function readRunnerConfig(env: NodeJS.ProcessEnv): RunnerConfig {
+  const agent = env[RUNNER_ENV.agent] ?? '';
+  if (!(AGENT_KINDS as readonly string[]).includes(agent)) {
+    throw new PrerequisiteError(
+      `${RUNNER_ENV.agent} is "${agent}": it must be one of ${AGENT_KINDS.join(', ')} (spec.agent)`,
+    );
+  }
+  const workspace = nonEmpty(env[RUNNER_ENV.workspace]);
+  if (workspace === undefined) {
+    throw new PrerequisiteError(
+      `${RUNNER_ENV.workspace} is not set: point it at the directory holding the cloned repositories`,
+    );
+  }
+  const attempt = Number(env[RUNNER_ENV.attempt]);
+  const model = nonEmpty(env[RUNNER_ENV.model]);
+  const resultFile = nonEmpty(env[RUNNER_ENV.resultFile]);
+  const sessionName = nonEmpty(env[RUNNER_ENV.sessionName]);
+  return {
+    agent: agent as AgentKind,
+    prompt: env[RUNNER_ENV.initialPrompt] ?? '',
+    ...(agent === 'command' ? { command: parseCommand(env[RUNNER_ENV.command]) } : {}),
+    ...(model === undefined ? {} : { model }),
+    workspace,
+    ...(resultFile === undefined ? {} : { resultFile }),
+    repos: parseRepos(env[RUNNER_ENV.repos]),
+    ...(sessionName === undefined ? {} : { sessionName }),
+    ...(Number.isInteger(attempt) && attempt > 0 ? { attempt } : {}),
+    graceMs: parseGrace(env[GRACE_ENV]),
+  };
+}

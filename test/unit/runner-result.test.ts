@@ -1,0 +1,45 @@
+/** The runner's result always fits the 4 KiB the kubelet keeps of a termination message. */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { parseRunnerResult } from '../../src/session/runner-result.js';
+import { serializeResult } from '../../src/runner/result.js';
+import { MAX_RESULT_BYTES } from '../../src/runner/runner-contract.js';
+
+const repo = {
+  url: 'https://git.example.com/team-a/shop.git',
+  branch: 'shepherd/fix-flaky-test',
+  commit: 'a'.repeat(40),
+  status: 'Pushed' as const,
+};
+
+test('a long summary is cut first, keeping every repository and the usage intact', () => {
+  const summary = `${'Fixed the flaky test. '.repeat(400)}ünïcödé 🎉`;
+  const text = serializeResult({ summary, repos: [repo], usage: { inputTokens: 10, costUsd: 0.5 } });
+
+  assert.ok(Buffer.byteLength(text) <= MAX_RESULT_BYTES);
+  const parsed = parseRunnerResult(text);
+  assert.deepEqual(parsed?.repos, [repo]);
+  assert.deepEqual(parsed?.usage, { inputTokens: 10, costUsd: 0.5 });
+  assert.ok(parsed?.summary?.startsWith('Fixed the flaky test.'));
+  assert.ok(parsed?.summary?.endsWith('…'));
+  assert.ok(Buffer.byteLength(text) > MAX_RESULT_BYTES - 64, 'the summary keeps as much as fits');
+});
+
+test('a result that fits is written unchanged', () => {
+  const result = { summary: 'done', repos: [repo] };
+  assert.equal(serializeResult(result), JSON.stringify(result));
+});
+
+test('with very many repositories, messages go before repositories, and the first repositories stay', () => {
+  const repos = Array.from({ length: 40 }, (_, i) => ({
+    ...repo,
+    url: `https://git.example.com/team-a/service-${i}.git`,
+    status: 'Failed' as const,
+    message: `git push failed: ${'remote rejected '.repeat(20)}`,
+  }));
+  const text = serializeResult({ summary: 'many', repos });
+  assert.ok(Buffer.byteLength(text) <= MAX_RESULT_BYTES);
+  const parsed = parseRunnerResult(text);
+  assert.equal(parsed?.repos[0]?.url, repos[0]?.url);
+  assert.equal(parsed?.repos[0]?.message, undefined);
+});
