@@ -5,7 +5,7 @@
 #     the runner, which is not PID 1);
 #   - the agent CLIs: Claude Code (`claude`) and OpenCode (`opencode`); pin them with the build
 #     arguments for reproducible images;
-#   - the runner, bundled into one file by esbuild (already in node_modules through tsx), so the
+#   - the runner, bundled into one file by esbuild (a devDependency), so the
 #     image needs none of the worker's dependencies.
 # It runs as uid/gid 1000, the user the Job's `restricted` security context asks for.
 #
