@@ -9,7 +9,11 @@
 import type { V1ContainerStatus, V1Job, V1JobCondition, V1Pod } from '@kubernetes/client-node';
 import { ATTEMPT_LABEL, SESSION_NAME_ANNOTATION } from '../resources/constants.js';
 import type { RunnerEndedEvent, RunnerEvent } from '../workflows/session-contract.js';
-import type { RunnerTermination } from '../session/exit-outcome.js';
+import {
+  CONTAINER_CONFIG_REASONS,
+  IMAGE_PULL_REASONS,
+  type RunnerTermination,
+} from '../session/exit-outcome.js';
 import { CLONE_CONTAINER, RUNNER_CONTAINER } from './builders/session-job.js';
 
 /** One attempt of one session: the unit the watcher reports on. */
@@ -27,15 +31,8 @@ export interface RunnerRef {
  * exist, which is by far the common case.
  */
 export const NEVER_STARTS_REASONS: ReadonlySet<string> = new Set([
-  'ImagePullBackOff',
-  'ErrImagePull',
-  'InvalidImageName',
-  'ErrImageNeverPull',
-  'RegistryUnavailable',
-  'SignatureValidationFailed',
-  'CreateContainerConfigError',
-  'CreateContainerError',
-  'RunContainerError',
+  ...IMAGE_PULL_REASONS,
+  ...CONTAINER_CONFIG_REASONS,
 ]);
 
 /** Key of an attempt in maps: `<namespace>/<session>/<attempt>`. */

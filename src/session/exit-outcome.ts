@@ -59,7 +59,8 @@ export type ExitOutcome =
   | { kind: 'failed'; reason: Reason; message: string; exitCode?: number }
   | { kind: 'timedOut'; reason: Reason; message: string; exitCode?: number };
 
-const IMAGE_PULL_REASONS = new Set([
+/** Container waiting reasons of an image that cannot be pulled: final until the spec changes. */
+export const IMAGE_PULL_REASONS: ReadonlySet<string> = new Set([
   'ImagePullBackOff',
   'ErrImagePull',
   'InvalidImageName',
@@ -68,7 +69,8 @@ const IMAGE_PULL_REASONS = new Set([
   'SignatureValidationFailed',
 ]);
 
-const CONTAINER_CONFIG_REASONS = new Set([
+/** Container waiting reasons of a container that cannot be created: final until the spec changes. */
+export const CONTAINER_CONFIG_REASONS: ReadonlySet<string> = new Set([
   'CreateContainerConfigError',
   'CreateContainerError',
   'RunContainerError',

@@ -13,6 +13,7 @@ import { Client, Connection } from '@temporalio/client';
 import type { AgentSessionSpec, Phase } from '../../src/resources/types.js';
 import { sessionState, startSession, stopSession } from '../../src/session-client/session-commands.js';
 import type { SessionState } from '../../src/workflows/session-contract.js';
+import { git } from '../support/git.js';
 import { envVar, eventually, randomSuffix } from '../support/kube.js';
 import { startWorkerProcess, type WorkerProcess } from '../support/worker-process.js';
 
@@ -21,16 +22,6 @@ const dataDir = join(root, 'data');
 let worker: WorkerProcess;
 let connection: Connection;
 let client: Client;
-
-const gitEnv = {
-  ...process.env,
-  GIT_AUTHOR_NAME: 'Test',
-  GIT_AUTHOR_EMAIL: 'test@example.com',
-  GIT_COMMITTER_NAME: 'Test',
-  GIT_COMMITTER_EMAIL: 'test@example.com',
-};
-const git = (cwd: string, ...args: string[]) =>
-  execFileSync('git', args, { cwd, env: gitEnv, encoding: 'utf8' }).trim();
 
 before(async () => {
   worker = await startWorkerProcess({

@@ -10,21 +10,10 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { buildCloneScript, shellQuote } from '../../src/kubernetes/builders/session-clone-script.js';
 import type { ResolvedRepo } from '../../src/session/resolved-session.js';
+import { git, testGitEnv } from '../support/git.js';
 
 const root = mkdtempSync(join(tmpdir(), 'shepherd-clone-'));
-const gitEnv = {
-  ...process.env,
-  GIT_AUTHOR_NAME: 'Test',
-  GIT_AUTHOR_EMAIL: 'test@example.com',
-  GIT_COMMITTER_NAME: 'Test',
-  GIT_COMMITTER_EMAIL: 'test@example.com',
-  GIT_CONFIG_GLOBAL: '/dev/null',
-  GIT_CONFIG_NOSYSTEM: '1',
-};
-
-function git(cwd: string, ...args: string[]): string {
-  return execFileSync('git', args, { cwd, env: gitEnv, encoding: 'utf8' }).trim();
-}
+const gitEnv = testGitEnv;
 
 /** Makes a bare repository with a `main` and a `develop` branch; returns the first commit. */
 function makeBareRepo(name: string): string {

@@ -10,19 +10,11 @@ import { join } from 'node:path';
 import { execa, type ResultPromise } from 'execa';
 import { buildCloneScript } from '../../../src/kubernetes/builders/session-clone-script.js';
 import { repoRoot } from '../../../src/devenv/tools.js';
+import { testGitEnv } from '../../support/git.js';
 import type { RunnerRepo } from '../../../src/runner/runner-contract.js';
 import type { ResolvedRepo } from '../../../src/session/resolved-session.js';
 
-/** git isolated from the machine's configuration: no global or system config, a fixed identity. */
-const gitEnv = {
-  PATH: process.env.PATH ?? '/usr/bin:/bin',
-  GIT_AUTHOR_NAME: 'Test',
-  GIT_AUTHOR_EMAIL: 'test@example.com',
-  GIT_COMMITTER_NAME: 'Test',
-  GIT_COMMITTER_EMAIL: 'test@example.com',
-  GIT_CONFIG_GLOBAL: '/dev/null',
-  GIT_CONFIG_NOSYSTEM: '1',
-};
+const gitEnv = testGitEnv;
 
 /** What a finished runner left behind. */
 export interface RunnerRun {
@@ -108,7 +100,7 @@ export class GitSandbox {
   /** The environment of a runner working in `workspace`, as the Job or the local runtime sets it. */
   runnerEnv(workspace: string, repos: RunnerRepo[], extra: Record<string, string>): Record<string, string> {
     return {
-      PATH: gitEnv.PATH,
+      PATH: gitEnv.PATH ?? '/usr/bin:/bin',
       HOME: join(workspace, '.home'),
       // The runner's commits must get their author from the runner, not from the test machine.
       GIT_CONFIG_GLOBAL: '/dev/null',
