@@ -478,3 +478,26 @@ test('an AgentProvider is Ready only while its Secret holds the key, and kubectl
   assert.equal(ready.status?.conditions?.[0]?.reason, 'SecretFound');
   assert.ok(!JSON.stringify(ready).includes('secret-value'));
 });
+
+test('restarting a running session ends its current attempt and runs the next one on the same workspace', async (t) => {
+  const namespace = await testNamespace(t, kc);
+  const jobs = await recordJobs(namespace);
+  t.after(() => jobs.stop());
+  const created = await createSession(namespace, 'rerun', spec(0, '1h', { timeout: '10m' }));
+  await waitForPhase(namespace, 'rerun', ['Running']);
+  const pvcBefore = (await children(namespace, 'rerun')).pvcs;
+  await restartSession(client, worker.taskQueue, { namespace, name: 'rerun', uid: created.metadata.uid! });
+  const second = await eventually(
+    'attempt 2 to run',
+    () => readSession(namespace, 'rerun'),
+    (s) => s.status?.attempt === 2 && s.status.phase === 'Running',
+  );
+  assert.match(second.status?.runnerPodName ?? '', /^rerun-a2-/);
+  await eventually(
+    'the first Job to be gone',
+    () => children(namespace, 'rerun'),
+    (c) => c.jobs.join() === 'rerun-a2',
+  );
+  assert.deepEqual((await children(namespace, 'rerun')).pvcs, pvcBefore);
+  assert.deepEqual([...jobs.uids.keys()].sort(), ['rerun-a1', 'rerun-a2']);
+});
