@@ -16,6 +16,15 @@ import { startEnvironment } from '../src/devenv/environment.js';
 import { missingTools, toolPaths } from '../src/devenv/tools.js';
 import { GROUP, PLURAL, VERSION } from '../src/resources/constants.js';
 import type { AgentSession } from '../src/resources/types.js';
+import { buildSessionJob } from '../src/kubernetes/builders/session-job.js';
+import { buildSessionPvc } from '../src/kubernetes/builders/session-pvc.js';
+import {
+  buildRunnerRole,
+  buildRunnerRoleBinding,
+  buildRunnerServiceAccount,
+} from '../src/kubernetes/builders/session-rbac.js';
+import { buildSessionSecret } from '../src/kubernetes/builders/session-secret.js';
+import { resolveSession } from '../src/session/resolve-session.js';
 import { installCrds } from '../test/support/crds.js';
 import { startWorkerProcess } from '../test/support/worker-process.js';
 
@@ -50,6 +59,7 @@ kc.loadFromFile(env.kubeconfigPath);
 const custom = kc.makeApiClient(k8s.CustomObjectsApi);
 const core = kc.makeApiClient(k8s.CoreV1Api);
 const batch = kc.makeApiClient(k8s.BatchV1Api);
+const rbac = kc.makeApiClient(k8s.RbacAuthorizationV1Api);
 let worker: Awaited<ReturnType<typeof startWorkerProcess>> | undefined;
 try {
   await installCrds(kc);
@@ -108,6 +118,50 @@ try {
     peakRss = Math.max(peakRss, rssMiB(worker!.child.pid!));
   }, 1000);
 
+  // Baseline: the same child objects created directly with the Kubernetes client, at the same
+  // rate, with nothing in between: what a session start is compared with.
+  const baselineCount = Math.min(total, 100);
+  const baselineNs = 'bench-baseline';
+  await core.createNamespace({ body: { metadata: { name: baselineNs } } });
+  const baseline: number[] = [];
+  console.log(
+    `# baseline: ${baselineCount} sets of PVC, Secret, ServiceAccount, Role, RoleBinding and Job at ${rate}/s`,
+  );
+  const baselineStarted = Date.now();
+  await Promise.all(
+    Array.from({ length: baselineCount }, async (_, i) => {
+      const due = baselineStarted + (i * 1000) / rate;
+      if (due > Date.now()) await sleep(due - Date.now());
+      const t0 = Date.now();
+      const resolved = resolveSession({
+        apiVersion: `${GROUP}/${VERSION}`,
+        kind: 'AgentSession',
+        metadata: {
+          name: `b-${i}`,
+          namespace: baselineNs,
+          uid: `00000000-0000-0000-0000-${String(i).padStart(12, '0')}`,
+        },
+        spec: { agent: 'command', command: ['true'], image: 'shepherd/runner:bench' },
+      });
+      // No owner exists for these, so no ownerReferences (the garbage collector would delete them).
+      const bare = <T extends { metadata?: k8s.V1ObjectMeta }>(object: T): T => ({
+        ...object,
+        metadata: { ...object.metadata, ownerReferences: [] },
+      });
+      const namespace = baselineNs;
+      await Promise.all([
+        core.createNamespacedPersistentVolumeClaim({ namespace, body: bare(buildSessionPvc(resolved)) }),
+        core.createNamespacedSecret({ namespace, body: bare(buildSessionSecret(resolved, {})) }),
+        core.createNamespacedServiceAccount({ namespace, body: bare(buildRunnerServiceAccount(resolved)) }),
+        rbac.createNamespacedRole({ namespace, body: bare(buildRunnerRole(resolved)) }),
+        rbac.createNamespacedRoleBinding({ namespace, body: bare(buildRunnerRoleBinding(resolved)) }),
+      ]);
+      await batch.createNamespacedJob({ namespace, body: bare(buildSessionJob(resolved, 1)) });
+      baseline.push(Date.now() - t0);
+    }),
+  );
+  await core.deleteNamespace({ name: baselineNs });
+
   console.log(`# creating ${total} sessions at ${rate}/s, each running ${durationS} s`);
   const started = Date.now();
   for (let i = 0; i < total; i += 1) {
@@ -159,6 +213,9 @@ try {
   );
   console.log(
     `start (created → Job exists): p50 ${fmt(percentile(startLatency, 50))}, p99 ${fmt(percentile(startLatency, 99))}`,
+  );
+  console.log(
+    `baseline (same objects, direct client): p50 ${fmt(percentile(baseline, 50))}, p99 ${fmt(percentile(baseline, 99))}; ratio p50 ${(percentile(startLatency, 50) / percentile(baseline, 50)).toFixed(1)}x, p99 ${(percentile(startLatency, 99) / percentile(baseline, 99)).toFixed(1)}x`,
   );
   console.log(
     `exit → status Succeeded: p50 ${fmt(percentile(exitLatency, 50))}, p99 ${fmt(percentile(exitLatency, 99))}`,

@@ -183,13 +183,14 @@ export async function agentSessionWorkflow(input: SessionWorkflowInput): Promise
     );
     setPhase('Provisioning');
     setCondition(ConditionType.Ready, 'False', Reason.InProgress, 'provisioning the workspace and secrets');
-    await mirror();
 
-    // 2. Workspace, secrets, runner identity, side by side: the Job is what the user waits for.
+    // 2. Workspace, secrets, runner identity, side by side — and the Provisioning status with
+    // them, not before: the Job is what the user waits for.
     try {
       const [workspace] = await Promise.all([
         provisioning.provisionWorkspace(s),
         provisioning.provisionSecrets(s),
+        mirror(),
       ]);
       workspacePending = workspace.reason === Reason.Pending;
       setCondition(

@@ -125,9 +125,11 @@ export function createKubernetesActivities(deps: KubernetesActivityDeps): Sessio
 
   return {
     async loadSession(ref: SessionRef): Promise<LoadedSession> {
-      const cr = await readSession(ref);
+      const [cr, config] = await Promise.all([
+        readSession(ref),
+        getCustom<AgentConfig>(ref.namespace, PLURAL.agentConfig, AGENT_CONFIG_NAME),
+      ]);
       if (!cr) throw new SessionGoneError(`AgentSession ${ref.namespace}/${ref.name} no longer exists`);
-      const config = await getCustom<AgentConfig>(ref.namespace, PLURAL.agentConfig, AGENT_CONFIG_NAME);
       const providerName = providerNameFor(cr.spec, config);
       const stored = providerName
         ? await getCustom<AgentProvider>(ref.namespace, PLURAL.agentProvider, providerName)
