@@ -126,9 +126,13 @@ export async function agentSessionWorkflow(input: SessionWorkflowInput): Promise
     state.status.phase = phase;
     upsertSearchAttributes([{ key: SEARCH_ATTRIBUTE_KEYS.phase, value: phase }]);
   };
+  // Writes only when the status changed since the last write.
+  let mirrored = '';
   const mirror = async () => {
-    if (sessionGone) return;
+    const snapshot = JSON.stringify(state.status);
+    if (sessionGone || snapshot === mirrored) return;
     await acts.mirrorStatus({ session: ref, status: state.status });
+    mirrored = snapshot;
   };
 
   upsertSearchAttributes([

@@ -69,17 +69,6 @@ async function deleteIgnoringMissing(remove: () => Promise<unknown>): Promise<vo
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** Key order-independent JSON, to compare a status with what is stored. */
-function canonical(value: unknown): string {
-  return JSON.stringify(value, (_key, v: unknown) =>
-    v && typeof v === 'object' && !Array.isArray(v)
-      ? Object.fromEntries(
-          Object.entries(v as Record<string, unknown>).sort(([a], [b]) => a.localeCompare(b)),
-        )
-      : v,
-  );
-}
-
 /** Builds the Kubernetes implementation of {@link SessionActivities}. */
 export function createKubernetesActivities(deps: KubernetesActivityDeps): SessionActivities {
   const core = deps.kubeConfig.makeApiClient(k8s.CoreV1Api);
@@ -288,24 +277,32 @@ export function createKubernetesActivities(deps: KubernetesActivityDeps): Sessio
     },
 
     async mirrorStatus({ session, status }) {
-      for (let tries = 0; ; tries += 1) {
-        const cr = await readSession(session);
-        if (!cr) return false;
-        if (canonical(cr.status ?? {}) === canonical(status)) return false;
-        try {
-          await custom.replaceNamespacedCustomObjectStatus({
+      // One JSON patch, no read first: it replaces the whole status, and its `test` of the uid
+      // makes the API server refuse to write into another AgentSession of the same name (a status
+      // write ignores metadata, so only a test op can guard it).
+      const body = [
+        ...(session.uid ? [{ op: 'test', path: '/metadata/uid', value: session.uid }] : []),
+        { op: 'add', path: '/status', value: status },
+      ];
+      try {
+        await custom.patchNamespacedCustomObjectStatus(
+          {
             group: GROUP,
             version: VERSION,
             namespace: session.namespace,
             plural: PLURAL.agentSession,
             name: session.name,
-            body: { ...cr, status },
-          });
-          return true;
-        } catch (error) {
-          // 409: the CR changed under us (a spec edit); read it again and write on top.
-          if (statusOf(error) !== 409 || tries >= 5) throw error;
-        }
+            body,
+          },
+          k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.JsonPatch),
+        );
+        return true;
+      } catch (error) {
+        if (statusOf(error) === 404) return false;
+        // 422 is either another session under this name (gone, for us) or a status the schema
+        // refuses (a bug to surface): tell them apart by the uid.
+        if (statusOf(error) === 422 && !(await readSession(session))) return false;
+        throw error;
       }
     },
   };
