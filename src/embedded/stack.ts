@@ -26,7 +26,10 @@ export interface StackInfo {
   apiUrl?: string;
   dataDir: string;
   taskQueue: string;
+  /** The process running the stack. */
   pid: number;
+  /** The Temporal dev server's process (group), so a later start can stop one left behind. */
+  temporalPid: number;
 }
 
 /** Options of {@link startEmbeddedStack}. */
@@ -68,9 +71,26 @@ async function portOr(preferred: number): Promise<number> {
   });
 }
 
+/**
+ * Stops the Temporal server of a stack whose process died without stopping it (SIGKILL), so two
+ * servers never share one SQLite file.
+ */
+async function stopLeftoverStack(dataDir: string): Promise<void> {
+  let info: StackInfo;
+  try {
+    info = JSON.parse(readFileSync(stackFile(dataDir), 'utf8')) as StackInfo;
+  } catch {
+    return;
+  }
+  if (info.temporalPid) await stopGroup(info.temporalPid);
+  rmSync(stackFile(dataDir), { force: true });
+}
+
 /** Starts everything; `stop` stops it all. */
 export async function startEmbeddedStack(options: EmbeddedStackOptions) {
   const { dataDir, logger } = options;
+  if (readStackInfo(dataDir)) throw new Error(`a Shepherd stack is already running with data in ${dataDir}`);
+  await stopLeftoverStack(dataDir);
   mkdirSync(join(dataDir, 'logs'), { recursive: true });
   const temporalPort = options.temporalPort ?? (await portOr(7233));
   const uiPort = options.uiPort ?? (await portOr(8233));
@@ -121,6 +141,7 @@ export async function startEmbeddedStack(options: EmbeddedStackOptions) {
       dataDir,
       taskQueue: SESSION_TASK_QUEUE,
       pid: process.pid,
+      temporalPid: temporal.daemon.pid,
     };
     writeFileSync(stackFile(dataDir), JSON.stringify(info, null, 2));
     return { info, worker, stop };
