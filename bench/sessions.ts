@@ -26,6 +26,7 @@ import {
 import { buildSessionSecret } from '../src/kubernetes/builders/session-secret.js';
 import { resolveSession } from '../src/session/resolve-session.js';
 import { installCrds } from '../test/support/crds.js';
+import { shepherdObjects } from '../test/support/shepherd-objects.js';
 import { startWorkerProcess } from '../test/support/worker-process.js';
 
 const { values } = parseArgs({
@@ -57,6 +58,7 @@ Object.assign(process.env, env.variables);
 const kc = new k8s.KubeConfig();
 kc.loadFromFile(env.kubeconfigPath);
 const custom = kc.makeApiClient(k8s.CustomObjectsApi);
+const objects = shepherdObjects(kc);
 const core = kc.makeApiClient(k8s.CoreV1Api);
 const batch = kc.makeApiClient(k8s.BatchV1Api);
 const rbac = kc.makeApiClient(k8s.RbacAuthorizationV1Api);
@@ -169,24 +171,18 @@ try {
     const due = started + (i * 1000) / rate;
     if (due > Date.now()) await sleep(due - Date.now());
     created.set(name, Date.now());
-    void custom
-      .createNamespacedCustomObject({
-        group: GROUP,
-        version: VERSION,
+    void objects
+      .createSession(
         namespace,
-        plural: PLURAL.agentSession,
-        body: {
-          apiVersion: `${GROUP}/${VERSION}`,
-          kind: 'AgentSession',
-          metadata: { name, labels: worker.labels },
-          spec: {
-            agent: 'command',
-            command: ['true'],
-            image: 'shepherd/runner:bench',
-            podMetadata: { annotations: { [FAKE_POD_ANNOTATIONS.duration]: `${durationS}s` } },
-          },
+        name,
+        {
+          agent: 'command',
+          command: ['true'],
+          image: 'shepherd/runner:bench',
+          podMetadata: { annotations: { [FAKE_POD_ANNOTATIONS.duration]: `${durationS}s` } },
         },
-      })
+        worker.labels,
+      )
       .catch((error: unknown) => console.error(`create ${name}: ${String(error)}`));
   }
   const deadline = Date.now() + durationS * 1000 + 600_000;

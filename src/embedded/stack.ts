@@ -5,6 +5,7 @@
  * file it writes into the data directory.
  */
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import type { Logger } from 'pino';
@@ -61,7 +62,6 @@ export function readStackInfo(dataDir: string): StackInfo | undefined {
 }
 
 async function portOr(preferred: number): Promise<number> {
-  const { createServer } = await import('node:net');
   return new Promise((resolve) => {
     const server = createServer();
     server.once('error', () => {

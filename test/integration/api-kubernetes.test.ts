@@ -22,6 +22,7 @@ import { repoRoot } from '../../src/devenv/tools.js';
 import { FAKE_POD_ANNOTATIONS } from '../../src/devenv/kwok-stages.js';
 import { GROUP, PLURAL, VERSION } from '../../src/resources/constants.js';
 import { installCrds } from '../support/crds.js';
+import { shepherdObjects } from '../support/shepherd-objects.js';
 import { envVar, eventually, kubeConfig, randomSuffix } from '../support/kube.js';
 import { startWorkerProcess, type WorkerProcess } from '../support/worker-process.js';
 
@@ -132,13 +133,7 @@ test('alice creates, lists, reads the logs of and stops a session in her namespa
   const session = created.json<ApiSession>();
   assert.ok(session.metadata.uid);
   // The CR is what kubectl sees.
-  const cr = (await custom.getNamespacedCustomObject({
-    group: GROUP,
-    version: VERSION,
-    plural: PLURAL.agentSession,
-    namespace: nsA,
-    name: 'long-task',
-  })) as { metadata: { uid: string } };
+  const cr = await shepherdObjects(kc).readSession(nsA, 'long-task');
   assert.equal(cr.metadata.uid, session.metadata.uid);
 
   const list = await app.inject({ url: `/api/v1/namespaces/${nsA}/sessions?limit=10`, headers: alice });

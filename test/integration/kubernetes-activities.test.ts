@@ -8,8 +8,8 @@ import { before, test } from 'node:test';
 import * as k8s from '@kubernetes/client-node';
 import { createKubernetesActivities } from '../../src/activities/kubernetes/kubernetes-activities.js';
 import { GROUP, PLURAL, VERSION } from '../../src/resources/constants.js';
-import type { AgentSession } from '../../src/resources/types.js';
 import { installCrds } from '../support/crds.js';
+import { shepherdObjects } from '../support/shepherd-objects.js';
 import { kubeConfig, testNamespace } from '../support/kube.js';
 
 const kc = kubeConfig();
@@ -19,29 +19,10 @@ const acts = createKubernetesActivities({ kubeConfig: kc });
 
 before(() => installCrds(kc));
 
-async function createSession(namespace: string, name: string): Promise<AgentSession> {
-  return (await custom.createNamespacedCustomObject({
-    group: GROUP,
-    version: VERSION,
-    namespace,
-    plural: PLURAL.agentSession,
-    body: {
-      apiVersion: `${GROUP}/${VERSION}`,
-      kind: 'AgentSession',
-      metadata: { name },
-      spec: { agent: 'command', command: ['true'], desiredState: 'Stopped' },
-    },
-  })) as AgentSession;
-}
-
-const read = (namespace: string, name: string) =>
-  custom.getNamespacedCustomObject({
-    group: GROUP,
-    version: VERSION,
-    namespace,
-    plural: PLURAL.agentSession,
-    name,
-  }) as Promise<AgentSession>;
+const objects = shepherdObjects(kc);
+const createSession = (namespace: string, name: string) =>
+  objects.createSession(namespace, name, { agent: 'command', command: ['true'], desiredState: 'Stopped' });
+const read = objects.readSession;
 
 test('the status mirror writes the session it was given, and nothing into a new session of the same name', async (t) => {
   const namespace = await testNamespace(t, kc);

@@ -20,6 +20,7 @@ import { GROUP, PLURAL, VERSION } from '../../src/resources/constants.js';
 import type { AgentSession, AgentSessionSpec } from '../../src/resources/types.js';
 import { sessionWorkflowId } from '../../src/workflows/session-contract.js';
 import { installCrds } from '../support/crds.js';
+import { shepherdObjects } from '../support/shepherd-objects.js';
 import { eventually, kubeConfig, randomSuffix, testNamespace } from '../support/kube.js';
 import { TEST_SHARD_LABEL } from '../support/runner-job.js';
 import { type FixtureWorker, startFixtureWorker } from '../support/temporal.js';
@@ -59,21 +60,13 @@ after(async () => {
 
 const crApi = { group: GROUP, version: VERSION, plural: PLURAL.agentSession };
 
-async function applySession(
-  namespace: string,
-  name: string,
-  spec: AgentSessionSpec = {},
-): Promise<AgentSession> {
-  return (await customObjects.createNamespacedCustomObject({
-    ...crApi,
+function applySession(namespace: string, name: string, spec: AgentSessionSpec = {}): Promise<AgentSession> {
+  return shepherdObjects(kc).createSession(
     namespace,
-    body: {
-      apiVersion: `${GROUP}/${VERSION}`,
-      kind: 'AgentSession',
-      metadata: { name, labels: { [TEST_SHARD_LABEL]: shard } },
-      spec: { agent: 'command', command: ['true'], ...spec },
-    },
-  })) as AgentSession;
+    name,
+    { agent: 'command', command: ['true'], ...spec },
+    { [TEST_SHARD_LABEL]: shard },
+  );
 }
 
 async function patchSession(

@@ -14,6 +14,7 @@ import type { AgentSession, AgentSessionSpec, Phase } from '../../src/resources/
 import { restartSession } from '../../src/session-client/session-commands.js';
 import { sessionWorkflowId, stateQuery } from '../../src/workflows/session-contract.js';
 import { installCrds } from '../support/crds.js';
+import { shepherdObjects } from '../support/shepherd-objects.js';
 import { envVar, eventually, kubeConfig, rejectionStatus, testNamespace } from '../support/kube.js';
 import { startWorkerProcess, type WorkerProcess } from '../support/worker-process.js';
 
@@ -21,6 +22,7 @@ const kc = kubeConfig();
 const core = kc.makeApiClient(k8s.CoreV1Api);
 const batch = kc.makeApiClient(k8s.BatchV1Api);
 const custom = kc.makeApiClient(k8s.CustomObjectsApi);
+const objects = shepherdObjects(kc);
 let worker: WorkerProcess;
 let connection: Connection;
 let client: Client;
@@ -54,34 +56,15 @@ function spec(exitCode: number, duration: string, extra: Partial<AgentSessionSpe
   };
 }
 
-async function createSession(
+function createSession(
   namespace: string,
   name: string,
   sessionSpec: AgentSessionSpec,
 ): Promise<AgentSession> {
-  return (await custom.createNamespacedCustomObject({
-    group: GROUP,
-    version: VERSION,
-    namespace,
-    plural: PLURAL.agentSession,
-    body: {
-      apiVersion: `${GROUP}/${VERSION}`,
-      kind: 'AgentSession',
-      metadata: { name, labels: worker.labels },
-      spec: sessionSpec,
-    },
-  })) as AgentSession;
+  return objects.createSession(namespace, name, sessionSpec, worker.labels);
 }
 
-function readSession(namespace: string, name: string): Promise<AgentSession> {
-  return custom.getNamespacedCustomObject({
-    group: GROUP,
-    version: VERSION,
-    namespace,
-    plural: PLURAL.agentSession,
-    name,
-  }) as Promise<AgentSession>;
-}
+const readSession = objects.readSession;
 
 async function patchSpec(namespace: string, name: string, patch: Partial<AgentSessionSpec>): Promise<void> {
   const current = await readSession(namespace, name);
@@ -350,21 +333,10 @@ test('provider credentials reach the runner only through the session Secret, nev
     namespace,
     body: { metadata: { name: 'anthropic' }, stringData: { apiKey: token } },
   });
-  await custom.createNamespacedCustomObject({
-    group: GROUP,
-    version: VERSION,
-    namespace,
-    plural: PLURAL.agentProvider,
-    body: {
-      apiVersion: `${GROUP}/${VERSION}`,
-      kind: 'AgentProvider',
-      metadata: { name: 'anthropic' },
-      spec: {
-        displayName: 'Anthropic',
-        agentTypes: ['claude'],
-        authTokenSecretRef: { name: 'anthropic', key: 'apiKey' },
-      },
-    },
+  await objects.createProvider(namespace, 'anthropic', {
+    displayName: 'Anthropic',
+    agentTypes: ['claude'],
+    authTokenSecretRef: { name: 'anthropic', key: 'apiKey' },
   });
   await createSession(namespace, 'secretive', {
     agent: 'claude',
@@ -436,28 +408,11 @@ test('the workflow query returns the session state and search attributes find se
 
 test('an AgentProvider is Ready only while its Secret holds the key, and kubectl sees why', async (t) => {
   const namespace = await testNamespace(t, kc);
-  await custom.createNamespacedCustomObject({
-    group: GROUP,
-    version: VERSION,
-    namespace,
-    plural: PLURAL.agentProvider,
-    body: {
-      apiVersion: `${GROUP}/${VERSION}`,
-      kind: 'AgentProvider',
-      metadata: { name: 'openai' },
-      spec: { agentTypes: ['opencode'], authTokenSecretRef: { name: 'openai-key', key: 'token' } },
-    },
+  await objects.createProvider(namespace, 'openai', {
+    agentTypes: ['opencode'],
+    authTokenSecretRef: { name: 'openai-key', key: 'token' },
   });
-  const readProvider = () =>
-    custom.getNamespacedCustomObject({
-      group: GROUP,
-      version: VERSION,
-      namespace,
-      plural: PLURAL.agentProvider,
-      name: 'openai',
-    }) as Promise<{
-      status?: { ready?: boolean; conditions?: { type: string; reason: string; message: string }[] };
-    }>;
+  const readProvider = () => objects.readProvider(namespace, 'openai');
   const missing = await eventually(
     'the provider to report its missing Secret',
     readProvider,
@@ -488,9 +443,12 @@ test('restarting a running session ends its current attempt and runs the next on
   const pvcBefore = (await children(namespace, 'rerun')).pvcs;
   await restartSession(client, worker.taskQueue, { namespace, name: 'rerun', uid: created.metadata.uid! });
   const second = await eventually(
-    'attempt 2 to run',
+    'the runner of attempt 2 to start',
     () => readSession(namespace, 'rerun'),
-    (s) => s.status?.attempt === 2 && s.status.phase === 'Running',
+    (s) =>
+      s.status?.attempt === 2 &&
+      s.status.phase === 'Running' &&
+      s.status.conditions?.find((c) => c.type === 'RunnerStarted')?.status === 'True',
   );
   assert.match(second.status?.runnerPodName ?? '', /^rerun-a2-/);
   await eventually(

@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -13,9 +13,9 @@ import { Client, Connection } from '@temporalio/client';
 import type { AgentSessionSpec, Phase } from '../../src/resources/types.js';
 import { sessionState, startSession, stopSession } from '../../src/session-client/session-commands.js';
 import type { SessionState } from '../../src/workflows/session-contract.js';
-import { git } from '../support/git.js';
+import { bareRepo as makeBareRepo, git } from '../support/git.js';
 import { envVar, eventually, randomSuffix } from '../support/kube.js';
-import { startWorkerProcess, type WorkerProcess } from '../support/worker-process.js';
+import { localRuntimeEnv, startWorkerProcess, type WorkerProcess } from '../support/worker-process.js';
 
 const root = mkdtempSync(join(tmpdir(), 'shepherd-local-'));
 const dataDir = join(root, 'data');
@@ -24,11 +24,7 @@ let connection: Connection;
 let client: Client;
 
 before(async () => {
-  worker = await startWorkerProcess({
-    SHEPHERD_RUNTIME: 'local',
-    SHEPHERD_DATA_DIR: dataDir,
-    SHEPHERD_GRACE_MS: '5000',
-  });
+  worker = await startWorkerProcess(localRuntimeEnv(dataDir));
   connection = await Connection.connect({ address: envVar('TEMPORAL_ADDRESS') });
   client = new Client({ connection });
 });
@@ -38,17 +34,7 @@ after(async () => {
   rmSync(root, { recursive: true, force: true });
 });
 
-/** A bare repository with one commit on main. */
-function bareRepo(): string {
-  const name = `repo-${randomSuffix()}`;
-  const seed = join(root, `${name}-seed`);
-  git(root, 'init', '--quiet', '--initial-branch=main', seed);
-  writeFileSync(join(seed, 'README.md'), 'hello\n');
-  git(seed, 'add', '.');
-  git(seed, 'commit', '--quiet', '-m', 'initial');
-  git(root, 'clone', '--quiet', '--bare', seed, join(root, `${name}.git`));
-  return join(root, `${name}.git`);
-}
+const bareRepo = () => makeBareRepo(root);
 
 /** The content of `file` on `branch` of a bare repository, or undefined. */
 function fileOnBranch(repo: string, branch: string, file: string): string | undefined {

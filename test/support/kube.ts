@@ -56,7 +56,12 @@ export async function eventually<T>(
       lastError = error;
     }
     if (Date.now() > deadline) {
-      const seen = last === undefined ? `error: ${String(lastError)}` : JSON.stringify(last).slice(0, 2000);
+      let seen: string;
+      try {
+        seen = last === undefined ? `error: ${String(lastError)}` : JSON.stringify(last).slice(0, 2000);
+      } catch {
+        seen = String(last);
+      }
       throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}; last seen: ${seen}`);
     }
     await sleep(200);

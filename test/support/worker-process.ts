@@ -73,6 +73,11 @@ function exited(child: ChildProcess): Promise<void> {
   return new Promise((resolve) => child.once('exit', () => resolve()));
 }
 
+/** Environment of a worker on the local runtime with its data under `dataDir`. */
+export function localRuntimeEnv(dataDir: string): NodeJS.ProcessEnv {
+  return { SHEPHERD_RUNTIME: 'local', SHEPHERD_DATA_DIR: dataDir, SHEPHERD_GRACE_MS: '5000' };
+}
+
 /**
  * Starts a worker for one test file.
  * @param extraEnv More environment, e.g. `SHEPHERD_RUNTIME=local` and `SHEPHERD_DATA_DIR`.

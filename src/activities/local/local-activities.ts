@@ -19,7 +19,7 @@ import type { ResolvedSession } from '../../session/resolved-session.js';
 import { InvalidSpecError } from '../../session/errors.js';
 import { CredentialsNotFoundError } from '../errors.js';
 import type { LoadSessionInput, SessionActivities } from '../session-activities.js';
-import { attemptFiles, localRunnerEvents, processAlive, workspaceDir } from './local-sessions.js';
+import { attemptFiles, localRunnerEvents, processAlive, readPid, workspaceDir } from './local-sessions.js';
 
 /** Dependencies of the local activities. */
 export interface LocalActivityDeps {
@@ -117,27 +117,23 @@ export function createLocalActivities(deps: LocalActivityDeps): SessionActivitie
     return env;
   };
 
-  /** Sends `signal` to the runner wrapper of an attempt, if it is alive. Returns its pid. */
-  const signalRunner = (namespace: string, name: string, attempt: number, signal: NodeJS.Signals) => {
-    const events = localRunnerEvents(dataDir, namespace, name, attempt);
-    const started = events.find((e) => e.kind === 'started');
-    const pid = started?.kind === 'started' ? Number(started.podName.slice('pid-'.length)) : undefined;
-    if (pid === undefined || !processAlive(pid)) return undefined;
+  /** Sends `signal` to the runner wrapper of an attempt (SIGKILL: its whole group), if it is alive. */
+  const signalRunner = (pid: number, signal: NodeJS.Signals) => {
     try {
       process.kill(signal === 'SIGKILL' ? -pid : pid, signal);
     } catch {
       // Gone in the meantime.
     }
-    return pid;
   };
 
   const stopAttempt = async (namespace: string, name: string, attempt: number) => {
     const files = attemptFiles(dataDir, namespace, name, attempt);
-    const pid = signalRunner(namespace, name, attempt, 'SIGTERM');
-    if (pid === undefined) return;
+    const pid = readPid(files.pid);
+    if (pid === undefined || !processAlive(pid)) return;
+    signalRunner(pid, 'SIGTERM');
     const deadline = Date.now() + stopGraceMs;
     while (processAlive(pid) && !existsSync(files.exit) && Date.now() < deadline) await sleep(100);
-    if (processAlive(pid)) signalRunner(namespace, name, attempt, 'SIGKILL');
+    if (processAlive(pid)) signalRunner(pid, 'SIGKILL');
   };
 
   return {

@@ -51,7 +51,8 @@ export function processAlive(pid: number): boolean {
   }
 }
 
-function readPid(path: string): number | undefined {
+/** The pid recorded in a pid file, or undefined. */
+export function readPid(path: string): number | undefined {
   try {
     const pid = Number(readFileSync(path, 'utf8').trim());
     return Number.isSafeInteger(pid) && pid > 0 ? pid : undefined;

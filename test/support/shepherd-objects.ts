@@ -1,0 +1,58 @@
+/**
+ * Creating and reading Shepherd's custom resources in tests (and the benchmark), as `kubectl apply`
+ * and `kubectl get` would.
+ */
+import * as k8s from '@kubernetes/client-node';
+import { GROUP, KIND, PLURAL, VERSION } from '../../src/resources/constants.js';
+import type {
+  AgentProvider,
+  AgentProviderSpec,
+  AgentSession,
+  AgentSessionSpec,
+} from '../../src/resources/types.js';
+
+type Kind = keyof typeof KIND;
+
+/** Clients for one cluster's Shepherd objects. */
+export function shepherdObjects(kc: k8s.KubeConfig) {
+  const custom = kc.makeApiClient(k8s.CustomObjectsApi);
+  const create = <T>(
+    kind: Kind,
+    namespace: string,
+    name: string,
+    spec: unknown,
+    labels?: Record<string, string>,
+  ) =>
+    custom.createNamespacedCustomObject({
+      group: GROUP,
+      version: VERSION,
+      namespace,
+      plural: PLURAL[kind],
+      body: {
+        apiVersion: `${GROUP}/${VERSION}`,
+        kind: KIND[kind],
+        metadata: { name, ...(labels ? { labels } : {}) },
+        spec,
+      },
+    }) as Promise<T>;
+  const read = <T>(kind: Kind, namespace: string, name: string) =>
+    custom.getNamespacedCustomObject({
+      group: GROUP,
+      version: VERSION,
+      namespace,
+      plural: PLURAL[kind],
+      name,
+    }) as Promise<T>;
+  return {
+    createSession: (
+      namespace: string,
+      name: string,
+      spec: AgentSessionSpec,
+      labels?: Record<string, string>,
+    ) => create<AgentSession>('agentSession', namespace, name, spec, labels),
+    readSession: (namespace: string, name: string) => read<AgentSession>('agentSession', namespace, name),
+    createProvider: (namespace: string, name: string, spec: AgentProviderSpec) =>
+      create<AgentProvider>('agentProvider', namespace, name, spec),
+    readProvider: (namespace: string, name: string) => read<AgentProvider>('agentProvider', namespace, name),
+  };
+}
