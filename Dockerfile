@@ -1,4 +1,4 @@
-# The runner image: the container of every session's Job (src/kubernetes/builders/session-job.ts).
+# The runner image: the container of every session's Job (src/runtime/kubernetes/builders/session-job.ts).
 # Its entrypoint is the runner (src/runner/main.ts); the Job's `clone` step runs `sh -c <script>`
 # in the same image, so it needs git and a shell. It holds:
 #   - node 20 and git (plus tini, so the agents' orphaned children are reaped and SIGTERM reaches

@@ -93,7 +93,7 @@ export default tseslint.config(
           ],
           patterns: [
             {
-              group: ['../activities/*', '../api/*', '../worker/*', '../devenv/*'],
+              group: ['../runtime/**', '../api/*', '../worker/*', '../devenv/*', '../processes/*'],
               allowTypeImports: true,
               message: 'Workflows may import only types from these modules.',
             },

@@ -13,17 +13,17 @@ import { parseArgs } from 'node:util';
 import * as k8s from '@kubernetes/client-node';
 import { FAKE_POD_ANNOTATIONS } from '../src/devenv/kwok-stages.js';
 import { startEnvironment } from '../src/devenv/environment.js';
-import { missingTools, toolPaths } from '../src/devenv/tools.js';
+import { missingTools, toolPaths } from '../src/processes/tools.js';
 import { GROUP, PLURAL, VERSION } from '../src/resources/constants.js';
 import type { AgentSession } from '../src/resources/types.js';
-import { buildSessionJob } from '../src/kubernetes/builders/session-job.js';
-import { buildSessionPvc } from '../src/kubernetes/builders/session-pvc.js';
+import { buildSessionJob } from '../src/runtime/kubernetes/builders/session-job.js';
+import { buildSessionPvc } from '../src/runtime/kubernetes/builders/session-pvc.js';
 import {
   buildRunnerRole,
   buildRunnerRoleBinding,
   buildRunnerServiceAccount,
-} from '../src/kubernetes/builders/session-rbac.js';
-import { buildSessionSecret } from '../src/kubernetes/builders/session-secret.js';
+} from '../src/runtime/kubernetes/builders/session-rbac.js';
+import { buildSessionSecret } from '../src/runtime/kubernetes/builders/session-secret.js';
 import { resolveSession } from '../src/session/resolve-session.js';
 import { installCrds } from '../test/support/crds.js';
 import { shepherdObjects } from '../test/support/shepherd-objects.js';

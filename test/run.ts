@@ -11,7 +11,7 @@ import { readdirSync, statSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import { execa } from 'execa';
 import { childEnv, type Environment, startEnvironment } from '../src/devenv/environment.js';
-import { missingTools, repoRoot, toolPaths } from '../src/devenv/tools.js';
+import { missingTools, repoRoot, toolPaths } from '../src/processes/tools.js';
 
 function findTests(dir: string): string[] {
   return readdirSync(dir).flatMap((entry) => {

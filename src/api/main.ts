@@ -9,9 +9,9 @@ import { pino } from 'pino';
 import { buildApp } from './app.js';
 import { localAuthenticator } from './auth.js';
 import { apiConfigFromEnv } from './config.js';
-import { kubernetesAuthenticator } from './kubernetes-auth.js';
-import { kubernetesBackend } from './kubernetes-backend.js';
-import { localBackend } from './local-backend.js';
+import { kubernetesAuthenticator } from '../runtime/kubernetes/kubernetes-auth.js';
+import { kubernetesBackend } from '../runtime/kubernetes/kubernetes-backend.js';
+import { localBackend } from '../runtime/local/local-backend.js';
 import { startServer } from './server.js';
 
 const config = apiConfigFromEnv();

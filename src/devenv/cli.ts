@@ -6,7 +6,7 @@ import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { exportLines, startEnvironment, stopEnvironmentDir } from './environment.js';
-import { cacheDir, missingTools, repoRoot, toolPaths } from './tools.js';
+import { cacheDir, missingTools, repoRoot, toolPaths } from '../processes/tools.js';
 
 const pointer = join(cacheDir(), 'env-current.json');
 

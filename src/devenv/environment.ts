@@ -6,10 +6,10 @@
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { type Daemon, stopGroup } from './daemon.js';
+import { type Daemon, stopGroup } from '../processes/daemon.js';
 import { type DevUser, startKubeControlPlane } from './kube-control-plane.js';
-import { startTemporalDevServer } from './temporal-dev-server.js';
-import { missingTools, toolPaths } from './tools.js';
+import { startTemporalDevServer } from '../processes/temporal-dev-server.js';
+import { missingTools, toolPaths } from '../processes/tools.js';
 
 const DIR_PREFIX = 'shepherd-env-';
 

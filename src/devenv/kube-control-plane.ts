@@ -8,11 +8,11 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { Agent, request } from 'node:https';
 import { join } from 'node:path';
 import * as k8s from '@kubernetes/client-node';
-import { type Daemon, startDaemon, waitUntilReady } from './daemon.js';
+import { type Daemon, startDaemon, waitUntilReady } from '../processes/daemon.js';
 import { writeTokenKubeconfig } from './kubeconfig.js';
 import { FAKE_NODE, kwokStagesYaml } from './kwok-stages.js';
-import { freePorts } from './ports.js';
-import type { ToolPaths } from './tools.js';
+import { freePorts } from '../processes/ports.js';
+import type { ToolPaths } from '../processes/tools.js';
 
 /** A user the API server knows by a static bearer token. */
 export interface DevUser {

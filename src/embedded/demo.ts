@@ -13,7 +13,7 @@ import { parseArgs } from 'node:util';
 import { Client, Connection } from '@temporalio/client';
 import { execa } from 'execa';
 import { pino } from 'pino';
-import { missingTools, repoRoot, toolPaths } from '../devenv/tools.js';
+import { missingTools, repoRoot, toolPaths } from '../processes/tools.js';
 import type { AgentSessionSpec } from '../resources/types.js';
 import { sessionState, startSession } from '../session-client/session-commands.js';
 import { defaultDataDir } from '../worker/config.js';

@@ -11,12 +11,12 @@ import { Client, Connection } from '@temporalio/client';
 import type { Logger } from 'pino';
 import { buildApp } from '../api/app.js';
 import { localAuthenticator } from '../api/auth.js';
-import { localBackend } from '../api/local-backend.js';
+import { localBackend } from '../runtime/local/local-backend.js';
 import { startServer } from '../api/server.js';
-import { stopGroup } from '../devenv/daemon.js';
-import { freePorts } from '../devenv/ports.js';
-import { startTemporalDevServer } from '../devenv/temporal-dev-server.js';
-import { toolPaths } from '../devenv/tools.js';
+import { stopGroup } from '../processes/daemon.js';
+import { freePorts } from '../processes/ports.js';
+import { startTemporalDevServer } from '../processes/temporal-dev-server.js';
+import { toolPaths } from '../processes/tools.js';
 import { startSessionWorker } from '../worker/session-worker.js';
 import { SESSION_TASK_QUEUE } from '../workflows/session-contract.js';
 

@@ -4,7 +4,7 @@
  */
 import { execa } from 'execa';
 import { pino } from 'pino';
-import { missingTools, repoRoot, toolPaths } from '../devenv/tools.js';
+import { missingTools, repoRoot, toolPaths } from '../processes/tools.js';
 import { defaultDataDir } from '../worker/config.js';
 import { readStackInfo, startEmbeddedStack } from './stack.js';
 

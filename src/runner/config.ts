@@ -4,7 +4,7 @@
  * Malformed values are prerequisite failures: the same Job would fail the same way on a retry.
  */
 import { isAbsolute } from 'node:path';
-import { RUNNER_ENV, type RunnerRepo } from './runner-contract.js';
+import { RUNNER_ENV, type RunnerRepo } from '../runner-contract/runner-contract.js';
 import { PrerequisiteError } from './errors.js';
 
 /** The agents the runner knows how to drive. */

@@ -9,13 +9,13 @@ import * as k8s from '@kubernetes/client-node';
 import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import type { Logger } from 'pino';
-import { createKubernetesActivities } from '../activities/kubernetes/kubernetes-activities.js';
-import { createLocalActivities } from '../activities/local/local-activities.js';
-import { createLocalRunnerWatcher } from '../activities/local/local-runner-watcher.js';
-import type { SessionActivities } from '../activities/session-activities.js';
-import { createRunnerWatcher } from '../kubernetes/runner-watcher.js';
-import { createProviderStatusReconciler } from '../kubernetes/provider-status.js';
-import { createSessionController } from '../kubernetes/session-controller.js';
+import { createKubernetesActivities } from '../runtime/kubernetes/kubernetes-activities.js';
+import { createLocalActivities } from '../runtime/local/local-activities.js';
+import { createLocalRunnerWatcher } from '../runtime/local/local-runner-watcher.js';
+import type { SessionActivities } from '../runtime/session-activities.js';
+import { createRunnerWatcher } from '../runtime/kubernetes/runner-watcher.js';
+import { createProviderStatusReconciler } from '../runtime/kubernetes/provider-status.js';
+import { createSessionController } from '../runtime/kubernetes/session-controller.js';
 import type { WorkerConfig } from './config.js';
 
 /** A running worker. */

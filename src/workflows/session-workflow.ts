@@ -20,14 +20,14 @@ import {
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
-import type { SessionActivities, SessionRef } from '../activities/session-activities.js';
+import type { SessionActivities, SessionRef } from '../runtime/session-activities.js';
 import { SEARCH_ATTRIBUTE_KEYS } from '../common/search-attributes.js';
 import { ConditionType, Reason, setStatusCondition } from '../resources/conditions.js';
 import type { ConditionStatus, Phase } from '../resources/types.js';
 import { formatDuration } from '../session/duration.js';
 import { type ExitOutcome, exitOutcome, type RunnerTermination } from '../session/exit-outcome.js';
 import type { ResolvedSession } from '../session/resolved-session.js';
-import { parseRunnerResult } from '../session/runner-result.js';
+import { parseRunnerResult } from '../runner-contract/runner-result.js';
 import {
   type RunnerEvent,
   restartSignal,

@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { before, test } from 'node:test';
 import * as k8s from '@kubernetes/client-node';
-import { createKubernetesActivities } from '../../src/activities/kubernetes/kubernetes-activities.js';
+import { createKubernetesActivities } from '../../src/runtime/kubernetes/kubernetes-activities.js';
 import { GROUP, PLURAL, VERSION } from '../../src/resources/constants.js';
 import { installCrds } from '../support/crds.js';
 import { shepherdObjects } from '../support/shepherd-objects.js';

@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 import * as k8s from '@kubernetes/client-node';
 import { pino } from 'pino';
 import { FAKE_POD_ANNOTATIONS } from '../../src/devenv/kwok-stages.js';
-import { type RunnerWatcher, createRunnerWatcher } from '../../src/kubernetes/runner-watcher.js';
+import { type RunnerWatcher, createRunnerWatcher } from '../../src/runtime/kubernetes/runner-watcher.js';
 import { SESSION_WORKFLOW_TYPE, sessionWorkflowId } from '../../src/workflows/session-contract.js';
 import { eventually, kubeConfig, randomSuffix, testNamespace } from '../support/kube.js';
 import { TEST_SHARD_LABEL, runnerJob } from '../support/runner-job.js';

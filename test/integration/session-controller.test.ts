@@ -15,7 +15,7 @@ import {
   SESSION_UID_MEMO,
   type SessionController,
   createSessionController,
-} from '../../src/kubernetes/session-controller.js';
+} from '../../src/runtime/kubernetes/session-controller.js';
 import { GROUP, PLURAL, VERSION } from '../../src/resources/constants.js';
 import type { AgentSession, AgentSessionSpec } from '../../src/resources/types.js';
 import { sessionWorkflowId } from '../../src/workflows/session-contract.js';

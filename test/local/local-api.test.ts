@@ -13,7 +13,7 @@ import { Client, Connection } from '@temporalio/client';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../../src/api/app.js';
 import { localAuthenticator } from '../../src/api/auth.js';
-import { localBackend } from '../../src/api/local-backend.js';
+import { localBackend } from '../../src/runtime/local/local-backend.js';
 import { createApiMetrics } from '../../src/api/metrics.js';
 import type { ApiSession } from '../../src/api/session-backend.js';
 import { bareRepo as makeBareRepo } from '../support/git.js';

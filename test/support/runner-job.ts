@@ -1,6 +1,6 @@
 /**
  * Runner Jobs for tests of what watches them: plain Jobs carrying exactly the labels and
- * annotation Shepherd's runner Jobs carry (see src/kubernetes/builders/session-job.ts), with a
+ * annotation Shepherd's runner Jobs carry (see src/runtime/kubernetes/builders/session-job.ts), with a
  * `clone` init step and a `runner` container, scripted by KWOK annotations. They need no
  * workspace volume, Secret or ServiceAccount, so a test can make hundreds at once.
  */
@@ -13,8 +13,8 @@ import {
   SESSION_LABEL,
   SESSION_NAME_ANNOTATION,
 } from '../../src/resources/constants.js';
-import { CLONE_CONTAINER, RUNNER_CONTAINER } from '../../src/kubernetes/builders/session-job.js';
-import { jobName, sessionLabelValue } from '../../src/kubernetes/builders/session-names.js';
+import { CLONE_CONTAINER, RUNNER_CONTAINER } from '../../src/runtime/kubernetes/builders/session-job.js';
+import { jobName, sessionLabelValue } from '../../src/runtime/kubernetes/builders/session-names.js';
 
 /** A label a test file puts on its runners, so its watcher sees only them. */
 export const TEST_SHARD_LABEL = 'test.shepherd.dev/shard';

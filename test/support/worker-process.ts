@@ -7,7 +7,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
-import { repoRoot } from '../../src/devenv/tools.js';
+import { repoRoot } from '../../src/processes/tools.js';
 import { randomSuffix } from './kube.js';
 
 /** Label that routes a test's AgentSessions to its own worker. */

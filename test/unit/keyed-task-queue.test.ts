@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { KeyedTaskQueue } from '../../src/kubernetes/keyed-task-queue.js';
+import { KeyedTaskQueue } from '../../src/reconcile/keyed-task-queue.js';
 
 test('a burst of 1,000 tasks runs at most `concurrency` at a time, and push never waits', async () => {
   const queue = new KeyedTaskQueue(50);

@@ -2,14 +2,14 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { V1ContainerState, V1Job, V1Pod } from '@kubernetes/client-node';
-import { buildSessionJob } from '../../src/kubernetes/builders/session-job.js';
-import { RUNNER_SELECTOR } from '../../src/kubernetes/runner-watcher.js';
+import { buildSessionJob } from '../../src/runtime/kubernetes/builders/session-job.js';
+import { RUNNER_SELECTOR } from '../../src/runtime/kubernetes/runner-watcher.js';
 import {
   type RunnerRef,
   runnerEvents,
   runnerRefOfJob,
   runnerRefOfPod,
-} from '../../src/kubernetes/runner-events.js';
+} from '../../src/runtime/kubernetes/runner-events.js';
 import { resolvedSession } from './support/session-fixtures.js';
 
 const ref: RunnerRef = { namespace: 'team-a', session: 'fix-flaky-test', attempt: 2 };

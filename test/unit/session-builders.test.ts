@@ -5,15 +5,15 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { V1Container, V1Job, V1ObjectMeta } from '@kubernetes/client-node';
-import { buildSessionJob } from '../../src/kubernetes/builders/session-job.js';
-import { buildSessionPvc } from '../../src/kubernetes/builders/session-pvc.js';
+import { buildSessionJob } from '../../src/runtime/kubernetes/builders/session-job.js';
+import { buildSessionPvc } from '../../src/runtime/kubernetes/builders/session-pvc.js';
 import {
   buildRunnerRole,
   buildRunnerRoleBinding,
   buildRunnerServiceAccount,
-} from '../../src/kubernetes/builders/session-rbac.js';
-import { SESSION_SECRET_KEY, buildSessionSecret } from '../../src/kubernetes/builders/session-secret.js';
-import { sessionLabelValue } from '../../src/kubernetes/builders/session-names.js';
+} from '../../src/runtime/kubernetes/builders/session-rbac.js';
+import { SESSION_SECRET_KEY, buildSessionSecret } from '../../src/runtime/kubernetes/builders/session-secret.js';
+import { sessionLabelValue } from '../../src/runtime/kubernetes/builders/session-names.js';
 import { PROMPT, resolvedSession } from './support/session-fixtures.js';
 
 const TOKEN = 'sk-ant-secret-token-value';

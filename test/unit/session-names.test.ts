@@ -9,7 +9,7 @@ import {
   jobName,
   sessionLabelValue,
   sessionObjectNames,
-} from '../../src/kubernetes/builders/session-names.js';
+} from '../../src/runtime/kubernetes/builders/session-names.js';
 
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 const LABEL_VALUE = /^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$/;

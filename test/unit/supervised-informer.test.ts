@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Informer, KubernetesObject } from '@kubernetes/client-node';
-import { superviseInformer } from '../../src/kubernetes/supervised-informer.js';
+import { superviseInformer } from '../../src/reconcile/supervised-informer.js';
 
 /** An informer whose first `failures` starts report an error, as a list against a down API server does. */
 function flakyInformer(failures: number) {

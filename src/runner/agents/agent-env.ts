@@ -3,7 +3,7 @@
  * the agent never needs them, and an agent cannot leak what it was never given), with the
  * provider token renamed to the variable the agent itself reads.
  */
-import { RUNNER_ENV } from '../runner-contract.js';
+import { RUNNER_ENV } from '../../runner-contract/runner-contract.js';
 import type { RunnerConfig } from '../config.js';
 
 const GIT_TOKEN_PREFIX = 'SHEPHERD_GIT_TOKEN_';

@@ -8,10 +8,10 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa, type ResultPromise } from 'execa';
-import { buildCloneScript } from '../../../src/kubernetes/builders/session-clone-script.js';
-import { repoRoot } from '../../../src/devenv/tools.js';
+import { buildCloneScript } from '../../../src/runner-contract/clone-script.js';
+import { repoRoot } from '../../../src/processes/tools.js';
 import { testGitEnv } from '../../support/git.js';
-import type { RunnerRepo } from '../../../src/runner/runner-contract.js';
+import type { RunnerRepo } from '../../../src/runner-contract/runner-contract.js';
 import type { ResolvedRepo } from '../../../src/session/resolved-session.js';
 
 const gitEnv = testGitEnv;

@@ -7,8 +7,8 @@
  * Git tokens are never in the script: each repository names the environment variable holding its
  * token, which the Job fills from the session Secret, and a credential helper reads it at run time.
  */
-import type { ResolvedRepo } from '../../session/resolved-session.js';
-import { gitTokenKey } from './session-secret.js';
+import type { ResolvedRepo } from '../session/resolved-session.js';
+import { gitTokenKey } from '../runtime/kubernetes/builders/session-secret.js';
 
 /** Quotes a value for a POSIX shell. */
 export function shellQuote(value: string): string {

@@ -5,18 +5,18 @@
  * after a worker crash never makes a second object.
  */
 import * as k8s from '@kubernetes/client-node';
-import { buildSessionJob } from '../../kubernetes/builders/session-job.js';
-import { jobName, sessionObjectNames } from '../../kubernetes/builders/session-names.js';
-import { buildSessionPvc } from '../../kubernetes/builders/session-pvc.js';
+import { buildSessionJob } from './builders/session-job.js';
+import { jobName, sessionObjectNames } from './builders/session-names.js';
+import { buildSessionPvc } from './builders/session-pvc.js';
 import {
   buildRunnerRole,
   buildRunnerRoleBinding,
   buildRunnerServiceAccount,
-} from '../../kubernetes/builders/session-rbac.js';
-import { buildSessionSecret } from '../../kubernetes/builders/session-secret.js';
-import { sessionSelectorLabels } from '../../kubernetes/builders/session-metadata.js';
-import { providerReadiness, withReadiness } from '../../kubernetes/provider-status.js';
-import { runnerEvents } from '../../kubernetes/runner-events.js';
+} from './builders/session-rbac.js';
+import { buildSessionSecret } from './builders/session-secret.js';
+import { sessionSelectorLabels } from './builders/session-metadata.js';
+import { providerReadiness, withReadiness } from './provider-status.js';
+import { runnerEvents } from './runner-events.js';
 import { ATTEMPT_LABEL, AGENT_CONFIG_NAME, GROUP, PLURAL, VERSION } from '../../resources/constants.js';
 import type { AgentConfig, AgentProvider, AgentSession, SecretKeyRef } from '../../resources/types.js';
 import { providerNameFor, resolveSession } from '../../session/resolve-session.js';

@@ -21,11 +21,11 @@ import {
   COMPONENT_LABEL,
   RESERVED_PREFIX,
   SESSION_NAME_ANNOTATION,
-} from '../../resources/constants.js';
-import type { Quantity, ResourceRequirements } from '../../resources/types.js';
-import type { ResolvedSession } from '../../session/resolved-session.js';
-import { runnerRepos } from '../../session/runner-repos.js';
-import { buildCloneScript } from './session-clone-script.js';
+} from '../../../resources/constants.js';
+import type { Quantity, ResourceRequirements } from '../../../resources/types.js';
+import type { ResolvedSession } from '../../../session/resolved-session.js';
+import { runnerRepos } from '../../../runner-contract/runner-repos.js';
+import { buildCloneScript } from '../../../runner-contract/clone-script.js';
 import { childMetadata, sessionSelectorLabels } from './session-metadata.js';
 import { jobName, sessionObjectNames } from './session-names.js';
 import { gitTokenKey } from './session-secret.js';

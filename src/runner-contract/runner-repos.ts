@@ -3,9 +3,9 @@
  * to use, and the name — never the value — of the variable holding its git token. The same for
  * the Job and the local process; only the workspace path differs.
  */
-import { gitTokenKey } from '../kubernetes/builders/session-secret.js';
-import type { RunnerRepo } from '../runner/runner-contract.js';
-import type { ResolvedSession } from './resolved-session.js';
+import { gitTokenKey } from '../runtime/kubernetes/builders/session-secret.js';
+import type { RunnerRepo } from './runner-contract.js';
+import type { ResolvedSession } from '../session/resolved-session.js';
 
 /** The session's repositories for a runner whose workspace is at `workspace`. */
 export function runnerRepos(session: ResolvedSession, workspace: string): RunnerRepo[] {

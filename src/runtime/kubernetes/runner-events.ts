@@ -7,13 +7,13 @@
  * timestamps into Dates, a watch event leaves them as strings. Nothing here depends on either.
  */
 import type { V1ContainerStatus, V1Job, V1JobCondition, V1Pod } from '@kubernetes/client-node';
-import { ATTEMPT_LABEL, SESSION_NAME_ANNOTATION } from '../resources/constants.js';
-import type { RunnerEndedEvent, RunnerEvent } from '../workflows/session-contract.js';
+import { ATTEMPT_LABEL, SESSION_NAME_ANNOTATION } from '../../resources/constants.js';
+import type { RunnerEndedEvent, RunnerEvent } from '../../workflows/session-contract.js';
 import {
   CONTAINER_CONFIG_REASONS,
   IMAGE_PULL_REASONS,
   type RunnerTermination,
-} from '../session/exit-outcome.js';
+} from '../../session/exit-outcome.js';
 import { CLONE_CONTAINER, RUNNER_CONTAINER } from './builders/session-job.js';
 
 /** One attempt of one session: the unit the watcher reports on. */

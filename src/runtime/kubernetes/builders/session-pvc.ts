@@ -3,7 +3,7 @@
  * attempt and restart, so a retry continues on the agent's earlier work.
  */
 import type { V1PersistentVolumeClaim } from '@kubernetes/client-node';
-import type { ResolvedSession } from '../../session/resolved-session.js';
+import type { ResolvedSession } from '../../../session/resolved-session.js';
 import { childMetadata } from './session-metadata.js';
 import { sessionObjectNames } from './session-names.js';
 

@@ -22,11 +22,11 @@ import {
   makeInformer,
 } from '@kubernetes/client-node';
 import { type Client, WorkflowNotFoundError } from '@temporalio/client';
-import type { Logger } from '../common/logger.js';
-import { COMPONENT_LABEL, MANAGED_BY_LABEL, MANAGED_BY_VALUE } from '../resources/constants.js';
-import { type RunnerEvent, runnerEventSignal, sessionWorkflowId } from '../workflows/session-contract.js';
-import { KeyedTaskQueue } from './keyed-task-queue.js';
-import { listAllPages } from './paged-list.js';
+import type { Logger } from '../../common/logger.js';
+import { COMPONENT_LABEL, MANAGED_BY_LABEL, MANAGED_BY_VALUE } from '../../resources/constants.js';
+import { type RunnerEvent, runnerEventSignal, sessionWorkflowId } from '../../workflows/session-contract.js';
+import { KeyedTaskQueue } from '../../reconcile/keyed-task-queue.js';
+import { listAllPages } from '../../reconcile/paged-list.js';
 import {
   type RunnerRef,
   attemptKey,
@@ -35,7 +35,7 @@ import {
   runnerRefOfPod,
   sessionKey,
 } from './runner-events.js';
-import { superviseInformer } from './supervised-informer.js';
+import { superviseInformer } from '../../reconcile/supervised-informer.js';
 
 /** Selects runner Jobs and their pods: every runner carries both labels. */
 export const RUNNER_SELECTOR = `${MANAGED_BY_LABEL}=${MANAGED_BY_VALUE},${COMPONENT_LABEL}=runner`;

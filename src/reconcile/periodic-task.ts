@@ -3,7 +3,7 @@
  * rounds at once), for the level-triggered loops of the worker. A failed round is logged and the
  * next one runs as usual.
  */
-import type { Logger } from './logger.js';
+import type { Logger } from '../common/logger.js';
 
 /** A started-on-demand periodic task. */
 export interface PeriodicTask {

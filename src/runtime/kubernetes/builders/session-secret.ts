@@ -8,7 +8,7 @@
  * writes them only into `stringData`, which the API server never returns on reads.
  */
 import type { V1Secret } from '@kubernetes/client-node';
-import type { ResolvedSession } from '../../session/resolved-session.js';
+import type { ResolvedSession } from '../../../session/resolved-session.js';
 import { childMetadata } from './session-metadata.js';
 import { sessionObjectNames } from './session-names.js';
 

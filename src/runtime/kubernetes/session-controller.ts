@@ -26,9 +26,9 @@ import {
   WorkflowExecutionAlreadyStartedError,
   WorkflowNotFoundError,
 } from '@temporalio/client';
-import type { Logger } from '../common/logger.js';
-import { GROUP, PLURAL, VERSION } from '../resources/constants.js';
-import type { AgentSession, Phase } from '../resources/types.js';
+import type { Logger } from '../../common/logger.js';
+import { GROUP, PLURAL, VERSION } from '../../resources/constants.js';
+import type { AgentSession, Phase } from '../../resources/types.js';
 import {
   SESSION_TASK_QUEUE,
   SESSION_WORKFLOW_TYPE,
@@ -36,10 +36,10 @@ import {
   restartSignal,
   sessionWorkflowId,
   stopSignal,
-} from '../workflows/session-contract.js';
-import { KeyedTaskQueue } from './keyed-task-queue.js';
-import { listAllPages } from './paged-list.js';
-import { superviseInformer } from './supervised-informer.js';
+} from '../../workflows/session-contract.js';
+import { KeyedTaskQueue } from '../../reconcile/keyed-task-queue.js';
+import { listAllPages } from '../../reconcile/paged-list.js';
+import { superviseInformer } from '../../reconcile/supervised-informer.js';
 
 /** Memo key holding the uid of the AgentSession a workflow run was started for. */
 export const SESSION_UID_MEMO = 'shepherd.dev/uid';

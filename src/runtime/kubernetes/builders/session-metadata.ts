@@ -12,8 +12,8 @@ import {
   MANAGED_BY_VALUE,
   SESSION_LABEL,
   SESSION_NAME_ANNOTATION,
-} from '../../resources/constants.js';
-import type { ResolvedSession } from '../../session/resolved-session.js';
+} from '../../../resources/constants.js';
+import type { ResolvedSession } from '../../../session/resolved-session.js';
 import { sessionLabelValue } from './session-names.js';
 
 /** What a child object is, as the `app.kubernetes.io/component` label says. */

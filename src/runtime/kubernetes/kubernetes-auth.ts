@@ -12,9 +12,9 @@
  * need `create` on tokenreviews and subjectaccessreviews.
  */
 import * as k8s from '@kubernetes/client-node';
-import { GROUP, PLURAL } from '../resources/constants.js';
-import { type Authenticator, bearerToken, type Caller, hashToken, type SessionVerb } from './auth.js';
-import { ApiError } from './errors.js';
+import { GROUP, PLURAL } from '../../resources/constants.js';
+import { type Authenticator, bearerToken, type Caller, hashToken, type SessionVerb } from '../../api/auth.js';
+import { ApiError } from '../../api/errors.js';
 
 /** Options of the kubernetes authenticator. */
 export interface KubernetesAuthOptions {

@@ -10,25 +10,25 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { type Client, isGrpcServiceError, WorkflowNotFoundError } from '@temporalio/client';
 import { decodeFromPayloadsAtIndex } from '@temporalio/common/lib/internal-non-workflow/codec-helpers.js';
 import { tsToDate } from '@temporalio/common/lib/time.js';
-import { attemptFiles, sessionDir } from '../activities/local/local-sessions.js';
-import { SEARCH_ATTRIBUTES } from '../common/search-attributes.js';
-import { API_VERSION, KIND } from '../resources/constants.js';
+import { attemptFiles, sessionDir } from './local-sessions.js';
+import { SEARCH_ATTRIBUTES } from '../../common/search-attributes.js';
+import { API_VERSION, KIND } from '../../resources/constants.js';
 import {
   restartSession,
   sessionState,
   startSession,
   stopSession,
-} from '../session-client/session-commands.js';
+} from '../../session-client/session-commands.js';
 import {
   parseSessionWorkflowId,
   SESSION_WORKFLOW_TYPE,
   type SessionState,
   type SessionWorkflowInput,
   sessionWorkflowId,
-} from '../workflows/session-contract.js';
-import { ApiError, toApiError } from './errors.js';
-import type { ApiSession, ListOptions, LogOptions, NewSession, SessionBackend } from './session-backend.js';
-import { temporalReachable } from './temporal-readiness.js';
+} from '../../workflows/session-contract.js';
+import { ApiError, toApiError } from '../../api/errors.js';
+import type { ApiSession, ListOptions, LogOptions, NewSession, SessionBackend } from '../../api/session-backend.js';
+import { temporalReachable } from '../../api/temporal-readiness.js';
 
 /** Dependencies of the local backend. */
 export interface LocalBackendOptions {

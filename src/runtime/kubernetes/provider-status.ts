@@ -5,11 +5,11 @@
  * reconciler, which keeps `status.ready` and the `Ready` condition true to that for `kubectl`.
  */
 import * as k8s from '@kubernetes/client-node';
-import type { Logger } from '../common/logger.js';
-import { periodicTask } from '../common/periodic-task.js';
-import { setStatusCondition } from '../resources/conditions.js';
-import { GROUP, PLURAL, VERSION } from '../resources/constants.js';
-import type { AgentProvider } from '../resources/types.js';
+import type { Logger } from '../../common/logger.js';
+import { periodicTask } from '../../reconcile/periodic-task.js';
+import { setStatusCondition } from '../../resources/conditions.js';
+import { GROUP, PLURAL, VERSION } from '../../resources/constants.js';
+import type { AgentProvider } from '../../resources/types.js';
 
 /** Whether a provider is ready, and why, in words that name the Secret and key (never a value). */
 export interface ProviderReadiness {

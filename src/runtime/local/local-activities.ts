@@ -9,11 +9,11 @@ import { closeSync, existsSync, mkdirSync, openSync, renameSync, rmSync, writeFi
 import { createHash } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
-import { buildCloneScript } from '../../kubernetes/builders/session-clone-script.js';
-import { gitTokenKey, SESSION_SECRET_KEY } from '../../kubernetes/builders/session-secret.js';
+import { buildCloneScript } from '../../runner-contract/clone-script.js';
+import { gitTokenKey, SESSION_SECRET_KEY } from '../kubernetes/builders/session-secret.js';
 import type { AgentSession, SecretKeyRef } from '../../resources/types.js';
-import { RUNNER_ENV } from '../../runner/runner-contract.js';
-import { runnerRepos } from '../../session/runner-repos.js';
+import { RUNNER_ENV } from '../../runner-contract/runner-contract.js';
+import { runnerRepos } from '../../runner-contract/runner-repos.js';
 import { resolveSession } from '../../session/resolve-session.js';
 import type { ResolvedSession } from '../../session/resolved-session.js';
 import { InvalidSpecError } from '../../session/errors.js';

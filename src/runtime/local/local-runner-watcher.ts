@@ -7,7 +7,7 @@
 import { existsSync, writeFileSync } from 'node:fs';
 import { type Client, WorkflowNotFoundError } from '@temporalio/client';
 import type { Logger } from '../../common/logger.js';
-import { periodicTask } from '../../common/periodic-task.js';
+import { periodicTask } from '../../reconcile/periodic-task.js';
 import { runnerEventSignal, sessionWorkflowId } from '../../workflows/session-contract.js';
 import { attemptFiles, listAttempts, localRunnerEvents } from './local-sessions.js';
 

@@ -8,12 +8,12 @@
 import { PassThrough, type Readable } from 'node:stream';
 import * as k8s from '@kubernetes/client-node';
 import type { Client } from '@temporalio/client';
-import type { Logger } from '../common/logger.js';
-import { RUNNER_CONTAINER } from '../kubernetes/builders/session-job.js';
-import { API_VERSION, GROUP, KIND, PLURAL, VERSION } from '../resources/constants.js';
-import type { AgentSession } from '../resources/types.js';
-import { restartSession, startSession, stopSession } from '../session-client/session-commands.js';
-import { ApiError, toApiError } from './errors.js';
+import type { Logger } from '../../common/logger.js';
+import { RUNNER_CONTAINER } from './builders/session-job.js';
+import { API_VERSION, GROUP, KIND, PLURAL, VERSION } from '../../resources/constants.js';
+import type { AgentSession } from '../../resources/types.js';
+import { restartSession, startSession, stopSession } from '../../session-client/session-commands.js';
+import { ApiError, toApiError } from '../../api/errors.js';
 import type {
   ApiSession,
   ListOptions,
@@ -21,8 +21,8 @@ import type {
   NewSession,
   SessionBackend,
   SessionPage,
-} from './session-backend.js';
-import { kubernetesReachable, temporalReachable } from './temporal-readiness.js';
+} from '../../api/session-backend.js';
+import { kubernetesReachable, temporalReachable } from '../../api/temporal-readiness.js';
 
 /** Dependencies of the kubernetes backend. */
 export interface KubernetesBackendOptions {

@@ -5,8 +5,8 @@
  * never report its own outcome: only the workflow writes status.
  */
 import type { V1Role, V1RoleBinding, V1ServiceAccount } from '@kubernetes/client-node';
-import { GROUP, PLURAL } from '../../resources/constants.js';
-import type { ResolvedSession } from '../../session/resolved-session.js';
+import { GROUP, PLURAL } from '../../../resources/constants.js';
+import type { ResolvedSession } from '../../../session/resolved-session.js';
 import { childMetadata } from './session-metadata.js';
 import { sessionObjectNames } from './session-names.js';
 
