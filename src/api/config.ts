@@ -1,8 +1,7 @@
 /**
  * API configuration from the environment. Only the API's `main` reads it.
  */
-import { homedir } from 'node:os';
-import { join } from 'node:path';
+import { defaultDataDir } from '../runtime/local/local-sessions.js';
 import { SESSION_TASK_QUEUE } from '../workflows/session-contract.js';
 
 /** What the API needs to know. */
@@ -23,7 +22,7 @@ export interface ApiConfig {
   kubeconfig?: string;
   /** `SHEPHERD_API_TOKEN`: local mode's static bearer token. */
   apiToken?: string;
-  /** `SHEPHERD_DATA_DIR`: local mode's data directory (runner logs). @default ~/.shepherd */
+  /** `SHEPHERD_DATA_DIR`: local mode's data directory (runner logs). @default ~/.local/share/shepherd */
   dataDir: string;
   /** `LOG_LEVEL`. @default info */
   logLevel: string;
@@ -57,7 +56,7 @@ export function apiConfigFromEnv(env: NodeJS.ProcessEnv = process.env): ApiConfi
     taskQueue: env.SHEPHERD_TASK_QUEUE ?? SESSION_TASK_QUEUE,
     ...(env.KUBECONFIG ? { kubeconfig: env.KUBECONFIG } : {}),
     ...(env.SHEPHERD_API_TOKEN ? { apiToken: env.SHEPHERD_API_TOKEN } : {}),
-    dataDir: env.SHEPHERD_DATA_DIR ?? join(homedir(), '.shepherd'),
+    dataDir: defaultDataDir(env),
     logLevel: env.LOG_LEVEL ?? 'info',
   };
 }

@@ -16,7 +16,7 @@ import { pino } from 'pino';
 import { missingTools, repoRoot, toolPaths } from '../processes/tools.js';
 import type { AgentSessionSpec } from '../resources/types.js';
 import { sessionState, startSession } from '../session-client/session-commands.js';
-import { defaultDataDir } from '../worker/config.js';
+import { defaultDataDir } from '../runtime/local/local-sessions.js';
 import { sessionWorkflowId } from '../workflows/session-contract.js';
 import { readStackInfo, startEmbeddedStack } from './stack.js';
 

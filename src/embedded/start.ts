@@ -5,7 +5,7 @@
 import { execa } from 'execa';
 import { pino } from 'pino';
 import { missingTools, repoRoot, toolPaths } from '../processes/tools.js';
-import { defaultDataDir } from '../worker/config.js';
+import { defaultDataDir } from '../runtime/local/local-sessions.js';
 import { readStackInfo, startEmbeddedStack } from './stack.js';
 
 const logger = pino({ level: process.env.LOG_LEVEL ?? 'info', base: { service: 'shepherd' } });

@@ -2,14 +2,8 @@
  * Worker configuration from the environment. Only the worker's `main` reads it; everything else
  * takes its dependencies as arguments.
  */
-import { homedir } from 'node:os';
-import { join } from 'node:path';
+import { defaultDataDir } from '../runtime/local/local-sessions.js';
 import { SESSION_TASK_QUEUE, type SessionRuntime } from '../workflows/session-contract.js';
-
-/** The local runtime's default data directory: $SHEPHERD_DATA_DIR, else ~/.local/share/shepherd. */
-export function defaultDataDir(env: NodeJS.ProcessEnv = process.env): string {
-  return env.SHEPHERD_DATA_DIR ?? join(homedir(), '.local', 'share', 'shepherd');
-}
 
 /** What the worker needs to know. */
 export interface WorkerConfig {

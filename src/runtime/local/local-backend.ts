@@ -8,8 +8,6 @@ import { open, rm, stat } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { type Client, isGrpcServiceError, WorkflowNotFoundError } from '@temporalio/client';
-import { decodeFromPayloadsAtIndex } from '@temporalio/common/lib/internal-non-workflow/codec-helpers.js';
-import { tsToDate } from '@temporalio/common/lib/time.js';
 import { attemptFiles, sessionDir } from './local-sessions.js';
 import { SEARCH_ATTRIBUTES } from '../../common/search-attributes.js';
 import { API_VERSION, KIND } from '../../resources/constants.js';
@@ -27,7 +25,13 @@ import {
   sessionWorkflowId,
 } from '../../workflows/session-contract.js';
 import { ApiError, toApiError } from '../../api/errors.js';
-import type { ApiSession, ListOptions, LogOptions, NewSession, SessionBackend } from '../../api/session-backend.js';
+import type {
+  ApiSession,
+  ListOptions,
+  LogOptions,
+  NewSession,
+  SessionBackend,
+} from '../../api/session-backend.js';
 import { temporalReachable } from '../../api/temporal-readiness.js';
 
 /** Dependencies of the local backend. */
@@ -82,35 +86,31 @@ export function localBackend(options: LocalBackendOptions): SessionBackend {
     }
   };
 
-  /** The input and start time of the current run, from its first history event. */
+  /**
+   * The input and start time of the current run, from its first history event (a page of one
+   * event, decoded with the client's own payload converter).
+   */
   const currentRun = async (
     namespace: string,
     name: string,
-  ): Promise<{ input: SessionWorkflowInput; startedAt?: string; runId?: string }> => {
+  ): Promise<{ input: SessionWorkflowInput; startedAt?: string }> => {
+    const workflowId = sessionWorkflowId(namespace, name);
     const history = await client.workflowService.getWorkflowExecutionHistory({
       namespace: temporalNamespace,
-      execution: { workflowId: sessionWorkflowId(namespace, name) },
+      execution: { workflowId },
       maximumPageSize: 1,
     });
     const first = history.history?.events?.[0];
-    const started = first?.workflowExecutionStartedEventAttributes;
-    if (!started)
-      throw new WorkflowNotFoundError('no start event', sessionWorkflowId(namespace, name), undefined);
-    const input = await decodeFromPayloadsAtIndex<SessionWorkflowInput>(
-      client.options.loadedDataConverter,
-      0,
-      started.input?.payloads,
-    );
+    const payload = first?.workflowExecutionStartedEventAttributes?.input?.payloads?.[0];
+    if (!payload) throw new WorkflowNotFoundError('no start event', workflowId, undefined);
+    const input =
+      client.options.loadedDataConverter.payloadConverter.fromPayload<SessionWorkflowInput>(payload);
+    const seconds = first.eventTime?.seconds;
     return {
       input,
-      ...(first.eventTime
-        ? {
-            startedAt: tsToDate(first.eventTime)
-              .toISOString()
-              .replace(/\.\d{3}Z$/, 'Z'),
-          }
+      ...(seconds != null
+        ? { startedAt: new Date(Number(seconds) * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z') }
         : {}),
-      ...(started.originalExecutionRunId ? { runId: started.originalExecutionRunId } : {}),
     };
   };
 
@@ -365,14 +365,13 @@ export function localBackend(options: LocalBackendOptions): SessionBackend {
 
     async restart(namespace, name) {
       const session = await read(namespace, name);
-      const run = await temporal(() => currentRun(namespace, name), namespace, name);
       await temporal(
         () =>
           restartSession(client, taskQueue, {
             namespace,
             name,
-            ...(run.input.spec ? { spec: run.input.spec } : {}),
-            ...(run.input.labels ? { labels: run.input.labels } : {}),
+            spec: session.spec,
+            ...(session.metadata.labels ? { labels: session.metadata.labels } : {}),
             ...(session.status.attempt ? { previousAttempt: session.status.attempt } : {}),
           }),
         namespace,

@@ -12,9 +12,18 @@
  * Nothing secret is written here: secrets live only in the runner process's environment.
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { MAX_RESULT_BYTES } from '../../runner-contract/runner-contract.js';
 import type { RunnerEvent } from '../../workflows/session-contract.js';
+
+/**
+ * The data directory of the local runtime, the same for the worker, the API and the embedded
+ * stack: $SHEPHERD_DATA_DIR, else ~/.local/share/shepherd.
+ */
+export function defaultDataDir(env: NodeJS.ProcessEnv = process.env): string {
+  return env.SHEPHERD_DATA_DIR || join(homedir(), '.local', 'share', 'shepherd');
+}
 
 /** Paths of one session. */
 export function sessionDir(dataDir: string, namespace: string, name: string): string {
