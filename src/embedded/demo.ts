@@ -15,7 +15,7 @@ import { execa } from 'execa';
 import { pino } from 'pino';
 import { missingTools, repoRoot, toolPaths } from '../processes/tools.js';
 import type { AgentSessionSpec } from '../resources/types.js';
-import { sessionState, startSession } from '../session-client/session-commands.js';
+import { sessionState, startSessionWorkflow } from '../session-client/session-commands.js';
 import { defaultDataDir } from '../runtime/local/local-sessions.js';
 import { sessionWorkflowId } from '../workflows/session-contract.js';
 import { readStackInfo, startEmbeddedStack } from './stack.js';
@@ -91,7 +91,10 @@ const spec: AgentSessionSpec =
 
 const connection = await Connection.connect({ address: stack.temporalAddress });
 const client = new Client({ connection });
-await startSession(client, stack.taskQueue, { namespace: 'default', name, spec });
+await startSessionWorkflow(client, {
+  taskQueue: stack.taskQueue,
+  input: { namespace: 'default', name, spec },
+});
 console.log(`session ${name} submitted; follow it in the Temporal UI:`);
 console.log(
   `  ${stack.temporalUiUrl}/namespaces/default/workflows/${encodeURIComponent(sessionWorkflowId('default', name))}`,

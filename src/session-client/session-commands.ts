@@ -1,10 +1,12 @@
 /**
  * Client-side commands on a session workflow, shared by the CR controller, the API and the CLI:
- * start (idempotent), stop, restart (signal-with-start, so a finished session runs again as a new
- * run of the same workflow id) and read the state.
+ * start, stop, restart and read the state. Every start of a session workflow, from any of them,
+ * goes through {@link startSessionWorkflow}, so each run carries the same id, memo and search
+ * attributes and meets a running workflow the same way whoever started it.
  */
 import { type Client, WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError } from '@temporalio/client';
-import { WorkflowIdReusePolicy } from '@temporalio/common';
+import { WorkflowIdConflictPolicy, WorkflowIdReusePolicy } from '@temporalio/common';
+import { SEARCH_ATTRIBUTE_KEYS } from '../common/search-attributes.js';
 import {
   restartSignal,
   SESSION_WORKFLOW_TYPE,
@@ -15,22 +17,90 @@ import {
   type SessionWorkflowInput,
 } from '../workflows/session-contract.js';
 
-/** Starts the session's workflow; a running one is left alone. Returns whether it started one. */
-export async function startSession(
+/**
+ * Memo key holding the uid of the AgentSession a workflow run was started for, so the controller
+ * can tell a run of this CR from one of an earlier CR of the same name.
+ */
+export const SESSION_UID_MEMO = 'shepherd.dev/uid';
+
+/** Memo key holding the CR generation a run was started to restart for, so replicas restart once. */
+export const RESTART_GENERATION_MEMO = 'shepherd.dev/restart-generation';
+
+/** What to start, and how. */
+export interface StartSessionWorkflowOptions {
+  /** The task queue of the session workflows. */
+  taskQueue: string;
+  /**
+   * The run's input. Its `uid`, when there is one (the AgentSession's; the local runtime has no
+   * CR), is recorded in the memo under {@link SESSION_UID_MEMO}.
+   */
+  input: SessionWorkflowInput;
+  /**
+   * The CR generation this run restarts the session for, recorded in the memo under
+   * {@link RESTART_GENERATION_MEMO}.
+   * @default none: the memo names no generation
+   */
+  restartGeneration?: number;
+  /**
+   * `restart`: signal-with-start with the restart signal, so a running session begins a new
+   * attempt and a finished one a new run (either way with `restart: true` in the input of a run it
+   * starts).
+   * @default none: a plain start, which leaves a running workflow alone
+   */
+  signal?: 'restart';
+}
+
+/** What {@link startSessionWorkflow} did. */
+export type StartSessionWorkflowResult =
+  /** A new run started. */
+  | { outcome: 'started'; runId: string }
+  /** A plain start found the workflow running and left it alone. */
+  | { outcome: 'already-running' }
+  /** The restart signal reached a running run, or a new run started with it. */
+  | { outcome: 'restart-signalled'; runId: string };
+
+/**
+ * Starts the session's workflow under its one workflow id (a closed run of the id may be
+ * followed by a new one), or, with `signal: 'restart'`, signals the restart with start.
+ */
+export async function startSessionWorkflow(
   client: Client,
-  taskQueue: string,
-  input: SessionWorkflowInput,
-): Promise<boolean> {
-  try {
-    await client.workflow.start(SESSION_WORKFLOW_TYPE, {
-      taskQueue,
-      workflowId: sessionWorkflowId(input.namespace, input.name),
-      args: [input],
-      workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE,
+  options: StartSessionWorkflowOptions,
+): Promise<StartSessionWorkflowResult> {
+  const { taskQueue, input, restartGeneration, signal } = options;
+  const memo = {
+    ...(input.uid === undefined ? {} : { [SESSION_UID_MEMO]: input.uid }),
+    ...(restartGeneration === undefined ? {} : { [RESTART_GENERATION_MEMO]: restartGeneration }),
+  };
+  const common = {
+    taskQueue,
+    workflowId: sessionWorkflowId(input.namespace, input.name),
+    workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE,
+    memo,
+    // The workflow sets them too; set at start, a session is listed by them from its first moment.
+    typedSearchAttributes: [
+      { key: SEARCH_ATTRIBUTE_KEYS.namespace, value: input.namespace },
+      { key: SEARCH_ATTRIBUTE_KEYS.session, value: input.name },
+    ],
+  };
+  if (signal === 'restart') {
+    const handle = await client.workflow.signalWithStart(SESSION_WORKFLOW_TYPE, {
+      ...common,
+      args: [{ ...input, restart: true }],
+      signal: restartSignal,
+      signalArgs: [],
     });
-    return true;
+    return { outcome: 'restart-signalled', runId: handle.signaledRunId };
+  }
+  try {
+    const handle = await client.workflow.start(SESSION_WORKFLOW_TYPE, {
+      ...common,
+      args: [input],
+      workflowIdConflictPolicy: WorkflowIdConflictPolicy.FAIL,
+    });
+    return { outcome: 'started', runId: handle.firstExecutionRunId };
   } catch (error) {
-    if (error instanceof WorkflowExecutionAlreadyStartedError) return false;
+    if (error instanceof WorkflowExecutionAlreadyStartedError) return { outcome: 'already-running' };
     throw error;
   }
 }
@@ -49,22 +119,6 @@ export async function stopSession(
     if (error instanceof WorkflowNotFoundError) return false;
     throw error;
   }
-}
-
-/** Restarts a session: a running one begins a new attempt, a finished one a new run. */
-export async function restartSession(
-  client: Client,
-  taskQueue: string,
-  input: SessionWorkflowInput,
-): Promise<void> {
-  await client.workflow.signalWithStart(SESSION_WORKFLOW_TYPE, {
-    taskQueue,
-    workflowId: sessionWorkflowId(input.namespace, input.name),
-    args: [{ ...input, restart: true }],
-    signal: restartSignal,
-    signalArgs: [],
-    workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE,
-  });
 }
 
 /** The session state from its latest run, or undefined when it never ran. */

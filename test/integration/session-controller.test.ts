@@ -12,10 +12,10 @@ import * as k8s from '@kubernetes/client-node';
 import type { WorkflowExecutionDescription } from '@temporalio/client';
 import { pino } from 'pino';
 import {
-  SESSION_UID_MEMO,
   type SessionController,
   createSessionController,
 } from '../../src/runtime/kubernetes/session-controller.js';
+import { SESSION_UID_MEMO } from '../../src/session-client/session-commands.js';
 import { GROUP, PLURAL, VERSION } from '../../src/resources/constants.js';
 import type { AgentSession, AgentSessionSpec } from '../../src/resources/types.js';
 import { sessionWorkflowId } from '../../src/workflows/session-contract.js';

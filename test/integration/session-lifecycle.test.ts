@@ -11,7 +11,7 @@ import { Client, Connection } from '@temporalio/client';
 import { FAKE_POD_ANNOTATIONS } from '../../src/devenv/kwok-stages.js';
 import { GROUP, PLURAL, SESSION_LABEL, VERSION } from '../../src/resources/constants.js';
 import type { AgentSession, AgentSessionSpec, Phase } from '../../src/resources/types.js';
-import { restartSession } from '../../src/session-client/session-commands.js';
+import { startSessionWorkflow } from '../../src/session-client/session-commands.js';
 import { sessionWorkflowId, stateQuery } from '../../src/workflows/session-contract.js';
 import { installCrds } from '../support/crds.js';
 import { shepherdObjects } from '../support/shepherd-objects.js';
@@ -251,7 +251,11 @@ test('restarting a failed session starts a new run of the same workflow id with 
   const pvcBefore = (await children(namespace, 'again')).pvcs;
   assert.equal(pvcBefore.length, 1, 'a failed session keeps its workspace for a restart');
 
-  await restartSession(client, worker.taskQueue, { namespace, name: 'again', uid: failed.metadata.uid! });
+  await startSessionWorkflow(client, {
+    taskQueue: worker.taskQueue,
+    input: { namespace, name: 'again', uid: failed.metadata.uid! },
+    signal: 'restart',
+  });
   const rerun = await eventually(
     'the second run to fail too',
     () => readSession(namespace, 'again'),
@@ -441,7 +445,11 @@ test('restarting a running session ends its current attempt and runs the next on
   const created = await createSession(namespace, 'rerun', spec(0, '1h', { timeout: '10m' }));
   await waitForPhase(namespace, 'rerun', ['Running']);
   const pvcBefore = (await children(namespace, 'rerun')).pvcs;
-  await restartSession(client, worker.taskQueue, { namespace, name: 'rerun', uid: created.metadata.uid! });
+  await startSessionWorkflow(client, {
+    taskQueue: worker.taskQueue,
+    input: { namespace, name: 'rerun', uid: created.metadata.uid! },
+    signal: 'restart',
+  });
   const second = await eventually(
     'the runner of attempt 2 to start',
     () => readSession(namespace, 'rerun'),

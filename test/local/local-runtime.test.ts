@@ -11,7 +11,11 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { Client, Connection } from '@temporalio/client';
 import type { AgentSessionSpec, Phase } from '../../src/resources/types.js';
-import { sessionState, startSession, stopSession } from '../../src/session-client/session-commands.js';
+import {
+  sessionState,
+  startSessionWorkflow,
+  stopSession,
+} from '../../src/session-client/session-commands.js';
 import type { SessionState } from '../../src/workflows/session-contract.js';
 import { bareRepo as makeBareRepo, git } from '../support/git.js';
 import { envVar, eventually, randomSuffix } from '../support/kube.js';
@@ -53,7 +57,10 @@ function remoteHead(repo: string, branch: string): string | undefined {
 }
 
 async function run(name: string, spec: AgentSessionSpec): Promise<void> {
-  await startSession(client, worker.taskQueue, { namespace: 'default', name, spec });
+  await startSessionWorkflow(client, {
+    taskQueue: worker.taskQueue,
+    input: { namespace: 'default', name, spec },
+  });
 }
 
 function waitFor(name: string, phases: Phase[], timeoutMs = 60_000): Promise<SessionState> {

@@ -8,7 +8,11 @@
 import { Client, Connection } from '@temporalio/client';
 import { msToTs } from '@temporalio/common/lib/time.js';
 import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
+import { SEARCH_ATTRIBUTES } from '../../src/common/search-attributes.js';
 import { envVar, randomSuffix } from './kube.js';
+
+/** `temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD`: every Shepherd attribute is a Keyword. */
+const INDEXED_VALUE_TYPE_KEYWORD = 2;
 
 let runtimeInstalled = false;
 
@@ -41,6 +45,14 @@ export async function startFixtureWorker(workflowsPath: string): Promise<Fixture
   await connection.workflowService.registerNamespace({
     namespace,
     workflowExecutionRetentionPeriod: msToTs('1 day'),
+  });
+  // Session workflows are started with Shepherd's search attributes, which the dev server
+  // registered for its own namespace only.
+  await connection.operatorService.addSearchAttributes({
+    namespace,
+    searchAttributes: Object.fromEntries(
+      Object.values(SEARCH_ATTRIBUTES).map((attribute) => [attribute.name, INDEXED_VALUE_TYPE_KEYWORD]),
+    ),
   });
   const nativeConnection = await NativeConnection.connect({ address });
   const worker = await Worker.create({ connection: nativeConnection, namespace, taskQueue, workflowsPath });

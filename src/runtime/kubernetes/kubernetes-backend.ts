@@ -12,7 +12,7 @@ import type { Logger } from '../../common/logger.js';
 import { RUNNER_CONTAINER } from './builders/session-job.js';
 import { API_VERSION, GROUP, KIND, PLURAL, VERSION } from '../../resources/constants.js';
 import type { AgentSession } from '../../resources/types.js';
-import { restartSession, startSession, stopSession } from '../../session-client/session-commands.js';
+import { startSessionWorkflow, stopSession } from '../../session-client/session-commands.js';
 import { ApiError, toApiError } from '../../api/errors.js';
 import type {
   ApiSession,
@@ -121,10 +121,9 @@ export function kubernetesBackend(options: KubernetesBackendOptions): SessionBac
           }) as Promise<AgentSession>,
       );
       try {
-        await startSession(client, taskQueue, {
-          namespace,
-          name,
-          ...(cr.metadata.uid ? { uid: cr.metadata.uid } : {}),
+        await startSessionWorkflow(client, {
+          taskQueue,
+          input: { namespace, name, ...(cr.metadata.uid ? { uid: cr.metadata.uid } : {}) },
         });
       } catch (error) {
         // The CR is the record and it exists: the controller starts any session without a
@@ -200,10 +199,10 @@ export function kubernetesBackend(options: KubernetesBackendOptions): SessionBac
         // well would make a second attempt.
         if (cr.status?.phase === 'Stopped') return toApiSession(cr);
       }
-      await restartSession(client, taskQueue, {
-        namespace,
-        name,
-        ...(cr.metadata.uid ? { uid: cr.metadata.uid } : {}),
+      await startSessionWorkflow(client, {
+        taskQueue,
+        input: { namespace, name, ...(cr.metadata.uid ? { uid: cr.metadata.uid } : {}) },
+        signal: 'restart',
       });
       return toApiSession(cr);
     },

@@ -20,32 +20,24 @@ import {
   type KubernetesObject,
   makeInformer,
 } from '@kubernetes/client-node';
-import {
-  type Client,
-  type WorkflowExecutionDescription,
-  WorkflowExecutionAlreadyStartedError,
-  WorkflowNotFoundError,
-} from '@temporalio/client';
+import { type Client, type WorkflowExecutionDescription, WorkflowNotFoundError } from '@temporalio/client';
 import type { Logger } from '../../common/logger.js';
 import { GROUP, PLURAL, VERSION } from '../../resources/constants.js';
 import type { AgentSession, Phase } from '../../resources/types.js';
 import {
+  RESTART_GENERATION_MEMO,
+  SESSION_UID_MEMO,
+  startSessionWorkflow,
+} from '../../session-client/session-commands.js';
+import {
   SESSION_TASK_QUEUE,
-  SESSION_WORKFLOW_TYPE,
   type SessionWorkflowInput,
-  restartSignal,
   sessionWorkflowId,
   stopSignal,
 } from '../../workflows/session-contract.js';
 import { KeyedTaskQueue } from '../../reconcile/keyed-task-queue.js';
 import { listAllPages } from '../../reconcile/paged-list.js';
 import { superviseInformer } from '../../reconcile/supervised-informer.js';
-
-/** Memo key holding the uid of the AgentSession a workflow run was started for. */
-export const SESSION_UID_MEMO = 'shepherd.dev/uid';
-
-/** Memo key holding the CR generation a run was started to restart for, so replicas restart once. */
-export const RESTART_GENERATION_MEMO = 'shepherd.dev/restart-generation';
 
 /** Phases after which a stop has nothing left to stop. */
 const STOPPED_OR_FINISHED: ReadonlySet<Phase> = new Set(['Stopped', 'Succeeded', 'Failed', 'TimedOut']);
@@ -218,18 +210,11 @@ export function createSessionController(options: SessionControllerOptions): Sess
         return; // The next event or resync starts this session's workflow once that run closed.
       }
     }
-    try {
-      const handle = await client.workflow.start(SESSION_WORKFLOW_TYPE, {
-        taskQueue,
-        workflowId,
-        args: [workflowInput(session, false)],
-        workflowIdReusePolicy: 'ALLOW_DUPLICATE',
-        memo: { [SESSION_UID_MEMO]: entry.uid },
-      });
+    const result = await startSessionWorkflow(client, { taskQueue, input: workflowInput(session, false) });
+    if (result.outcome === 'started') {
       counters.started += 1;
-      logger.info({ workflowId, runId: handle.firstExecutionRunId }, 'session workflow started');
-    } catch (error) {
-      if (!(error instanceof WorkflowExecutionAlreadyStartedError)) throw error;
+      logger.info({ workflowId, ...result }, 'session workflow started');
+    } else {
       // Another replica (or the API) started it between our look and our start.
       counters.alreadyStarted += 1;
       logger.debug({ workflowId }, 'session workflow was already started');
@@ -247,44 +232,31 @@ export function createSessionController(options: SessionControllerOptions): Sess
    */
   const restart = async (session: AgentSession, entry: Handled, generation: number): Promise<void> => {
     const workflowId = sessionWorkflowId(session.metadata.namespace ?? '', session.metadata.name);
-    const memo = { [SESSION_UID_MEMO]: entry.uid, [RESTART_GENERATION_MEMO]: generation };
     const latestRun = await describeLatestRun(workflowId);
     if (latestRun?.status.name === 'RUNNING') {
       const restartOf = latestRun.memo?.[RESTART_GENERATION_MEMO];
       if (memoUid(latestRun) === entry.uid && typeof restartOf === 'number' && restartOf >= generation) {
         logger.debug({ workflowId, runId: latestRun.runId, generation }, 'session already restarted');
       } else {
-        const handle = await client.workflow.signalWithStart(SESSION_WORKFLOW_TYPE, {
-          workflowId,
+        const result = await startSessionWorkflow(client, {
           taskQueue,
-          args: [workflowInput(session, true)],
-          signal: restartSignal,
-          signalArgs: [],
-          workflowIdReusePolicy: 'ALLOW_DUPLICATE',
-          memo,
+          input: workflowInput(session, true),
+          restartGeneration: generation,
+          signal: 'restart',
         });
         counters.restartsSent += 1;
-        logger.info(
-          { workflowId, runId: handle.signaledRunId, generation },
-          'restart signalled for desiredState Running',
-        );
+        logger.info({ workflowId, ...result, generation }, 'restart signalled for desiredState Running');
       }
     } else {
-      try {
-        const handle = await client.workflow.start(SESSION_WORKFLOW_TYPE, {
-          taskQueue,
-          workflowId,
-          args: [workflowInput(session, true)],
-          workflowIdReusePolicy: 'ALLOW_DUPLICATE',
-          memo,
-        });
+      const result = await startSessionWorkflow(client, {
+        taskQueue,
+        input: workflowInput(session, true),
+        restartGeneration: generation,
+      });
+      if (result.outcome === 'started') {
         counters.restartsSent += 1;
-        logger.info(
-          { workflowId, runId: handle.firstExecutionRunId, generation },
-          'stopped session restarted as a new run',
-        );
-      } catch (error) {
-        if (!(error instanceof WorkflowExecutionAlreadyStartedError)) throw error;
+        logger.info({ workflowId, ...result, generation }, 'stopped session restarted as a new run');
+      } else {
         logger.debug({ workflowId, generation }, 'another replica restarted the session');
       }
     }

@@ -11,12 +11,7 @@ import { type Client, isGrpcServiceError, WorkflowNotFoundError } from '@tempora
 import { attemptFiles, sessionDir } from './local-sessions.js';
 import { SEARCH_ATTRIBUTES } from '../../common/search-attributes.js';
 import { API_VERSION, KIND } from '../../resources/constants.js';
-import {
-  restartSession,
-  sessionState,
-  startSession,
-  stopSession,
-} from '../../session-client/session-commands.js';
+import { sessionState, startSessionWorkflow, stopSession } from '../../session-client/session-commands.js';
 import {
   parseSessionWorkflowId,
   SESSION_WORKFLOW_TYPE,
@@ -249,7 +244,8 @@ export function localBackend(options: LocalBackendOptions): SessionBackend {
       };
       const started = existing
         ? false
-        : await temporal(() => startSession(client, taskQueue, input), namespace, name);
+        : (await temporal(() => startSessionWorkflow(client, { taskQueue, input }), namespace, name))
+            .outcome === 'started';
       if (!started)
         throw new ApiError('AlreadyExists', `${what(namespace, name)} already exists; choose another name`);
       return {
@@ -367,12 +363,16 @@ export function localBackend(options: LocalBackendOptions): SessionBackend {
       const session = await read(namespace, name);
       await temporal(
         () =>
-          restartSession(client, taskQueue, {
-            namespace,
-            name,
-            spec: session.spec,
-            ...(session.metadata.labels ? { labels: session.metadata.labels } : {}),
-            ...(session.status.attempt ? { previousAttempt: session.status.attempt } : {}),
+          startSessionWorkflow(client, {
+            taskQueue,
+            input: {
+              namespace,
+              name,
+              spec: session.spec,
+              ...(session.metadata.labels ? { labels: session.metadata.labels } : {}),
+              ...(session.status.attempt ? { previousAttempt: session.status.attempt } : {}),
+            },
+            signal: 'restart',
           }),
         namespace,
         name,
