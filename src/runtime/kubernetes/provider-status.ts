@@ -6,7 +6,7 @@
  */
 import * as k8s from '@kubernetes/client-node';
 import type { Logger } from '../../common/logger.js';
-import { periodicTask } from '../../reconcile/periodic-task.js';
+import { type ReconcileLoop, createReconcileLoop } from '../../reconcile/reconcile-loop.js';
 import { setStatusCondition } from '../../resources/conditions.js';
 import { GROUP, PLURAL, VERSION } from '../../resources/constants.js';
 import type { AgentProvider } from '../../resources/types.js';
@@ -84,7 +84,9 @@ export interface ProviderStatusReconcilerOptions {
  * and writes the status of those whose readiness changed. Level-triggered and idempotent, so any
  * number of workers may run it.
  */
-export function createProviderStatusReconciler(options: ProviderStatusReconcilerOptions) {
+export function createProviderStatusReconciler(
+  options: ProviderStatusReconcilerOptions,
+): Pick<ReconcileLoop, 'start' | 'stop'> {
   const core = options.kubeConfig.makeApiClient(k8s.CoreV1Api);
   const custom = options.kubeConfig.makeApiClient(k8s.CustomObjectsApi);
   const intervalMs = options.intervalMs ?? 10_000;
@@ -124,5 +126,12 @@ export function createProviderStatusReconciler(options: ProviderStatusReconciler
     }
   };
 
-  return periodicTask(reconcileAll, intervalMs, options.logger, 'provider status round');
+  const loop = createReconcileLoop({
+    name: 'provider status reconciler',
+    logger: options.logger,
+    resync: reconcileAll,
+    resyncIntervalMs: intervalMs,
+    resyncAtStart: true,
+  });
+  return { start: () => loop.start(), stop: () => loop.stop() };
 }

@@ -25,8 +25,8 @@ import { type Client, WorkflowNotFoundError } from '@temporalio/client';
 import type { Logger } from '../../common/logger.js';
 import { COMPONENT_LABEL, MANAGED_BY_LABEL, MANAGED_BY_VALUE } from '../../resources/constants.js';
 import { type RunnerEvent, runnerEventSignal, sessionWorkflowId } from '../../workflows/session-contract.js';
-import { KeyedTaskQueue } from '../../reconcile/keyed-task-queue.js';
 import { listAllPages } from '../../reconcile/paged-list.js';
+import { createReconcileLoop } from '../../reconcile/reconcile-loop.js';
 import {
   type RunnerRef,
   attemptKey,
@@ -35,7 +35,6 @@ import {
   runnerRefOfPod,
   sessionKey,
 } from './runner-events.js';
-import { superviseInformer } from '../../reconcile/supervised-informer.js';
 
 /** Selects runner Jobs and their pods: every runner carries both labels. */
 export const RUNNER_SELECTOR = `${MANAGED_BY_LABEL}=${MANAGED_BY_VALUE},${COMPONENT_LABEL}=runner`;
@@ -114,9 +113,6 @@ interface SentEvents {
   recordedAt: number;
 }
 
-/** How long `stop` waits for queued signals before giving up on them (the next start resends). */
-const STOP_DRAIN_MS = 5000;
-
 /** Creates the runner watcher. Nothing runs until `start`. */
 export function createRunnerWatcher(options: RunnerWatcherOptions): RunnerWatcher {
   const { kubeConfig, client, logger } = options;
@@ -124,7 +120,6 @@ export function createRunnerWatcher(options: RunnerWatcherOptions): RunnerWatche
   const selector = options.labelSelector ? `${RUNNER_SELECTOR},${options.labelSelector}` : RUNNER_SELECTOR;
   const core = kubeConfig.makeApiClient(CoreV1Api);
   const batch = kubeConfig.makeApiClient(BatchV1Api);
-  const queue = new KeyedTaskQueue(options.maxSignalsInFlight ?? 50);
 
   const attempts = new Map<string, AttemptObjects>();
   const sent = new Map<string, SentEvents>();
@@ -134,12 +129,8 @@ export function createRunnerWatcher(options: RunnerWatcherOptions): RunnerWatche
     signalsSent: 0,
     signalsToMissingWorkflows: 0,
     signalsFailed: 0,
-    resyncs: 0,
     resyncEvents: 0,
   };
-  let resyncTimer: NodeJS.Timeout | undefined;
-  let resyncRunning: Promise<void> | undefined;
-  let running = false;
 
   const markSent = (key: string, event: RunnerEvent, fingerprint: string): void => {
     const entry = sent.get(key) ?? { recordedAt: 0 };
@@ -158,7 +149,7 @@ export function createRunnerWatcher(options: RunnerWatcherOptions): RunnerWatche
     const workflowId = sessionWorkflowId(ref.namespace, ref.session);
     const queuedAt = Date.now();
     // One key per session keeps a runner's `started` ahead of its `ended`.
-    queue.push(sessionKey(ref), async () => {
+    loop.push(sessionKey(ref), async () => {
       try {
         if (sent.get(key)?.[event.kind] === fingerprint) return;
         const signalAt = Date.now();
@@ -262,10 +253,6 @@ export function createRunnerWatcher(options: RunnerWatcherOptions): RunnerWatche
   jobInformer.on('update', onJob);
   jobInformer.on('delete', onJobDeleted);
 
-  const backoff = options.informerRestartBackoffMs ?? 1000;
-  const pods = superviseInformer(podInformer, { name: 'runner-pods', logger, initialBackoffMs: backoff });
-  const jobs = superviseInformer(jobInformer, { name: 'runner-jobs', logger, initialBackoffMs: backoff });
-
   const resyncOnce = async (): Promise<void> => {
     const startedAt = Date.now();
     // Jobs first, then pods: a pod that existed when its finished Job was listed is still in the
@@ -313,7 +300,6 @@ export function createRunnerWatcher(options: RunnerWatcherOptions): RunnerWatche
     for (const [key, entrySent] of sent) {
       if (!listed.has(key) && entrySent.recordedAt < startedAt) sent.delete(key);
     }
-    counters.resyncs += 1;
     counters.resyncEvents += resent;
     const log = resent > 0 ? logger.info.bind(logger) : logger.debug.bind(logger);
     log(
@@ -322,62 +308,32 @@ export function createRunnerWatcher(options: RunnerWatcherOptions): RunnerWatche
     );
   };
 
-  const resyncNow = (): Promise<void> => {
-    // Overlapping resyncs would list twice for nothing; a caller joins the one running.
-    resyncRunning ??= resyncOnce().finally(() => {
-      resyncRunning = undefined;
-    });
-    return resyncRunning;
-  };
-
-  const scheduleResync = (): void => {
-    if (!running || resyncIntervalMs <= 0) return;
-    resyncTimer = setTimeout(() => {
-      resyncTimer = undefined;
-      resyncNow()
-        .catch((error: unknown) =>
-          logger.warn(
-            { error: (error as Error).message },
-            'runner resync failed; retrying at the next interval',
-          ),
-        )
-        .finally(scheduleResync);
-    }, resyncIntervalMs);
-  };
+  const loop = createReconcileLoop({
+    name: 'runner watcher',
+    logger,
+    resync: resyncOnce,
+    resyncIntervalMs,
+    informers: { 'runner-jobs': jobInformer, 'runner-pods': podInformer },
+    ...(options.informerRestartBackoffMs === undefined
+      ? {}
+      : { informerRestartBackoffMs: options.informerRestartBackoffMs }),
+    ...(options.maxSignalsInFlight === undefined ? {} : { concurrency: options.maxSignalsInFlight }),
+    logFields: { labelSelector: selector },
+  });
 
   return {
-    async start() {
-      if (running) return;
-      running = true;
-      await Promise.all([jobs.start(), pods.start()]);
-      scheduleResync();
-      logger.info({ labelSelector: selector, resyncIntervalMs }, 'runner watcher started');
-    },
-    async stop() {
-      running = false;
-      if (resyncTimer) clearTimeout(resyncTimer);
-      resyncTimer = undefined;
-      await Promise.all([pods.stop(), jobs.stop()]);
-      await resyncRunning?.catch(() => undefined);
-      let timer: NodeJS.Timeout | undefined;
-      const drained = await Promise.race([
-        queue.onIdle().then(() => true),
-        new Promise<boolean>((resolve) => {
-          timer = setTimeout(() => resolve(false), STOP_DRAIN_MS);
-        }),
-      ]);
-      clearTimeout(timer);
-      logger.info({ drained, queued: queue.stats().queued }, 'runner watcher stopped');
-    },
-    resyncNow,
+    start: () => loop.start(),
+    stop: () => loop.stop(),
+    resyncNow: () => loop.resyncNow(),
     stats() {
-      const queueStats = queue.stats();
+      const loopStats = loop.stats();
       return {
         ...counters,
-        signalsInFlight: queueStats.active,
-        signalsQueued: queueStats.queued,
+        signalsInFlight: loopStats.active,
+        signalsQueued: loopStats.queued,
         trackedAttempts: sent.size,
-        informerRestarts: pods.stats().restarts + jobs.stats().restarts,
+        resyncs: loopStats.resyncs,
+        informerRestarts: loopStats.informerRestarts,
       };
     },
   };

@@ -35,9 +35,8 @@ import {
   sessionWorkflowId,
   stopSignal,
 } from '../../workflows/session-contract.js';
-import { KeyedTaskQueue } from '../../reconcile/keyed-task-queue.js';
 import { listAllPages } from '../../reconcile/paged-list.js';
-import { superviseInformer } from '../../reconcile/supervised-informer.js';
+import { createReconcileLoop } from '../../reconcile/reconcile-loop.js';
 
 /** Phases after which a stop has nothing left to stop. */
 const STOPPED_OR_FINISHED: ReadonlySet<Phase> = new Set(['Stopped', 'Succeeded', 'Failed', 'TimedOut']);
@@ -110,8 +109,6 @@ interface Handled {
   restartGeneration?: number;
 }
 
-const STOP_DRAIN_MS = 5000;
-
 function keyOf(session: AgentSession): string {
   return `${session.metadata.namespace ?? ''}/${session.metadata.name}`;
 }
@@ -128,7 +125,6 @@ export function createSessionController(options: SessionControllerOptions): Sess
   const resyncIntervalMs = options.resyncIntervalMs ?? 30_000;
   const { labelSelector } = options;
   const customObjects = kubeConfig.makeApiClient(CustomObjectsApi);
-  const queue = new KeyedTaskQueue(options.maxCallsInFlight ?? 50);
   const handled = new Map<string, Handled>();
   /** The newest object seen per CR and whether it was deleted; a queued task acts on the newest. */
   const latest = new Map<string, { session: AgentSession; deleted: boolean }>();
@@ -139,11 +135,7 @@ export function createSessionController(options: SessionControllerOptions): Sess
     restartsSent: 0,
     cancelsSent: 0,
     failures: 0,
-    resyncs: 0,
   };
-  let running = false;
-  let resyncTimer: NodeJS.Timeout | undefined;
-  let resyncRunning: Promise<void> | undefined;
 
   const handledFor = (key: string, uid: string): Handled => {
     let entry = handled.get(key);
@@ -338,7 +330,7 @@ export function createSessionController(options: SessionControllerOptions): Sess
     const alreadyQueued = latest.has(key);
     latest.set(key, { session, deleted });
     if (alreadyQueued) return;
-    queue.push(key, async () => {
+    loop.push(key, async () => {
       const item = latest.get(key);
       latest.delete(key);
       if (!item) return;
@@ -381,11 +373,6 @@ export function createSessionController(options: SessionControllerOptions): Sess
   informer.on('add', onChange);
   informer.on('update', onChange);
   informer.on('delete', (object) => enqueue(object as unknown as AgentSession, true));
-  const supervised = superviseInformer(informer, {
-    name: 'agentsessions',
-    logger,
-    initialBackoffMs: options.informerRestartBackoffMs ?? 1000,
-  });
 
   const resyncOnce = async (): Promise<void> => {
     const startedAt = Date.now();
@@ -396,58 +383,31 @@ export function createSessionController(options: SessionControllerOptions): Sess
       const cached = name ? informer.get(name, namespace) : undefined;
       enqueue((cached ?? object) as unknown as AgentSession, false);
     }
-    counters.resyncs += 1;
     logger.debug({ sessions: sessions.length, durationMs: Date.now() - startedAt }, 'session resync queued');
   };
 
-  const resyncNow = (): Promise<void> => {
-    resyncRunning ??= resyncOnce().finally(() => {
-      resyncRunning = undefined;
-    });
-    // The caller wants the reconciles done, not just queued.
-    return resyncRunning.then(() => queue.onIdle());
-  };
-
-  const scheduleResync = (): void => {
-    if (!running || resyncIntervalMs <= 0) return;
-    resyncTimer = setTimeout(() => {
-      resyncTimer = undefined;
-      resyncNow()
-        .catch((error: unknown) =>
-          logger.warn(
-            { error: (error as Error).message },
-            'session resync failed; retrying at the next interval',
-          ),
-        )
-        .finally(scheduleResync);
-    }, resyncIntervalMs);
-  };
+  const loop = createReconcileLoop({
+    name: 'session controller',
+    logger,
+    resync: resyncOnce,
+    resyncIntervalMs,
+    // The caller of resyncNow wants the reconciles done, not just queued.
+    resyncWaitsForQueue: true,
+    informers: { agentsessions: informer },
+    ...(options.informerRestartBackoffMs === undefined
+      ? {}
+      : { informerRestartBackoffMs: options.informerRestartBackoffMs }),
+    ...(options.maxCallsInFlight === undefined ? {} : { concurrency: options.maxCallsInFlight }),
+    logFields: { taskQueue, labelSelector },
+  });
 
   return {
-    async start() {
-      if (running) return;
-      running = true;
-      await supervised.start();
-      scheduleResync();
-      logger.info({ taskQueue, labelSelector, resyncIntervalMs }, 'session controller started');
+    start: () => loop.start(),
+    stop: () => loop.stop(),
+    resyncNow: () => loop.resyncNow(),
+    stats() {
+      const { resyncs, informerRestarts } = loop.stats();
+      return { ...counters, resyncs, informerRestarts };
     },
-    async stop() {
-      running = false;
-      if (resyncTimer) clearTimeout(resyncTimer);
-      resyncTimer = undefined;
-      await supervised.stop();
-      await resyncRunning?.catch(() => undefined);
-      let timer: NodeJS.Timeout | undefined;
-      const drained = await Promise.race([
-        queue.onIdle().then(() => true),
-        new Promise<boolean>((resolve) => {
-          timer = setTimeout(() => resolve(false), STOP_DRAIN_MS);
-        }),
-      ]);
-      clearTimeout(timer);
-      logger.info({ drained }, 'session controller stopped');
-    },
-    resyncNow,
-    stats: () => ({ ...counters, informerRestarts: supervised.stats().restarts }),
   };
 }

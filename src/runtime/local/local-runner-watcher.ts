@@ -7,7 +7,7 @@
 import { existsSync, writeFileSync } from 'node:fs';
 import { type Client, WorkflowNotFoundError } from '@temporalio/client';
 import type { Logger } from '../../common/logger.js';
-import { periodicTask } from '../../reconcile/periodic-task.js';
+import { type ReconcileLoop, createReconcileLoop } from '../../reconcile/reconcile-loop.js';
 import { runnerEventSignal, sessionWorkflowId } from '../../workflows/session-contract.js';
 import { attemptFiles, listAttempts, localRunnerEvents } from './local-sessions.js';
 
@@ -21,7 +21,9 @@ export interface LocalRunnerWatcherOptions {
 }
 
 /** Creates the local runner watcher; nothing runs until `start`. */
-export function createLocalRunnerWatcher(options: LocalRunnerWatcherOptions) {
+export function createLocalRunnerWatcher(
+  options: LocalRunnerWatcherOptions,
+): Pick<ReconcileLoop, 'start' | 'stop'> {
   const { dataDir, client, logger } = options;
   const pollMs = options.pollMs ?? 500;
   const startedSent = new Set<string>();
@@ -54,5 +56,14 @@ export function createLocalRunnerWatcher(options: LocalRunnerWatcherOptions) {
       }
     }
   };
-  return periodicTask(poll, pollMs, logger, 'local runner poll');
+  // Each poll signals in order itself (an attempt's `ended` only after its `started` went through),
+  // so the loop's queue stays unused.
+  const loop = createReconcileLoop({
+    name: 'local runner watcher',
+    logger,
+    resync: poll,
+    resyncIntervalMs: pollMs,
+    resyncAtStart: true,
+  });
+  return { start: () => loop.start(), stop: () => loop.stop() };
 }

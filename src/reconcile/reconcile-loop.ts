@@ -1,0 +1,183 @@
+/**
+ * The one level-triggered loop behind every reconciler of the worker: the runner watcher, the
+ * AgentSession controller, the local runner watcher and the provider status reconciler. Each of
+ * them owns only what it compares; the loop owns the machinery they all need and that is easy to
+ * get subtly wrong when written four times:
+ *
+ * - informers, supervised so that one stopped on an error is started again;
+ * - a keyed task queue with bounded concurrency, so informer callbacks never wait;
+ * - a periodic resync that lists the world again (an interval after the previous one ended, never
+ *   two at once: a caller asking for a resync while one runs joins it);
+ * - a stop that waits for a resync in progress and drains the queue for a bounded time (what is
+ *   left is redone by the next start's resync, so waiting longer would only delay a shutdown).
+ */
+import type { Informer, KubernetesObject } from '@kubernetes/client-node';
+import type { Logger } from '../common/logger.js';
+import { KeyedTaskQueue, type Task } from './keyed-task-queue.js';
+import { type SupervisedInformer, superviseInformer } from './supervised-informer.js';
+
+/** What a loop reconciles and how. */
+export interface ReconcileLoopOptions {
+  /** Names the loop in logs, e.g. `runner watcher`. */
+  name: string;
+  logger: Logger;
+  /**
+   * Lists the world and reconciles it: pushes a task per object that needs one onto the loop's
+   * queue, or does the work itself. A rejection is logged and the next interval tries again.
+   */
+  resync: () => Promise<void>;
+  /** How long after a periodic resync ends the next one starts; 0 turns the timer off (`resyncNow` still works). */
+  resyncIntervalMs: number;
+  /**
+   * Whether the first periodic resync runs right after `start` rather than one interval later.
+   * @default false
+   */
+  resyncAtStart?: boolean;
+  /**
+   * Whether a resync is done only once the queue is idle, i.e. the tasks it pushed have run:
+   * `resyncNow` resolves then, and the next periodic resync is timed from then.
+   * @default false
+   */
+  resyncWaitsForQueue?: boolean;
+  /**
+   * Informers that push tasks between resyncs, by the name their logs carry. Their handlers are
+   * registered by the owner; the loop starts, supervises and stops them.
+   * @default {}
+   */
+  informers?: Record<string, Informer<KubernetesObject>>;
+  /**
+   * The first wait before restarting an informer that stopped on an error; doubles up to 30 s.
+   * @default 1000
+   */
+  informerRestartBackoffMs?: number;
+  /**
+   * The most queued tasks running at once.
+   * @default 50
+   */
+  concurrency?: number;
+  /**
+   * How long `stop` waits for queued tasks before leaving them to the next start's resync.
+   * @default 5000
+   */
+  stopDrainMs?: number;
+  /**
+   * Fields added to the loop's `started` log line, e.g. its label selector.
+   * @default {}
+   */
+  logFields?: object;
+}
+
+/** Counters for logs, metrics and tests. */
+export interface ReconcileLoopStats {
+  /** Resyncs that completed (a failed one is not counted). */
+  resyncs: number;
+  /** Restarts of the informers after errors, all informers together. */
+  informerRestarts: number;
+  /** Queued tasks running now. */
+  active: number;
+  /** Queued tasks waiting. */
+  queued: number;
+}
+
+/** A running (or stopped) loop. */
+export interface ReconcileLoop {
+  /** Starts the informers and the periodic resync; resolves once the informers' first lists were attempted. */
+  start(): Promise<void>;
+  /** Stops the timer and the informers, waits for a resync in progress, and drains the queue for at most `stopDrainMs`. */
+  stop(): Promise<void>;
+  /** Resyncs now, or joins the resync in progress; also works when stopped. Rejects when the resync fails. */
+  resyncNow(): Promise<void>;
+  /** Queues `task` behind the earlier tasks of `key`; returns at once. */
+  push(key: string, task: Task): void;
+  /** Resolves once no queued task is running or waiting. */
+  onIdle(): Promise<void>;
+  stats(): ReconcileLoopStats;
+}
+
+/** Creates a loop; nothing runs until `start`. */
+export function createReconcileLoop(options: ReconcileLoopOptions): ReconcileLoop {
+  const { name, logger, resync, resyncIntervalMs } = options;
+  const stopDrainMs = options.stopDrainMs ?? 5000;
+  const queue = new KeyedTaskQueue(options.concurrency ?? 50);
+  const informers: SupervisedInformer[] = Object.entries(options.informers ?? {}).map(
+    ([informerName, informer]) =>
+      superviseInformer(informer, {
+        name: informerName,
+        logger,
+        initialBackoffMs: options.informerRestartBackoffMs ?? 1000,
+      }),
+  );
+  let running = false;
+  /** Counts starts, so a timer chain of an earlier start ends instead of running beside the new one. */
+  let startCount = 0;
+  let timer: NodeJS.Timeout | undefined;
+  /** The resync in progress: its listing only, without the wait for the queue. */
+  let resyncing: Promise<void> | undefined;
+  let resyncs = 0;
+
+  const resyncNow = (): Promise<void> => {
+    // Overlapping resyncs would list twice for nothing; a caller joins the one running.
+    resyncing ??= resync()
+      .then(() => {
+        resyncs += 1;
+      })
+      .finally(() => {
+        resyncing = undefined;
+      });
+    return options.resyncWaitsForQueue ? resyncing.then(() => queue.onIdle()) : resyncing;
+  };
+
+  const schedule = (delayMs: number, chain: number): void => {
+    if (!running || chain !== startCount || resyncIntervalMs <= 0) return;
+    timer = setTimeout(() => {
+      timer = undefined;
+      resyncNow()
+        .catch((error: unknown) =>
+          logger.warn(
+            { loop: name, error: (error as Error).message },
+            `${name} resync failed; retrying at the next interval`,
+          ),
+        )
+        .finally(() => schedule(resyncIntervalMs, chain));
+    }, delayMs);
+  };
+
+  return {
+    async start() {
+      if (running) return;
+      running = true;
+      const chain = (startCount += 1);
+      await Promise.all(informers.map((informer) => informer.start()));
+      schedule(options.resyncAtStart ? 0 : resyncIntervalMs, chain);
+      logger.info({ ...options.logFields, resyncIntervalMs }, `${name} started`);
+    },
+    async stop() {
+      running = false;
+      clearTimeout(timer);
+      timer = undefined;
+      await Promise.all(informers.map((informer) => informer.stop()));
+      await resyncing?.catch(() => undefined);
+      let drainTimer: NodeJS.Timeout | undefined;
+      const drained = await Promise.race([
+        queue.onIdle().then(() => true),
+        new Promise<boolean>((resolve) => {
+          drainTimer = setTimeout(() => resolve(false), stopDrainMs);
+        }),
+      ]);
+      clearTimeout(drainTimer);
+      logger.info({ drained, queued: queue.stats().queued }, `${name} stopped`);
+    },
+    resyncNow,
+    push: (key, task) => queue.push(key, task),
+    onIdle: () => queue.onIdle(),
+    stats() {
+      const { active, queued } = queue.stats();
+      return {
+        resyncs,
+        informerRestarts: informers.reduce((sum, informer) => sum + informer.stats().restarts, 0),
+        active,
+        queued,
+      };
+    },
+  };
+}
