@@ -8,10 +8,9 @@
  * so several replicas may run this controller at once with no leader election, and a resync may
  * repeat any action. The workflow owns the status; the controller never writes to the CR.
  *
- * A session whose workflow ended without ever writing `status.workflowId` must not be started
- * again at every resync. So the controller records the CR's uid in the workflow's memo and, before
- * starting, looks at the latest run of the id: a run for this uid (or, without the memo, one that
- * started after the CR was created) means the session already had its workflow.
+ * What to do is decided by `decide` (session-decision.ts) from the CR, the latest run of its
+ * workflow id and this controller's bookkeeping; this module only feeds it and carries out its
+ * actions.
  */
 import {
   CustomObjectsApi,
@@ -20,15 +19,11 @@ import {
   type KubernetesObject,
   makeInformer,
 } from '@kubernetes/client-node';
-import { type Client, type WorkflowExecutionDescription, WorkflowNotFoundError } from '@temporalio/client';
+import { type Client, WorkflowNotFoundError } from '@temporalio/client';
 import type { Logger } from '../../common/logger.js';
 import { GROUP, PLURAL, VERSION } from '../../resources/constants.js';
-import type { AgentSession, Phase } from '../../resources/types.js';
-import {
-  RESTART_GENERATION_MEMO,
-  SESSION_UID_MEMO,
-  startSessionWorkflow,
-} from '../../session-client/session-commands.js';
+import type { AgentSession } from '../../resources/types.js';
+import { startSessionWorkflow } from '../../session-client/session-commands.js';
 import {
   SESSION_TASK_QUEUE,
   type SessionWorkflowInput,
@@ -37,9 +32,15 @@ import {
 } from '../../workflows/session-contract.js';
 import { listAllPages } from '../../reconcile/paged-list.js';
 import { createReconcileLoop } from '../../reconcile/reconcile-loop.js';
-
-/** Phases after which a stop has nothing left to stop. */
-const STOPPED_OR_FINISHED: ReadonlySet<Phase> = new Set(['Stopped', 'Succeeded', 'Failed', 'TimedOut']);
+import {
+  type Handled,
+  type LatestRun,
+  NOT_LOOKED_UP,
+  type ObservedSession,
+  type SessionAction,
+  decide,
+  latestRunOf,
+} from './session-decision.js';
 
 /** Dependencies and tuning of the controller. */
 export interface SessionControllerOptions {
@@ -93,29 +94,13 @@ export interface SessionController {
   start(): Promise<void>;
   /** Stops both and waits (at most a few seconds) for the calls already queued. */
   stop(): Promise<void>;
-  /** Lists every AgentSession now and reconciles each; also works when stopped. */
+  /** Lists every AgentSession now and resolves once each is reconciled; also works when stopped. */
   resyncNow(): Promise<void>;
   stats(): SessionControllerStats;
 }
 
-/** What the controller has done for one CR, so repeated events do not repeat calls. */
-interface Handled {
-  uid: string;
-  /** The workflow is known to exist (or to have run) for this uid. */
-  started?: boolean;
-  /** The generation a stop was sent for. */
-  stopGeneration?: number;
-  /** The generation a restart was sent for. */
-  restartGeneration?: number;
-}
-
 function keyOf(session: AgentSession): string {
   return `${session.metadata.namespace ?? ''}/${session.metadata.name}`;
-}
-
-function timeOf(value: string | Date | undefined): number | undefined {
-  if (value === undefined) return undefined;
-  return value instanceof Date ? value.getTime() : Date.parse(value);
 }
 
 /** Creates the controller. Nothing runs until `start`. */
@@ -127,7 +112,7 @@ export function createSessionController(options: SessionControllerOptions): Sess
   const customObjects = kubeConfig.makeApiClient(CustomObjectsApi);
   const handled = new Map<string, Handled>();
   /** The newest object seen per CR and whether it was deleted; a queued task acts on the newest. */
-  const latest = new Map<string, { session: AgentSession; deleted: boolean }>();
+  const latest = new Map<string, ObservedSession>();
   const counters = {
     started: 0,
     alreadyStarted: 0,
@@ -137,24 +122,10 @@ export function createSessionController(options: SessionControllerOptions): Sess
     failures: 0,
   };
 
-  const handledFor = (key: string, uid: string): Handled => {
-    let entry = handled.get(key);
-    if (entry?.uid !== uid) {
-      entry = { uid };
-      handled.set(key, entry);
-    }
-    return entry;
-  };
-
-  const memoUid = (description: WorkflowExecutionDescription): string | undefined => {
-    const value = description.memo?.[SESSION_UID_MEMO];
-    return typeof value === 'string' ? value : undefined;
-  };
-
   /** The latest run of the session's workflow id, or undefined when there is none. */
-  const describeLatestRun = async (workflowId: string): Promise<WorkflowExecutionDescription | undefined> => {
+  const lookUpLatestRun = async (workflowId: string): Promise<LatestRun | undefined> => {
     try {
-      return await client.workflow.getHandle(workflowId).describe();
+      return latestRunOf(await client.workflow.getHandle(workflowId).describe());
     } catch (error) {
       if (error instanceof WorkflowNotFoundError) return undefined;
       throw error;
@@ -168,159 +139,121 @@ export function createSessionController(options: SessionControllerOptions): Sess
     ...(restart ? { restart: true } : {}),
   });
 
-  /**
-   * Whether the latest run of the session's workflow id was started for this CR: its memo names
-   * this uid or, for a run started without the memo (by an older controller or the API), it is
-   * running now or started after the CR was created.
-   */
-  const runOwnedBy = (run: WorkflowExecutionDescription, session: AgentSession, uid: string): boolean => {
-    const owner = memoUid(run);
-    if (owner !== undefined) return owner === uid;
-    if (run.status.name === 'RUNNING') return true;
-    const created = timeOf(session.metadata.creationTimestamp);
-    return created !== undefined && run.startTime.getTime() >= created;
-  };
-
-  const ensureStarted = async (session: AgentSession, entry: Handled): Promise<void> => {
-    const workflowId = sessionWorkflowId(session.metadata.namespace ?? '', session.metadata.name);
-    const latestRun = await describeLatestRun(workflowId);
-    if (latestRun) {
-      if (runOwnedBy(latestRun, session, entry.uid)) {
-        entry.started = true;
-        counters.alreadyStarted += 1;
-        logger.debug({ workflowId, runId: latestRun.runId }, 'session already has its workflow');
+  /** Carries out `action`; throws when it could not, so its bookkeeping is not recorded. */
+  const execute = async (session: AgentSession, workflowId: string, action: SessionAction): Promise<void> => {
+    switch (action.kind) {
+      case 'nothing':
+        if (action.reason === 'owns-latest-run') {
+          counters.alreadyStarted += 1;
+          logger.debug({ workflowId }, 'session already has its workflow');
+        } else if (action.reason === 'already-restarted') {
+          logger.debug({ workflowId }, 'session already restarted');
+        } else if (action.reason === 'run-of-newer-session') {
+          logger.debug({ workflowId }, 'deleted session does not own the running workflow');
+        }
+        return;
+      case 'start': {
+        const result = await startSessionWorkflow(client, {
+          taskQueue,
+          input: workflowInput(session, false),
+        });
+        if (result.outcome === 'started') {
+          counters.started += 1;
+          logger.info({ workflowId, ...result }, 'session workflow started');
+        } else {
+          // Another replica (or the API) started it between our look and our start.
+          counters.alreadyStarted += 1;
+          logger.debug({ workflowId }, 'session workflow was already started');
+        }
         return;
       }
-      if (latestRun.status.name === 'RUNNING') {
+      case 'cancel-other-run':
         // The run belongs to an earlier CR of the same name, deleted while its workflow ran on.
         logger.info(
-          { workflowId, runId: latestRun.runId, previousUid: memoUid(latestRun) },
+          { workflowId, runId: action.runId, previousUid: action.previousUid },
           'cancelling the workflow of a deleted session that had the same name',
         );
-        await client.workflow.getHandle(workflowId, latestRun.runId).cancel();
+        await client.workflow.getHandle(workflowId, action.runId).cancel();
         counters.cancelsSent += 1;
         return; // The next event or resync starts this session's workflow once that run closed.
-      }
-    }
-    const result = await startSessionWorkflow(client, { taskQueue, input: workflowInput(session, false) });
-    if (result.outcome === 'started') {
-      counters.started += 1;
-      logger.info({ workflowId, ...result }, 'session workflow started');
-    } else {
-      // Another replica (or the API) started it between our look and our start.
-      counters.alreadyStarted += 1;
-      logger.debug({ workflowId }, 'session workflow was already started');
-    }
-    entry.started = true;
-  };
-
-  /**
-   * Restarts a stopped session for `generation`. A stopped session's workflow has normally
-   * finished: a new run is started with `restart: true` (the input tells it to continue the
-   * attempt count), and a replica that loses the race gets "already started". A signal-with-start
-   * would do the same for the winner, but the loser's signal would reach the new run and restart
-   * its first attempt. Only a run still alive is signalled, unless its memo shows it is already
-   * the restart for this generation.
-   */
-  const restart = async (session: AgentSession, entry: Handled, generation: number): Promise<void> => {
-    const workflowId = sessionWorkflowId(session.metadata.namespace ?? '', session.metadata.name);
-    const latestRun = await describeLatestRun(workflowId);
-    if (latestRun?.status.name === 'RUNNING') {
-      const restartOf = latestRun.memo?.[RESTART_GENERATION_MEMO];
-      if (memoUid(latestRun) === entry.uid && typeof restartOf === 'number' && restartOf >= generation) {
-        logger.debug({ workflowId, runId: latestRun.runId, generation }, 'session already restarted');
-      } else {
+      case 'signal-stop':
+        try {
+          await client.workflow
+            .getHandle(workflowId)
+            .signal(stopSignal, { reason: 'desiredState set to Stopped' });
+          counters.stopsSent += 1;
+          logger.info(
+            { workflowId, generation: action.generation },
+            'stop signalled for desiredState Stopped',
+          );
+        } catch (error) {
+          if (!(error instanceof WorkflowNotFoundError)) throw error;
+          logger.debug({ workflowId }, 'no running workflow to stop');
+        }
+        return;
+      case 'restart': {
         const result = await startSessionWorkflow(client, {
           taskQueue,
           input: workflowInput(session, true),
-          restartGeneration: generation,
+          restartGeneration: action.generation,
           signal: 'restart',
         });
         counters.restartsSent += 1;
-        logger.info({ workflowId, ...result, generation }, 'restart signalled for desiredState Running');
+        logger.info(
+          { workflowId, ...result, generation: action.generation },
+          'restart signalled for desiredState Running',
+        );
+        return;
       }
-    } else {
-      const result = await startSessionWorkflow(client, {
-        taskQueue,
-        input: workflowInput(session, true),
-        restartGeneration: generation,
-      });
-      if (result.outcome === 'started') {
-        counters.restartsSent += 1;
-        logger.info({ workflowId, ...result, generation }, 'stopped session restarted as a new run');
-      } else {
-        logger.debug({ workflowId, generation }, 'another replica restarted the session');
-      }
-    }
-    entry.started = true;
-    entry.restartGeneration = generation;
-  };
-
-  const reconcile = async (session: AgentSession): Promise<void> => {
-    const { namespace = '', name, uid, generation = 0, deletionTimestamp } = session.metadata;
-    // Deleting: the delete event cancels the workflow; acting on the last update would race it.
-    if (!uid || deletionTimestamp) return;
-    const key = keyOf(session);
-    const entry = handledFor(key, uid);
-    const workflowId = sessionWorkflowId(namespace, name);
-    const desired = session.spec.desiredState ?? 'Running';
-    const phase = session.status?.phase;
-    const hasWorkflow = Boolean(session.status?.workflowId) || entry.started === true;
-
-    if (desired === 'Stopped') {
-      if (phase && STOPPED_OR_FINISHED.has(phase)) return;
-      if (entry.stopGeneration === generation) return;
-      if (!hasWorkflow) {
-        // A session created stopped is held: its workflow starts when desiredState becomes
-        // Running. One whose status does not name its workflow yet may still have one running.
-        const latestRun = await describeLatestRun(workflowId);
-        if (!latestRun || latestRun.status.name !== 'RUNNING' || !runOwnedBy(latestRun, session, uid)) {
-          entry.stopGeneration = generation;
-          return;
+      case 'restart-as-new-run': {
+        const result = await startSessionWorkflow(client, {
+          taskQueue,
+          input: workflowInput(session, true),
+          restartGeneration: action.generation,
+        });
+        if (result.outcome === 'started') {
+          counters.restartsSent += 1;
+          logger.info(
+            { workflowId, ...result, generation: action.generation },
+            'stopped session restarted as a new run',
+          );
+        } else {
+          logger.debug(
+            { workflowId, generation: action.generation },
+            'another replica restarted the session',
+          );
         }
+        return;
       }
-      try {
-        await client.workflow
-          .getHandle(workflowId)
-          .signal(stopSignal, { reason: 'desiredState set to Stopped' });
-        counters.stopsSent += 1;
-        logger.info({ workflowId, generation }, 'stop signalled for desiredState Stopped');
-      } catch (error) {
-        if (!(error instanceof WorkflowNotFoundError)) throw error;
-        logger.debug({ workflowId }, 'no running workflow to stop');
-      }
-      entry.stopGeneration = generation;
-      return;
+      case 'cancel-deleted':
+        try {
+          await client.workflow.getHandle(workflowId, action.runId).cancel();
+          counters.cancelsSent += 1;
+          logger.info({ workflowId, runId: action.runId }, 'session deleted; workflow cancelled');
+        } catch (error) {
+          if (!(error instanceof WorkflowNotFoundError)) throw error;
+        }
+        return;
     }
-
-    const observed = session.status?.observedGeneration ?? 0;
-    if (phase === 'Stopped' && generation > observed) {
-      if (entry.restartGeneration === generation) return;
-      await restart(session, entry, generation);
-      return;
-    }
-
-    if (!session.status?.workflowId && !entry.started) await ensureStarted(session, entry);
   };
 
-  const cancelDeleted = async (session: AgentSession): Promise<void> => {
-    const { namespace = '', name, uid } = session.metadata;
-    handled.delete(keyOf(session));
-    const workflowId = sessionWorkflowId(namespace, name);
-    const latestRun = await describeLatestRun(workflowId);
-    if (!latestRun || latestRun.status.name !== 'RUNNING') return;
-    const owner = memoUid(latestRun);
-    if (owner !== undefined && uid !== undefined && owner !== uid) {
-      // The run belongs to a newer CR of the same name; this delete is old news.
-      logger.debug({ workflowId, owner, uid }, 'deleted session does not own the running workflow');
-      return;
-    }
-    try {
-      await client.workflow.getHandle(workflowId, latestRun.runId).cancel();
-      counters.cancelsSent += 1;
-      logger.info({ workflowId, runId: latestRun.runId }, 'session deleted; workflow cancelled');
-    } catch (error) {
-      if (!(error instanceof WorkflowNotFoundError)) throw error;
+  /** Decides about the CR, looking up its latest run only when the decision needs it, and acts. */
+  const reconcile = async (key: string, observed: ObservedSession): Promise<void> => {
+    const { session } = observed;
+    // A deleted CR's bookkeeping goes with it; a CR created again under the name starts afresh.
+    if (observed.deleted) handled.delete(key);
+    const workflowId = sessionWorkflowId(session.metadata.namespace ?? '', session.metadata.name);
+    const first = decide(observed, NOT_LOOKED_UP, handled.get(key));
+    const action =
+      first.kind === 'look-up-latest-run'
+        ? decide(observed, await lookUpLatestRun(workflowId), handled.get(key))
+        : first;
+    await execute(session, workflowId, action);
+    const record = 'record' in action ? action.record : undefined;
+    const { uid } = session.metadata;
+    if (record && uid) {
+      const entry = handled.get(key);
+      handled.set(key, { ...(entry?.uid === uid ? entry : { uid }), ...record });
     }
   };
 
@@ -335,7 +268,7 @@ export function createSessionController(options: SessionControllerOptions): Sess
       latest.delete(key);
       if (!item) return;
       try {
-        await (item.deleted ? cancelDeleted(item.session) : reconcile(item.session));
+        await reconcile(key, item);
       } catch (error) {
         counters.failures += 1;
         logger.warn(
