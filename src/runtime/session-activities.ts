@@ -1,6 +1,6 @@
 /**
  * The activities the session workflow calls, as one interface with two implementations: the
- * Kubernetes runtime (PVC, Secret, Job) and, later, the local runtime (directory, environment,
+ * Kubernetes runtime (PVC, Secret, Job) and the local runtime (directory, environment,
  * process). The workflow imports only this type. Every activity is idempotent: names are
  * deterministic, "already exists" adopts, "not found" on delete is success.
  */
