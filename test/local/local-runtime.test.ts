@@ -146,12 +146,14 @@ test('stopping a running session pushes its work in progress and ends Stopped', 
     repos: [{ url: repo, branch: 'main' }],
   });
   await waitFor(name, ['Running']);
+  // The clone is named after the repository; wait for the agent's file itself, not for time.
+  const workspace = join(dataDir, 'sessions', 'default', name, 'workspace');
   await eventually(
-    'the agent to write',
-    async () => existsSync(join(dataDir, 'sessions', 'default', name, 'workspace')),
+    'the agent to write WIP.md',
+    async () =>
+      existsSync(workspace) && readdirSync(workspace).some((dir) => existsSync(join(workspace, dir, 'WIP.md'))),
     Boolean,
   );
-  await new Promise((resolve) => setTimeout(resolve, 1_000));
   await stopSession(client, 'default', name, 'test stop');
   const done = await waitFor(name, ['Stopped', 'Failed', 'Succeeded']);
   assert.equal(done.phase, 'Stopped');
