@@ -20,9 +20,10 @@ export interface SessionWorker {
   stop(): Promise<void>;
 }
 
-/** The workflow code: the pre-built bundle when `SHEPHERD_WORKFLOW_BUNDLE` names one, else the sources. */
-function workflowSource(): { workflowsPath: string } | { workflowBundle: { codePath: string } } {
-  const bundle = process.env.SHEPHERD_WORKFLOW_BUNDLE;
+/** The workflow code: the pre-built bundle when one is configured, else the sources. */
+function workflowSource(
+  bundle: string | undefined,
+): { workflowsPath: string } | { workflowBundle: { codePath: string } } {
   if (bundle) return { workflowBundle: { codePath: bundle } };
   const ts = fileURLToPath(new URL('../workflows/index.ts', import.meta.url));
   return {
@@ -59,7 +60,7 @@ export async function startSessionWorker(config: WorkerConfig, logger: Logger): 
     connection: nativeConnection,
     namespace: config.temporalNamespace,
     taskQueue: config.taskQueue,
-    ...workflowSource(),
+    ...workflowSource(config.workflowBundle),
     activities: runtime.activities,
     // Sessions wait on signals, not on activities, so many can be cached at once.
     maxCachedWorkflows: 2_000,
