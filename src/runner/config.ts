@@ -4,7 +4,8 @@
  * Malformed values are prerequisite failures: the same Job would fail the same way on a retry.
  */
 import { isAbsolute } from 'node:path';
-import { RUNNER_ENV, type RunnerRepo } from '../runner-contract/runner-contract.js';
+import type { RunnerRepo } from '../runner-contract/repos.js';
+import { ENV_NAME_PATTERN, RUNNER_ENV } from '../runner-contract/variables.js';
 import { PrerequisiteError } from './errors.js';
 
 /** The agents the runner knows how to drive. */
@@ -70,7 +71,7 @@ function parseRepo(entry: unknown, index: number): RunnerRepo {
   const branch = text('branch', false);
   const commit = text('commit', false);
   const tokenEnv = text('tokenEnv', false);
-  if (tokenEnv !== undefined && !/^[A-Za-z_][A-Za-z0-9_]*$/.test(tokenEnv)) {
+  if (tokenEnv !== undefined && !new RegExp(ENV_NAME_PATTERN).test(tokenEnv)) {
     throw new PrerequisiteError(`${where}.tokenEnv "${tokenEnv}" is not an environment variable name`);
   }
   if (repo.autoPush !== undefined && typeof repo.autoPush !== 'boolean') {

@@ -1,9 +1,8 @@
 /** The runner's result always fits the 4 KiB the kubelet keeps of a termination message. */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { parseRunnerResult } from '../../src/runner-contract/runner-result.js';
+import { MAX_RESULT_BYTES, parseRunnerResult } from '../../src/runner-contract/result.js';
 import { serializeResult } from '../../src/runner/result.js';
-import { MAX_RESULT_BYTES } from '../../src/runner-contract/runner-contract.js';
 
 const repo = {
   url: 'https://git.example.com/team-a/shop.git',

@@ -5,6 +5,9 @@
  */
 import type { ReconciledRepo, ReconciledRepoStatus, Usage } from '../resources/types.js';
 
+/** Longest result the runner writes: the kubelet keeps at most 4 KiB of a termination message. */
+export const MAX_RESULT_BYTES = 4096;
+
 /** What the runner reports when it ends. */
 export interface RunnerResult {
   summary?: string;
