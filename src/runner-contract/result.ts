@@ -1,34 +1,57 @@
 /**
- * The JSON result the runner writes to its termination message (or, locally, its result file):
- * a summary, what happened to each repository, and usage. Parsed leniently: a runner that died
- * before writing it, or wrote something else, still ends its session with a clear record.
+ * The JSON result the runner writes to its termination message (or, locally, its result file): a
+ * summary, what happened to each repository, and usage. The schemas say what a well-formed result
+ * is; the parser is lenient on top of them: it keeps every part that matches its schema and drops
+ * the rest, so a runner that died before writing it, or wrote something partly wrong, still ends
+ * its session with as clear a record as it gave.
  */
-import type { ReconciledRepo, ReconciledRepoStatus, Usage } from '../resources/types.js';
+import { type Static, type TObject, Type } from 'typebox';
+import { Value } from 'typebox/value';
 
 /** Longest result the runner writes: the kubelet keeps at most 4 KiB of a termination message. */
 export const MAX_RESULT_BYTES = 4096;
 
+const Text = Type.String({ minLength: 1 });
+const Count = Type.Number({ minimum: 0 });
+
+/** What happened to one repository. */
+export const RunnerResultRepoSchema = Type.Object({
+  url: Text,
+  branch: Type.Optional(Text),
+  commit: Type.Optional(Text),
+  pullRequestUrl: Type.Optional(Text),
+  status: Type.Optional(Type.Enum(['Pending', 'Pushed', 'NoChanges', 'NotPushed', 'Failed'])),
+  message: Type.Optional(Text),
+});
+
+/** What the agent consumed, as far as it reports it. */
+export const RunnerUsageSchema = Type.Object({
+  inputTokens: Type.Optional(Count),
+  outputTokens: Type.Optional(Count),
+  cacheReadTokens: Type.Optional(Count),
+  cacheWriteTokens: Type.Optional(Count),
+  costUsd: Type.Optional(Count),
+});
+
 /** What the runner reports when it ends. */
-export interface RunnerResult {
-  summary?: string;
-  repos: ReconciledRepo[];
-  usage?: Usage;
-}
+export const RunnerResultSchema = Type.Object({
+  summary: Type.Optional(Text),
+  repos: Type.Array(RunnerResultRepoSchema),
+  usage: Type.Optional(RunnerUsageSchema),
+});
 
-const REPO_STATUSES = new Set<ReconciledRepoStatus>([
-  'Pending',
-  'Pushed',
-  'NoChanges',
-  'NotPushed',
-  'Failed',
-]);
+/** What the runner reports when it ends. */
+export type RunnerResult = Static<typeof RunnerResultSchema>;
 
-function str(value: unknown): string | undefined {
-  return typeof value === 'string' && value.length > 0 ? value : undefined;
-}
-
-function num(value: unknown): number | undefined {
-  return typeof value === 'number' && Number.isFinite(value) && value >= 0 ? value : undefined;
+/** The properties of `value` that match their own schema in `schema`; the others are dropped. */
+function validProperties(schema: TObject, value: unknown): Record<string, unknown> {
+  if (typeof value !== 'object' || value === null) return {};
+  const record = value as Record<string, unknown>;
+  return Object.fromEntries(
+    Object.entries(schema.properties).flatMap(([key, property]) =>
+      record[key] !== undefined && Value.Check(property, record[key]) ? [[key, record[key]]] : [],
+    ),
+  );
 }
 
 /** Parses a termination message; undefined when it is not a runner result. */
@@ -41,47 +64,16 @@ export function parseRunnerResult(message: string | undefined): RunnerResult | u
     return undefined;
   }
   if (typeof raw !== 'object' || raw === null) return undefined;
-  const record = raw as Record<string, unknown>;
-  const repos = Array.isArray(record.repos) ? record.repos : [];
+  const { repos, summary, usage } = raw as Record<string, unknown>;
   const result: RunnerResult = {
-    repos: repos.flatMap((entry): ReconciledRepo[] => {
-      if (typeof entry !== 'object' || entry === null) return [];
-      const repo = entry as Record<string, unknown>;
-      const url = str(repo.url);
-      if (!url) return [];
-      const status = str(repo.status) as ReconciledRepoStatus | undefined;
-      const branch = str(repo.branch);
-      const commit = str(repo.commit);
-      const pullRequestUrl = str(repo.pullRequestUrl);
-      const repoMessage = str(repo.message);
-      return [
-        {
-          url,
-          ...(branch ? { branch } : {}),
-          ...(commit ? { commit } : {}),
-          ...(pullRequestUrl ? { pullRequestUrl } : {}),
-          ...(status && REPO_STATUSES.has(status) ? { status } : {}),
-          ...(repoMessage ? { message: repoMessage } : {}),
-        },
-      ];
+    // A repository entry without a URL cannot be matched to the session's repositories: dropped.
+    repos: (Array.isArray(repos) ? repos : []).flatMap((entry) => {
+      const repo = validProperties(RunnerResultRepoSchema, entry);
+      return Value.Check(RunnerResultRepoSchema, repo) ? [repo] : [];
     }),
   };
-  const summary = str(record.summary);
-  if (summary) result.summary = summary;
-  if (typeof record.usage === 'object' && record.usage !== null) {
-    const u = record.usage as Record<string, unknown>;
-    const usage: Usage = {};
-    for (const key of [
-      'inputTokens',
-      'outputTokens',
-      'cacheReadTokens',
-      'cacheWriteTokens',
-      'costUsd',
-    ] as const) {
-      const value = num(u[key]);
-      if (value !== undefined) usage[key] = value;
-    }
-    if (Object.keys(usage).length > 0) result.usage = usage;
-  }
+  if (Value.Check(RunnerResultSchema.properties.summary, summary)) result.summary = summary;
+  const counted = validProperties(RunnerUsageSchema, usage);
+  if (Object.keys(counted).length > 0 && Value.Check(RunnerUsageSchema, counted)) result.usage = counted;
   return result;
 }
