@@ -27,7 +27,7 @@ import type { ConditionStatus, Phase } from '../resources/types.js';
 import { formatDuration } from '../session/duration.js';
 import { type ExitOutcome, exitOutcome, type RunnerTermination } from '../session/exit-outcome.js';
 import type { ResolvedSession } from '../session/resolved-session.js';
-import { parseRunnerResult } from '../runner-contract/runner-result.js';
+import { parseRunnerResult } from '../runner-contract/result.js';
 import {
   type RunnerEvent,
   restartSignal,

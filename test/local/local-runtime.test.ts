@@ -146,12 +146,13 @@ test('stopping a running session pushes its work in progress and ends Stopped', 
     repos: [{ url: repo, branch: 'main' }],
   });
   await waitFor(name, ['Running']);
-  // The clone is named after the repository; wait for the agent's file itself, not for time.
+  // The agent writes only once the runner is up, so the stop reaches a runner that can push.
   const workspace = join(dataDir, 'sessions', 'default', name, 'workspace');
   await eventually(
-    'the agent to write WIP.md',
+    'the agent to write',
     async () =>
-      existsSync(workspace) && readdirSync(workspace).some((dir) => existsSync(join(workspace, dir, 'WIP.md'))),
+      existsSync(workspace) &&
+      readdirSync(workspace).some((dir) => existsSync(join(workspace, dir, 'WIP.md'))),
     Boolean,
   );
   await stopSession(client, 'default', name, 'test stop');

@@ -10,10 +10,9 @@ import { createHash } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { buildCloneScript } from '../../runner-contract/clone-script.js';
-import { gitTokenKey, SESSION_SECRET_KEY } from '../kubernetes/builders/session-secret.js';
+import { runnerEnvironment } from '../../runner-contract/environment.js';
+import { shellQuote } from '../../runner-contract/shell.js';
 import type { AgentSession, SecretKeyRef } from '../../resources/types.js';
-import { RUNNER_ENV } from '../../runner-contract/runner-contract.js';
-import { runnerRepos } from '../../runner-contract/runner-repos.js';
 import { resolveSession } from '../../session/resolve-session.js';
 import type { ResolvedSession } from '../../session/resolved-session.js';
 import { InvalidSpecError } from '../../session/errors.js';
@@ -52,8 +51,6 @@ function localUid(namespace: string, name: string): string {
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20, 32)}`;
 }
 
-const shellQuote = (value: string) => `'${value.replaceAll("'", `'\\''`)}'`;
-
 /**
  * The wrapper around clone step and runner: it records the exit code in a file, and passes a
  * SIGTERM on to the runner (which then pushes its work) instead of dying with it.
@@ -90,31 +87,32 @@ export function createLocalActivities(deps: LocalActivityDeps): SessionActivitie
     return value;
   };
 
+  /**
+   * The runner process's environment: the worker's, then the contract's secret part, the
+   * session's own variables (only literal values: there is nothing to take `valueFrom` from here)
+   * and the contract's plain part, layered as the Job's `envFrom` and `env` are.
+   */
   const runnerEnv = (session: ResolvedSession, attempt: number): NodeJS.ProcessEnv => {
-    const workspace = workspaceDir(dataDir, session.namespace, session.name);
-    const files = attemptFiles(dataDir, session.namespace, session.name, attempt);
-    const env: NodeJS.ProcessEnv = { ...process.env, ...session.provider.environment };
-    for (const variable of session.env) if (variable.value !== undefined) env[variable.name] = variable.value;
-    env[RUNNER_ENV.initialPrompt] = session.initialPrompt;
-    const tokenRef = session.provider.authTokenSecretRef;
-    if (tokenRef) env[SESSION_SECRET_KEY.providerToken] = readSecret(tokenRef, 'the provider token');
-    session.repos.forEach((repo, index) => {
-      if (repo.credentialsSecretRef) {
-        env[gitTokenKey(index)] = readSecret(repo.credentialsSecretRef, `the git token for ${repo.url}`);
-      }
-    });
-    env[RUNNER_ENV.agent] = session.agent;
-    if (session.agent === 'command' && session.command) {
-      env[RUNNER_ENV.command] = JSON.stringify([...session.command, ...(session.args ?? [])]);
+    const providerRef = session.provider.authTokenSecretRef;
+    const providerToken = providerRef ? readSecret(providerRef, 'the provider token') : undefined;
+    const repoTokens: Record<string, string> = {};
+    for (const repo of session.repos) {
+      if (repo.credentialsSecretRef)
+        repoTokens[repo.url] = readSecret(repo.credentialsSecretRef, `the git token for ${repo.url}`);
     }
-    if (session.model !== undefined) env[RUNNER_ENV.model] = session.model;
-    env[RUNNER_ENV.workspace] = workspace;
-    env[RUNNER_ENV.resultFile] = files.result;
-    env[RUNNER_ENV.repos] = JSON.stringify(runnerRepos(session, workspace));
-    env[RUNNER_ENV.sessionName] = session.name;
-    env[RUNNER_ENV.namespace] = session.namespace;
-    env[RUNNER_ENV.attempt] = String(attempt);
-    return env;
+    const { plain, secret } = runnerEnvironment(
+      session,
+      {
+        attempt,
+        workspace: workspaceDir(dataDir, session.namespace, session.name),
+        resultFile: attemptFiles(dataDir, session.namespace, session.name, attempt).result,
+      },
+      { ...(providerToken === undefined ? {} : { providerToken }), repoTokens },
+    );
+    const sessionEnv = session.env.flatMap((variable) =>
+      variable.value === undefined ? [] : [[variable.name, variable.value] as const],
+    );
+    return { ...process.env, ...secret, ...Object.fromEntries(sessionEnv), ...plain };
   };
 
   /** Sends `signal` to the runner wrapper of an attempt (SIGKILL: its whole group), if it is alive. */
