@@ -46,7 +46,7 @@ export async function startSessionWorker(config: WorkerConfig, logger: Logger): 
 
   const runtime =
     config.runtime === 'local'
-      ? createLocalRuntime({ dataDir: config.dataDir, client, logger })
+      ? await createLocalRuntime({ dataDir: config.dataDir, client, logger })
       : createKubernetesRuntime({
           kubeConfig: loadKubeConfig(config.kubeconfig),
           client,

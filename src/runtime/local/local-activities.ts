@@ -8,7 +8,6 @@ import { spawn } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, openSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { fileURLToPath } from 'node:url';
 import { buildCloneScript } from '../../runner-contract/clone-script.js';
 import { runnerEnvironment } from '../../runner-contract/environment.js';
 import { shellQuote } from '../../runner-contract/shell.js';
@@ -24,25 +23,12 @@ import { attemptFiles, localRunnerEvents, processAlive, readPid, workspaceDir } 
 export interface LocalActivityDeps {
   /** Where sessions live (see local-sessions.ts). */
   dataDir: string;
-  /**
-   * The runner command. @default this checkout's `src/runner/main.ts` under tsx, with the same
-   * Node.js as the worker
-   */
-  runnerCommand?: string[];
+  /** The runner command: the runner bundle under the worker's own Node.js (see local-runtime.ts). */
+  runnerCommand: string[];
   /** Where secrets come from: a Secret reference `{name, key}` is the variable `key`. @default process.env */
   secretEnv?: NodeJS.ProcessEnv;
   /** How long a stopped runner has to push its work before it is killed. @default 25000 */
   stopGraceMs?: number;
-}
-
-/** The default runner: this checkout's TypeScript runner, run by the worker's own Node.js. */
-export function defaultRunnerCommand(): string[] {
-  return [
-    process.execPath,
-    '--import',
-    import.meta.resolve('tsx'),
-    fileURLToPath(new URL('../../runner/main.ts', import.meta.url)),
-  ];
 }
 
 /** A stable uid for a session that has no CR, from its identity. */
@@ -74,7 +60,7 @@ finish "$code"
 export function createLocalActivities(deps: LocalActivityDeps): SessionActivities {
   const { dataDir } = deps;
   const secretEnv = deps.secretEnv ?? process.env;
-  const runner = deps.runnerCommand ?? defaultRunnerCommand();
+  const runner = deps.runnerCommand;
   const stopGraceMs = deps.stopGraceMs ?? 25_000;
 
   const readSecret = (ref: SecretKeyRef, purpose: string): string => {
