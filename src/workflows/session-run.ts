@@ -5,7 +5,7 @@
  * the workflow's steps read it and act, so a signal never races a step.
  */
 import { setHandler, workflowInfo } from '@temporalio/workflow';
-import type { SessionRef } from '../runtime/session-activities.js';
+import type { RunnerLaunch, SessionRef, WorkspaceInfo } from '../runtime/session-activities.js';
 import type { ResolvedSession } from '../session/resolved-session.js';
 import {
   type RunnerEvent,
@@ -37,8 +37,12 @@ export interface SessionRun {
   restartAfterFinish: boolean;
   /** The session no longer exists: nothing is written for it. */
   sessionGone: boolean;
+  /** The workspace, once provisioned. */
+  workspace?: WorkspaceInfo;
   /** The workspace was not bound when provisioned; the first runner start reports it bound. */
   workspacePending: boolean;
+  /** The runner of the current attempt, once launched. */
+  launch?: RunnerLaunch;
   /** Every attempt this run launched a runner for, for cleanup. */
   readonly attemptsLaunched: number[];
   /** The status as last written, serialised, so an unchanged status is not written again. */

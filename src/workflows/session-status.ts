@@ -72,21 +72,25 @@ export function workspacePending(workspace: WorkspaceInfo): boolean {
   return workspace.reason === Reason.Pending;
 }
 
-/** The workspace, the secrets and the runner's identity exist. */
+/**
+ * The workspace, the secrets and the runner's identity exist. The messages name the workspace by
+ * its description (`PVC …`, `directory …`), or by its name in results recorded by older workers.
+ */
 export function provisioned(
   status: AgentSessionStatus,
   workspace: WorkspaceInfo,
   now: Date,
 ): AgentSessionStatus {
   const pending = workspacePending(workspace);
+  const label = workspace.description ?? workspace.name;
   const next = withCondition(
     status,
     ConditionType.PVCReady,
     pending ? 'False' : 'True',
     workspace.reason,
     pending
-      ? `workspace ${workspace.name} is waiting for a volume; the runner starts once it is bound`
-      : `workspace ${workspace.name} is ${workspace.reason}`,
+      ? `workspace ${label} is waiting for a volume; the runner starts once it is bound`
+      : `workspace ${label} is ${workspace.reason}`,
     now,
   );
   return withCondition(
@@ -124,7 +128,10 @@ export function attemptStarting(status: AgentSessionStatus, attempt: number): Ag
   return { ...rest, attempt };
 }
 
-/** The runner of `attempt` was created and has not started yet. */
+/**
+ * The runner of `attempt` was created and has not started yet. It is named by its description
+ * (`Job …`, `process …`), or by its name in results recorded by older workers.
+ */
 export function runnerLaunched(
   status: AgentSessionStatus,
   attempt: number,
@@ -136,7 +143,7 @@ export function runnerLaunched(
     ConditionType.JobCreated,
     'True',
     Reason.Created,
-    `runner ${launch.name} created for attempt ${attempt}`,
+    `runner ${launch.description ?? launch.name} created for attempt ${attempt}`,
     now,
   );
   return withCondition(
@@ -287,16 +294,28 @@ export function reposReconciled(
 
 /**
  * The attempt used its whole spec.timeout. What to check depends on whether the runner ever ran:
- * `phase` is the session's phase when the deadline passed.
+ * `phase` is the session's phase when the deadline passed. A runner that never started is named
+ * with its workspace, by their descriptions when the runtime gave them.
  */
-export function timedOut(phase: Phase | undefined, timeoutMs: number): ExitOutcome {
+export function timedOut(
+  phase: Phase | undefined,
+  timeoutMs: number,
+  runner: { workspace?: WorkspaceInfo; launch?: RunnerLaunch } = {},
+): ExitOutcome {
+  const limit = `spec.timeout ${formatDuration(timeoutMs)}`;
+  const runnerDescription = runner.launch?.description;
+  const workspaceDescription = runner.workspace?.description;
+  const check =
+    runnerDescription && workspaceDescription
+      ? `check ${runnerDescription} and ${workspaceDescription}`
+      : "check the pod's events and whether the workspace PVC is bound";
   return {
     kind: 'timedOut',
     reason: Reason.TimedOut,
     message:
       phase === 'Running'
-        ? `the runner did not finish within spec.timeout ${formatDuration(timeoutMs)}; raise spec.timeout or give the agent a smaller task`
-        : `the runner never started within spec.timeout ${formatDuration(timeoutMs)}; check the pod's events and whether the workspace PVC is bound`,
+        ? `the runner did not finish within ${limit}; raise spec.timeout or give the agent a smaller task`
+        : `the runner never started within ${limit}; ${check}`,
   };
 }
 

@@ -182,6 +182,7 @@ async function provision(run: SessionRun, session: ResolvedSession): Promise<boo
       provisioning.provisionSecrets(session),
       mirror(run),
     ]);
+    run.workspace = workspace;
     run.workspacePending = workspacePending(workspace);
     setStatus(run, provisioned(run.state.status, workspace, now()));
     return true;
@@ -219,7 +220,7 @@ async function runAttempts(run: SessionRun, session: ResolvedSession): Promise<v
     }
     const outcome: ExitOutcome =
       ended.kind === 'timeout'
-        ? timedOut(run.state.phase, session.timeoutMs)
+        ? timedOut(run.state.phase, session.timeoutMs, run)
         : exitOutcome(ended.termination, {
             attempt,
             firstAttemptOfRun,
@@ -252,6 +253,7 @@ async function runAttempt(run: SessionRun, session: ResolvedSession, attempt: nu
   setStatus(run, attemptStarting(run.state.status, attempt));
   run.attemptsLaunched.push(attempt);
   const launch = await acts.launchRunner({ session, attempt });
+  run.launch = launch;
   setStatus(run, runnerLaunched(run.state.status, attempt, launch, now()));
   await mirror(run);
 

@@ -118,6 +118,21 @@ describe('a session being set up', () => {
     assert.equal(condition(status, 'SecretsReady'), 'True/SecretFound');
   });
 
+  it('names the workspace as the runtime describes it: a PVC on Kubernetes, a directory locally', () => {
+    const base = validated(initialStatus('w', 'r'), session, t0);
+    const pvc = provisioned(
+      base,
+      { name: 'fix-workspace', reason: 'Bound', description: 'PVC fix-workspace' },
+      t0,
+    );
+    assert.equal(messageOf(pvc, 'PVCReady'), 'workspace PVC fix-workspace is Bound');
+    const dir = { name: '/data/team-a/fix', reason: 'Bound', description: 'directory /data/team-a/fix' };
+    assert.equal(
+      messageOf(provisioned(base, dir, t0), 'PVCReady'),
+      'workspace directory /data/team-a/fix is Bound',
+    );
+  });
+
   it('reports a workspace still waiting for its volume, which the first runner start then binds', () => {
     const workspace = { name: 'fix-flaky-test-workspace', reason: 'Pending' };
     assert.equal(workspacePending(workspace), true);
@@ -171,6 +186,19 @@ describe('a session running its attempts', () => {
     assert.equal(messageOf(status, 'JobCreated'), 'runner fix-flaky-test-a3 created for attempt 3');
     assert.equal(condition(status, 'RunnerStarted'), 'False/Pending');
     assert.equal(messageOf(status, 'RunnerStarted'), 'waiting for the runner of attempt 3 to start');
+  });
+
+  it('names the runner as the runtime describes it: a Job on Kubernetes, a process locally', () => {
+    const base = attemptStarting(provisionedStatus(), 1);
+    const job = runnerLaunched(base, 1, { name: 'fix-a1', created: true, description: 'Job fix-a1' }, t0);
+    assert.equal(messageOf(job, 'JobCreated'), 'runner Job fix-a1 created for attempt 1');
+    const process = runnerLaunched(
+      base,
+      1,
+      { name: '/data/a1', created: true, description: 'process 4242' },
+      t0,
+    );
+    assert.equal(messageOf(process, 'JobCreated'), 'runner process 4242 created for attempt 1');
   });
 
   it('is Running once the runner started, naming its pod', () => {
@@ -310,5 +338,22 @@ describe('a finished session', () => {
     assert.match(timedOut('Running', 3_600_000).message, /did not finish within spec.timeout 1h/);
     assert.match(timedOut('Provisioning', 3_600_000).message, /never started within spec.timeout 1h/);
     assert.equal(timedOut('Running', 60_000).reason, 'TimedOut');
+  });
+
+  it('names what to check for a runner that never started, in the runtime’s terms when it has them', () => {
+    const local = timedOut('Provisioning', 3_600_000, {
+      workspace: { name: '/data/fix', reason: 'Bound', description: 'directory /data/fix' },
+      launch: { name: '/data/fix/a1', created: true, description: 'process 4242' },
+    });
+    assert.equal(
+      local.message,
+      'the runner never started within spec.timeout 1h; check process 4242 and directory /data/fix',
+    );
+    // Results recorded by older workers have no descriptions: the Kubernetes wording of old.
+    const old = timedOut('Provisioning', 3_600_000, {
+      workspace: { name: 'fix-workspace', reason: 'Pending' },
+      launch: { name: 'fix-a1', created: true },
+    });
+    assert.match(old.message, /check the pod's events and whether the workspace PVC is bound$/);
   });
 });

@@ -33,8 +33,13 @@ describe('the exit-code contract', () => {
     assert.equal(done.status.reconciledRepos?.[0]?.status, 'Pushed');
     assert.equal(statusOf(done, 'Validated'), 'True/Resolved');
     assert.equal(statusOf(done, 'PVCReady'), 'True/Bound');
+    assert.equal(conditionOf(done, 'PVCReady')?.message, 'workspace PVC fix-checkout-workspace is Bound');
     assert.equal(statusOf(done, 'SecretsReady'), 'True/SecretFound');
     assert.equal(statusOf(done, 'JobCreated'), 'True/Created');
+    assert.equal(
+      conditionOf(done, 'JobCreated')?.message,
+      'runner Job fix-checkout-a1 created for attempt 1',
+    );
     assert.equal(statusOf(done, 'RunnerStarted'), 'True/Started');
     assert.equal(statusOf(done, 'ReposReconciled'), 'True/Reconciled');
     assert.equal(statusOf(done, 'Completed'), 'True/Succeeded');

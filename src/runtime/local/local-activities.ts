@@ -159,7 +159,7 @@ export function createLocalActivities(deps: LocalActivityDeps): SessionActivitie
     async provisionWorkspace(session) {
       const dir = workspaceDir(dataDir, session.namespace, session.name);
       mkdirSync(dir, { recursive: true });
-      return { name: dir, reason: 'Bound' };
+      return { name: dir, reason: 'Bound', description: `directory ${dir}` };
     },
 
     async provisionSecrets(session) {
@@ -170,7 +170,10 @@ export function createLocalActivities(deps: LocalActivityDeps): SessionActivitie
 
     async launchRunner({ session, attempt }) {
       const files = attemptFiles(dataDir, session.namespace, session.name, attempt);
-      if (existsSync(files.pid)) return { name: files.dir, created: false };
+      // The pid file names the process, whether this try or an earlier one started it.
+      // The pid file names the process, whether this try or an earlier one started it.
+      const description = () => `process ${readPid(files.pid) ?? files.pid}`;
+      if (existsSync(files.pid)) return { name: files.dir, created: false, description: description() };
       mkdirSync(files.dir, { recursive: true });
       const workspace = workspaceDir(dataDir, session.namespace, session.name);
       writeFileSync(files.clone, buildCloneScript(session.repos, workspace));
@@ -190,7 +193,7 @@ export function createLocalActivities(deps: LocalActivityDeps): SessionActivitie
       } finally {
         closeSync(log);
       }
-      return { name: files.dir, created: true };
+      return { name: files.dir, created: true, description: description() };
     },
 
     async observeRunner({ session, attempt }) {

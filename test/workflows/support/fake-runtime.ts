@@ -213,7 +213,8 @@ export class FakeRuntime {
   }
 
   private async provisionWorkspace(session: ResolvedSession): Promise<WorkspaceInfo> {
-    return { name: `${session.name}-workspace`, reason: 'Bound' };
+    const name = `${session.name}-workspace`;
+    return { name, reason: 'Bound', description: `PVC ${name}` };
   }
 
   private async provisionSecrets(): Promise<void> {
@@ -228,7 +229,8 @@ export class FakeRuntime {
   private async launchRunner(input: { session: ResolvedSession; attempt: number }): Promise<RunnerLaunch> {
     const created = !this.runners.has(input.attempt);
     this.runner(input.attempt);
-    return { name: `${input.session.name}-a${input.attempt}`, created };
+    const name = `${input.session.name}-a${input.attempt}`;
+    return { name, created, description: `Job ${name}` };
   }
 
   private async observeRunner(input: { session: SessionRef; attempt: number }): Promise<RunnerEvent[]> {
