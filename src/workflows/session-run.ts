@@ -2,12 +2,14 @@
  * The state of one run of the session workflow, held in one object: the session state the query
  * returns, what the run has done (attempts launched, the last status written), and what it has
  * been asked meanwhile (runner events, a stop, a restart). The signal handlers only record into it;
- * the workflow's steps read it and act, so a signal never races a step.
+ * the workflow's steps read it and act, so a signal never races a step. A run that continued as
+ * new starts from the state its predecessor handed over.
  */
 import { setHandler, workflowInfo } from '@temporalio/workflow';
 import type { RunnerLaunch, SessionRef, WorkspaceInfo } from '../runtime/session-activities.js';
 import type { ResolvedSession } from '../session/resolved-session.js';
 import {
+  type ContinuedSessionRun,
   type RunnerEvent,
   restartSignal,
   runnerEventSignal,
@@ -43,8 +45,14 @@ export interface SessionRun {
   workspacePending: boolean;
   /** The runner of the current attempt, once launched. */
   launch?: RunnerLaunch;
-  /** Every attempt this run launched a runner for, for cleanup. */
+  /** Every attempt this run (or the run it continues) launched a runner for, for cleanup. */
   readonly attemptsLaunched: number[];
+  /** The current attempt, once the attempts began. */
+  attempt: number;
+  /** The first attempt of this run of attempts: a restart begins a fresh retry budget. */
+  firstAttemptOfRun: number;
+  /** When the current attempt's spec.timeout runs out, in workflow time (epoch milliseconds). */
+  deadline: number;
   /** The status as last written, serialised, so an unchanged status is not written again. */
   mirrored: string;
 }
@@ -70,8 +78,12 @@ export function startRun(input: SessionWorkflowInput): SessionRun {
     sessionGone: false,
     workspacePending: false,
     attemptsLaunched: [],
+    attempt: 0,
+    firstAttemptOfRun: 0,
+    deadline: 0,
     mirrored: '',
   };
+  if (input.continued) resume(run, input.continued, info.runId);
   setHandler(stateQuery, () => run.state);
   setHandler(runnerEventSignal, (event) => {
     run.events.push(event);
@@ -86,6 +98,43 @@ export function startRun(input: SessionWorkflowInput): SessionRun {
     else run.restartRequested = true;
   });
   return run;
+}
+
+/** Takes over the state a run that continued as new handed over. */
+function resume(run: SessionRun, continued: ContinuedSessionRun, runId: string): void {
+  const { session } = continued;
+  run.session = session;
+  run.ref.uid ??= session.uid;
+  run.state.status = { ...continued.status, runId };
+  run.state.phase = continued.status.phase ?? run.state.phase;
+  run.events.push(...continued.events);
+  if (continued.stopRequest) run.stopRequest = continued.stopRequest;
+  run.restartRequested = continued.restartRequested;
+  run.workspace = continued.workspace;
+  run.workspacePending = continued.workspacePending;
+  run.launch = continued.launch;
+  run.attemptsLaunched.push(...continued.attemptsLaunched);
+  run.attempt = continued.attempt;
+  run.firstAttemptOfRun = continued.firstAttemptOfRun;
+  run.deadline = continued.deadline;
+}
+
+/** What a run hands over when it continues as new while it waits for its runner. */
+export function handOver(run: SessionRun, session: ResolvedSession): ContinuedSessionRun {
+  return {
+    session,
+    status: run.state.status,
+    attempt: run.attempt,
+    firstAttemptOfRun: run.firstAttemptOfRun,
+    attemptsLaunched: [...run.attemptsLaunched],
+    deadline: run.deadline,
+    ...(run.workspace ? { workspace: run.workspace } : {}),
+    workspacePending: run.workspacePending,
+    ...(run.launch ? { launch: run.launch } : {}),
+    events: [...run.events],
+    ...(run.stopRequest ? { stopRequest: run.stopRequest } : {}),
+    restartRequested: run.restartRequested,
+  };
 }
 
 /** Removes and returns the next event of `attempt`, dropping events of other attempts. */

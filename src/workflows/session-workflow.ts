@@ -19,8 +19,10 @@ import {
   condition,
   continueAsNew,
   isCancellation,
+  patched,
   proxyActivities,
   upsertSearchAttributes,
+  workflowInfo,
 } from '@temporalio/workflow';
 import type { SessionActivities } from '../runtime/session-activities.js';
 import { SEARCH_ATTRIBUTE_KEYS } from '../common/search-attributes.js';
@@ -29,7 +31,7 @@ import type { AgentSessionStatus } from '../resources/types.js';
 import { type ExitOutcome, exitOutcome, type RunnerTermination } from '../session/exit-outcome.js';
 import type { ResolvedSession } from '../session/resolved-session.js';
 import type { SessionState, SessionWorkflowInput } from './session-contract.js';
-import { hasNews, type SessionRun, startRun, takeEvent } from './session-run.js';
+import { handOver, hasNews, type SessionRun, startRun, takeEvent } from './session-run.js';
 import {
   attemptEnded,
   attemptStarting,
@@ -89,6 +91,13 @@ const provisioning = proxyActivities<SessionActivities>({
 /** How often the workflow checks the runner itself when no signal arrives. */
 const OBSERVE_INTERVAL_MS = 2 * 60_000;
 
+/**
+ * Marks the runs that continue as new when Temporal suggests it while they wait for their runner
+ * (every check adds events: a session waiting for weeks would outgrow the history limit).
+ * Histories from before this have no marker, and replay them without continuing.
+ */
+const CONTINUE_AS_NEW_PATCH = 'continue-as-new-when-suggested';
+
 /** How one attempt ended, as far as the run is concerned. */
 type AttemptEnd =
   | { kind: 'ended'; termination: RunnerTermination }
@@ -102,11 +111,15 @@ export async function agentSessionWorkflow(input: SessionWorkflowInput): Promise
   upsertSearchAttributes([
     { key: SEARCH_ATTRIBUTE_KEYS.namespace, value: input.namespace },
     { key: SEARCH_ATTRIBUTE_KEYS.session, value: input.name },
-    { key: SEARCH_ATTRIBUTE_KEYS.phase, value: 'Pending' },
+    { key: SEARCH_ATTRIBUTE_KEYS.phase, value: run.state.phase },
   ]);
   try {
-    const session = await resolve(run);
-    if (session && (await provision(run, session))) await runAttempts(run, session);
+    if (input.continued) {
+      await runAttempts(run, input.continued.session, true);
+    } else {
+      const session = await resolve(run);
+      if (session && (await provision(run, session))) await runAttempts(run, session, false);
+    }
     return run.state;
   } catch (error) {
     if (isCancellation(error)) {
@@ -198,24 +211,33 @@ async function provision(run: SessionRun, session: ResolvedSession): Promise<boo
   }
 }
 
-/** 3–5. Attempts: launch, wait for the runner under the timeout, apply the exit-code contract. */
-async function runAttempts(run: SessionRun, session: ResolvedSession): Promise<void> {
-  let attempt = (run.state.status.attempt ?? 0) + 1;
-  let firstAttemptOfRun = attempt;
-  for (;;) {
-    if (run.stopRequest) {
-      await cleanupAndFinish(run, 'Stopped', Reason.UserStopped, run.stopRequest.reason, false);
-      return;
+/**
+ * 3–5. Attempts: launch, wait for the runner under the timeout, apply the exit-code contract. A
+ * run that continued as new (`resuming`) goes back to waiting for the attempt it took over.
+ */
+async function runAttempts(run: SessionRun, session: ResolvedSession, resuming: boolean): Promise<void> {
+  if (!resuming) {
+    run.attempt = (run.state.status.attempt ?? 0) + 1;
+    run.firstAttemptOfRun = run.attempt;
+  }
+  // Only the first pass of a resumed run takes up the wait; every later attempt is launched.
+  for (let resume = resuming; ; resume = false) {
+    if (!resume) {
+      if (run.stopRequest) {
+        await cleanupAndFinish(run, 'Stopped', Reason.UserStopped, run.stopRequest.reason, false);
+        return;
+      }
+      run.restartRequested = false;
     }
-    run.restartRequested = false;
-    const ended = await runAttempt(run, session, attempt);
+    const ended = resume ? await waitForRunner(run, session) : await runAttempt(run, session);
+    const { attempt, firstAttemptOfRun } = run;
     if (ended.kind === 'stopped') {
       await cleanupAndFinish(run, 'Stopped', Reason.UserStopped, ended.message, false);
       return;
     }
     if (ended.kind === 'restart') {
-      attempt += 1;
-      firstAttemptOfRun = attempt;
+      run.attempt += 1;
+      run.firstAttemptOfRun = run.attempt;
       continue;
     }
     const outcome: ExitOutcome =
@@ -232,7 +254,7 @@ async function runAttempts(run: SessionRun, session: ResolvedSession): Promise<v
       setStatus(run, retrying(run.state.status, outcome.message, now()));
       await mirror(run);
       await acts.stopRunner({ session: run.ref, attempt });
-      attempt += 1;
+      run.attempt += 1;
       continue;
     }
     if (outcome.kind === 'succeeded') {
@@ -248,16 +270,26 @@ async function runAttempts(run: SessionRun, session: ResolvedSession): Promise<v
   }
 }
 
-/** Runs one attempt to its end, a timeout, a stop or a restart. */
-async function runAttempt(run: SessionRun, session: ResolvedSession, attempt: number): Promise<AttemptEnd> {
+/** Runs the current attempt to its end, a timeout, a stop or a restart. */
+async function runAttempt(run: SessionRun, session: ResolvedSession): Promise<AttemptEnd> {
+  const { attempt } = run;
   setStatus(run, attemptStarting(run.state.status, attempt));
   run.attemptsLaunched.push(attempt);
   const launch = await acts.launchRunner({ session, attempt });
   run.launch = launch;
   setStatus(run, runnerLaunched(run.state.status, attempt, launch, now()));
   await mirror(run);
+  run.deadline = Date.now() + session.timeoutMs;
+  return waitForRunner(run, session);
+}
 
-  const deadline = Date.now() + session.timeoutMs;
+/**
+ * Waits for the runner of the current attempt: on the watcher's signals, on a check of its own
+ * every 2 minutes, and at most until the attempt's deadline. When the history grows long it hands
+ * the wait over to a new run of the workflow.
+ */
+async function waitForRunner(run: SessionRun, session: ResolvedSession): Promise<AttemptEnd> {
+  const { attempt, deadline } = run;
   let nextObserve = Date.now() + OBSERVE_INTERVAL_MS;
   for (;;) {
     const event = takeEvent(run, attempt);
@@ -297,8 +329,22 @@ async function runAttempt(run: SessionRun, session: ResolvedSession, attempt: nu
       run.events.push(...(await acts.observeRunner({ session: run.ref, attempt })));
       continue;
     }
+    if (historyIsLong(run)) {
+      await continueAsNew<typeof agentSessionWorkflow>({ ...run.input, continued: handOver(run, session) });
+    }
     await condition(() => hasNews(run, attempt), Math.min(deadline, nextObserve) - current);
   }
+}
+
+/**
+ * Whether the run should continue as new: Temporal suggests it (or the history reached the input's
+ * test threshold), and the run is one that does so (`patched`, so that older histories replay).
+ */
+function historyIsLong(run: SessionRun): boolean {
+  const info = workflowInfo();
+  const limit = run.input.continueAsNewAfterEvents;
+  const long = limit === undefined ? info.continueAsNewSuggested : info.historyLength >= limit;
+  return long && patched(CONTINUE_AS_NEW_PATCH);
 }
 
 /**

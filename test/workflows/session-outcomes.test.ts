@@ -150,6 +150,58 @@ describe('waiting for the runner', () => {
   });
 });
 
+describe('a session that waits long', () => {
+  // The time-skipping server never suggests continuing as new; the input's threshold stands in.
+  const longWait = { continueAsNewAfterEvents: 60 };
+
+  it('continues as new while it waits, and ends Succeeded on the same attempt and runner', async () => {
+    const session = sessions.session({
+      name: 'weeks-long',
+      spec: sessionSpec({ timeout: '24h' }),
+      input: longWait,
+    });
+    const firstRunId = await session.start();
+    await session.runnerStarts(1);
+    await session.runtime.mirrored((status) => status.phase === 'Running');
+    await session.timePasses('2h');
+    await session.runnerExits(1, 0, pushedResult('weeks-long'));
+
+    const done = await session.result();
+    assert.equal(done.phase, 'Succeeded');
+    assert.equal(done.status.attempt, 1);
+    assert.equal(done.status.runnerPodName, 'weeks-long-a1-pod');
+    assert.notEqual(done.status.runId, firstRunId, 'the run that ended is a later one');
+    // Nothing was read, provisioned or launched again: the new runs only went on waiting.
+    for (const step of ['loadSession', 'provisionWorkspace', 'provisionSecrets', 'launchRunner'] as const)
+      assert.equal(session.runtime.inputsOf(step).length, 1, step);
+    assert.ok(session.runtime.inputsOf('observeRunner').length >= 55, 'checked every 2 minutes throughout');
+    assert.equal(session.runtime.inputsOf('cleanup')[0]?.deleteWorkspace, true);
+    const history = await session.handle.fetchHistory();
+    assert.ok(
+      (history.events?.length ?? 0) < 120,
+      `the last run's history has ${history.events?.length} events`,
+    );
+  });
+
+  it('continues as new and still times out when the attempt’s own spec.timeout runs out', async () => {
+    const session = sessions.session({
+      name: 'forever',
+      spec: sessionSpec({ timeout: '1h' }),
+      input: longWait,
+    });
+    const firstRunId = await session.start();
+    await session.runnerStarts(1);
+
+    const done = await session.result();
+    assert.equal(done.phase, 'TimedOut');
+    assert.notEqual(done.status.runId, firstRunId);
+    const took = runDurationMs(done);
+    assert.ok(took >= 3_600_000 && took < 3_600_000 + 5 * 60_000, `timed out after ${took} ms`);
+    assert.deepEqual(session.runtime.steps.slice(-3), ['stopRunner', 'observeRunner', 'cleanup']);
+    assert.deepEqual(session.runtime.inputsOf('cleanup')[0]?.attempts, [1]);
+  });
+});
+
 describe('provisioning', () => {
   it('a missing Secret fails the session CredentialsNotFound before any runner, and removes the workspace', async () => {
     const session = await sessions.startSession({ name: 'no-token', missingSecret: 'git-credentials' });

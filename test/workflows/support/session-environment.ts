@@ -11,7 +11,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { WorkflowHandle } from '@temporalio/client';
-import { WorkflowIdReusePolicy } from '@temporalio/common';
+import { type Duration, WorkflowIdReusePolicy } from '@temporalio/common';
 import proto from '@temporalio/proto';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { bundleWorkflowCode, DefaultLogger, Runtime, Worker } from '@temporalio/worker';
@@ -88,14 +88,20 @@ export class TestSession {
     return this.env.client.workflow.getHandle(this.workflowId);
   }
 
-  /** Starts the session's workflow, as the API or the controller does. */
-  async start(): Promise<void> {
-    await this.env.client.workflow.start(SESSION_WORKFLOW_TYPE, {
+  /** Starts the session's workflow, as the API or the controller does; returns the run id. */
+  async start(): Promise<string> {
+    const handle = await this.env.client.workflow.start(SESSION_WORKFLOW_TYPE, {
       taskQueue: this.taskQueue,
       workflowId: this.workflowId,
       args: [this.input],
       workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE,
     });
+    return handle.firstExecutionRunId;
+  }
+
+  /** Time passes on the server — skipped, not waited for — while the session's timers run. */
+  async timePasses(duration: Duration): Promise<void> {
+    await this.env.sleep(duration);
   }
 
   /** The watcher saw the runner of `attempt` start (once the workflow has launched it). */
