@@ -117,6 +117,10 @@ describe('restarting a session', () => {
     await session.runtime.mirrored((status) => status.phase === 'Running');
     await session.restart();
     await session.runnerStarts(2);
+    await session.runtime.mirrored((status) => status.attempt === 2 && status.phase === 'Running');
+    const running = await session.state();
+    assert.equal(running.status.runnerPodName, 'restart-running-a2-pod');
+    assert.equal(statusOf(running, 'RunnerStarted'), 'True/Started');
     await session.runnerExits(2, 0, pushedResult('restart-running'));
 
     const done = await session.result();

@@ -54,7 +54,6 @@ interface RunnerRecord {
 /** A call the test holds until it lets it go, to act while the workflow waits on it. */
 interface Hold {
   name: ActivityName;
-  matches: (input: unknown) => boolean;
   release: Promise<void>;
 }
 
@@ -106,11 +105,11 @@ export class FakeRuntime {
   }
 
   /**
-   * Makes the next call of `name` whose input matches wait until `release` resolves: the
-   * workflow is then waiting on that activity, and the test can signal it meanwhile.
+   * Makes the next call of `name` wait until `release` resolves: the workflow is then waiting on
+   * that activity, and the test can signal it meanwhile.
    */
-  hold(name: ActivityName, release: Promise<void>, matches: (input: unknown) => boolean = () => true): void {
-    this.holds.push({ name, matches, release });
+  hold(name: ActivityName, release: Promise<void>): void {
+    this.holds.push({ name, release });
   }
 
   /** Resolves once the runtime's state satisfies `check` (checked after every activity). */
@@ -154,7 +153,7 @@ export class FakeRuntime {
   }
 
   /** The events the watcher would send for the runner of `attempt` as it stands now. */
-  eventsOf(attempt: number): RunnerEvent[] {
+  private eventsOf(attempt: number): RunnerEvent[] {
     const record = this.runners.get(attempt);
     if (!record) return [];
     const events: RunnerEvent[] = [];
@@ -182,7 +181,7 @@ export class FakeRuntime {
   private async record<T>(name: ActivityName, input: unknown, run: () => Promise<T>): Promise<T> {
     this.calls.push({ name, input: structuredClone(input) });
     this.notify();
-    const index = this.holds.findIndex((hold) => hold.name === name && hold.matches(input));
+    const index = this.holds.findIndex((hold) => hold.name === name);
     if (index >= 0) {
       const [hold] = this.holds.splice(index, 1);
       await hold?.release;

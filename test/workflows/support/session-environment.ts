@@ -1,9 +1,10 @@
 /**
  * The session workflow on Temporal's time-skipping test server, with a `FakeRuntime` for its
  * activities: one test server and one worker per test file, and a runtime of its own for each
- * session, to which the worker's activities route each call by the session's name. Time stands still while a test drives the session and skips ahead — through
- * every 2-minute check and the whole timeout if need be — while it waits for the result, so a
- * session that runs for hours ends in milliseconds.
+ * session, to which the worker's activities route each call by the session's name. Time stands
+ * still while a test drives a session and skips ahead — through every 2-minute check and the
+ * whole timeout if need be — while it waits for the result, so a session that runs for hours
+ * ends in milliseconds.
  *
  * A `TestSession` is what a test talks to: the user's side (stop, restart, delete, state) and the
  * watcher's side (a runner starts, exits, or ends without anyone noticing).
@@ -115,6 +116,7 @@ export class TestSession {
   async runnerExits(attempt: number, exitCode: number, result?: RunnerResult): Promise<void> {
     const termination = this.termination(exitCode, result);
     this.runtime.end(attempt, termination);
+    // A runner that exits ran in a pod; the watcher names it.
     const podName = this.runtime.start(attempt);
     await this.handle.signal(runnerEventSignal, { kind: 'ended', attempt, podName, termination });
   }
