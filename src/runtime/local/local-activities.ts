@@ -143,7 +143,7 @@ export function createLocalActivities(deps: LocalActivityDeps): SessionActivitie
     async provisionWorkspace(session) {
       const dir = workspaceDir(dataDir, session.namespace, session.name);
       mkdirSync(dir, { recursive: true });
-      return { name: dir, reason: 'Bound' };
+      return { name: dir, reason: 'Bound', description: `directory ${dir}` };
     },
 
     async provisionSecrets(session) {
@@ -154,7 +154,10 @@ export function createLocalActivities(deps: LocalActivityDeps): SessionActivitie
 
     async launchRunner({ session, attempt }) {
       const files = attemptFiles(dataDir, session.namespace, session.name, attempt);
-      if (existsSync(files.pid)) return { name: files.dir, created: false };
+      // The pid file names the process, whether this try or an earlier one started it.
+      // The pid file names the process, whether this try or an earlier one started it.
+      const description = () => `process ${readPid(files.pid) ?? files.pid}`;
+      if (existsSync(files.pid)) return { name: files.dir, created: false, description: description() };
       mkdirSync(files.dir, { recursive: true });
       const workspace = workspaceDir(dataDir, session.namespace, session.name);
       writeFileSync(files.clone, buildCloneScript(session.repos, workspace));
@@ -174,7 +177,7 @@ export function createLocalActivities(deps: LocalActivityDeps): SessionActivitie
       } finally {
         closeSync(log);
       }
-      return { name: files.dir, created: true };
+      return { name: files.dir, created: true, description: description() };
     },
 
     async observeRunner({ session, attempt }) {
