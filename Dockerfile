@@ -25,10 +25,7 @@ COPY package.json package-lock.json ./
 RUN npm ci --ignore-scripts --no-audit --no-fund
 COPY tsconfig.json ./
 COPY src ./src
-# esbuild's ESM output needs a `require` for the CommonJS modules execa depends on.
-RUN npx esbuild src/runner/main.ts --bundle --platform=node --target=node20 --format=esm \
-      --banner:js="import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);" \
-      --outfile=dist/shepherd-runner.mjs
+RUN npm run -s build:runner -- dist/shepherd-runner.mjs
 
 FROM node:20-slim
 ARG CLAUDE_CODE_VERSION=latest

@@ -1,14 +1,19 @@
 #!/usr/bin/env bash
 # Provides the pinned real components (tools/versions.env) in the cache, building them from the
-# Go module proxy when Go is available, or downloading official releases otherwise.
+# Go module proxy when Go is available, or downloading official releases otherwise. The Temporal
+# time-skipping test server, which only the workflow tests need, is a Java program: Maven fetches
+# its jars from Maven Central, and a small wrapper script in the cache runs it.
 #
 # Cache layout: $SHEPHERD_CACHE (default ~/.cache/shepherd)/<tool>-<version>/<binary>. A tool is
 # taken, in order, from: an environment variable naming the binary (SHEPHERD_ETCD,
 # SHEPHERD_KUBE_APISERVER, SHEPHERD_KUBE_CONTROLLER_MANAGER, SHEPHERD_KUBE_SCHEDULER,
-# SHEPHERD_KUBECTL, SHEPHERD_KWOK, SHEPHERD_TEMPORAL); the cache; a binary of the right version on
-# PATH (linked into the cache); a build (or, with SHEPHERD_TOOLS_SOURCE=download, a download).
+# SHEPHERD_KUBECTL, SHEPHERD_KWOK, SHEPHERD_TEMPORAL, SHEPHERD_TEMPORAL_TEST_SERVER); the cache; a
+# binary of the right version on PATH (linked into the cache); a build (or, with
+# SHEPHERD_TOOLS_SOURCE=download, a download). The test server is never looked up on PATH (it has
+# no version to check) and is always fetched with Maven.
 #
-# Usage: setup-tools.sh [kubernetes] [etcd] [kwok] [temporal]   (no argument: all of them)
+# Usage: setup-tools.sh [kubernetes] [etcd] [kwok] [temporal] [temporal-test-server]
+#        (no argument: the environment's tools, kubernetes etcd kwok temporal)
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -39,6 +44,7 @@ k8s_dir="$cache/kubernetes-$KUBERNETES_VERSION"
 etcd_dir="$cache/etcd-$ETCD_VERSION"
 kwok_dir="$cache/kwok-$KWOK_VERSION"
 temporal_dir="$cache/temporal-$TEMPORAL_CLI_VERSION"
+test_server_dir="$cache/temporal-test-server-$TEMPORAL_TEST_SERVER_VERSION"
 
 # have NAME DIR ENVVAR VERSION_CMD EXPECTED: true when DIR/NAME is usable; adopts an env override or
 # a binary of the right version on PATH.
@@ -149,6 +155,83 @@ fetch_temporal() {
   mv "$tmp/temporal" "$temporal_dir/temporal" && rm -rf "$tmp"
 }
 
+# The test server's jars and a wrapper that runs it; the SDK starts the wrapper with the port as
+# its first argument. Assembled beside the cache directory and moved in whole, so an interrupted
+# fetch never leaves a wrapper without its jars.
+build_temporal_test_server() {
+  command -v java >/dev/null 2>&1 ||
+    die "Java 17+ is needed to run the Temporal test server; install a JDK or set SHEPHERD_TEMPORAL_TEST_SERVER"
+  command -v mvn >/dev/null 2>&1 ||
+    die "Maven is needed to fetch the Temporal test server; install it or set SHEPHERD_TEMPORAL_TEST_SERVER"
+  local tmp="$test_server_dir.tmp"
+  rm -rf "$tmp" && mkdir -p "$tmp"
+  cat >"$tmp/pom.xml" <<POM
+<project xmlns="http://maven.apache.org/POM/4.0.0">
+  <modelVersion>4.0.0</modelVersion>
+  <groupId>dev.shepherd.tools</groupId>
+  <artifactId>temporal-test-server</artifactId>
+  <version>$TEMPORAL_TEST_SERVER_VERSION</version>
+  <packaging>pom</packaging>
+  <dependencies>
+    <dependency>
+      <groupId>io.temporal</groupId>
+      <artifactId>temporal-test-server</artifactId>
+      <version>$TEMPORAL_TEST_SERVER_VERSION</version>
+    </dependency>
+  </dependencies>
+</project>
+POM
+  local out
+  if ! out=$(cd "$tmp" && mvn -q -B dependency:copy-dependencies -DoutputDirectory=lib -DincludeScope=runtime 2>&1); then
+    printf '%s\n' "$out" >&2
+    die "Maven could not fetch io.temporal:temporal-test-server:$TEMPORAL_TEST_SERVER_VERSION"
+  fi
+  rm "$tmp/pom.xml"
+  cat >"$tmp/temporal-test-server" <<WRAPPER
+#!/bin/sh
+# Temporal time-skipping test server $TEMPORAL_TEST_SERVER_VERSION (io.temporal:temporal-test-server).
+# Usage: temporal-test-server <port> [options]
+dir='$test_server_dir'
+if [ -f "\$dir/classes.jsa" ]; then
+  exec java -XX:SharedArchiveFile="\$dir/classes.jsa" -cp "\$dir/lib/*" io.temporal.testserver.TestServer "\$@"
+fi
+exec java -cp "\$dir/lib/*" io.temporal.testserver.TestServer "\$@"
+WRAPPER
+  chmod +x "$tmp/temporal-test-server"
+  rm -rf "$test_server_dir" && mv "$tmp" "$test_server_dir"
+  archive_test_server_classes
+}
+
+# Records the classes the test server loads while starting into a class-data archive, which the
+# wrapper uses when it is there: the server then answers in about a second instead of three to
+# four on a busy machine, well inside the 5 s the SDK gives it. Made in place, because the archive
+# is only valid for the class path it was made with; without it the server just starts slower.
+archive_test_server_classes() {
+  local port=$((20000 + RANDOM % 20000)) pid
+  java -XX:ArchiveClassesAtExit="$test_server_dir/classes.jsa" -cp "$test_server_dir/lib/*" \
+    io.temporal.testserver.TestServer "$port" >/dev/null 2>&1 &
+  pid=$!
+  for _ in $(seq 300); do
+    (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.1
+  done
+  kill -TERM "$pid" 2>/dev/null || true
+  wait "$pid" 2>/dev/null || true
+}
+
+# have_test_server: true when the wrapper is usable; adopts SHEPHERD_TEMPORAL_TEST_SERVER.
+have_test_server() {
+  local var=SHEPHERD_TEMPORAL_TEST_SERVER
+  if [ -n "${!var:-}" ]; then
+    [ -x "${!var}" ] || die "$var=${!var} is not an executable file"
+    mkdir -p "$test_server_dir"
+    ln -sf "${!var}" "$test_server_dir/temporal-test-server"
+    return 0
+  fi
+  [ -x "$test_server_dir/temporal-test-server" ] && [ -d "$test_server_dir/lib" ]
+}
+
 provide() {
   local tool=$1
   if [ "$source_mode" = build ]; then timed "$tool" "build_$tool"; else "fetch_$tool"; fi
@@ -156,7 +239,10 @@ provide() {
 
 wanted=" ${*:-kubernetes etcd kwok temporal} "
 for tool in $wanted; do
-  case $tool in kubernetes | etcd | kwok | temporal) ;; *) die "unknown tool '$tool': use kubernetes, etcd, kwok or temporal" ;; esac
+  case $tool in
+    kubernetes | etcd | kwok | temporal | temporal-test-server) ;;
+    *) die "unknown tool '$tool': use kubernetes, etcd, kwok, temporal or temporal-test-server" ;;
+  esac
 done
 want() { [[ $wanted == *" $1 "* ]]; }
 
@@ -172,5 +258,8 @@ fi
 if want etcd; then have etcd "$etcd_dir" SHEPHERD_ETCD "etcd Version: ${ETCD_VERSION#v}" || provide etcd; fi
 if want kwok; then have kwok "$kwok_dir" SHEPHERD_KWOK "$KWOK_VERSION" || provide kwok; fi
 if want temporal; then have temporal "$temporal_dir" SHEPHERD_TEMPORAL "${TEMPORAL_CLI_VERSION#v}" || provide temporal; fi
+if want temporal-test-server; then
+  have_test_server || timed "temporal-test-server $TEMPORAL_TEST_SERVER_VERSION" build_temporal_test_server
+fi
 
 log "tools ready in $((SECONDS - started))s under $cache"

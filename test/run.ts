@@ -4,14 +4,15 @@
  * test files with node's test runner against it, and always tears the environment down — on
  * success, failure, Ctrl-C or SIGTERM.
  *
- * Usage: npm test [-- [--no-lint] [files...]]. Files under test/unit/ alone need no environment.
+ * Usage: npm test [-- [--no-lint] [files...]]. Files under test/unit/ and test/workflows/ need no
+ * environment; test/workflows/ needs the time-skipping test server, which each file starts itself.
  */
 import { spawn } from 'node:child_process';
 import { readdirSync, statSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import { execa } from 'execa';
 import { childEnv, type Environment, startEnvironment } from '../src/devenv/environment.js';
-import { missingTools, repoRoot, toolPaths } from '../src/processes/tools.js';
+import { missingTools, repoRoot, testToolPaths, toolPaths } from '../src/processes/tools.js';
 
 function findTests(dir: string): string[] {
   return readdirSync(dir).flatMap((entry) => {
@@ -32,7 +33,9 @@ if (files.length === 0) {
   console.error('# no test files matched');
   process.exit(1);
 }
-const needsEnvironment = files.some((f) => !f.startsWith(join('test', 'unit')));
+const inWorkflowTests = (f: string) => f.startsWith(join('test', 'workflows'));
+const needsEnvironment = files.some((f) => !f.startsWith(join('test', 'unit')) && !inWorkflowTests(f));
+const needsTestServer = files.some(inWorkflowTests);
 
 const step = async (title: string, command: string, commandArgs: string[]) => {
   const started = Date.now();
@@ -70,6 +73,8 @@ try {
     await step('typecheck', 'npx', ['tsc', '-p', 'tsconfig.json', '--noEmit']);
     await step('lint', 'npx', ['eslint', '.']);
   }
+  if (needsTestServer && missingTools(testToolPaths()).length > 0)
+    await step('setup the test server', 'bash', ['scripts/setup-tools.sh', 'temporal-test-server']);
   if (needsEnvironment) {
     if (missingTools(toolPaths()).length > 0) await step('setup tools', 'bash', ['scripts/setup-tools.sh']);
     console.log('# starting the environment');

@@ -3,12 +3,12 @@
  * builds the clients, the backend and the authenticator for the runtime, serves the app, and
  * shuts down gracefully on SIGINT/SIGTERM.
  */
-import * as k8s from '@kubernetes/client-node';
 import { Client, Connection } from '@temporalio/client';
 import { pino } from 'pino';
 import { buildApp } from './app.js';
 import { localAuthenticator } from './auth.js';
 import { apiConfigFromEnv } from './config.js';
+import { loadKubeConfig } from '../runtime/kubernetes/kube-config.js';
 import { kubernetesAuthenticator } from '../runtime/kubernetes/kubernetes-auth.js';
 import { kubernetesBackend } from '../runtime/kubernetes/kubernetes-backend.js';
 import { localBackend } from '../runtime/local/local-backend.js';
@@ -21,9 +21,7 @@ const client = new Client({ connection, namespace: config.temporalNamespace });
 
 let deps;
 if (config.runtime === 'kubernetes') {
-  const kubeConfig = new k8s.KubeConfig();
-  if (config.kubeconfig) kubeConfig.loadFromFile(config.kubeconfig);
-  else kubeConfig.loadFromDefault();
+  const kubeConfig = loadKubeConfig(config.kubeconfig);
   deps = {
     backend: kubernetesBackend({ kubeConfig, client, taskQueue: config.taskQueue, logger }),
     auth: kubernetesAuthenticator({ kubeConfig }),

@@ -1,8 +1,9 @@
 /**
  * Custom search attributes that make sessions filterable in the Temporal Web UI and through
- * `ListWorkflowExecutions`. Registered by the dev-environment launcher (and, in production, by the
- * Helm chart's setup job); set by the session workflow. Kept free of Node imports so workflow code
- * can use it.
+ * `ListWorkflowExecutions`. The Temporal dev server that the embedded stack and the test
+ * environment start registers them (src/processes/temporal-dev-server.ts); on any other Temporal
+ * server an operator registers them once (docs/operations.md). Set by the session workflow. Kept
+ * free of Node imports so workflow code can use it.
  */
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
 

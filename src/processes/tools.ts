@@ -1,6 +1,8 @@
 /**
  * Where the pinned real components live. scripts/setup-tools.sh puts each tool at
  * `<cache>/<tool>-<version>/<binary>`; an environment variable naming a binary overrides that.
+ * The environment's tools and the test server the workflow tests run on are listed apart, so
+ * starting an environment never asks for Java.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
@@ -27,6 +29,13 @@ export interface ToolVersions {
   ETCD_VERSION: string;
   KWOK_VERSION: string;
   TEMPORAL_CLI_VERSION: string;
+  TEMPORAL_TEST_SERVER_VERSION: string;
+}
+
+/** Absolute paths of what the workflow tests run: only the time-skipping test server. */
+export interface TestToolPaths {
+  /** The wrapper script that starts the Java test server; its first argument is the port. */
+  temporalTestServer: string;
 }
 
 /** Parses tools/versions.env (KEY=VALUE lines, `#` comments). */
@@ -37,7 +46,14 @@ export function readToolVersions(root = repoRoot): ToolVersions {
     const match = /^\s*([A-Z_]+)=(\S+)\s*$/.exec(line);
     if (match?.[1] && match[2]) values[match[1]] = match[2];
   }
-  for (const key of ['KUBERNETES_VERSION', 'ETCD_VERSION', 'KWOK_VERSION', 'TEMPORAL_CLI_VERSION']) {
+  const keys = [
+    'KUBERNETES_VERSION',
+    'ETCD_VERSION',
+    'KWOK_VERSION',
+    'TEMPORAL_CLI_VERSION',
+    'TEMPORAL_TEST_SERVER_VERSION',
+  ];
+  for (const key of keys) {
     if (!values[key]) throw new Error(`tools/versions.env does not set ${key}`);
   }
   return values as unknown as ToolVersions;
@@ -64,8 +80,21 @@ export function toolPaths(env: NodeJS.ProcessEnv = process.env, root = repoRoot)
   };
 }
 
+/**
+ * Resolves the test server's wrapper: $SHEPHERD_TEMPORAL_TEST_SERVER if set, else its cache
+ * location.
+ */
+export function testToolPaths(env: NodeJS.ProcessEnv = process.env, root = repoRoot): TestToolPaths {
+  const v = readToolVersions(root);
+  return {
+    temporalTestServer:
+      env.SHEPHERD_TEMPORAL_TEST_SERVER ??
+      join(cacheDir(env), `temporal-test-server-${v.TEMPORAL_TEST_SERVER_VERSION}`, 'temporal-test-server'),
+  };
+}
+
 /** Names of the tools whose binary is not there yet. */
-export function missingTools(paths: ToolPaths): string[] {
+export function missingTools(paths: ToolPaths | TestToolPaths): string[] {
   return (Object.entries(paths) as [string, string][])
     .filter(([, path]) => !existsSync(path))
     .map(([name]) => name);

@@ -11,17 +11,23 @@ import type { Condition, ConditionStatus } from './types.js';
 export const ConditionType = {
   /** The spec was validated and resolved against AgentConfig defaults and the provider. */
   Validated: 'Validated',
-  /** The workspace PersistentVolumeClaim exists (True once it is bound). */
+  /** The workspace exists: a PersistentVolumeClaim (True once it is bound), or a directory locally. */
   PVCReady: 'PVCReady',
-  /** The session Secret, ServiceAccount, Role and RoleBinding exist. */
+  /** The session Secret, ServiceAccount, Role and RoleBinding exist (locally: every secret is set). */
   SecretsReady: 'SecretsReady',
-  /** The Job for the current attempt exists. */
+  /** The runner of the current attempt was created: its Job, or locally its process. */
   JobCreated: 'JobCreated',
-  /** The runner pod of the current attempt has started; the message names the pod. */
+  /** The runner of the current attempt has started; the message names its pod (or process). */
   RunnerStarted: 'RunnerStarted',
-  /** The output branches were checked on the remotes and recorded in `status.reconciledRepos`. */
+  /**
+   * Every repository's outcome is recorded in `status.reconciledRepos`; for now that record is the
+   * runner's own report of what it pushed.
+   */
   ReposReconciled: 'ReposReconciled',
-  /** The session is progressing normally: True while provisioning and running, False once finished. */
+  /**
+   * The session is progressing normally: True while the runner works; False while provisioning
+   * (InProgress), before a retry (Retrying) and once finished (the final reason).
+   */
   Ready: 'Ready',
   /** The session finished successfully (True) or finished otherwise (False). */
   Completed: 'Completed',
@@ -49,15 +55,21 @@ export const Reason = {
   InvalidSpec: 'InvalidSpec',
   /** The referenced AgentProvider is missing, not ready, or does not serve the agent. Validated=False, Failed=True. */
   ProviderNotReady: 'ProviderNotReady',
-  /** A credentialsSecretRef of a repository is missing or lacks its key. SecretsReady=False, Failed=True. */
+  /**
+   * A Secret the session needs — the provider's token or a repository's credentialsSecretRef — is
+   * missing or lacks its key. SecretsReady=False, Failed=True.
+   */
   CredentialsNotFound: 'CredentialsNotFound',
   /** A step is under way (creating an object, waiting for a pod). Used with status Unknown or False. */
   InProgress: 'InProgress',
   /** The workspace claim is bound to a volume. PVCReady=True. */
   Bound: 'Bound',
-  /** The workspace claim exists but is not bound yet (e.g. WaitForFirstConsumer). PVCReady=False. */
+  /**
+   * Waiting: the workspace claim is not bound yet (PVCReady=False), or the runner of the attempt
+   * has not started yet (RunnerStarted=False).
+   */
   Pending: 'Pending',
-  /** The session Secret and RBAC objects exist. SecretsReady=True. */
+  /** The runner of an attempt was created. JobCreated=True. */
   Created: 'Created',
   /** The runner container is running. RunnerStarted=True. */
   Started: 'Started',
@@ -89,11 +101,14 @@ export const Reason = {
   Retrying: 'Retrying',
   /** Creating or checking child objects failed for a reason the workflow could not recover from. Failed=True. */
   ProvisioningFailed: 'ProvisioningFailed',
-  /** Every repository's output branch was found on its remote (or push was disabled). ReposReconciled=True. */
+  /** Every repository was pushed or had no changes, as the runner reported. ReposReconciled=True. */
   Reconciled: 'Reconciled',
-  /** An output branch that should have been pushed is missing on its remote. ReposReconciled=False. */
+  /** A repository was not pushed, or the runner reported nothing for it. ReposReconciled=False. */
   PushMissing: 'PushMissing',
-  /** AgentProvider: the token Secret exists and holds the key. Ready=True. */
+  /**
+   * A Secret exists and holds its key: AgentProvider Ready=True; on a session, SecretsReady=True
+   * (every Secret it needs was found and the runner's secrets and identity are in place).
+   */
   SecretFound: 'SecretFound',
   /** AgentProvider: the token Secret does not exist. Ready=False. */
   SecretNotFound: 'SecretNotFound',

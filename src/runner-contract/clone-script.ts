@@ -8,15 +8,17 @@
  * token, which the Job fills from the session Secret, and a credential helper reads it at run time.
  */
 import type { ResolvedRepo } from '../session/resolved-session.js';
-import { gitTokenKey } from '../runtime/kubernetes/builders/session-secret.js';
+import { gitCredentialConfig } from './git-credentials.js';
+import { shellQuote } from './shell.js';
+import { gitTokenEnv } from './variables.js';
 
-/** Quotes a value for a POSIX shell. */
-export function shellQuote(value: string): string {
-  return `'${value.replaceAll("'", `'\\''`)}'`;
-}
+// `git -c` keeps the credential helper out of the clone's .git/config, so the token is not written
+// to the workspace. The helper reads GIT_TOKEN, which clone_repo sets from the repository's own
+// token variable.
+const CREDENTIAL_OPTIONS = gitCredentialConfig('GIT_TOKEN')
+  .map(([key, value]) => `-c ${shellQuote(`${key}=${value}`)}`)
+  .join(' ');
 
-// The helper answers only `get`, so git never asks it to store or erase anything; `git -c` keeps
-// it out of the clone's .git/config, so the token is not written to the workspace.
 // A repository that cannot be cloned is a missing prerequisite: exit 2, so the session fails
 // PrerequisiteFailed instead of retrying something that cannot work.
 const CLONE_FUNCTION = `set -eu
@@ -39,7 +41,7 @@ clone_repo() {
   set -- clone --quiet
   if [ -n "$branch" ]; then set -- "$@" --branch "$branch"; fi
   if [ -n "$GIT_TOKEN" ]; then
-    git -c credential.helper= -c 'credential.helper=!f() { if [ "$1" = get ]; then echo username=x-access-token; echo "password=$GIT_TOKEN"; fi; }; f' "$@" -- "$url" "$target.partial" ||
+    git ${CREDENTIAL_OPTIONS} "$@" -- "$url" "$target.partial" ||
       prerequisite_failed "cannot clone $url: check that it exists and that its credentialsSecretRef token may read it"
   else
     git "$@" -- "$url" "$target.partial" ||
@@ -68,7 +70,7 @@ export function buildCloneScript(repos: readonly ResolvedRepo[], workspace: stri
       shellQuote(`${workspace}/${repo.dir}`),
       shellQuote(repo.branch ?? ''),
       shellQuote(repo.commit ?? ''),
-      shellQuote(repo.credentialsSecretRef ? gitTokenKey(index) : ''),
+      shellQuote(repo.credentialsSecretRef ? gitTokenEnv(index) : ''),
     ].join(' '),
   );
   return `${CLONE_FUNCTION}${calls.join('\n')}\n`;

@@ -3,8 +3,9 @@
  * the real `process.env` in; everything else takes the parsed config, so tests can build one.
  * Malformed values are prerequisite failures: the same Job would fail the same way on a retry.
  */
-import { isAbsolute } from 'node:path';
-import { RUNNER_ENV, type RunnerRepo } from '../runner-contract/runner-contract.js';
+import { Value } from 'typebox/value';
+import { RUNNER_REPO_EXPECTED, type RunnerRepo, RunnerReposSchema } from '../runner-contract/repos.js';
+import { RUNNER_ENV } from '../runner-contract/variables.js';
 import { PrerequisiteError } from './errors.js';
 
 /** The agents the runner knows how to drive. */
@@ -47,53 +48,33 @@ function parseJson(name: string, raw: string, fix: string): unknown {
   }
 }
 
-function parseRepo(entry: unknown, index: number): RunnerRepo {
+/** What is wrong with a SHEPHERD_REPOS value that fails its schema, from the first error found. */
+function reposError(value: unknown): PrerequisiteError {
+  const [error] = Value.Errors(RunnerReposSchema, value);
+  const [index, field] = (error?.instancePath ?? '').split('/').slice(1);
+  if (index === undefined)
+    return new PrerequisiteError(`${RUNNER_ENV.repos} must be a JSON array of repositories`);
   const where = `${RUNNER_ENV.repos}[${index}]`;
-  if (typeof entry !== 'object' || entry === null) {
-    throw new PrerequisiteError(`${where} is not an object: each repository needs url, dir and outputBranch`);
+  if (field !== undefined) {
+    const shown = JSON.stringify((value as Record<string, Record<string, unknown>>)[index]?.[field]);
+    const expected = RUNNER_REPO_EXPECTED[field as keyof RunnerRepo];
+    return new PrerequisiteError(`${where}.${field} is ${shown}, which is not ${expected}`);
   }
-  const repo = entry as Record<string, unknown>;
-  const text = (key: string, required: boolean): string | undefined => {
-    const value = repo[key];
-    if (value === undefined && !required) return undefined;
-    if (typeof value !== 'string' || value.length === 0) {
-      throw new PrerequisiteError(
-        `${where}.${key} is missing or not a string: the session's repos[${index}] needs it`,
-      );
-    }
-    return value;
-  };
-  const url = text('url', true) as string;
-  const dir = text('dir', true) as string;
-  if (!isAbsolute(dir)) throw new PrerequisiteError(`${where}.dir is "${dir}": it must be an absolute path`);
-  const outputBranch = text('outputBranch', true) as string;
-  const branch = text('branch', false);
-  const commit = text('commit', false);
-  const tokenEnv = text('tokenEnv', false);
-  if (tokenEnv !== undefined && !/^[A-Za-z_][A-Za-z0-9_]*$/.test(tokenEnv)) {
-    throw new PrerequisiteError(`${where}.tokenEnv "${tokenEnv}" is not an environment variable name`);
+  if (error?.keyword === 'required') {
+    const [missing] = error.params.requiredProperties;
+    return new PrerequisiteError(`${where}.${missing} is missing: the session's repos[${index}] needs it`);
   }
-  if (repo.autoPush !== undefined && typeof repo.autoPush !== 'boolean') {
-    throw new PrerequisiteError(`${where}.autoPush must be true or false`);
-  }
-  return {
-    url,
-    dir,
-    outputBranch,
-    autoPush: repo.autoPush !== false,
-    ...(branch === undefined ? {} : { branch }),
-    ...(commit === undefined ? {} : { commit }),
-    ...(tokenEnv === undefined ? {} : { tokenEnv }),
-  };
+  return new PrerequisiteError(`${where} is not an object: each repository needs url, dir and outputBranch`);
 }
 
 function parseRepos(raw: string | undefined): RunnerRepo[] {
   // A session may have no repositories: the agent then works in the workspace alone.
   if (nonEmpty(raw) === undefined) return [];
-  const value = parseJson(RUNNER_ENV.repos, raw as string, 'it must be a JSON array of repositories');
-  if (!Array.isArray(value))
-    throw new PrerequisiteError(`${RUNNER_ENV.repos} must be a JSON array of repositories`);
-  return value.map(parseRepo);
+  const parsed = parseJson(RUNNER_ENV.repos, raw as string, 'it must be a JSON array of repositories');
+  // autoPush may be left out (it defaults to true); properties the runner does not know are dropped.
+  const value = Value.Clean(RunnerReposSchema, Value.Default(RunnerReposSchema, parsed));
+  if (!Value.Check(RunnerReposSchema, value)) throw reposError(value);
+  return value;
 }
 
 function parseCommand(raw: string | undefined): [string, ...string[]] {

@@ -8,6 +8,7 @@
  * argv, in .git/config or in a log line, and the helper disappears with the process.
  */
 import { execa } from 'execa';
+import { gitCredentialConfig } from '../runner-contract/git-credentials.js';
 import { GitError } from './errors.js';
 import type { Redactor } from './redact.js';
 
@@ -27,21 +28,17 @@ export interface GitRunOptions {
 }
 
 /**
- * The environment that makes git answer credential requests with the token in `tokenEnv`, and
- * only `get` requests, so git never tries to store the token anywhere. An empty helper first
- * resets helpers from the user's own configuration, which might otherwise be asked first.
+ * The environment that makes git answer credential requests with the token in `tokenEnv` (see
+ * {@link gitCredentialConfig}).
  */
 export function credentialHelperEnv(tokenEnv: string): Record<string, string> {
-  if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(tokenEnv))
-    throw new Error(`not an environment variable name: ${tokenEnv}`);
-  const helper = `!f() { test "$1" = get || exit 0; echo username=x-access-token; printf 'password=%s\\n' "$${tokenEnv}"; }; f`;
-  return {
-    GIT_CONFIG_COUNT: '2',
-    GIT_CONFIG_KEY_0: 'credential.helper',
-    GIT_CONFIG_VALUE_0: '',
-    GIT_CONFIG_KEY_1: 'credential.helper',
-    GIT_CONFIG_VALUE_1: helper,
-  };
+  const config = gitCredentialConfig(tokenEnv);
+  const env: Record<string, string> = { GIT_CONFIG_COUNT: String(config.length) };
+  config.forEach(([key, value], index) => {
+    env[`GIT_CONFIG_KEY_${index}`] = key;
+    env[`GIT_CONFIG_VALUE_${index}`] = value;
+  });
+  return env;
 }
 
 // Fallback when a command has no deadline: long enough for a big push, short enough that a hung

@@ -14,8 +14,9 @@ import { type RunnerConfig, readRunnerConfig } from './config.js';
 import { PrerequisiteError } from './errors.js';
 import { writeResult } from './result.js';
 import { Runner } from './runner.js';
-import { RUNNER_ENV, RUNNER_EXIT } from '../runner-contract/runner-contract.js';
-import type { RunnerResult } from '../runner-contract/runner-result.js';
+import { RUNNER_ENV } from '../runner-contract/variables.js';
+import { RUNNER_EXIT } from '../runner-contract/exit-codes.js';
+import type { RunnerResult } from '../runner-contract/result.js';
 
 const output = {
   out: (line: string) => process.stdout.write(`${line}\n`),

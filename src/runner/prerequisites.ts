@@ -10,7 +10,7 @@ import type { AgentDefinition } from './agents/agent.js';
 import type { RunnerConfig } from './config.js';
 import { PrerequisiteError } from './errors.js';
 import type { Git } from './git.js';
-import { RUNNER_ENV } from '../runner-contract/runner-contract.js';
+import { RUNNER_ENV } from '../runner-contract/variables.js';
 
 function isDirectory(path: string): boolean {
   try {

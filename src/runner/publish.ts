@@ -9,7 +9,7 @@ import type { ReconciledRepo } from '../resources/types.js';
 import { commitAll } from './commit.js';
 import { GitError } from './errors.js';
 import type { Git } from './git.js';
-import type { RunnerRepo } from '../runner-contract/runner-contract.js';
+import type { RunnerRepo } from '../runner-contract/repos.js';
 import type { PreparedBranch } from './work-branch.js';
 
 /** One repository's outcome as the result reports it. */

@@ -4,7 +4,8 @@
  * Tokens reach the runner only through its environment; this replaces their values wherever an
  * agent or git echoes them back.
  */
-import { RUNNER_ENV, type RunnerRepo } from '../runner-contract/runner-contract.js';
+import { RUNNER_ENV } from '../runner-contract/variables.js';
+import type { RunnerRepo } from '../runner-contract/repos.js';
 
 const REDACTED = '[redacted]';
 

@@ -8,8 +8,7 @@
  */
 import { writeFileSync } from 'node:fs';
 import type { ReconciledRepo } from '../resources/types.js';
-import type { RunnerResult } from '../runner-contract/runner-result.js';
-import { MAX_RESULT_BYTES } from '../runner-contract/runner-contract.js';
+import { MAX_RESULT_BYTES, type RunnerResult } from '../runner-contract/result.js';
 
 const ELLIPSIS = '…';
 const SHORT_MESSAGE = 200;

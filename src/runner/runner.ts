@@ -7,7 +7,7 @@
  * `main.ts` owns the process (environment, signals, exit); this class takes them as arguments.
  */
 import { mkdirSync } from 'node:fs';
-import type { RunnerResult } from '../runner-contract/runner-result.js';
+import type { RunnerResult } from '../runner-contract/result.js';
 import type { AgentExit, AgentOutput, RunningAgent } from './agent-process.js';
 import { startAgent } from './agent-process.js';
 import type { AgentDefinition, AgentReport } from './agents/agent.js';
@@ -18,7 +18,8 @@ import { Git } from './git.js';
 import { agentDirectory, checkPrerequisites } from './prerequisites.js';
 import { type RepoReport, publishRepo } from './publish.js';
 import { Redactor, secretsInEnvironment } from './redact.js';
-import { RUNNER_EXIT, type RunnerRepo } from '../runner-contract/runner-contract.js';
+import { RUNNER_EXIT } from '../runner-contract/exit-codes.js';
+import type { RunnerRepo } from '../runner-contract/repos.js';
 import { type PreparedBranch, prepareWorkBranch } from './work-branch.js';
 
 /** How a run ended. */

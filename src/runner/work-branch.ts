@@ -9,7 +9,7 @@
  */
 import { GitError, PrerequisiteError } from './errors.js';
 import type { Git } from './git.js';
-import type { RunnerRepo } from '../runner-contract/runner-contract.js';
+import type { RunnerRepo } from '../runner-contract/repos.js';
 import { commitAll, commitIdentityArgs } from './commit.js';
 
 /** Where a work branch started. */

@@ -1,6 +1,6 @@
 /**
  * The activities the session workflow calls, as one interface with two implementations: the
- * Kubernetes runtime (PVC, Secret, Job) and, later, the local runtime (directory, environment,
+ * Kubernetes runtime (PVC, Secret, Job) and the local runtime (directory, environment,
  * process). The workflow imports only this type. Every activity is idempotent: names are
  * deterministic, "already exists" adopts, "not found" on delete is success.
  */
@@ -40,6 +40,11 @@ export interface WorkspaceInfo {
    * bound yet (the runner's pod waits for it).
    */
   reason: string;
+  /**
+   * What the workspace is, for status messages: `PVC <name>`, `directory <path>`. Absent in the
+   * results recorded by older workers.
+   */
+  description?: string;
 }
 
 /** The runner's Job (or process) for one attempt. */
@@ -48,6 +53,11 @@ export interface RunnerLaunch {
   name: string;
   /** False when an earlier try of this activity had already created it. */
   created: boolean;
+  /**
+   * What the runner is, for status messages: `Job <name>`, `process <pid>`. Absent in the results
+   * recorded by older workers.
+   */
+  description?: string;
 }
 
 /** The activities of the session workflow. */

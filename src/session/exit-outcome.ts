@@ -1,5 +1,5 @@
 /**
- * The exit-code contract (PRODUCT.md section 2, item 5): how one ended attempt of the runner turns
+ * The exit-code contract (docs/session-lifecycle.md): how one ended attempt of the runner turns
  * into the session's next step. Pure and free of Node built-ins, so the workflow decides with it
  * directly.
  *

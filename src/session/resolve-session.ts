@@ -6,6 +6,7 @@
  * AgentConfig and the provider, using `providerNameFor` to know which one.
  */
 import { RESERVED_PREFIX } from '../resources/constants.js';
+import { ENV_NAME_PATTERN, isReservedEnvName } from '../runner-contract/variables.js';
 import type {
   AgentConfig,
   AgentProvider,
@@ -31,8 +32,7 @@ export const BUILT_IN_DEFAULTS = {
   image: 'ghcr.io/shepherd-dev/runner:0.1.0',
 } as const;
 
-const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
-const RESERVED_ENV = (name: string): boolean => name === 'INITIAL_PROMPT' || name.startsWith('SHEPHERD_');
+const ENV_NAME = new RegExp(ENV_NAME_PATTERN);
 
 /** What the caller fetched for the session. */
 export interface ResolveInputs {
@@ -116,7 +116,7 @@ function resolveRepos(session: AgentSession): ResolvedRepo[] {
 
 function checkEnvironment(environment: Record<string, string>, field: string): Record<string, string> {
   for (const name of Object.keys(environment)) {
-    if (!ENV_NAME.test(name) || RESERVED_ENV(name)) {
+    if (!ENV_NAME.test(name) || isReservedEnvName(name)) {
       throw new InvalidSpecError(
         field,
         `${field} has the variable "${name}", which is not allowed: use letters, digits and _, not starting with a digit, and neither INITIAL_PROMPT nor a SHEPHERD_ prefix`,
@@ -214,7 +214,7 @@ export function resolveSession(session: AgentSession, inputs: ResolveInputs = {}
         ? parseDuration(configSpec.defaultTimeout, 'AgentConfig spec.defaultTimeout')
         : BUILT_IN_DEFAULTS.timeoutMs;
   const env = mergeEnv(configSpec.env ?? [], spec.env ?? []);
-  const reservedEnv = env.find((variable) => RESERVED_ENV(variable.name));
+  const reservedEnv = env.find((variable) => isReservedEnvName(variable.name));
   if (reservedEnv) {
     throw new InvalidSpecError(
       'spec.env',

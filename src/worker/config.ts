@@ -23,6 +23,8 @@ export interface WorkerConfig {
   sessionSelector?: string;
   /** Run the CR controller (`SHEPHERD_CONTROLLER`, "false" to disable). @default true */
   controller: boolean;
+  /** A pre-built workflow bundle (`SHEPHERD_WORKFLOW_BUNDLE`); unset means the workflow sources. */
+  workflowBundle?: string;
   /** pino level (`LOG_LEVEL`). @default info */
   logLevel: string;
   /** How often AgentProvider status is checked against its Secret (`SHEPHERD_PROVIDER_RESYNC_MS`). @default 10000 */
@@ -55,6 +57,7 @@ export function workerConfigFromEnv(env: NodeJS.ProcessEnv = process.env): Worke
     ...(env.KUBECONFIG ? { kubeconfig: env.KUBECONFIG } : {}),
     ...(env.SHEPHERD_SESSION_SELECTOR ? { sessionSelector: env.SHEPHERD_SESSION_SELECTOR } : {}),
     controller: controller === 'true',
+    ...(env.SHEPHERD_WORKFLOW_BUNDLE ? { workflowBundle: env.SHEPHERD_WORKFLOW_BUNDLE } : {}),
     logLevel: env.LOG_LEVEL ?? 'info',
     ...(env.SHEPHERD_PROVIDER_RESYNC_MS
       ? { providerResyncMs: positiveInt(env.SHEPHERD_PROVIDER_RESYNC_MS, 'SHEPHERD_PROVIDER_RESYNC_MS') }

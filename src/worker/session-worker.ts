@@ -1,21 +1,16 @@
 /**
- * One Shepherd worker process: the Temporal worker running the session workflow and the
- * Kubernetes activities, the shared Job/Pod watcher that signals workflows, and the AgentSession
- * controller — started together and stopped together.
+ * One Shepherd worker process: the Temporal worker running the session workflow with the
+ * activities of its runtime (Kubernetes or local), and that runtime's background services (runner
+ * watcher, AgentSession controller, provider status) — started together and stopped together.
  */
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import * as k8s from '@kubernetes/client-node';
 import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import type { Logger } from 'pino';
-import { createKubernetesActivities } from '../runtime/kubernetes/kubernetes-activities.js';
-import { createLocalActivities } from '../runtime/local/local-activities.js';
-import { createLocalRunnerWatcher } from '../runtime/local/local-runner-watcher.js';
-import type { SessionActivities } from '../runtime/session-activities.js';
-import { createRunnerWatcher } from '../runtime/kubernetes/runner-watcher.js';
-import { createProviderStatusReconciler } from '../runtime/kubernetes/provider-status.js';
-import { createSessionController } from '../runtime/kubernetes/session-controller.js';
+import { loadKubeConfig } from '../runtime/kubernetes/kube-config.js';
+import { createKubernetesRuntime } from '../runtime/kubernetes/kubernetes-runtime.js';
+import { createLocalRuntime } from '../runtime/local/local-runtime.js';
 import type { WorkerConfig } from './config.js';
 
 /** A running worker. */
@@ -25,9 +20,10 @@ export interface SessionWorker {
   stop(): Promise<void>;
 }
 
-/** The workflow code: the pre-built bundle when `SHEPHERD_WORKFLOW_BUNDLE` names one, else the sources. */
-function workflowSource(): { workflowsPath: string } | { workflowBundle: { codePath: string } } {
-  const bundle = process.env.SHEPHERD_WORKFLOW_BUNDLE;
+/** The workflow code: the pre-built bundle when one is configured, else the sources. */
+function workflowSource(
+  bundle: string | undefined,
+): { workflowsPath: string } | { workflowBundle: { codePath: string } } {
   if (bundle) return { workflowBundle: { codePath: bundle } };
   const ts = fileURLToPath(new URL('../workflows/index.ts', import.meta.url));
   return {
@@ -48,65 +44,36 @@ export async function startSessionWorker(config: WorkerConfig, logger: Logger): 
   const connection = await Connection.connect({ address: config.temporalAddress });
   const client = new Client({ connection, namespace: config.temporalNamespace });
 
-  let activities: SessionActivities;
-  let watcher: { start(): Promise<void>; stop(): Promise<void> };
-  let controller: { start(): Promise<void>; stop(): Promise<void> } | undefined;
-  /** Further background services of the runtime, started after the worker and stopped before it. */
-  const services: { start(): Promise<void>; stop(): Promise<void> }[] = [];
-  if (config.runtime === 'local') {
-    mkdirSync(config.dataDir, { recursive: true });
-    activities = createLocalActivities({ dataDir: config.dataDir });
-    watcher = createLocalRunnerWatcher({
-      dataDir: config.dataDir,
-      client,
-      logger: logger.child({ component: 'local-runner-watcher' }),
-    });
-  } else {
-    const kubeConfig = new k8s.KubeConfig();
-    if (config.kubeconfig) kubeConfig.loadFromFile(config.kubeconfig);
-    else kubeConfig.loadFromDefault();
-    activities = createKubernetesActivities({ kubeConfig });
-    watcher = createRunnerWatcher({
-      kubeConfig,
-      client,
-      logger: logger.child({ component: 'runner-watcher' }),
-    });
-    const providers = createProviderStatusReconciler({
-      kubeConfig,
-      logger: logger.child({ component: 'provider-status' }),
-      ...(config.providerResyncMs ? { intervalMs: config.providerResyncMs } : {}),
-    });
-    services.push(providers);
-    controller = config.controller
-      ? createSessionController({
-          kubeConfig,
+  const runtime =
+    config.runtime === 'local'
+      ? await createLocalRuntime({ dataDir: config.dataDir, client, logger })
+      : createKubernetesRuntime({
+          kubeConfig: loadKubeConfig(config.kubeconfig),
           client,
+          logger,
           taskQueue: config.taskQueue,
-          logger: logger.child({ component: 'session-controller' }),
-          ...(config.sessionSelector ? { labelSelector: config.sessionSelector } : {}),
-        })
-      : undefined;
-  }
+          controller: config.controller,
+          ...(config.sessionSelector ? { sessionSelector: config.sessionSelector } : {}),
+          ...(config.providerResyncMs ? { providerResyncMs: config.providerResyncMs } : {}),
+        });
   const worker = await Worker.create({
     connection: nativeConnection,
     namespace: config.temporalNamespace,
     taskQueue: config.taskQueue,
-    ...workflowSource(),
-    activities,
+    ...workflowSource(config.workflowBundle),
+    activities: runtime.activities,
     // Sessions wait on signals, not on activities, so many can be cached at once.
     maxCachedWorkflows: 2_000,
   });
 
   const running = worker.run();
-  await watcher.start();
-  await controller?.start();
-  for (const service of services) await service.start();
+  for (const service of runtime.services) await service.start();
   logger.info(
     {
       runtime: config.runtime,
       taskQueue: config.taskQueue,
       temporal: config.temporalAddress,
-      controller: controller !== undefined,
+      controller: config.runtime === 'kubernetes' && config.controller,
       ...(config.runtime === 'local' ? { dataDir: config.dataDir } : {}),
     },
     'worker running',
@@ -115,9 +82,7 @@ export async function startSessionWorker(config: WorkerConfig, logger: Logger): 
   let stopping: Promise<void> | undefined;
   const stop = () =>
     (stopping ??= (async () => {
-      for (const service of services) await service.stop();
-      await controller?.stop();
-      await watcher.stop();
+      for (const service of [...runtime.services].reverse()) await service.stop();
       worker.shutdown();
       await running.catch(() => undefined);
       await connection.close();

@@ -5,7 +5,9 @@
  */
 import { defineQuery, defineSignal } from '@temporalio/workflow';
 import type { AgentSessionSpec, AgentSessionStatus, Phase } from '../resources/types.js';
+import type { RunnerLaunch, WorkspaceInfo } from '../runtime/session-activities.js';
 import type { RunnerTermination } from '../session/exit-outcome.js';
+import type { ResolvedSession } from '../session/resolved-session.js';
 
 /** Task queue of the session workflow and its activities. */
 export const SESSION_TASK_QUEUE = 'shepherd-sessions';
@@ -54,6 +56,43 @@ export interface SessionWorkflowInput {
    * it from `status.attempt`.
    */
   previousAttempt?: number;
+  /**
+   * Set by the workflow itself when a run that waits for its runner continues as new to keep its
+   * history short: the new run resumes that wait, for the same attempt.
+   */
+  continued?: ContinuedSessionRun;
+  /**
+   * Continue as new once the history holds this many events, instead of when Temporal suggests
+   * it. For tests, which cannot grow a history to the size where Temporal does.
+   */
+  continueAsNewAfterEvents?: number;
+}
+
+/**
+ * What a run that continued as new needs to go on waiting for the runner of the same attempt,
+ * without reading the session again or launching another runner.
+ */
+export interface ContinuedSessionRun {
+  session: ResolvedSession;
+  /** The status so far; the new run puts its own run id in. */
+  status: AgentSessionStatus;
+  attempt: number;
+  /** The first attempt of the session's current run of attempts, for the retry budget. */
+  firstAttemptOfRun: number;
+  /** Every attempt a runner was launched for, for cleanup. */
+  attemptsLaunched: number[];
+  /** When the attempt's spec.timeout runs out, in workflow time (epoch milliseconds). */
+  deadline: number;
+  workspace?: WorkspaceInfo;
+  workspacePending: boolean;
+  /** The runner of the attempt. */
+  launch?: RunnerLaunch;
+  /** Runner events received and not handled yet. */
+  events: RunnerEvent[];
+  /** A stop asked for and not acted on yet. */
+  stopRequest?: { reason: string };
+  /** A restart asked for and not acted on yet. */
+  restartRequested: boolean;
 }
 
 /** The runner of `attempt` is running in `podName`. */

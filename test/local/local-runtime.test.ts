@@ -153,12 +153,15 @@ test('stopping a running session pushes its work in progress and ends Stopped', 
     repos: [{ url: repo, branch: 'main' }],
   });
   await waitFor(name, ['Running']);
+  // The agent writes only once the runner is up, so the stop reaches a runner that can push.
+  const workspace = join(dataDir, 'sessions', 'default', name, 'workspace');
   await eventually(
     'the agent to write',
-    async () => existsSync(join(dataDir, 'sessions', 'default', name, 'workspace')),
+    async () =>
+      existsSync(workspace) &&
+      readdirSync(workspace).some((dir) => existsSync(join(workspace, dir, 'WIP.md'))),
     Boolean,
   );
-  await new Promise((resolve) => setTimeout(resolve, 1_000));
   await stopSession(client, 'default', name, 'test stop');
   const done = await waitFor(name, ['Stopped', 'Failed', 'Succeeded']);
   assert.equal(done.phase, 'Stopped');

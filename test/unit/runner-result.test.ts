@@ -1,9 +1,12 @@
-/** The runner's result always fits the 4 KiB the kubelet keeps of a termination message. */
+/**
+ * The runner's result: it always fits the 4 KiB the kubelet keeps of a termination message, and
+ * the worker reads back what the runner wrote, keeping the good parts of a result partly wrong.
+ */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { parseRunnerResult } from '../../src/runner-contract/runner-result.js';
+import { Value } from 'typebox/value';
+import { MAX_RESULT_BYTES, parseRunnerResult, RunnerResultSchema } from '../../src/runner-contract/result.js';
 import { serializeResult } from '../../src/runner/result.js';
-import { MAX_RESULT_BYTES } from '../../src/runner-contract/runner-contract.js';
 
 const repo = {
   url: 'https://git.example.com/team-a/shop.git',
@@ -42,4 +45,39 @@ test('with very many repositories, messages go before repositories, and the firs
   const parsed = parseRunnerResult(text);
   assert.equal(parsed?.repos[0]?.url, repos[0]?.url);
   assert.equal(parsed?.repos[0]?.message, undefined);
+});
+
+test('what the runner writes matches the schema and is read back unchanged', () => {
+  const result = { summary: 'done', repos: [repo], usage: { inputTokens: 10, costUsd: 0.5 } };
+  const text = serializeResult(result);
+  assert.equal(Value.Check(RunnerResultSchema, JSON.parse(text)), true);
+  assert.deepEqual(parseRunnerResult(text), result);
+});
+
+test('the good parts of a result that is partly wrong are kept, the rest dropped', () => {
+  const text = JSON.stringify({
+    summary: 7,
+    repos: [
+      { branch: 'no-url' },
+      'not an object',
+      { ...repo, status: 'Merged', message: '' },
+      { url: 'https://git.example.com/team-a/docs.git', commit: 42 },
+    ],
+    usage: { inputTokens: 10, outputTokens: -1, costUsd: 'free' },
+  });
+  assert.deepEqual(parseRunnerResult(text), {
+    repos: [
+      { url: repo.url, branch: repo.branch, commit: repo.commit },
+      { url: 'https://git.example.com/team-a/docs.git' },
+    ],
+    usage: { inputTokens: 10 },
+  });
+});
+
+test('a usage with no good field is dropped; what is not a result at all is undefined', () => {
+  assert.deepEqual(parseRunnerResult('{"repos":[],"usage":{"costUsd":"free"}}'), { repos: [] });
+  assert.deepEqual(parseRunnerResult('{"summary":"x"}'), { summary: 'x', repos: [] });
+  for (const message of [undefined, '', 'Error: out of memory', '{not json', 'null']) {
+    assert.equal(parseRunnerResult(message), undefined, String(message));
+  }
 });

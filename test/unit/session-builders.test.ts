@@ -12,7 +12,8 @@ import {
   buildRunnerRoleBinding,
   buildRunnerServiceAccount,
 } from '../../src/runtime/kubernetes/builders/session-rbac.js';
-import { SESSION_SECRET_KEY, buildSessionSecret } from '../../src/runtime/kubernetes/builders/session-secret.js';
+import { buildSessionSecret } from '../../src/runtime/kubernetes/builders/session-secret.js';
+import { RUNNER_ENV } from '../../src/runner-contract/variables.js';
 import { sessionLabelValue } from '../../src/runtime/kubernetes/builders/session-names.js';
 import { PROMPT, resolvedSession } from './support/session-fixtures.js';
 
@@ -104,8 +105,8 @@ describe('the session Secret', () => {
     assert.equal(secret.data, undefined);
     assert.deepEqual(secret.stringData, {
       ANTHROPIC_BASE_URL: 'https://llm-gateway.internal',
-      [SESSION_SECRET_KEY.initialPrompt]: PROMPT,
-      [SESSION_SECRET_KEY.providerToken]: TOKEN,
+      [RUNNER_ENV.initialPrompt]: PROMPT,
+      [RUNNER_ENV.providerToken]: TOKEN,
       SHEPHERD_GIT_TOKEN_0: GIT_TOKEN,
     });
   });

@@ -8,7 +8,8 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { buildCloneScript, shellQuote } from '../../src/runner-contract/clone-script.js';
+import { buildCloneScript } from '../../src/runner-contract/clone-script.js';
+import { shellQuote } from '../../src/runner-contract/shell.js';
 import type { ResolvedRepo } from '../../src/session/resolved-session.js';
 import { git, testGitEnv } from '../support/git.js';
 

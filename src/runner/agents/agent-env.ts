@@ -3,10 +3,8 @@
  * the agent never needs them, and an agent cannot leak what it was never given), with the
  * provider token renamed to the variable the agent itself reads.
  */
-import { RUNNER_ENV } from '../../runner-contract/runner-contract.js';
+import { GIT_TOKEN_ENV_PREFIX, RUNNER_ENV } from '../../runner-contract/variables.js';
 import type { RunnerConfig } from '../config.js';
-
-const GIT_TOKEN_PREFIX = 'SHEPHERD_GIT_TOKEN_';
 
 /**
  * The agent's environment.
@@ -22,7 +20,7 @@ export function agentEnvironment(
   const gitTokens = new Set(config.repos.flatMap((repo) => (repo.tokenEnv ? [repo.tokenEnv] : [])));
   const result: Record<string, string> = {};
   for (const [name, value] of Object.entries(env)) {
-    if (value === undefined || name.startsWith(GIT_TOKEN_PREFIX) || gitTokens.has(name)) continue;
+    if (value === undefined || name.startsWith(GIT_TOKEN_ENV_PREFIX) || gitTokens.has(name)) continue;
     if (name === RUNNER_ENV.providerToken && providerTokenAs !== undefined) continue;
     result[name] = value;
   }

@@ -6,7 +6,7 @@
  * pod (non-root, restricted, its own workspace) is the sandbox. Repositories beyond the first are
  * made available with `--add-dir`.
  */
-import { RUNNER_ENV } from '../../runner-contract/runner-contract.js';
+import { RUNNER_ENV } from '../../runner-contract/variables.js';
 import type { AgentDefinition } from './agent.js';
 import { agentEnvironment } from './agent-env.js';
 import { ClaudeStream } from './claude-stream.js';

@@ -8,7 +8,7 @@
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { RUNNER_ENV } from '../../runner-contract/runner-contract.js';
+import { RUNNER_ENV } from '../../runner-contract/variables.js';
 import type { AgentDefinition } from './agent.js';
 import { agentEnvironment } from './agent-env.js';
 import { OutputTail } from './output-tail.js';

@@ -144,16 +144,16 @@ export function createKubernetesActivities(deps: KubernetesActivityDeps): Sessio
       let waitsForConsumer: boolean | undefined;
       for (;;) {
         const pvc = await core.readNamespacedPersistentVolumeClaim({ name, namespace: session.namespace });
-        if (pvc.status?.phase === 'Bound') return { name, reason: 'Bound' };
+        if (pvc.status?.phase === 'Bound') return { name, reason: 'Bound', description: `PVC ${name}` };
         // The DefaultStorageClass admission plugin has filled in storageClassName by now.
         const className = pvc.spec?.storageClassName;
         waitsForConsumer ??= className
           ? (await orUndefined(storage.readStorageClass({ name: className })))?.volumeBindingMode ===
             'WaitForFirstConsumer'
           : false;
-        if (waitsForConsumer) return { name, reason: 'WaitForFirstConsumer' };
+        if (waitsForConsumer) return { name, reason: 'WaitForFirstConsumer', description: `PVC ${name}` };
         // Not bound yet: the Job can be created anyway; its pod waits for the volume.
-        if (Date.now() > deadline) return { name, reason: 'Pending' };
+        if (Date.now() > deadline) return { name, reason: 'Pending', description: `PVC ${name}` };
         await sleep(100);
       }
     },
@@ -203,7 +203,7 @@ export function createKubernetesActivities(deps: KubernetesActivityDeps): Sessio
       const created = await createOrAdopt(() =>
         batch.createNamespacedJob({ namespace: session.namespace, body }),
       );
-      if (created) return { name, created: true };
+      if (created) return { name, created: true, description: `Job ${name}` };
       const existing = await batch.readNamespacedJob({ name, namespace: session.namespace });
       const owner = existing.metadata?.ownerReferences?.find((o) => o.controller);
       if (owner?.uid !== session.uid || existing.metadata?.labels?.[ATTEMPT_LABEL] !== String(attempt)) {
@@ -211,7 +211,7 @@ export function createKubernetesActivities(deps: KubernetesActivityDeps): Sessio
           `Job ${name} exists but belongs to another session or attempt; delete it to continue`,
         );
       }
-      return { name, created: false };
+      return { name, created: false, description: `Job ${name}` };
     },
 
     async observeRunner({ session, attempt }) {

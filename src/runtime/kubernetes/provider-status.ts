@@ -1,6 +1,6 @@
 /**
  * AgentProvider readiness: a provider is ready only when the Secret its `authTokenSecretRef`
- * names exists and holds the key (PRODUCT.md §1). Computed here once for both users: the session
+ * names exists and holds the key. Computed here once for both users: the session
  * activities (a session is never started on an unready provider) and the provider status
  * reconciler, which keeps `status.ready` and the `Ready` condition true to that for `kubectl`.
  */

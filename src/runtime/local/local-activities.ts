@@ -8,12 +8,10 @@ import { spawn } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, openSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { fileURLToPath } from 'node:url';
 import { buildCloneScript } from '../../runner-contract/clone-script.js';
-import { gitTokenKey, SESSION_SECRET_KEY } from '../kubernetes/builders/session-secret.js';
+import { runnerEnvironment } from '../../runner-contract/environment.js';
+import { shellQuote } from '../../runner-contract/shell.js';
 import type { AgentSession, SecretKeyRef } from '../../resources/types.js';
-import { RUNNER_ENV } from '../../runner-contract/runner-contract.js';
-import { runnerRepos } from '../../runner-contract/runner-repos.js';
 import { resolveSession } from '../../session/resolve-session.js';
 import type { ResolvedSession } from '../../session/resolved-session.js';
 import { InvalidSpecError } from '../../session/errors.js';
@@ -25,25 +23,12 @@ import { attemptFiles, localRunnerEvents, processAlive, readPid, workspaceDir } 
 export interface LocalActivityDeps {
   /** Where sessions live (see local-sessions.ts). */
   dataDir: string;
-  /**
-   * The runner command. @default this checkout's `src/runner/main.ts` under tsx, with the same
-   * Node.js as the worker
-   */
-  runnerCommand?: string[];
+  /** The runner command: the runner bundle under the worker's own Node.js (see local-runtime.ts). */
+  runnerCommand: string[];
   /** Where secrets come from: a Secret reference `{name, key}` is the variable `key`. @default process.env */
   secretEnv?: NodeJS.ProcessEnv;
   /** How long a stopped runner has to push its work before it is killed. @default 25000 */
   stopGraceMs?: number;
-}
-
-/** The default runner: this checkout's TypeScript runner, run by the worker's own Node.js. */
-export function defaultRunnerCommand(): string[] {
-  return [
-    process.execPath,
-    '--import',
-    import.meta.resolve('tsx'),
-    fileURLToPath(new URL('../../runner/main.ts', import.meta.url)),
-  ];
 }
 
 /** A stable uid for a session that has no CR, from its identity. */
@@ -51,8 +36,6 @@ function localUid(namespace: string, name: string): string {
   const hex = createHash('sha256').update(`${namespace}/${name}`).digest('hex');
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20, 32)}`;
 }
-
-const shellQuote = (value: string) => `'${value.replaceAll("'", `'\\''`)}'`;
 
 /**
  * The wrapper around clone step and runner: it records the exit code in a file, and passes a
@@ -77,7 +60,7 @@ finish "$code"
 export function createLocalActivities(deps: LocalActivityDeps): SessionActivities {
   const { dataDir } = deps;
   const secretEnv = deps.secretEnv ?? process.env;
-  const runner = deps.runnerCommand ?? defaultRunnerCommand();
+  const runner = deps.runnerCommand;
   const stopGraceMs = deps.stopGraceMs ?? 25_000;
 
   const readSecret = (ref: SecretKeyRef, purpose: string): string => {
@@ -90,31 +73,32 @@ export function createLocalActivities(deps: LocalActivityDeps): SessionActivitie
     return value;
   };
 
+  /**
+   * The runner process's environment: the worker's, then the contract's secret part, the
+   * session's own variables (only literal values: there is nothing to take `valueFrom` from here)
+   * and the contract's plain part, layered as the Job's `envFrom` and `env` are.
+   */
   const runnerEnv = (session: ResolvedSession, attempt: number): NodeJS.ProcessEnv => {
-    const workspace = workspaceDir(dataDir, session.namespace, session.name);
-    const files = attemptFiles(dataDir, session.namespace, session.name, attempt);
-    const env: NodeJS.ProcessEnv = { ...process.env, ...session.provider.environment };
-    for (const variable of session.env) if (variable.value !== undefined) env[variable.name] = variable.value;
-    env[RUNNER_ENV.initialPrompt] = session.initialPrompt;
-    const tokenRef = session.provider.authTokenSecretRef;
-    if (tokenRef) env[SESSION_SECRET_KEY.providerToken] = readSecret(tokenRef, 'the provider token');
-    session.repos.forEach((repo, index) => {
-      if (repo.credentialsSecretRef) {
-        env[gitTokenKey(index)] = readSecret(repo.credentialsSecretRef, `the git token for ${repo.url}`);
-      }
-    });
-    env[RUNNER_ENV.agent] = session.agent;
-    if (session.agent === 'command' && session.command) {
-      env[RUNNER_ENV.command] = JSON.stringify([...session.command, ...(session.args ?? [])]);
+    const providerRef = session.provider.authTokenSecretRef;
+    const providerToken = providerRef ? readSecret(providerRef, 'the provider token') : undefined;
+    const repoTokens: Record<string, string> = {};
+    for (const repo of session.repos) {
+      if (repo.credentialsSecretRef)
+        repoTokens[repo.url] = readSecret(repo.credentialsSecretRef, `the git token for ${repo.url}`);
     }
-    if (session.model !== undefined) env[RUNNER_ENV.model] = session.model;
-    env[RUNNER_ENV.workspace] = workspace;
-    env[RUNNER_ENV.resultFile] = files.result;
-    env[RUNNER_ENV.repos] = JSON.stringify(runnerRepos(session, workspace));
-    env[RUNNER_ENV.sessionName] = session.name;
-    env[RUNNER_ENV.namespace] = session.namespace;
-    env[RUNNER_ENV.attempt] = String(attempt);
-    return env;
+    const { plain, secret } = runnerEnvironment(
+      session,
+      {
+        attempt,
+        workspace: workspaceDir(dataDir, session.namespace, session.name),
+        resultFile: attemptFiles(dataDir, session.namespace, session.name, attempt).result,
+      },
+      { ...(providerToken === undefined ? {} : { providerToken }), repoTokens },
+    );
+    const sessionEnv = session.env.flatMap((variable) =>
+      variable.value === undefined ? [] : [[variable.name, variable.value] as const],
+    );
+    return { ...process.env, ...secret, ...Object.fromEntries(sessionEnv), ...plain };
   };
 
   /** Sends `signal` to the runner wrapper of an attempt (SIGKILL: its whole group), if it is alive. */
@@ -159,7 +143,7 @@ export function createLocalActivities(deps: LocalActivityDeps): SessionActivitie
     async provisionWorkspace(session) {
       const dir = workspaceDir(dataDir, session.namespace, session.name);
       mkdirSync(dir, { recursive: true });
-      return { name: dir, reason: 'Bound' };
+      return { name: dir, reason: 'Bound', description: `directory ${dir}` };
     },
 
     async provisionSecrets(session) {
@@ -170,7 +154,10 @@ export function createLocalActivities(deps: LocalActivityDeps): SessionActivitie
 
     async launchRunner({ session, attempt }) {
       const files = attemptFiles(dataDir, session.namespace, session.name, attempt);
-      if (existsSync(files.pid)) return { name: files.dir, created: false };
+      // The pid file names the process, whether this try or an earlier one started it.
+      // The pid file names the process, whether this try or an earlier one started it.
+      const description = () => `process ${readPid(files.pid) ?? files.pid}`;
+      if (existsSync(files.pid)) return { name: files.dir, created: false, description: description() };
       mkdirSync(files.dir, { recursive: true });
       const workspace = workspaceDir(dataDir, session.namespace, session.name);
       writeFileSync(files.clone, buildCloneScript(session.repos, workspace));
@@ -190,7 +177,7 @@ export function createLocalActivities(deps: LocalActivityDeps): SessionActivitie
       } finally {
         closeSync(log);
       }
-      return { name: files.dir, created: true };
+      return { name: files.dir, created: true, description: description() };
     },
 
     async observeRunner({ session, attempt }) {

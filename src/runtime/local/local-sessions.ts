@@ -14,7 +14,7 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { MAX_RESULT_BYTES } from '../../runner-contract/runner-contract.js';
+import { MAX_RESULT_BYTES } from '../../runner-contract/result.js';
 import type { RunnerEvent } from '../../workflows/session-contract.js';
 
 /**

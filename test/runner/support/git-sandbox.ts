@@ -11,7 +11,7 @@ import { execa, type ResultPromise } from 'execa';
 import { buildCloneScript } from '../../../src/runner-contract/clone-script.js';
 import { repoRoot } from '../../../src/processes/tools.js';
 import { testGitEnv } from '../../support/git.js';
-import type { RunnerRepo } from '../../../src/runner-contract/runner-contract.js';
+import { type RunnerRepo, runnerRepos } from '../../../src/runner-contract/repos.js';
 import type { ResolvedRepo } from '../../../src/session/resolved-session.js';
 
 const gitEnv = testGitEnv;
@@ -85,15 +85,7 @@ export class GitSandbox {
     });
     return {
       workspace,
-      runnerRepos: repos.map((repo, index) => ({
-        url: repo.url,
-        dir: join(workspace, repo.dir),
-        ...(repo.branch === undefined ? {} : { branch: repo.branch }),
-        outputBranch: repo.outputBranch,
-        ...(repo.commit === undefined ? {} : { commit: repo.commit }),
-        autoPush: repo.autoPush,
-        ...(repo.credentialsSecretRef ? { tokenEnv: `SHEPHERD_GIT_TOKEN_${index}` } : {}),
-      })),
+      runnerRepos: runnerRepos(repos, workspace),
     };
   }
 

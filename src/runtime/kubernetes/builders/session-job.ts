@@ -24,11 +24,11 @@ import {
 } from '../../../resources/constants.js';
 import type { Quantity, ResourceRequirements } from '../../../resources/types.js';
 import type { ResolvedSession } from '../../../session/resolved-session.js';
-import { runnerRepos } from '../../../runner-contract/runner-repos.js';
 import { buildCloneScript } from '../../../runner-contract/clone-script.js';
+import { runnerPlainEnvironment } from '../../../runner-contract/environment.js';
+import { gitTokenEnv } from '../../../runner-contract/variables.js';
 import { childMetadata, sessionSelectorLabels } from './session-metadata.js';
 import { jobName, sessionObjectNames } from './session-names.js';
-import { gitTokenKey } from './session-secret.js';
 
 /** Where the workspace volume is mounted in both steps. */
 export const WORKSPACE_PATH = '/workspace';
@@ -95,8 +95,8 @@ function cloneContainer(session: ResolvedSession, secretName: string): V1Contain
     repo.credentialsSecretRef
       ? [
           {
-            name: gitTokenKey(index),
-            valueFrom: { secretKeyRef: { name: secretName, key: gitTokenKey(index) } },
+            name: gitTokenEnv(index),
+            valueFrom: { secretKeyRef: { name: secretName, key: gitTokenEnv(index) } },
           },
         ]
       : [],
@@ -117,20 +117,16 @@ function cloneContainer(session: ResolvedSession, secretName: string): V1Contain
 }
 
 function runnerContainer(session: ResolvedSession, attempt: number, secretName: string): V1Container {
+  const plain = runnerPlainEnvironment(session, {
+    attempt,
+    workspace: WORKSPACE_PATH,
+    resultFile: TERMINATION_MESSAGE_PATH,
+  });
+  // HOME is the pod's own matter (the local runtime keeps the worker's); the session's variables
+  // come last and may take their value from elsewhere (valueFrom).
   const env: V1EnvVar[] = [
     { name: 'HOME', value: HOME_PATH },
-    { name: 'SHEPHERD_SESSION_NAME', value: session.name },
-    { name: 'SHEPHERD_NAMESPACE', value: session.namespace },
-    { name: 'SHEPHERD_AGENT', value: session.agent },
-    { name: 'SHEPHERD_ATTEMPT', value: String(attempt) },
-    { name: 'SHEPHERD_WORKSPACE', value: WORKSPACE_PATH },
-    { name: 'SHEPHERD_RESULT_FILE', value: TERMINATION_MESSAGE_PATH },
-    { name: 'SHEPHERD_REPOS', value: JSON.stringify(runnerRepos(session, WORKSPACE_PATH)) },
-    ...(session.model === undefined ? [] : [{ name: 'SHEPHERD_MODEL', value: session.model }]),
-    // The runner stays the entrypoint for every agent, so a command's work is committed and pushed too.
-    ...(session.agent === 'command' && session.command
-      ? [{ name: 'SHEPHERD_COMMAND', value: JSON.stringify([...session.command, ...(session.args ?? [])]) }]
-      : []),
+    ...Object.entries(plain).map(([name, value]): V1EnvVar => ({ name, value })),
     ...session.env.map((variable): V1EnvVar => ({ ...variable })),
   ];
   const resources = toResourceRequirements(session.resources);

@@ -1,0 +1,55 @@
+/**
+ * The Kubernetes runtime for the worker: the activities that make PVCs, Secrets and Jobs, the
+ * shared runner watcher, the AgentProvider status reconciler and, unless turned off, the
+ * AgentSession controller.
+ */
+import type { KubeConfig } from '@kubernetes/client-node';
+import type { Client } from '@temporalio/client';
+import type { Logger } from 'pino';
+import type { RuntimeService, WorkerRuntime } from '../worker-runtime.js';
+import { createKubernetesActivities } from './kubernetes-activities.js';
+import { createProviderStatusReconciler } from './provider-status.js';
+import { createRunnerWatcher } from './runner-watcher.js';
+import { createSessionController } from './session-controller.js';
+
+/** Dependencies and options of the Kubernetes runtime. */
+export interface KubernetesRuntimeOptions {
+  kubeConfig: KubeConfig;
+  client: Client;
+  logger: Logger;
+  /** The task queue the controller starts session workflows on. */
+  taskQueue: string;
+  /** Run the AgentSession controller. */
+  controller: boolean;
+  /** Only AgentSessions matching this label selector are started by the controller. */
+  sessionSelector?: string;
+  /** How often AgentProvider status is checked against its Secret. @default 10000 */
+  providerResyncMs?: number;
+}
+
+/** Builds the Kubernetes runtime; nothing runs until its services are started. */
+export function createKubernetesRuntime(options: KubernetesRuntimeOptions): WorkerRuntime {
+  const { kubeConfig, client, logger } = options;
+  const services: RuntimeService[] = [
+    createRunnerWatcher({ kubeConfig, client, logger: logger.child({ component: 'runner-watcher' }) }),
+  ];
+  if (options.controller) {
+    services.push(
+      createSessionController({
+        kubeConfig,
+        client,
+        taskQueue: options.taskQueue,
+        logger: logger.child({ component: 'session-controller' }),
+        ...(options.sessionSelector ? { labelSelector: options.sessionSelector } : {}),
+      }),
+    );
+  }
+  services.push(
+    createProviderStatusReconciler({
+      kubeConfig,
+      logger: logger.child({ component: 'provider-status' }),
+      ...(options.providerResyncMs ? { intervalMs: options.providerResyncMs } : {}),
+    }),
+  );
+  return { activities: createKubernetesActivities({ kubeConfig }), services };
+}

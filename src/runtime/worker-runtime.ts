@@ -1,0 +1,21 @@
+/**
+ * What a runtime gives the worker process: the activities the session workflow calls, and the
+ * background services that report runners and reconcile resources (watchers, controllers). The
+ * worker starts the services after the Temporal worker and stops them before it; it knows nothing
+ * else about the runtime.
+ */
+import type { SessionActivities } from './session-activities.js';
+
+/** A background service of a runtime. */
+export interface RuntimeService {
+  start(): Promise<void>;
+  /** Stops it and waits, within a few seconds, for work already under way. */
+  stop(): Promise<void>;
+}
+
+/** One runtime, as the worker sees it. */
+export interface WorkerRuntime {
+  activities: SessionActivities;
+  /** Started in order, stopped in reverse. */
+  services: RuntimeService[];
+}

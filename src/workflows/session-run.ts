@@ -1,0 +1,153 @@
+/**
+ * The state of one run of the session workflow, held in one object: the session state the query
+ * returns, what the run has done (attempts launched, the last status written), and what it has
+ * been asked meanwhile (runner events, a stop, a restart). The signal handlers only record into it;
+ * the workflow's steps read it and act, so a signal never races a step. A run that continued as
+ * new starts from the state its predecessor handed over.
+ */
+import { setHandler, workflowInfo } from '@temporalio/workflow';
+import type { RunnerLaunch, SessionRef, WorkspaceInfo } from '../runtime/session-activities.js';
+import type { ResolvedSession } from '../session/resolved-session.js';
+import {
+  type ContinuedSessionRun,
+  type RunnerEvent,
+  restartSignal,
+  runnerEventSignal,
+  type SessionState,
+  type SessionWorkflowInput,
+  stateQuery,
+  stopSignal,
+} from './session-contract.js';
+import { initialStatus } from './session-status.js';
+
+/** Everything one run knows. */
+export interface SessionRun {
+  readonly input: SessionWorkflowInput;
+  /** The session the activities act on; the uid is filled in once the session is read. */
+  readonly ref: SessionRef;
+  /** What the state query returns; `state.status` is the status the run maintains. */
+  readonly state: SessionState;
+  /** The resolved session, once read. */
+  session?: ResolvedSession;
+  /** Runner events not handled yet, in the order they arrived. */
+  readonly events: RunnerEvent[];
+  /** A stop asked for and not acted on yet. */
+  stopRequest?: { reason: string };
+  /** A restart asked for during the current attempt. */
+  restartRequested: boolean;
+  /** A restart asked for after the final status was out: the run continues as a new one. */
+  restartAfterFinish: boolean;
+  /** The session no longer exists: nothing is written for it. */
+  sessionGone: boolean;
+  /** The workspace, once provisioned. */
+  workspace?: WorkspaceInfo;
+  /** The workspace was not bound when provisioned; the first runner start reports it bound. */
+  workspacePending: boolean;
+  /** The runner of the current attempt, once launched. */
+  launch?: RunnerLaunch;
+  /** Every attempt this run (or the run it continues) launched a runner for, for cleanup. */
+  readonly attemptsLaunched: number[];
+  /** The current attempt, once the attempts began. */
+  attempt: number;
+  /** The first attempt of this run of attempts: a restart begins a fresh retry budget. */
+  firstAttemptOfRun: number;
+  /** When the current attempt's spec.timeout runs out, in workflow time (epoch milliseconds). */
+  deadline: number;
+  /** The status as last written, serialised, so an unchanged status is not written again. */
+  mirrored: string;
+}
+
+/** Creates the run's state and installs the query and signal handlers on it. */
+export function startRun(input: SessionWorkflowInput): SessionRun {
+  const info = workflowInfo();
+  const run: SessionRun = {
+    input,
+    ref: { namespace: input.namespace, name: input.name, ...(input.uid ? { uid: input.uid } : {}) },
+    state: {
+      namespace: input.namespace,
+      name: input.name,
+      phase: 'Pending',
+      status: initialStatus(info.workflowId, info.runId),
+      finished: false,
+      ...(input.spec ? { spec: input.spec } : {}),
+      ...(input.labels ? { labels: input.labels } : {}),
+    },
+    events: [],
+    restartRequested: false,
+    restartAfterFinish: false,
+    sessionGone: false,
+    workspacePending: false,
+    attemptsLaunched: [],
+    attempt: 0,
+    firstAttemptOfRun: 0,
+    deadline: 0,
+    mirrored: '',
+  };
+  if (input.continued) resume(run, input.continued, info.runId);
+  setHandler(stateQuery, () => run.state);
+  setHandler(runnerEventSignal, (event) => {
+    run.events.push(event);
+  });
+  setHandler(stopSignal, (request) => {
+    run.stopRequest ??= { reason: request?.reason ?? 'stopped on request' };
+  });
+  setHandler(restartSignal, () => {
+    // After the final status is out, the run is only cleaning up: a restart then must become a
+    // new run rather than be lost.
+    if (run.state.finished) run.restartAfterFinish = true;
+    else run.restartRequested = true;
+  });
+  return run;
+}
+
+/** Takes over the state a run that continued as new handed over. */
+function resume(run: SessionRun, continued: ContinuedSessionRun, runId: string): void {
+  const { session } = continued;
+  run.session = session;
+  run.ref.uid ??= session.uid;
+  run.state.status = { ...continued.status, runId };
+  run.state.phase = continued.status.phase ?? run.state.phase;
+  run.events.push(...continued.events);
+  if (continued.stopRequest) run.stopRequest = continued.stopRequest;
+  run.restartRequested = continued.restartRequested;
+  run.workspace = continued.workspace;
+  run.workspacePending = continued.workspacePending;
+  run.launch = continued.launch;
+  run.attemptsLaunched.push(...continued.attemptsLaunched);
+  run.attempt = continued.attempt;
+  run.firstAttemptOfRun = continued.firstAttemptOfRun;
+  run.deadline = continued.deadline;
+}
+
+/** What a run hands over when it continues as new while it waits for its runner. */
+export function handOver(run: SessionRun, session: ResolvedSession): ContinuedSessionRun {
+  return {
+    session,
+    status: run.state.status,
+    attempt: run.attempt,
+    firstAttemptOfRun: run.firstAttemptOfRun,
+    attemptsLaunched: [...run.attemptsLaunched],
+    deadline: run.deadline,
+    ...(run.workspace ? { workspace: run.workspace } : {}),
+    workspacePending: run.workspacePending,
+    ...(run.launch ? { launch: run.launch } : {}),
+    events: [...run.events],
+    ...(run.stopRequest ? { stopRequest: run.stopRequest } : {}),
+    restartRequested: run.restartRequested,
+  };
+}
+
+/** Removes and returns the next event of `attempt`, dropping events of other attempts. */
+export function takeEvent(run: SessionRun, attempt: number): RunnerEvent | undefined {
+  for (;;) {
+    const event = run.events.shift();
+    if (!event || event.attempt === attempt) return event;
+  }
+}
+
+/** Whether anything the wait for the runner of `attempt` must act on has arrived. */
+export function hasNews(run: SessionRun, attempt: number): boolean {
+  return (
+    run.events.some((e) => e.attempt === attempt) || run.stopRequest !== undefined || run.restartRequested
+  );
+}

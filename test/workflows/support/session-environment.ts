@@ -1,0 +1,314 @@
+/**
+ * The session workflow on Temporal's time-skipping test server, with a `FakeRuntime` for its
+ * activities: one test server and one worker per test file, and a runtime of its own for each
+ * session, to which the worker's activities route each call by the session's name. Time stands
+ * still while a test drives a session and skips ahead — through every 2-minute check and the
+ * whole timeout if need be — while it waits for the result, so a session that runs for hours
+ * ends in milliseconds.
+ *
+ * A `TestSession` is what a test talks to: the user's side (stop, restart, delete, state) and the
+ * watcher's side (a runner starts, exits, or ends without anyone noticing).
+ */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import type { WorkflowHandle } from '@temporalio/client';
+import { type Duration, WorkflowIdReusePolicy } from '@temporalio/common';
+import proto from '@temporalio/proto';
+import { TestWorkflowEnvironment } from '@temporalio/testing';
+import { bundleWorkflowCode, DefaultLogger, Runtime, Worker } from '@temporalio/worker';
+import { SEARCH_ATTRIBUTES } from '../../../src/common/search-attributes.js';
+import { repoRoot, testToolPaths } from '../../../src/processes/tools.js';
+import type { AgentSessionSpec } from '../../../src/resources/types.js';
+import type { SessionActivities } from '../../../src/runtime/session-activities.js';
+import type { RunnerResult } from '../../../src/runner-contract/result.js';
+import type { RunnerTermination } from '../../../src/session/exit-outcome.js';
+import {
+  restartSignal,
+  runnerEventSignal,
+  SESSION_WORKFLOW_TYPE,
+  type SessionState,
+  type SessionWorkflowInput,
+  sessionWorkflowId,
+  stateQuery,
+  stopSignal,
+} from '../../../src/workflows/session-contract.js';
+import { FakeRuntime, type FakeRuntimeOptions } from './fake-runtime.js';
+
+/** The session workflows, as the worker registers them. */
+export const WORKFLOWS_PATH = join(repoRoot, 'src', 'workflows', 'index.ts');
+
+/** The namespace every test session lives in. */
+export const SESSION_NAMESPACE = 'team-a';
+
+/** A session spec a test starts from: a command agent on one repository, no retries. */
+export function sessionSpec(overrides: Partial<AgentSessionSpec> = {}): AgentSessionSpec {
+  return {
+    agent: 'command',
+    command: ['make', 'fix'],
+    repos: [{ url: 'https://git.example.com/team-a/shop.git', branch: 'main' }],
+    retries: 0,
+    timeout: '1h',
+    ...overrides,
+  };
+}
+
+/** What a runner that pushed its work reports for the session's repository. */
+export function pushedResult(sessionName: string, summary = 'fixed the flaky test'): RunnerResult {
+  return {
+    summary,
+    repos: [
+      {
+        url: 'https://git.example.com/team-a/shop.git',
+        branch: `shepherd/${sessionName}`,
+        commit: '3f2a9c1',
+        status: 'Pushed',
+      },
+    ],
+    usage: { inputTokens: 1200, outputTokens: 340 },
+  };
+}
+
+/** A session under test: its workflow, its runtime, and what the user and the watcher can do. */
+export class TestSession {
+  /** The workflow id, `agent-session/<namespace>/<name>`. */
+  readonly workflowId: string;
+
+  constructor(
+    private readonly env: TestWorkflowEnvironment,
+    private readonly taskQueue: string,
+    /** The session's runtime: what the workflow asked of it, and the runners it runs. */
+    readonly runtime: FakeRuntime,
+    readonly name: string,
+    private readonly input: SessionWorkflowInput,
+  ) {
+    this.workflowId = sessionWorkflowId(SESSION_NAMESPACE, name);
+  }
+
+  /** The latest run of the session's workflow. */
+  get handle(): WorkflowHandle {
+    return this.env.client.workflow.getHandle(this.workflowId);
+  }
+
+  /** Starts the session's workflow, as the API or the controller does; returns the run id. */
+  async start(): Promise<string> {
+    const handle = await this.env.client.workflow.start(SESSION_WORKFLOW_TYPE, {
+      taskQueue: this.taskQueue,
+      workflowId: this.workflowId,
+      args: [this.input],
+      workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE,
+    });
+    return handle.firstExecutionRunId;
+  }
+
+  /** Time passes on the server — skipped, not waited for — while the session's timers run. */
+  async timePasses(duration: Duration): Promise<void> {
+    await this.env.sleep(duration);
+  }
+
+  /** The watcher saw the runner of `attempt` start (once the workflow has launched it). */
+  async runnerStarts(attempt: number): Promise<void> {
+    await this.runtime.launched(attempt);
+    const podName = this.runtime.start(attempt);
+    await this.handle.signal(runnerEventSignal, { kind: 'started', attempt, podName });
+  }
+
+  /** The runner of `attempt` exits with `exitCode`, having written `result`; the watcher signals it. */
+  async runnerExits(attempt: number, exitCode: number, result?: RunnerResult): Promise<void> {
+    const termination = this.termination(exitCode, result);
+    this.runtime.end(attempt, termination);
+    // A runner that exits ran in a pod; the watcher names it.
+    const podName = this.runtime.start(attempt);
+    await this.handle.signal(runnerEventSignal, { kind: 'ended', attempt, podName, termination });
+  }
+
+  /** The runner of `attempt` exits, but the watcher's signal is lost: only a check can find it. */
+  runnerExitsUnseen(attempt: number, exitCode: number, result?: RunnerResult): void {
+    this.runtime.end(attempt, this.termination(exitCode, result));
+  }
+
+  /** Asks the session to stop, as `shepherd stop` does. */
+  async stop(reason = 'stopped by alice'): Promise<void> {
+    await this.handle.signal(stopSignal, { reason });
+  }
+
+  /**
+   * Restarts the session, as `shepherd restart` does: signal-with-start, so a running session
+   * begins a new attempt and a finished one a new run.
+   */
+  async restart(): Promise<void> {
+    await this.env.client.workflow.signalWithStart(SESSION_WORKFLOW_TYPE, {
+      taskQueue: this.taskQueue,
+      workflowId: this.workflowId,
+      args: [{ ...this.input, restart: true }],
+      signal: restartSignal,
+      signalArgs: [],
+      workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE,
+    });
+  }
+
+  /** Deletes the session: its workflow is cancelled. */
+  async delete(): Promise<void> {
+    await this.handle.cancel();
+  }
+
+  /** The session as the state query reports it. */
+  async state(): Promise<SessionState> {
+    return this.handle.query(stateQuery);
+  }
+
+  /**
+   * Waits for the latest run to end, skipping time meanwhile, and returns its final state
+   * (following continue-as-new to the run that ends).
+   */
+  async result(): Promise<SessionState> {
+    return (await this.handle.result()) as SessionState;
+  }
+
+  private termination(exitCode: number, result: RunnerResult | undefined): RunnerTermination {
+    return {
+      exitCode,
+      reason: exitCode === 0 ? 'Completed' : 'Error',
+      ...(result ? { message: JSON.stringify(result) } : {}),
+    };
+  }
+}
+
+/** How a test session is set up. */
+export interface SessionOptions {
+  /** The session's name, unique within the test file. */
+  name: string;
+  spec?: AgentSessionSpec;
+  /** Extra workflow input, e.g. a test's history-length threshold. */
+  input?: Partial<SessionWorkflowInput>;
+  missingSecret?: FakeRuntimeOptions['missingSecret'];
+}
+
+/** Temporal's indexed type of each search attribute type Shepherd uses. */
+const INDEXED_TYPES = { Keyword: proto.temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD };
+
+/** The task queue of the file's worker. */
+const TASK_QUEUE = 'shepherd-sessions-test';
+
+/** One test server for a test file, its worker, and the runtimes of its sessions. */
+export class SessionEnvironment {
+  private readonly runtimes = new Map<string, FakeRuntime>();
+  private worker: { worker: Worker; running: Promise<void> } | undefined;
+
+  private constructor(
+    /** The time-skipping test environment. */
+    readonly env: TestWorkflowEnvironment,
+  ) {}
+
+  /**
+   * Starts the test server (the wrapper scripts/setup-tools.sh installs), registers Shepherd's
+   * search attributes and bundles the workflows.
+   */
+  static async start(): Promise<SessionEnvironment> {
+    const { temporalTestServer } = testToolPaths();
+    if (!existsSync(temporalTestServer)) {
+      throw new Error(
+        `the Temporal test server is not installed at ${temporalTestServer}; run \`npm run setup -- temporal-test-server\``,
+      );
+    }
+    installQuietRuntime();
+    const [env, bundle] = await Promise.all([
+      startTestServer(temporalTestServer),
+      bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: new DefaultLogger('WARN') }),
+    ]);
+    // The workflow sets Shepherd's search attributes; the server rejects undeclared ones.
+    await env.connection.operatorService.addSearchAttributes({
+      namespace: env.namespace ?? 'default',
+      searchAttributes: Object.fromEntries(
+        Object.values(SEARCH_ATTRIBUTES).map((attribute) => [attribute.name, INDEXED_TYPES[attribute.type]]),
+      ),
+    });
+    const sessions = new SessionEnvironment(env);
+    const worker = await Worker.create({
+      connection: env.nativeConnection,
+      namespace: env.namespace ?? 'default',
+      taskQueue: TASK_QUEUE,
+      workflowBundle: bundle,
+      activities: sessions.routedActivities(),
+    });
+    sessions.worker = { worker, running: worker.run() };
+    return sessions;
+  }
+
+  /** Sets up a session and its runtime; `start()` the session to run it. */
+  session(options: SessionOptions): TestSession {
+    if (this.runtimes.has(options.name)) throw new Error(`session ${options.name} exists already`);
+    const runtime = new FakeRuntime({
+      namespace: SESSION_NAMESPACE,
+      name: options.name,
+      spec: options.spec ?? sessionSpec(),
+      ...(options.missingSecret ? { missingSecret: options.missingSecret } : {}),
+    });
+    this.runtimes.set(options.name, runtime);
+    const input: SessionWorkflowInput = {
+      namespace: SESSION_NAMESPACE,
+      name: options.name,
+      ...options.input,
+    };
+    return new TestSession(this.env, TASK_QUEUE, runtime, options.name, input);
+  }
+
+  /** Sets up a session and starts it. */
+  async startSession(options: SessionOptions): Promise<TestSession> {
+    const session = this.session(options);
+    await session.start();
+    return session;
+  }
+
+  /** Shuts the worker down and stops the test server. */
+  async stop(): Promise<void> {
+    if (this.worker) {
+      this.worker.worker.shutdown();
+      await this.worker.running;
+    }
+    await this.env.teardown();
+  }
+
+  /** The activities of every session's runtime, each call routed by the session it names. */
+  private routedActivities(): SessionActivities {
+    const runtimeOf = (name: string): SessionActivities => {
+      const runtime = this.runtimes.get(name);
+      if (!runtime) throw new Error(`no runtime for session ${name}`);
+      return runtime.activities;
+    };
+    return {
+      loadSession: (input) => runtimeOf(input.name).loadSession(input),
+      provisionWorkspace: (session) => runtimeOf(session.name).provisionWorkspace(session),
+      provisionSecrets: (session) => runtimeOf(session.name).provisionSecrets(session),
+      launchRunner: (input) => runtimeOf(input.session.name).launchRunner(input),
+      observeRunner: (input) => runtimeOf(input.session.name).observeRunner(input),
+      stopRunner: (input) => runtimeOf(input.session.name).stopRunner(input),
+      cleanup: (input) => runtimeOf(input.session.name).cleanup(input),
+      mirrorStatus: (input) => runtimeOf(input.session.name).mirrorStatus(input),
+    };
+  }
+}
+
+/**
+ * Starts the test server. The SDK gives it 5 s to answer, which a JVM on a machine busy with
+ * other builds can miss; the SDK then stops it, and it is tried again.
+ */
+async function startTestServer(path: string): Promise<TestWorkflowEnvironment> {
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      return await TestWorkflowEnvironment.createTimeSkipping({
+        server: { executable: { type: 'existing-path', path } },
+      });
+    } catch (error) {
+      if (attempt >= 3 || !String(error).includes('did not start within')) throw error;
+    }
+  }
+}
+
+let runtimeInstalled = false;
+
+/** Installs the SDK's runtime with a logger for warnings only: its INFO lines would drown the test report. */
+export function installQuietRuntime(): void {
+  if (runtimeInstalled) return;
+  Runtime.install({ logger: new DefaultLogger('WARN') });
+  runtimeInstalled = true;
+}
