@@ -83,7 +83,8 @@ export async function startSessionWorker(config: WorkerConfig, logger: Logger): 
   const stop = () =>
     (stopping ??= (async () => {
       for (const service of [...runtime.services].reverse()) await service.stop();
-      worker.shutdown();
+      // The SDK shuts the worker down by itself on SIGINT/SIGTERM; a second shutdown would throw.
+      if (worker.getState() === 'RUNNING') worker.shutdown();
       await running.catch(() => undefined);
       await connection.close();
       await nativeConnection.close();

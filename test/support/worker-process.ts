@@ -28,6 +28,9 @@ export interface WorkerProcess {
   stop(): Promise<void>;
 }
 
+/** How long a worker may take to report `worker running`. */
+const START_TIMEOUT_MS = 180_000;
+
 function spawnWorker(
   taskQueue: string,
   run: string,
@@ -50,10 +53,12 @@ function spawnWorker(
   child.stderr?.pipe(log);
   return new Promise((resolve, reject) => {
     let seen = '';
-    const timer = setTimeout(
-      () => reject(new Error(`worker did not start within 60 s; see ${logFile}`)),
-      60_000,
-    );
+    // Generous: on a loaded two-core machine a worker's start is slow, and a slow start is not
+    // what any test here is about. A worker that never gets ready is killed, not left behind.
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`worker did not start within ${START_TIMEOUT_MS / 1000} s; see ${logFile}`));
+    }, START_TIMEOUT_MS);
     child.stdout?.on('data', (chunk: Buffer) => {
       seen += chunk.toString();
       if (seen.includes('worker running')) {
