@@ -22,6 +22,7 @@ import Fastify, {
 import fp from 'fastify-plugin';
 import type { Authenticator, Caller, SessionVerb } from './auth.js';
 import { ApiError, toApiError } from './errors.js';
+import { isLoopbackHost } from './loopback-host.js';
 import { type ApiMetrics, createApiMetrics } from './metrics.js';
 import { sessionRoutes } from './routes/sessions.js';
 import { systemRoutes } from './routes/system.js';
@@ -56,6 +57,12 @@ export interface AppDeps {
   crdSpecSchema?: CrdSchema;
   /** Version shown in the OpenAPI document. @default 0.1.0 */
   version?: string;
+  /**
+   * Answer only requests whose Host is a loopback name (see loopback-host.ts): for an API that
+   * listens on loopback, so a web page cannot reach it through DNS rebinding.
+   * @default false
+   */
+  loopbackOnly?: boolean;
 }
 
 // ajv-formats is CommonJS with its function as the default export.
@@ -241,6 +248,16 @@ export const shepherdApi = fp(
       await auth.authorize(request.caller, verb, ns);
     };
 
+    if (deps.loopbackOnly) {
+      app.addHook('onRequest', async (request) => {
+        if (!isLoopbackHost(request.headers.host)) {
+          throw new ApiError(
+            'Forbidden',
+            'this API answers only requests addressed to 127.0.0.1, localhost or [::1]; use one of those in the URL',
+          );
+        }
+      });
+    }
     await app.register(systemRoutes, { backend, auth, metrics, authenticate });
     await app.register(
       async (api) => {

@@ -10,6 +10,11 @@ export interface ApiConfig {
   runtime: 'kubernetes' | 'local';
   /** `SHEPHERD_API_HOST`. @default 0.0.0.0 on kubernetes, 127.0.0.1 locally */
   host: string;
+  /**
+   * Local mode on a loopback host: answer only requests addressed to loopback (DNS rebinding).
+   * Derived from `runtime` and `host`.
+   */
+  loopbackOnly: boolean;
   /** `SHEPHERD_API_PORT`. @default 8080 */
   port: number;
   /** `TEMPORAL_ADDRESS`. @default 127.0.0.1:7233 */
@@ -50,6 +55,7 @@ export function apiConfigFromEnv(env: NodeJS.ProcessEnv = process.env): ApiConfi
   return {
     runtime,
     host,
+    loopbackOnly: runtime === 'local' && LOOPBACK.has(host),
     port,
     temporalAddress: env.TEMPORAL_ADDRESS ?? '127.0.0.1:7233',
     temporalNamespace: env.TEMPORAL_NAMESPACE ?? 'default',

@@ -30,6 +30,7 @@ if (config.runtime === 'kubernetes') {
   deps = {
     backend: localBackend({ client, taskQueue: config.taskQueue, dataDir: config.dataDir }),
     auth: localAuthenticator(config.apiToken),
+    loopbackOnly: config.loopbackOnly,
   };
 }
 

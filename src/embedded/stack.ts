@@ -126,6 +126,7 @@ export async function startEmbeddedStack(options: EmbeddedStackOptions) {
       {
         backend: localBackend({ client, taskQueue: SESSION_TASK_QUEUE, dataDir }),
         auth: localAuthenticator(process.env.SHEPHERD_API_TOKEN),
+        loopbackOnly: true,
       },
       { loggerInstance: logger.child({ component: 'api' }) },
     );

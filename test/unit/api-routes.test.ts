@@ -13,6 +13,7 @@ import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../../src/api/app.js';
 import { type Authenticator, localAuthenticator } from '../../src/api/auth.js';
 import { ApiError } from '../../src/api/errors.js';
+import { isLoopbackHost } from '../../src/api/loopback-host.js';
 import { createApiMetrics } from '../../src/api/metrics.js';
 import type { ApiSession } from '../../src/api/session-backend.js';
 import { fakeSessionBackend, type FakeSessionBackend } from './support/fake-session-backend.js';
@@ -385,5 +386,64 @@ describe('authorization', () => {
     } finally {
       await app.close();
     }
+  });
+});
+
+describe('a local API listening on loopback', () => {
+  let app: FastifyInstance;
+  before(async () => {
+    app = await buildApp({
+      backend: fakeSessionBackend(),
+      auth: localAuthenticator(undefined),
+      metrics: createApiMetrics(false),
+      loopbackOnly: true,
+    });
+  });
+  after(() => app.close());
+
+  it('answers a request addressed to 127.0.0.1, localhost or [::1], on any port', async () => {
+    for (const host of ['127.0.0.1:8080', 'localhost:8080', 'LOCALHOST', '[::1]:8080']) {
+      const response = await app.inject({ method: 'GET', url: sessions, headers: { host } });
+      assert.equal(response.statusCode, 200, `${host}: ${response.body}`);
+    }
+  });
+
+  it('refuses a web page that reaches it through a rebound DNS name: 403, and the backend is never asked', async () => {
+    for (const host of [
+      'attacker.example',
+      'attacker.example:8080',
+      '127.0.0.1.attacker.example',
+      'localhost.attacker.example:8080',
+    ]) {
+      for (const [method, url] of [
+        ['GET', sessions],
+        ['POST', sessions],
+        ['GET', '/healthz'],
+        ['GET', '/openapi.json'],
+      ] as const) {
+        const response = await app.inject({
+          method,
+          url,
+          headers: { host },
+          ...(method === 'POST' ? { payload: commandSession('planted') } : {}),
+        });
+        assert.equal(response.statusCode, 403, `${method} ${url} with Host ${host}`);
+        const body = response.json<{ code: string; message: string; details: unknown }>();
+        assert.equal(body.code, 'Forbidden');
+        assert.match(body.message, /127\.0\.0\.1, localhost or \[::1\]/);
+      }
+    }
+    const listed = await app.inject({ method: 'GET', url: sessions, headers: { host: 'localhost' } });
+    assert.deepEqual(listed.json<{ items: unknown[] }>().items, [], 'nothing was created');
+  });
+
+  it('reads a Host header the way browsers and clients send it', () => {
+    assert.equal(isLoopbackHost('127.0.0.1'), true);
+    assert.equal(isLoopbackHost('[::1]'), true);
+    assert.equal(isLoopbackHost('[::1]:9'), true);
+    assert.equal(isLoopbackHost(undefined), false);
+    assert.equal(isLoopbackHost(''), false);
+    assert.equal(isLoopbackHost('[::1].attacker.example'), false);
+    assert.equal(isLoopbackHost('0.0.0.0'), false);
   });
 });
