@@ -220,6 +220,12 @@ export function program(): Command {
 
 /** Runs the CLI on `argv` (as process.argv) and sets the exit code. */
 export async function main(argv: string[] = process.argv): Promise<void> {
+  // A reader that went away (`shepherd logs -f NAME | head`) is the user being done, not an
+  // error: end quietly, as other command-line tools do, instead of with a stack trace.
+  process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code !== 'EPIPE') throw error;
+    process.exit(0);
+  });
   const cli = program().exitOverride();
   try {
     await cli.parseAsync(argv);
