@@ -188,6 +188,7 @@ describe('deleting a session', () => {
     const session = await sessions.startSession({ name: 'delete-running' });
     await session.runnerStarts(1);
     await session.runtime.mirrored((status) => status.phase === 'Running');
+    await session.settled();
     await session.delete();
 
     const error: unknown = await session.result().catch((e: unknown) => e);

@@ -9,6 +9,7 @@
  * A `TestSession` is what a test talks to: the user's side (stop, restart, delete, state) and the
  * watcher's side (a runner starts, exits, or ends without anyone noticing).
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { WorkflowHandle } from '@temporalio/client';
@@ -144,6 +145,20 @@ export class TestSession {
       signalArgs: [],
       workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE,
     });
+  }
+
+  /**
+   * Waits until the run has no activity in flight: an activity the fake runtime has seen called
+   * may not have returned yet, and the test server mishandles a cancellation that races an
+   * activity's completion (it answers ACTIVITY_UNKNOWN and the run stalls), which a real server
+   * does not.
+   */
+  async settled(): Promise<void> {
+    const deadline = Date.now() + 30_000;
+    while ((await this.handle.describe()).raw.pendingActivities?.length) {
+      if (Date.now() > deadline) throw new Error(`${this.name} still has activities in flight after 30 s`);
+      await sleep(20);
+    }
   }
 
   /** Deletes the session: its workflow is cancelled. */
