@@ -61,6 +61,11 @@ export function runnerLogPath(dataDir: string, namespace: string, name: string, 
   return attemptFiles(dataDir, namespace, name, attempt).log;
 }
 
+/** A time as Kubernetes writes `creationTimestamp`: RFC 3339 in whole seconds. */
+function timestamp(date: Date): string {
+  return date.toISOString().replace(/\.\d{3}Z$/, 'Z');
+}
+
 /** Creates the local backend. */
 export function localBackend(options: LocalBackendOptions): SessionBackend {
   const { client, taskQueue, dataDir } = options;
@@ -103,9 +108,7 @@ export function localBackend(options: LocalBackendOptions): SessionBackend {
     const seconds = first.eventTime?.seconds;
     return {
       input,
-      ...(seconds != null
-        ? { startedAt: new Date(Number(seconds) * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z') }
-        : {}),
+      ...(seconds != null ? { startedAt: timestamp(new Date(Number(seconds) * 1000)) } : {}),
     };
   };
 
@@ -254,7 +257,7 @@ export function localBackend(options: LocalBackendOptions): SessionBackend {
         metadata: {
           name,
           namespace,
-          creationTimestamp: new Date().toISOString().replace(/\.\d{3}Z$/, 'Z'),
+          creationTimestamp: timestamp(new Date()),
           ...(session.labels ? { labels: session.labels } : {}),
         },
         spec: session.spec,
