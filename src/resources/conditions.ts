@@ -101,6 +101,16 @@ export const Reason = {
   Retrying: 'Retrying',
   /** Creating or checking child objects failed for a reason the workflow could not recover from. Failed=True. */
   ProvisioningFailed: 'ProvisioningFailed',
+  /**
+   * An object the session would create already exists and is not owned by this AgentSession; the
+   * message names it. Nothing of it is used or deleted. Failed=True.
+   */
+  ObjectConflict: 'ObjectConflict',
+  /**
+   * The runtime refused an object of the session (an invalid field, admission such as Pod
+   * Security, a ResourceQuota); the message is the API server's own. Never retried. Failed=True.
+   */
+  Rejected: 'Rejected',
   /** Every repository was pushed or had no changes, as the runner reported. ReposReconciled=True. */
   Reconciled: 'Reconciled',
   /** A repository was not pushed, or the runner reported nothing for it. ReposReconciled=False. */

@@ -21,3 +21,31 @@ export class SessionGoneError extends Error {
 export class CredentialsNotFoundError extends Error {
   override readonly name = 'CredentialsNotFoundError';
 }
+
+/**
+ * An object the session would create (ServiceAccount, Role, RoleBinding, Secret, PVC, Job)
+ * already exists under its name but is not controlled by this AgentSession (no controller
+ * ownerReference to its uid). The session never adopts, runs as or deletes such an object: it ends
+ * Failed/ObjectConflict, and the message names the object's kind and name and what to do.
+ */
+export class ObjectConflictError extends Error {
+  override readonly name = 'ObjectConflictError';
+}
+
+/**
+ * The runtime refused an object of the session for a reason retrying cannot fix: a Kubernetes
+ * 4xx answer other than a conflict or throttling (invalid field, forbidden, admission or quota
+ * refusal). The session ends Failed/Rejected; the message carries the API server's own message,
+ * which names the field.
+ */
+export class RejectedError extends Error {
+  override readonly name = 'RejectedError';
+}
+
+/**
+ * The AgentSession's status subresource refused a status this session wrote (HTTP 422 on its own
+ * uid): a bug or an oversized value, never fixed by writing the same status again.
+ */
+export class StatusRejectedError extends Error {
+  override readonly name = 'StatusRejectedError';
+}

@@ -24,7 +24,8 @@ export interface RunnerTermination {
   /**
    * Why it ended: the container's terminated reason (`Completed`, `Error`, `OOMKilled`,
    * `ContainerCannotRun`), the pod's reason (`Evicted`, `DeadlineExceeded`) or the Job's failed
-   * condition reason (`DeadlineExceeded`, `BackoffLimitExceeded`).
+   * condition reason (`DeadlineExceeded`, `BackoffLimitExceeded`), or `FailedCreate` when the
+   * runtime refused to create the runner's pod (admission, quota): never retried.
    */
   reason?: string;
   /**
@@ -123,6 +124,16 @@ export function exitOutcome(termination: RunnerTermination, context: AttemptCont
       reason: Reason.ContainerConfigError,
       message: withDetail(
         `the runner container could not be created (${waitingReason}); check that every Secret and ConfigMap named in spec.env exists and holds its key`,
+        message,
+      ),
+    };
+  }
+  if (reason === 'FailedCreate') {
+    return {
+      kind: 'failed',
+      reason: Reason.Rejected,
+      message: withDetail(
+        'the runner pod could not be created (refused by admission or a ResourceQuota); change the spec or the namespace policy',
         message,
       ),
     };
