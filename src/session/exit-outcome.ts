@@ -15,6 +15,7 @@
  * - deadline: the attempt used its whole timeout; a retry would double the time spent. TimedOut.
  */
 import { Reason } from '../resources/conditions.js';
+import { parseRunnerResult } from '../runner-contract/result.js';
 import { formatDuration } from './duration.js';
 
 /** How the runner's attempt ended, as the Job/Pod watcher observed it. */
@@ -82,9 +83,14 @@ const RETRIES_HINT = 'raise spec.retries to retry automatically';
 /** Longest observed detail quoted in a message; a log tail can be long, the condition stays readable. */
 const MAX_DETAIL_LENGTH = 2048;
 
-/** Appends the observed detail to a message, when there is one. */
+/**
+ * Appends the observed detail to a message, when there is one. A runner's JSON result is not a
+ * detail for people: its summary is quoted instead (its other fields go into the status fields),
+ * and a result without a summary adds nothing.
+ */
 function withDetail(message: string, detail: string | undefined): string {
-  const trimmed = detail?.trim();
+  const result = parseRunnerResult(detail);
+  const trimmed = (result ? result.summary : detail)?.trim();
   if (!trimmed) return message;
   const quoted = trimmed.length > MAX_DETAIL_LENGTH ? `…${trimmed.slice(-MAX_DETAIL_LENGTH)}` : trimmed;
   return `${message} (${quoted})`;

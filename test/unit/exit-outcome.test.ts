@@ -139,4 +139,31 @@ describe('exit-code contract', () => {
     assert.ok(outcome.message.length < 2300);
     assert.match(outcome.message, /fatal: repository not found\)/);
   });
+
+  it("a runner's JSON result is never pasted into the message: its summary is quoted instead", () => {
+    const result = JSON.stringify({
+      summary: 'the tests still fail after the change',
+      repos: [{ url: 'https://git.example/a.git', status: 'NotPushed' }],
+      usage: { inputTokens: 12 },
+    });
+    for (const termination of [
+      { exitCode: 1, message: result },
+      { exitCode: 2, message: result },
+      { reason: 'Evicted', message: result },
+    ]) {
+      const outcome = exitOutcome(termination, { attempt: 1, retries: 0 });
+      assert.doesNotMatch(outcome.message, /[{}"]|repos|inputTokens/);
+      assert.match(outcome.message, /the tests still fail after the change/);
+    }
+    const bare = exitOutcome({ exitCode: 1, message: JSON.stringify({ repos: [] }) }, { attempt: 1, retries: 0 });
+    assert.doesNotMatch(bare.message, /[{}]/);
+  });
+
+  it('a pod the runtime refused to create fails the session at once, with the refusal quoted', () => {
+    const message = 'pods "s1-a1-x" is forbidden: exceeded quota: q, requested: pods=1, used: pods=0, limited: pods=0';
+    const outcome = exitOutcome({ reason: 'FailedCreate', message }, { attempt: 1, retries: 3 });
+    assert.equal(outcome.kind, 'failed');
+    assert.equal(outcome.reason, Reason.Rejected);
+    assert.match(outcome.message, /exceeded quota: q/);
+  });
 });
