@@ -155,12 +155,16 @@ describe('exit-code contract', () => {
       assert.doesNotMatch(outcome.message, /[{}"]|repos|inputTokens/);
       assert.match(outcome.message, /the tests still fail after the change/);
     }
-    const bare = exitOutcome({ exitCode: 1, message: JSON.stringify({ repos: [] }) }, { attempt: 1, retries: 0 });
+    const bare = exitOutcome(
+      { exitCode: 1, message: JSON.stringify({ repos: [] }) },
+      { attempt: 1, retries: 0 },
+    );
     assert.doesNotMatch(bare.message, /[{}]/);
   });
 
   it('a pod the runtime refused to create fails the session at once, with the refusal quoted', () => {
-    const message = 'pods "s1-a1-x" is forbidden: exceeded quota: q, requested: pods=1, used: pods=0, limited: pods=0';
+    const message =
+      'pods "s1-a1-x" is forbidden: exceeded quota: q, requested: pods=1, used: pods=0, limited: pods=0';
     const outcome = exitOutcome({ reason: 'FailedCreate', message }, { attempt: 1, retries: 3 });
     assert.equal(outcome.kind, 'failed');
     assert.equal(outcome.reason, Reason.Rejected);
