@@ -5,6 +5,7 @@
  * deterministic, "already exists" adopts, "not found" on delete is success.
  */
 import type { AgentSessionSpec, AgentSessionStatus } from '../resources/types.js';
+import type { RunnerTermination } from '../session/exit-outcome.js';
 import type { ResolvedSession } from '../session/resolved-session.js';
 import type { RunnerEvent } from '../workflows/session-contract.js';
 
@@ -60,6 +61,12 @@ export interface RunnerLaunch {
   description?: string;
 }
 
+/** What `stopRunner` saw of the runner it stopped. */
+export interface StoppedRunner {
+  /** How the runner ended, with the result it wrote on the way out, when that was seen. */
+  termination?: RunnerTermination;
+}
+
 /** The activities of the session workflow. */
 export interface SessionActivities {
   /**
@@ -83,8 +90,12 @@ export interface SessionActivities {
    * net behind the watcher's signals. Empty while nothing has happened yet.
    */
   observeRunner(input: { session: SessionRef; attempt: number }): Promise<RunnerEvent[]>;
-  /** Deletes the runner Job of `attempt` and its pod (stop, timeout, before a retry). */
-  stopRunner(input: { session: SessionRef; attempt: number }): Promise<void>;
+  /**
+   * Deletes the runner Job of `attempt` and waits until its pod is gone (stop, timeout, restart,
+   * before a retry), heartbeating meanwhile; returns what it saw of the runner's end. Workers from
+   * before this returned nothing.
+   */
+  stopRunner(input: { session: SessionRef; attempt: number }): Promise<StoppedRunner | void>;
   /** Deletes the Jobs and Secrets (and the workspace when `deleteWorkspace`). */
   cleanup(input: { session: SessionRef; attempts: number[]; deleteWorkspace: boolean }): Promise<void>;
   /**

@@ -23,6 +23,12 @@ import { initialStatus } from './session-status.js';
 /** Everything one run knows. */
 export interface SessionRun {
   readonly input: SessionWorkflowInput;
+  /**
+   * Whether the run follows the hardened choreography (`patched`: stops honoured during every
+   * step, serialised status writes, failed runs closed as failed). Runs recorded before it replay
+   * without it.
+   */
+  readonly hardened: boolean;
   /** The session the activities act on; the uid is filled in once the session is read. */
   readonly ref: SessionRef;
   /** What the state query returns; `state.status` is the status the run maintains. */
@@ -55,13 +61,20 @@ export interface SessionRun {
   deadline: number;
   /** The status as last written, serialised, so an unchanged status is not written again. */
   mirrored: string;
+  /** The status write in flight, which the next one waits for so writes never overtake. */
+  mirroring?: Promise<void>;
+  /** The last attempt an earlier run of the session recorded: 0 for a new session. */
+  previousAttempt: number;
+  /** Why the run ended, once it has: the final reason and message. */
+  ending?: { reason: string; message: string };
 }
 
 /** Creates the run's state and installs the query and signal handlers on it. */
-export function startRun(input: SessionWorkflowInput): SessionRun {
+export function startRun(input: SessionWorkflowInput, hardened: boolean): SessionRun {
   const info = workflowInfo();
   const run: SessionRun = {
     input,
+    hardened,
     ref: { namespace: input.namespace, name: input.name, ...(input.uid ? { uid: input.uid } : {}) },
     state: {
       namespace: input.namespace,
@@ -82,6 +95,7 @@ export function startRun(input: SessionWorkflowInput): SessionRun {
     firstAttemptOfRun: 0,
     deadline: 0,
     mirrored: '',
+    previousAttempt: input.previousAttempt ?? 0,
   };
   if (input.continued) resume(run, input.continued, info.runId);
   setHandler(stateQuery, () => run.state);

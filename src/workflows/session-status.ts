@@ -103,23 +103,74 @@ export function provisioned(
   );
 }
 
+/** The failure types whose reason names them, and the reason for each. */
+const FAILURE_REASONS: Readonly<Record<string, Reason>> = {
+  CredentialsNotFoundError: Reason.CredentialsNotFound,
+  ObjectConflictError: Reason.ObjectConflict,
+  RejectedError: Reason.Rejected,
+};
+
 /**
- * The reason a failed provisioning ends the session with: a missing Secret is the user's to fix,
- * anything else a failure to create the session's objects.
+ * The reason a failed provisioning or launch ends the session with: a missing Secret, an object
+ * of the same name someone else owns, or a refusal by the runtime is the user's to fix; anything
+ * else (a retry budget spent on an unreachable API server) a failure to create the objects.
  */
 export function provisioningFailureReason(failureType: string | null | undefined): Reason {
-  return failureType === 'CredentialsNotFoundError' ? Reason.CredentialsNotFound : Reason.ProvisioningFailed;
+  return (failureType && FAILURE_REASONS[failureType]) || Reason.ProvisioningFailed;
 }
 
-/** Provisioning failed: SecretsReady (for a missing Secret) or PVCReady is False with the cause. */
+/**
+ * Provisioning failed: the condition of the step that failed (`failedStep`: PVCReady for the
+ * workspace, SecretsReady for the secrets and identity) is False with the cause. Without a step,
+ * a missing Secret points at SecretsReady and anything else at PVCReady.
+ */
 export function provisioningFailed(
   status: AgentSessionStatus,
   reason: Reason,
   message: string,
   now: Date,
+  failedStep?: typeof ConditionType.PVCReady | typeof ConditionType.SecretsReady,
 ): AgentSessionStatus {
-  const type = reason === Reason.CredentialsNotFound ? ConditionType.SecretsReady : ConditionType.PVCReady;
+  const type =
+    failedStep ??
+    (reason === Reason.CredentialsNotFound ? ConditionType.SecretsReady : ConditionType.PVCReady);
   return withCondition(status, type, 'False', reason, message, now);
+}
+
+/** The runner of `attempt` could not be created: JobCreated=False with the cause. */
+export function launchFailed(
+  status: AgentSessionStatus,
+  attempt: number,
+  reason: Reason,
+  message: string,
+  now: Date,
+): AgentSessionStatus {
+  return withCondition(
+    status,
+    ConditionType.JobCreated,
+    'False',
+    reason,
+    `the runner of attempt ${attempt} could not be created: ${message}`,
+    now,
+  );
+}
+
+/** The spec was read again before a new attempt: the generation the next attempt acts on. */
+export function sessionReloaded(status: AgentSessionStatus, generation: number): AgentSessionStatus {
+  return { ...status, observedGeneration: generation };
+}
+
+/**
+ * What the Temporal Web UI shows as the run's current details: the phase, the attempt, and the
+ * Ready condition's reason and message (the final reason once the run has ended), so an operator
+ * reads there what `kubectl get ags` says.
+ */
+export function runDetails(status: AgentSessionStatus): string {
+  const ready = status.conditions?.find((c) => c.type === ConditionType.Ready);
+  const attempt = status.attempt ? ` · attempt ${status.attempt}` : '';
+  const lines = [`**${status.phase ?? 'Pending'}**${attempt}`];
+  if (ready) lines.push(`${ready.reason}: ${ready.message}`);
+  return lines.join('\n\n');
 }
 
 /** A new attempt begins: its number, and nothing yet of its runner. */

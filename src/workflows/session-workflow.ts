@@ -13,6 +13,7 @@
  * histories replay against: see docs/workflow-upgrades.md before changing them.
  */
 import {
+  type ActivityOptions,
   ActivityFailure,
   ApplicationFailure,
   CancellationScope,
@@ -21,12 +22,13 @@ import {
   isCancellation,
   patched,
   proxyActivities,
+  setCurrentDetails,
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
-import type { SessionActivities } from '../runtime/session-activities.js';
+import type { RunnerLaunch, SessionActivities, WorkspaceInfo } from '../runtime/session-activities.js';
 import { SEARCH_ATTRIBUTE_KEYS } from '../common/search-attributes.js';
-import { Reason } from '../resources/conditions.js';
+import { ConditionType, Reason } from '../resources/conditions.js';
 import type { AgentSessionStatus } from '../resources/types.js';
 import { type ExitOutcome, exitOutcome, type RunnerTermination } from '../session/exit-outcome.js';
 import type { ResolvedSession } from '../session/resolved-session.js';
@@ -38,6 +40,7 @@ import {
   type FinalPhase,
   finished,
   isNewRunnerStart,
+  launchFailed,
   provisioned,
   provisioningFailed,
   provisioningFailureReason,
@@ -47,8 +50,10 @@ import {
   retrying,
   runnerEnded,
   runnerLaunched,
+  runDetails,
   runnerStarted,
   sessionLoaded,
+  sessionReloaded,
   stopping,
   timedOut,
   validated,
@@ -56,37 +61,67 @@ import {
   workspacePending,
 } from './session-status.js';
 
-/** Failure types that retrying cannot fix: a bad spec, a missing provider or Secret, a gone CR. */
+/**
+ * Failure types that retrying cannot fix: a bad spec, a missing provider or Secret, a gone CR, an
+ * object of the session's name that someone else owns, a refusal by the runtime, a status the
+ * AgentSession refuses.
+ */
 const NON_RETRYABLE = [
   'InvalidSpecError',
   'ProviderNotReadyError',
   'CredentialsNotFoundError',
   'SessionGoneError',
+  'ObjectConflictError',
+  'RejectedError',
+  'StatusRejectedError',
 ];
 
-// Kubernetes calls are short; an API server outage is waited out by unlimited retries with a
-// capped backoff rather than failing the session.
-const acts = proxyActivities<SessionActivities>({
+/**
+ * Kubernetes calls are short. Every activity has a bounded budget: an API server that stays
+ * unreachable for minutes ends the session Failed with the cause rather than leaving it waiting.
+ */
+const ACTIVITY: ActivityOptions = {
   startToCloseTimeout: '1 minute',
   retry: {
     initialInterval: '1 second',
     backoffCoefficient: 2,
     maximumInterval: '20 seconds',
+    maximumAttempts: 20,
     nonRetryableErrorTypes: NON_RETRYABLE,
   },
-});
+};
 
 // A workspace that never binds must end the session eventually, with the reason in the status.
-const provisioning = proxyActivities<SessionActivities>({
+const PROVISIONING: ActivityOptions = {
   startToCloseTimeout: '1 minute',
   scheduleToCloseTimeout: '10 minutes',
   retry: {
     initialInterval: '1 second',
     backoffCoefficient: 2,
     maximumInterval: '15 seconds',
+    maximumAttempts: 40,
     nonRetryableErrorTypes: NON_RETRYABLE,
   },
-});
+};
+
+// Stopping a runner waits until its pod is gone (it may still be pushing its work in progress),
+// heartbeating meanwhile, at most its grace period and a margin.
+const STOPPING: ActivityOptions = {
+  startToCloseTimeout: '5 minutes',
+  heartbeatTimeout: '1 minute',
+  retry: {
+    initialInterval: '1 second',
+    backoffCoefficient: 2,
+    maximumInterval: '20 seconds',
+    maximumAttempts: 10,
+    nonRetryableErrorTypes: NON_RETRYABLE,
+  },
+};
+
+/** The activities with `options`, and a short summary for the Web UI's event history. */
+function activities(options: ActivityOptions, summary: string): SessionActivities {
+  return proxyActivities<SessionActivities>({ ...options, summary });
+}
 
 /** How often the workflow checks the runner itself when no signal arrives. */
 const OBSERVE_INTERVAL_MS = 2 * 60_000;
@@ -98,16 +133,29 @@ const OBSERVE_INTERVAL_MS = 2 * 60_000;
  */
 const CONTINUE_AS_NEW_PATCH = 'continue-as-new-when-suggested';
 
+/**
+ * Marks the runs that follow the hardened choreography: a stop is honoured during provisioning and
+ * launch (their activities are cancelled), status writes never overtake each other, a restart
+ * records what the stopped runner wrote, a retry reads the spec again, a failed launch ends the
+ * session Failed, and a run that ends Failed or TimedOut closes as failed. Histories from before it
+ * replay without it.
+ */
+const HARDENED_PATCH = 'hardened-core';
+
 /** How one attempt ended, as far as the run is concerned. */
 type AttemptEnd =
   | { kind: 'ended'; termination: RunnerTermination }
   | { kind: 'timeout' }
   | { kind: 'stopped'; message: string }
-  | { kind: 'restart' };
+  | { kind: 'restart' }
+  | { kind: 'failed'; reason: Reason; message: string };
+
+/** What a step interrupted by a stop returns. */
+const STOPPED = Symbol('stopped');
 
 /** The session workflow. */
 export async function agentSessionWorkflow(input: SessionWorkflowInput): Promise<SessionState> {
-  const run = startRun(input);
+  const run = startRun(input, patched(HARDENED_PATCH));
   upsertSearchAttributes([
     { key: SEARCH_ATTRIBUTE_KEYS.namespace, value: input.namespace },
     { key: SEARCH_ATTRIBUTE_KEYS.session, value: input.name },
@@ -120,14 +168,14 @@ export async function agentSessionWorkflow(input: SessionWorkflowInput): Promise
       const session = await resolve(run);
       if (session && (await provision(run, session))) await runAttempts(run, session, false);
     }
-    return run.state;
+    return close(run);
   } catch (error) {
     if (isCancellation(error)) {
       // The AgentSession was deleted (or the run cancelled): its children go with it through
       // ownerReferences; still remove the Job now so no runner outlives the session.
       await CancellationScope.nonCancellable(async () => {
         if (run.session)
-          await acts
+          await activities(ACTIVITY, 'delete the runners (session deleted)')
             .cleanup({ session: run.ref, attempts: run.attemptsLaunched, deleteWorkspace: false })
             .catch(() => undefined);
       });
@@ -144,7 +192,7 @@ async function resolve(run: SessionRun): Promise<ResolvedSession | undefined> {
   const { input } = run;
   let session: ResolvedSession;
   try {
-    const loaded = await acts.loadSession({
+    const loaded = await activities(ACTIVITY, 'read the session').loadSession({
       ...run.ref,
       ...(input.spec ? { spec: input.spec } : {}),
       ...(input.labels ? { labels: input.labels } : {}),
@@ -152,6 +200,7 @@ async function resolve(run: SessionRun): Promise<ResolvedSession | undefined> {
     });
     session = loaded.session;
     run.session = session;
+    run.previousAttempt = loaded.previousAttempt;
     if (!run.ref.uid) run.ref.uid = session.uid;
     setStatus(
       run,
@@ -189,12 +238,36 @@ async function resolve(run: SessionRun): Promise<ResolvedSession | undefined> {
  * not before: the Job is what the user waits for. Returns false when the run has ended.
  */
 async function provision(run: SessionRun, session: ResolvedSession): Promise<boolean> {
+  let failedStep: typeof ConditionType.PVCReady | typeof ConditionType.SecretsReady | undefined;
+  const step = <T>(type: typeof failedStep, work: Promise<T>): Promise<T> =>
+    work.catch((error: unknown) => {
+      failedStep ??= type;
+      throw error;
+    });
+  const provisioning = activities(PROVISIONING, `provision the workspace and secrets of ${session.name}`);
   try {
-    const [workspace] = await Promise.all([
-      provisioning.provisionWorkspace(session),
-      provisioning.provisionSecrets(session),
-      mirror(run),
-    ]);
+    let workspace: WorkspaceInfo;
+    if (run.hardened) {
+      const writing = mirror(run);
+      const made = await unlessStopped(run, () =>
+        Promise.all([
+          step(ConditionType.PVCReady, provisioning.provisionWorkspace(session)),
+          step(ConditionType.SecretsReady, provisioning.provisionSecrets(session)),
+        ]),
+      );
+      await writing;
+      if (made === STOPPED) {
+        await cleanupAndFinish(run, 'Stopped', Reason.UserStopped, stopReason(run), false);
+        return false;
+      }
+      workspace = made[0];
+    } else {
+      [workspace] = await Promise.all([
+        step(ConditionType.PVCReady, provisioning.provisionWorkspace(session)),
+        step(ConditionType.SecretsReady, provisioning.provisionSecrets(session)),
+        mirror(run),
+      ]);
+    }
     run.workspace = workspace;
     run.workspacePending = workspacePending(workspace);
     setStatus(run, provisioned(run.state.status, workspace, now()));
@@ -204,9 +277,11 @@ async function provision(run: SessionRun, session: ResolvedSession): Promise<boo
     const failure = failureOf(error);
     const reason = provisioningFailureReason(failure?.type);
     const message = failure?.message ?? String(error);
-    setStatus(run, provisioningFailed(run.state.status, reason, message, now()));
-    // Bad input leaves nothing behind, not even the workspace.
-    await cleanupAndFinish(run, 'Failed', reason, message, true);
+    setStatus(run, provisioningFailed(run.state.status, reason, message, now(), failedStep));
+    // Bad input leaves nothing behind, not even the workspace — unless the workspace holds earlier
+    // turns (a restart) or the spec retains it.
+    const fresh = !run.input.restart && run.previousAttempt === 0 && !session.workspace.retain;
+    await cleanupAndFinish(run, 'Failed', reason, message, fresh);
     return false;
   }
 }
@@ -215,7 +290,8 @@ async function provision(run: SessionRun, session: ResolvedSession): Promise<boo
  * 3–5. Attempts: launch, wait for the runner under the timeout, apply the exit-code contract. A
  * run that continued as new (`resuming`) goes back to waiting for the attempt it took over.
  */
-async function runAttempts(run: SessionRun, session: ResolvedSession, resuming: boolean): Promise<void> {
+async function runAttempts(run: SessionRun, resolved: ResolvedSession, resuming: boolean): Promise<void> {
+  let session = resolved;
   if (!resuming) {
     run.attempt = (run.state.status.attempt ?? 0) + 1;
     run.firstAttemptOfRun = run.attempt;
@@ -233,6 +309,10 @@ async function runAttempts(run: SessionRun, session: ResolvedSession, resuming: 
     const { attempt, firstAttemptOfRun } = run;
     if (ended.kind === 'stopped') {
       await cleanupAndFinish(run, 'Stopped', Reason.UserStopped, ended.message, false);
+      return;
+    }
+    if (ended.kind === 'failed') {
+      await cleanupAndFinish(run, 'Failed', ended.reason, ended.message, false);
       return;
     }
     if (ended.kind === 'restart') {
@@ -253,8 +333,14 @@ async function runAttempts(run: SessionRun, session: ResolvedSession, resuming: 
     if (outcome.kind === 'retry') {
       setStatus(run, retrying(run.state.status, outcome.message, now()));
       await mirror(run);
-      await acts.stopRunner({ session: run.ref, attempt });
+      // The next attempt mounts the same workspace: the old runner must be gone first.
+      await stopper(run, attempt).stopRunner({ session: run.ref, attempt });
       run.attempt += 1;
+      if (run.hardened) {
+        const reloaded = await reload(run);
+        if (!reloaded) return;
+        session = reloaded;
+      }
       continue;
     }
     if (outcome.kind === 'succeeded') {
@@ -270,12 +356,69 @@ async function runAttempts(run: SessionRun, session: ResolvedSession, resuming: 
   }
 }
 
+/**
+ * Reads the session again before a retry, so spec edits take effect at the next attempt, and
+ * brings the runner's secrets up to date with it. Returns undefined when the run has ended (the
+ * spec is no longer valid, or the session is gone).
+ */
+async function reload(run: SessionRun): Promise<ResolvedSession | undefined> {
+  const { input } = run;
+  try {
+    const loaded = await activities(ACTIVITY, 'read the session again for the next attempt').loadSession({
+      ...run.ref,
+      ...(input.spec ? { spec: input.spec } : {}),
+      ...(input.labels ? { labels: input.labels } : {}),
+      previousAttempt: run.attempt - 1,
+    });
+    await activities(PROVISIONING, 'update the runner secrets').provisionSecrets(loaded.session);
+    run.session = loaded.session;
+    setStatus(run, sessionReloaded(run.state.status, loaded.session.generation));
+    return loaded.session;
+  } catch (error) {
+    if (isCancellation(error)) throw error;
+    const failure = failureOf(error);
+    if (failure?.type === 'SessionGoneError') {
+      // Nobody to report to: the run only removes what it made.
+      run.sessionGone = true;
+      await cleanupAndFinish(run, 'Stopped', Reason.UserStopped, failure.message, false);
+      return undefined;
+    }
+    const reason =
+      failure?.type === 'InvalidSpecError'
+        ? Reason.InvalidSpec
+        : failure?.type === 'ProviderNotReadyError'
+          ? Reason.ProviderNotReady
+          : provisioningFailureReason(failure?.type);
+    const message = failure?.message ?? String(error);
+    setStatus(run, validationFailed(run.state.status, reason, message, now()));
+    await cleanupAndFinish(run, 'Failed', reason, message, false);
+    return undefined;
+  }
+}
+
 /** Runs the current attempt to its end, a timeout, a stop or a restart. */
 async function runAttempt(run: SessionRun, session: ResolvedSession): Promise<AttemptEnd> {
   const { attempt } = run;
   setStatus(run, attemptStarting(run.state.status, attempt));
   run.attemptsLaunched.push(attempt);
-  const launch = await acts.launchRunner({ session, attempt });
+  const launcher = activities(ACTIVITY, `launch the runner of ${session.name}, attempt ${attempt}`);
+  let launch: RunnerLaunch;
+  if (run.hardened) {
+    try {
+      const launched = await unlessStopped(run, () => launcher.launchRunner({ session, attempt }));
+      if (launched === STOPPED) return { kind: 'stopped', message: stopReason(run) };
+      launch = launched;
+    } catch (error) {
+      if (isCancellation(error)) throw error;
+      const failure = failureOf(error);
+      const reason = provisioningFailureReason(failure?.type);
+      const message = failure?.message ?? String(error);
+      setStatus(run, launchFailed(run.state.status, attempt, reason, message, now()));
+      return { kind: 'failed', reason, message };
+    }
+  } else {
+    launch = await launcher.launchRunner({ session, attempt });
+  }
   run.launch = launch;
   setStatus(run, runnerLaunched(run.state.status, attempt, launch, now()));
   await mirror(run);
@@ -319,14 +462,18 @@ async function waitForRunner(run: SessionRun, session: ResolvedSession): Promise
       run.restartRequested = false;
       setStatus(run, restartRequested(run.state.status, attempt, now()));
       await mirror(run);
-      await acts.stopRunner({ session: run.ref, attempt });
+      // The next attempt mounts the same workspace: the stopped runner must be gone first, and
+      // what it pushed on the way out is recorded.
+      if (run.hardened) await stopAndRecord(run, attempt);
+      else await stopper(run, attempt).stopRunner({ session: run.ref, attempt });
       return { kind: 'restart' };
     }
     const current = Date.now();
     if (current >= deadline) return { kind: 'timeout' };
     if (current >= nextObserve) {
       nextObserve = current + OBSERVE_INTERVAL_MS;
-      run.events.push(...(await acts.observeRunner({ session: run.ref, attempt })));
+      const observer = activities(ACTIVITY, `check the runner of ${run.ref.name}, attempt ${attempt}`);
+      run.events.push(...(await observer.observeRunner({ session: run.ref, attempt })));
       continue;
     }
     if (historyIsLong(run)) {
@@ -347,20 +494,63 @@ function historyIsLong(run: SessionRun): boolean {
   return long && patched(CONTINUE_AS_NEW_PATCH);
 }
 
+/** The activities that stop the runner of `attempt`. */
+function stopper(run: SessionRun, attempt: number): SessionActivities {
+  return activities(STOPPING, `stop the runner of ${run.ref.name}, attempt ${attempt}`);
+}
+
 /**
- * Stops the runner of `attempt` (it pushes its work in progress when it can) and records the
- * result it wrote on the way out.
+ * Stops the runner of `attempt` (it pushes its work in progress when it can), waits until it is
+ * gone, and records the result it wrote on the way out: the one the stop reports, or else what a
+ * check of the runner shows.
  */
 async function stopAndRecord(run: SessionRun, attempt: number): Promise<void> {
-  await acts.stopRunner({ session: run.ref, attempt });
-  const ended = (await acts.observeRunner({ session: run.ref, attempt })).find((e) => e.kind === 'ended');
-  if (ended?.kind === 'ended') setStatus(run, resultRecorded(run.state.status, ended.termination));
+  const stopped = await stopper(run, attempt).stopRunner({ session: run.ref, attempt });
+  let termination = stopped ? stopped.termination : undefined;
+  if (!termination) {
+    const observer = activities(ACTIVITY, `read what the runner of attempt ${attempt} wrote`);
+    const ended = (await observer.observeRunner({ session: run.ref, attempt })).find(
+      (e) => e.kind === 'ended',
+    );
+    if (ended?.kind === 'ended') termination = ended.termination;
+  }
+  if (termination) setStatus(run, resultRecorded(run.state.status, termination));
+}
+
+/**
+ * Runs `step`, cancelling it when a stop arrives meanwhile (hardened runs; others just run it).
+ * Returns STOPPED when the stop cancelled it. A cancellation of the whole run still throws.
+ */
+async function unlessStopped<T>(run: SessionRun, step: () => Promise<T>): Promise<T | typeof STOPPED> {
+  if (run.stopRequest) return STOPPED;
+  const work = new CancellationScope();
+  const watch = new CancellationScope();
+  const watching = watch.run(() => condition(() => run.stopRequest !== undefined));
+  watching.then(
+    () => work.cancel(),
+    () => undefined,
+  );
+  try {
+    return await work.run(step);
+  } catch (error) {
+    if (isCancellation(error) && run.stopRequest && !CancellationScope.current().consideredCancelled)
+      return STOPPED;
+    throw error;
+  } finally {
+    watch.cancel();
+  }
+}
+
+/** The reason of the stop asked for. */
+function stopReason(run: SessionRun): string {
+  return run.stopRequest?.reason ?? 'stopped on request';
 }
 
 /** Ends the run in `phase`: the final status, which the user waits for. */
 function finish(run: SessionRun, phase: FinalPhase, reason: string, message: string): void {
   setStatusAndPhase(run, finished(run.state.status, phase, reason, message, now()));
   run.state.finished = true;
+  run.ending = { reason, message };
 }
 
 /**
@@ -382,7 +572,8 @@ async function cleanupAndFinish(
   // The status flips first: the user waits for it, and cleanup is idempotent and retried.
   finish(run, phase, reason, message);
   await mirror(run);
-  await acts.cleanup({ session: run.ref, attempts, deleteWorkspace });
+  const summary = deleteWorkspace ? 'clean up, deleting the workspace' : 'clean up, keeping the workspace';
+  await activities(ACTIVITY, summary).cleanup({ session: run.ref, attempts, deleteWorkspace });
   if (run.restartAfterFinish) {
     await continueAsNew<typeof agentSessionWorkflow>({
       ...run.input,
@@ -392,10 +583,28 @@ async function cleanupAndFinish(
   }
 }
 
-/** Replaces the run's status. */
+/**
+ * How the run closes: with the session state, or — for a hardened run that ended Failed or
+ * TimedOut — as a failed run whose failure type is the reason, so an operator filtering the Web
+ * UI for failed workflows finds it.
+ */
+function close(run: SessionRun): SessionState {
+  const { phase } = run.state;
+  if (run.hardened && run.ending && !run.sessionGone && (phase === 'Failed' || phase === 'TimedOut')) {
+    throw ApplicationFailure.create({
+      type: run.ending.reason,
+      message: `session ${phase}: ${run.ending.message}`,
+      nonRetryable: true,
+    });
+  }
+  return run.state;
+}
+
+/** Replaces the run's status, and the current details the Web UI shows. */
 function setStatus(run: SessionRun, status: AgentSessionStatus): void {
   run.state.status = status;
   if (status.phase) run.state.phase = status.phase;
+  setCurrentDetails(runDetails(status));
 }
 
 /** Replaces the run's status and publishes its phase as the ShepherdPhase search attribute. */
@@ -404,11 +613,28 @@ function setStatusAndPhase(run: SessionRun, status: AgentSessionStatus): void {
   upsertSearchAttributes([{ key: SEARCH_ATTRIBUTE_KEYS.phase, value: run.state.phase }]);
 }
 
-/** Writes the status into the AgentSession, only when it changed since the last write. */
+/**
+ * Writes the status into the AgentSession, only when it changed since the last write. In a
+ * hardened run writes are serialised: each waits for the one in flight and then writes the status
+ * as it is by then, so an earlier status can never land after a later one.
+ */
 async function mirror(run: SessionRun): Promise<void> {
+  if (!run.hardened) return mirrorNow(run);
+  const previous = run.mirroring;
+  const writing = (async () => {
+    if (previous) await previous.catch(() => undefined);
+    await mirrorNow(run);
+  })();
+  run.mirroring = writing;
+  return writing;
+}
+
+/** Writes the status now, when it changed since the last write. */
+async function mirrorNow(run: SessionRun): Promise<void> {
   const snapshot = JSON.stringify(run.state.status);
   if (run.sessionGone || snapshot === run.mirrored) return;
-  await acts.mirrorStatus({ session: run.ref, status: run.state.status });
+  const writer = activities(ACTIVITY, `write status ${run.state.phase}`);
+  await writer.mirrorStatus({ session: run.ref, status: run.state.status });
   run.mirrored = snapshot;
 }
 

@@ -12,7 +12,8 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import type { WorkflowHandle } from '@temporalio/client';
+import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
+import { ApplicationFailure } from '@temporalio/common';
 import { type Duration, WorkflowIdReusePolicy } from '@temporalio/common';
 import proto from '@temporalio/proto';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
@@ -173,10 +174,26 @@ export class TestSession {
 
   /**
    * Waits for the latest run to end, skipping time meanwhile, and returns its final state
-   * (following continue-as-new to the run that ends).
+   * (following continue-as-new to the run that ends). A run that ended Failed or TimedOut closes
+   * as failed: its state is then what the query still answers.
    */
   async result(): Promise<SessionState> {
-    return (await this.handle.result()) as SessionState;
+    return (await this.outcome()).state;
+  }
+
+  /**
+   * How the latest run closed: its final state, and for a failed run the failure type and message
+   * the Web UI shows.
+   */
+  async outcome(): Promise<{ state: SessionState; failure?: { type: string; message: string } }> {
+    try {
+      return { state: (await this.handle.result()) as SessionState };
+    } catch (error) {
+      if (!(error instanceof WorkflowFailedError) || !(error.cause instanceof ApplicationFailure))
+        throw error;
+      const failure = { type: error.cause.type ?? '', message: error.cause.message };
+      return { state: await this.state(), failure };
+    }
   }
 
   private termination(exitCode: number, result: RunnerResult | undefined): RunnerTermination {
@@ -314,16 +331,16 @@ async function startTestServer(path: string): Promise<TestWorkflowEnvironment> {
         server: { executable: { type: 'existing-path', path } },
       });
     } catch (error) {
-      if (attempt >= 3 || !String(error).includes('did not start within')) throw error;
+      if (attempt >= 8 || !String(error).includes('did not start within')) throw error;
     }
   }
 }
 
 let runtimeInstalled = false;
 
-/** Installs the SDK's runtime with a logger for warnings only: its INFO lines would drown the test report. */
+/** Installs the SDK's runtime logging errors only: its INFO lines would drown the test report, and every failed session would log a warning. */
 export function installQuietRuntime(): void {
   if (runtimeInstalled) return;
-  Runtime.install({ logger: new DefaultLogger('WARN') });
+  Runtime.install({ logger: new DefaultLogger('ERROR') });
   runtimeInstalled = true;
 }
