@@ -15,6 +15,7 @@
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { repoRoot } from '../../src/processes/tools.js';
+import { RejectedError } from '../../src/runtime/errors.js';
 import { historyToJson } from './support/history-json.js';
 import {
   pushedResult,
@@ -32,6 +33,8 @@ interface Recording {
   /** The history's file name, without `.json`, and the recorded session's name. */
   history: string;
   options?: Omit<SessionOptions, 'name'>;
+  /** Scripts the runtime before the session starts. */
+  setup?(session: TestSession): void;
   play(session: TestSession): Promise<void>;
   /** Which run's history to keep: the one that ended the session (default), or its first. */
   run?: 'first' | 'last';
@@ -133,6 +136,47 @@ const recordings: Recording[] = [
   // Recorded with the continue-as-new patch: the run that hands its wait over, and the last one.
   { history: 'continued-as-new-while-waiting', ...longWait, run: 'first' },
   { history: 'resumed-after-continue-as-new', ...longWait, run: 'last' },
+  // Recorded with the hardened-core patch.
+  {
+    history: 'hardened-failed-after-retry',
+    options: { spec: sessionSpec({ retries: 1 }) },
+    async play(session) {
+      await session.runnerStarts(1);
+      await session.runnerExits(1, 1);
+      await session.runnerStarts(2);
+      await session.runnerExits(2, 1, pushedResult(session.name, 'the tests still fail'));
+    },
+  },
+  {
+    history: 'hardened-stopped-while-provisioning-retries',
+    setup(session) {
+      session.runtime.fail('provisionWorkspace', () => new Error('connect ECONNREFUSED 10.0.0.1:6443'));
+    },
+    async play(session) {
+      await session.runtime.until(() => session.runtime.inputsOf('provisionWorkspace').length >= 2);
+      await session.stop();
+    },
+  },
+  {
+    history: 'hardened-launch-refused',
+    setup(session) {
+      session.runtime.fail(
+        'launchRunner',
+        () => new RejectedError('Kubernetes refused Job: spec.template.labels: Invalid value'),
+      );
+    },
+    async play() {},
+  },
+  {
+    history: 'hardened-restarted-while-running',
+    async play(session) {
+      await session.runnerStarts(1);
+      await session.runtime.mirrored((status) => status.phase === 'Running');
+      await session.restart();
+      await session.runnerStarts(2);
+      await session.runnerExits(2, 0, pushedResult(session.name));
+    },
+  },
 ];
 
 const args = process.argv.slice(2);
@@ -154,6 +198,7 @@ if (due.length > 0) {
     mkdirSync(HISTORIES_DIR, { recursive: true });
     for (const recording of due) {
       const session = sessions.session({ ...recording.options, name: recording.history });
+      recording.setup?.(session);
       const firstRunId = await session.start();
       await recording.play(session);
       const state = await session.result();

@@ -57,6 +57,14 @@ interface Hold {
   release: Promise<void>;
 }
 
+/** A failure the test scripts for the next calls of one activity. */
+interface ScriptedFailure {
+  name: ActivityName;
+  error: () => Error;
+  /** How many calls still fail. */
+  remaining: number;
+}
+
 /** Waits on a predicate over the runtime's state, woken by every change. */
 interface Waiter {
   check: () => boolean;
@@ -76,9 +84,13 @@ export class FakeRuntime {
 
   private readonly runners = new Map<number, RunnerRecord>();
   private readonly holds: Hold[] = [];
+  private readonly failures: ScriptedFailure[] = [];
+  private spec: AgentSessionSpec;
+  private generation = 1;
   private readonly waiters: Waiter[] = [];
 
   constructor(private readonly options: FakeRuntimeOptions) {
+    this.spec = options.spec;
     this.activities = {
       loadSession: (input) => this.record('loadSession', input, () => this.loadSession(input)),
       provisionWorkspace: (session) =>
@@ -110,6 +122,20 @@ export class FakeRuntime {
    */
   hold(name: ActivityName, release: Promise<void>): void {
     this.holds.push({ name, release });
+  }
+
+  /**
+   * Makes the next `times` calls of `name` fail with `error()` (a new error each time, as a
+   * runtime would throw it), after they are recorded.
+   */
+  fail(name: ActivityName, error: () => Error, times = Number.POSITIVE_INFINITY): void {
+    this.failures.push({ name, error, remaining: times });
+  }
+
+  /** The user edits the session's spec: the CR's generation moves on. */
+  editSpec(edit: (spec: AgentSessionSpec) => AgentSessionSpec): void {
+    this.spec = edit(this.spec);
+    this.generation += 1;
   }
 
   /** Resolves once the runtime's state satisfies `check` (checked after every activity). */
@@ -187,6 +213,11 @@ export class FakeRuntime {
       await hold?.release;
     }
     try {
+      const failure = this.failures.find((f) => f.name === name && f.remaining > 0);
+      if (failure) {
+        failure.remaining -= 1;
+        throw failure.error();
+      }
       return await run();
     } finally {
       this.notify();
@@ -205,8 +236,13 @@ export class FakeRuntime {
     const session: ResolvedSession = resolveSession({
       apiVersion: 'shepherd.dev/v1alpha1',
       kind: 'AgentSession',
-      metadata: { namespace: input.namespace, name: input.name, uid: SESSION_UID, generation: 1 },
-      spec: this.options.spec,
+      metadata: {
+        namespace: input.namespace,
+        name: input.name,
+        uid: SESSION_UID,
+        generation: this.generation,
+      },
+      spec: this.spec,
     });
     return { session, previousAttempt: input.previousAttempt ?? this.status?.attempt ?? 0 };
   }

@@ -162,6 +162,19 @@ export class TestSession {
     }
   }
 
+  /** Waits until the latest run's history satisfies `check`. */
+  async historyShows(
+    check: (events: proto.temporal.api.history.v1.IHistoryEvent[]) => boolean,
+  ): Promise<void> {
+    const deadline = Date.now() + 30_000;
+    for (;;) {
+      const history = await this.handle.fetchHistory();
+      if (check(history.events ?? [])) return;
+      if (Date.now() > deadline) throw new Error(`${this.name}: the history never showed what was expected`);
+      await sleep(20);
+    }
+  }
+
   /** Deletes the session: its workflow is cancelled. */
   async delete(): Promise<void> {
     await this.handle.cancel();
