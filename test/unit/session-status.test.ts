@@ -12,6 +12,7 @@ import {
   finished,
   initialStatus,
   isNewRunnerStart,
+  launchFailed,
   provisioned,
   provisioningFailed,
   provisioningFailureReason,
@@ -21,8 +22,10 @@ import {
   retrying,
   runnerEnded,
   runnerLaunched,
+  runDetails,
   runnerStarted,
   sessionLoaded,
+  sessionReloaded,
   stopping,
   timedOut,
   validated,
@@ -162,6 +165,48 @@ describe('a session being set up', () => {
       condition(provisioningFailed(base, other, 'quota exceeded', t0), 'PVCReady'),
       'False/ProvisioningFailed',
     );
+  });
+});
+
+describe('refusals, conflicts and what the Web UI shows', () => {
+  it('names a conflict or a refusal by its own reason, on the condition of the step that failed', () => {
+    const base = validated(initialStatus('w', 'r'), session, t0);
+    assert.equal(provisioningFailureReason('ObjectConflictError'), 'ObjectConflict');
+    assert.equal(provisioningFailureReason('RejectedError'), 'Rejected');
+    assert.equal(provisioningFailureReason(undefined), 'ProvisioningFailed');
+    const conflict = provisioningFailed(
+      base,
+      'ObjectConflict',
+      'Role s-runner is not ours',
+      t0,
+      'SecretsReady',
+    );
+    assert.equal(condition(conflict, 'SecretsReady'), 'False/ObjectConflict');
+    assert.equal(condition(conflict, 'PVCReady'), 'absent');
+    const launch = launchFailed(base, 2, 'Rejected', 'spec.template.labels: Invalid value', t0);
+    assert.equal(condition(launch, 'JobCreated'), 'False/Rejected');
+    assert.match(
+      messageOf(launch, 'JobCreated') ?? '',
+      /attempt 2 could not be created: spec\.template\.labels/,
+    );
+  });
+
+  it('follows the generation a reload read', () => {
+    const loaded = sessionLoaded(initialStatus('w', 'r'), { generation: 3, previousAttempt: 1 });
+    assert.equal(sessionReloaded(loaded, 5).observedGeneration, 5);
+    assert.equal(sessionReloaded(loaded, 5).attempt, 1, 'the attempt count is kept');
+  });
+
+  it('describes the run as the CR does: phase, attempt, and the Ready reason and message', () => {
+    assert.equal(runDetails(initialStatus('w', 'r')), '**Pending**');
+    const ended = finished(
+      { ...runningStatus(), attempt: 2 },
+      'Failed',
+      'RunnerExit',
+      'the runner failed',
+      t1,
+    );
+    assert.equal(runDetails(ended), '**Failed** · attempt 2\n\nRunnerExit: the runner failed');
   });
 });
 
