@@ -111,6 +111,11 @@ export const Reason = {
    * Security, a ResourceQuota); the message is the API server's own. Never retried. Failed=True.
    */
   Rejected: 'Rejected',
+  /**
+   * The AgentSession refused a status holding what the runner reported (a value its schema does
+   * not allow); the status was written without it. ReposReconciled=False.
+   */
+  StatusRejected: 'StatusRejected',
   /** Every repository was pushed or had no changes, as the runner reported. ReposReconciled=True. */
   Reconciled: 'Reconciled',
   /** A repository was not pushed, or the runner reported nothing for it. ReposReconciled=False. */

@@ -155,6 +155,21 @@ export function launchFailed(
   );
 }
 
+/**
+ * The AgentSession refused a status write: what is left of the status says so on a condition of
+ * its own (ReposReconciled, the one the runner's report feeds), with the API server's message.
+ */
+export function statusRefused(status: AgentSessionStatus, message: string, now: Date): AgentSessionStatus {
+  return withCondition(
+    status,
+    ConditionType.ReposReconciled,
+    'False',
+    Reason.StatusRejected,
+    `the runner's report could not be recorded: ${message}`,
+    now,
+  );
+}
+
 /** The spec was read again before a new attempt: the generation the next attempt acts on. */
 export function sessionReloaded(status: AgentSessionStatus, generation: number): AgentSessionStatus {
   return { ...status, observedGeneration: generation };

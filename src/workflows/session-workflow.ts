@@ -54,6 +54,7 @@ import {
   runnerStarted,
   sessionLoaded,
   sessionReloaded,
+  statusRefused,
   stopping,
   timedOut,
   validated,
@@ -634,7 +635,19 @@ async function mirrorNow(run: SessionRun): Promise<void> {
   const snapshot = JSON.stringify(run.state.status);
   if (run.sessionGone || snapshot === run.mirrored) return;
   const writer = activities(ACTIVITY, `write status ${run.state.phase}`);
-  await writer.mirrorStatus({ session: run.ref, status: run.state.status });
+  try {
+    await writer.mirrorStatus({ session: run.ref, status: run.state.status });
+  } catch (error) {
+    if (failureOf(error)?.type !== 'StatusRejectedError') throw error;
+    // The AgentSession refuses this status (a value its schema does not allow): write it without
+    // what the runner reported, with the refusal on Ready, rather than retry the same write.
+    const { result: _result, usage: _usage, reconciledRepos: _repos, ...rest } = run.state.status;
+    const reduced = statusRefused(rest, failureOf(error)?.message ?? String(error), now());
+    await activities(ACTIVITY, 'write the status without the runner result').mirrorStatus({
+      session: run.ref,
+      status: reduced,
+    });
+  }
   run.mirrored = snapshot;
 }
 

@@ -9,7 +9,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { ObjectConflictError, RejectedError } from '../../src/runtime/errors.js';
+import type { AgentSessionStatus } from '../../src/resources/types.js';
+import { ObjectConflictError, RejectedError, StatusRejectedError } from '../../src/runtime/errors.js';
 import { conditionOf, statusOf } from './support/session-assertions.js';
 import { pushedResult, SessionEnvironment, sessionSpec } from './support/session-environment.js';
 
@@ -268,5 +269,29 @@ describe('workspaces and status', () => {
     await session.runnerExits(2, 0, pushedResult('edited-spec'));
     const { state } = await session.outcome();
     assert.equal(state.status.observedGeneration, 2);
+  });
+
+  it('a status the AgentSession refuses is written without the runner report, and the session still ends', async () => {
+    const session = sessions.session({ name: 'refused-status' });
+    session.runtime.fail(
+      'mirrorStatus',
+      () =>
+        new StatusRejectedError(
+          'AgentSession.shepherd.dev "refused-status" is invalid: status.result: Too long',
+        ),
+      Number.POSITIVE_INFINITY,
+      (input) => (input as { status: AgentSessionStatus }).status.result !== undefined,
+    );
+    await session.start();
+    await session.runnerStarts(1);
+    await session.runnerExits(1, 0, pushedResult('refused-status'));
+    const { state } = await session.outcome();
+    assert.equal(state.phase, 'Succeeded');
+    const written = session.runtime.status;
+    assert.equal(written?.phase, 'Succeeded', 'the CR still gets the final phase');
+    assert.equal(written?.result, undefined);
+    const repos = written?.conditions?.find((c) => c.type === 'ReposReconciled');
+    assert.equal(repos?.reason, 'StatusRejected');
+    assert.match(repos?.message ?? '', /status\.result: Too long/);
   });
 });

@@ -63,6 +63,8 @@ interface ScriptedFailure {
   error: () => Error;
   /** How many calls still fail. */
   remaining: number;
+  /** Which calls fail: those whose input matches. */
+  when: (input: unknown) => boolean;
 }
 
 /** Waits on a predicate over the runtime's state, woken by every change. */
@@ -126,10 +128,16 @@ export class FakeRuntime {
 
   /**
    * Makes the next `times` calls of `name` fail with `error()` (a new error each time, as a
-   * runtime would throw it), after they are recorded.
+   * runtime would throw it), after they are recorded; with `when`, only the calls whose input
+   * matches.
    */
-  fail(name: ActivityName, error: () => Error, times = Number.POSITIVE_INFINITY): void {
-    this.failures.push({ name, error, remaining: times });
+  fail(
+    name: ActivityName,
+    error: () => Error,
+    times = Number.POSITIVE_INFINITY,
+    when: (input: unknown) => boolean = () => true,
+  ): void {
+    this.failures.push({ name, error, remaining: times, when });
   }
 
   /** The user edits the session's spec: the CR's generation moves on. */
@@ -213,7 +221,7 @@ export class FakeRuntime {
       await hold?.release;
     }
     try {
-      const failure = this.failures.find((f) => f.name === name && f.remaining > 0);
+      const failure = this.failures.find((f) => f.name === name && f.remaining > 0 && f.when(input));
       if (failure) {
         failure.remaining -= 1;
         throw failure.error();
