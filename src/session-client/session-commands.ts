@@ -77,6 +77,13 @@ export async function startSessionWorkflow(
     workflowId: sessionWorkflowId(input.namespace, input.name),
     workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE,
     memo,
+    // What the Web UI shows for the run before it has said anything itself.
+    staticSummary: `AgentSession ${input.namespace}/${input.name}`,
+    staticDetails: [
+      `Session \`${input.name}\` in namespace \`${input.namespace}\``,
+      ...(input.uid ? [`uid \`${input.uid}\``] : []),
+      ...(input.spec?.agent ? [`agent ${input.spec.agent}`] : []),
+    ].join(' · '),
     // The workflow sets them too; set at start, a session is listed by them from its first moment.
     typedSearchAttributes: [
       { key: SEARCH_ATTRIBUTE_KEYS.namespace, value: input.namespace },

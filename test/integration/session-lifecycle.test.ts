@@ -307,6 +307,20 @@ test('a session naming a missing provider ends Failed/ProviderNotReady and creat
   assert.match(condition(done, 'Validated')?.message ?? '', /does-not-exist/);
   const left = await children(namespace, 'orphan');
   assert.deepEqual(left, { jobs: [], secrets: [], pvcs: [], serviceAccounts: 0 });
+  // The Web UI tells the same story: a failed run, the reason as its failure type, and a summary.
+  const handle = client.workflow.getHandle(sessionWorkflowId(namespace, 'orphan'));
+  const description = await eventually(
+    'the workflow to close',
+    () => handle.describe(),
+    (d) => d.status.name !== 'RUNNING',
+  );
+  assert.equal(description.status.name, 'FAILED');
+  assert.equal(await description.staticSummary(), `AgentSession ${namespace}/orphan`);
+  const failure = await handle.result().then(
+    () => undefined,
+    (error: unknown) => (error as { cause?: { type?: string } }).cause?.type,
+  );
+  assert.equal(failure, 'ProviderNotReady');
 });
 
 test('a worker killed with SIGKILL mid-run is restarted and the session finishes with one Job per attempt', async (t) => {
