@@ -38,6 +38,11 @@ export const RunnerResultSchema = Type.Object({
   summary: Type.Optional(Text),
   repos: Type.Array(RunnerResultRepoSchema),
   usage: Type.Optional(RunnerUsageSchema),
+  /**
+   * What the runner found the agent had done to trip up its git (a rewritten remote, hooks, a
+   * ~/.gitconfig), one line each; the runner ignored all of it. Absent in older results.
+   */
+  warnings: Type.Optional(Type.Array(Text)),
 });
 
 /** What the runner reports when it ends. */
@@ -64,7 +69,7 @@ export function parseRunnerResult(message: string | undefined): RunnerResult | u
     return undefined;
   }
   if (typeof raw !== 'object' || raw === null) return undefined;
-  const { repos, summary, usage } = raw as Record<string, unknown>;
+  const { repos, summary, usage, warnings } = raw as Record<string, unknown>;
   const result: RunnerResult = {
     // A repository entry without a URL cannot be matched to the session's repositories: dropped.
     repos: (Array.isArray(repos) ? repos : []).flatMap((entry) => {
@@ -73,6 +78,9 @@ export function parseRunnerResult(message: string | undefined): RunnerResult | u
     }),
   };
   if (Value.Check(RunnerResultSchema.properties.summary, summary)) result.summary = summary;
+  // Only the well-formed lines of a partly wrong list are kept.
+  const lines = Array.isArray(warnings) ? warnings.filter((line) => Value.Check(Text, line)) : [];
+  if (lines.length > 0) result.warnings = lines;
   const counted = validProperties(RunnerUsageSchema, usage);
   if (Object.keys(counted).length > 0 && Value.Check(RunnerUsageSchema, counted)) result.usage = counted;
   return result;

@@ -3,9 +3,12 @@
  * repository what happened in the shape the session workflow records (`reconciledRepos`).
  *
  * The push is never forced: an output branch that moved on the remote while the agent worked is
- * reported as Failed rather than overwritten.
+ * reported as Failed rather than overwritten. It goes to the session's URL, named explicitly, with
+ * the configuration `clone-guard.ts` left; what the agent had altered in the clone is reported in
+ * the repository's message, whatever the outcome.
  */
 import type { ReconciledRepo } from '../resources/types.js';
+import { alteredNote } from './git-config-policy.js';
 import { commitAll } from './commit.js';
 import { GitError } from './errors.js';
 import type { Git } from './git.js';
@@ -27,18 +30,19 @@ export async function publishRepo(
   prepared: PreparedBranch,
   commitMessage: string,
   log: (line: string) => void,
+  altered: readonly string[] = [],
 ): Promise<RepoReport> {
-  const report = (
-    status: RepoReport['status'],
-    commit: string | undefined,
-    message?: string,
-  ): RepoReport => ({
-    url: repo.url,
-    branch: repo.outputBranch,
-    ...(commit === undefined ? {} : { commit }),
-    status,
-    ...(message === undefined ? {} : { message }),
-  });
+  const note = altered.length === 0 ? undefined : alteredNote(altered);
+  const report = (status: RepoReport['status'], commit: string | undefined, reason?: string): RepoReport => {
+    const message = [reason, note].filter((part) => part !== undefined).join('; ');
+    return {
+      url: repo.url,
+      branch: repo.outputBranch,
+      ...(commit === undefined ? {} : { commit }),
+      status,
+      ...(message === '' ? {} : { message }),
+    };
+  };
   let head: string | undefined;
   try {
     if (await commitAll(git, repo.dir, commitMessage))
@@ -59,8 +63,8 @@ export async function publishRepo(
     }
     await git.ok(
       repo.dir,
-      ['push', '--quiet', '--no-verify', 'origin', `HEAD:refs/heads/${repo.outputBranch}`],
-      repo.tokenEnv ? { tokenEnv: repo.tokenEnv } : {},
+      ['push', '--quiet', '--no-verify', '--', repo.url, `HEAD:refs/heads/${repo.outputBranch}`],
+      repo.tokenEnv ? { credentials: { tokenEnv: repo.tokenEnv, url: repo.url } } : {},
     );
     log(`${repo.url}: pushed ${repo.outputBranch} at ${head.slice(0, 12)}`);
     return report('Pushed', head);

@@ -4,7 +4,7 @@
  * looks for it.
  *
  * When the result is too long the summary gives way first (its end is cut), then the per-repository
- * messages, then the usage; the repositories' branches and commits are what the session needs most.
+ * messages, then the warnings, then the usage; the repositories' branches and commits are what the session needs most.
  */
 import { writeFileSync } from 'node:fs';
 import type { ReconciledRepo } from '../resources/types.js';
@@ -61,6 +61,10 @@ export function serializeResult(result: RunnerResult, maxBytes: number = MAX_RES
   };
   if (fits(current)) return JSON.stringify(current);
   current = { ...current, repos: current.repos.map(withoutMessage) };
+  if (fits(current)) return JSON.stringify(current);
+  // The repositories' messages say the same as the warnings, shorter.
+  const { warnings: _warnings, ...withoutWarnings } = current;
+  current = withoutWarnings;
   if (fits(current)) return JSON.stringify(current);
   const { usage: _usage, ...withoutUsage } = current;
   current = withoutUsage;

@@ -6,15 +6,18 @@
  *
  * `main.ts` owns the process (environment, signals, exit); this class takes them as arguments.
  */
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
 import type { RunnerResult } from '../runner-contract/result.js';
 import type { AgentExit, AgentOutput, RunningAgent } from './agent-process.js';
 import { startAgent } from './agent-process.js';
 import type { AgentDefinition, AgentReport } from './agents/agent.js';
 import { AGENTS } from './agents/index.js';
+import { guardClone } from './clone-guard.js';
 import type { RunnerConfig } from './config.js';
-import { PrerequisiteError } from './errors.js';
+import { GitError, PrerequisiteError } from './errors.js';
 import { Git } from './git.js';
+import { alteredNote } from './git-config-policy.js';
 import { agentDirectory, checkPrerequisites } from './prerequisites.js';
 import { type RepoReport, publishRepo } from './publish.js';
 import { Redactor, secretsInEnvironment } from './redact.js';
@@ -42,6 +45,8 @@ export class Runner {
   private readonly redactor: Redactor;
   private readonly git: Git;
   private readonly reports: (RepoReport | undefined)[];
+  /** Per repository, what the agent had altered in its clone (see `guardClone`). */
+  private readonly altered: Set<string>[];
   private stopRequest: { signal: string; at: number } | undefined;
   private agentProcess: RunningAgent | undefined;
 
@@ -52,8 +57,13 @@ export class Runner {
   ) {
     this.agent = AGENTS[config.agent];
     this.redactor = new Redactor(secretsInEnvironment(env, config.repos));
-    this.git = new Git(env, this.redactor);
+    this.git = new Git(
+      env,
+      this.redactor,
+      config.repos.flatMap((repo) => (repo.tokenEnv ? [repo.tokenEnv] : [])),
+    );
     this.reports = config.repos.map(() => undefined);
+    this.altered = config.repos.map(() => new Set());
   }
 
   /** Whether a stop was requested. */
@@ -79,6 +89,8 @@ export class Runner {
     const prepared: PreparedBranch[] = [];
     for (const [index, repo] of this.config.repos.entries()) {
       try {
+        // A clone kept from an earlier attempt has had an agent in it already.
+        await this.guard(index, repo);
         prepared.push(await prepareWorkBranch(this.git, repo, (line) => this.log(`${repo.url}: ${line}`)));
       } catch (error) {
         if (error instanceof PrerequisiteError) throw error;
@@ -103,20 +115,72 @@ export class Runner {
     await Promise.all(
       this.config.repos.map(async (repo, index) => {
         const branch = prepared[index];
-        if (branch) this.reports[index] = await publishRepo(this.git, repo, branch, message, this.log);
+        if (branch) this.reports[index] = await this.publish(index, repo, branch, message);
       }),
     );
     const repos = this.reports.filter((r): r is RepoReport => r !== undefined);
     const pushesFailed = repos.filter((r) => r.status === 'Failed');
     const succeeded = !this.stopping && exit?.exitCode === 0 && pushesFailed.length === 0;
+    const warnings = this.warnings();
     return {
       exitCode: succeeded ? RUNNER_EXIT.success : RUNNER_EXIT.failure,
       result: {
-        summary: this.summary(exit, report, pushesFailed),
+        summary: this.summary(
+          exit,
+          report,
+          pushesFailed,
+          // A failed repository's message carries its warning already.
+          warnings.filter((line) => !pushesFailed.some((repo) => line.startsWith(`${repo.url}: `))),
+        ),
         repos,
         ...(report.usage ? { usage: report.usage } : {}),
+        ...(warnings.length > 0 ? { warnings } : {}),
       },
     };
+  }
+
+  /** Takes the clone back from the agent (see `guardClone`), noting what it had altered. */
+  private async guard(index: number, repo: RunnerRepo): Promise<void> {
+    const altered = await guardClone(this.git, repo);
+    for (const phrase of altered) this.altered[index]?.add(phrase);
+    if (altered.length > 0) this.log(`${repo.url}: ${alteredNote(altered)}`);
+  }
+
+  private async publish(
+    index: number,
+    repo: RunnerRepo,
+    branch: PreparedBranch,
+    message: string,
+  ): Promise<RepoReport> {
+    try {
+      await this.guard(index, repo);
+    } catch (error) {
+      if (!(error instanceof GitError)) throw error;
+      this.log(`${repo.url}: ${error.message}`);
+      return { url: repo.url, branch: repo.outputBranch, status: 'Failed', message: error.message };
+    }
+    return publishRepo(this.git, repo, branch, message, this.log, [...(this.altered[index] ?? [])]);
+  }
+
+  /**
+   * One line per clone the agent altered, and one per user configuration file it wrote, which the
+   * runner's git ignores (HOME is on the workspace, so any such file is the agent's or an earlier one's).
+   */
+  private warnings(): string[] {
+    const lines = this.config.repos.flatMap((repo, index) => {
+      const altered = [...(this.altered[index] ?? [])];
+      return altered.length === 0 ? [] : [`${repo.url}: ${alteredNote(altered)}`];
+    });
+    const home = this.env.HOME;
+    const xdg = this.env.XDG_CONFIG_HOME || (home ? join(home, '.config') : undefined);
+    for (const [shown, path] of [
+      ['~/.gitconfig', home && join(home, '.gitconfig')],
+      ['$XDG_CONFIG_HOME/git/config', xdg && join(xdg, 'git', 'config')],
+    ] as const) {
+      if (path && this.config.repos.length > 0 && existsSync(path))
+        lines.push(`${shown} (${path}) was ignored: the runner's git reads no user configuration`);
+    }
+    return lines;
   }
 
   /**
@@ -175,7 +239,12 @@ export class Runner {
     };
   }
 
-  private summary(exit: AgentExit | undefined, report: AgentReport, pushesFailed: RepoReport[]): string {
+  private summary(
+    exit: AgentExit | undefined,
+    report: AgentReport,
+    pushesFailed: RepoReport[],
+    warnings: string[],
+  ): string {
     const headline: string[] = [];
     if (this.stopRequest) {
       headline.push(
@@ -187,6 +256,7 @@ export class Runner {
       headline.push(`${this.config.agent} ${describeExit(exit)}`);
     }
     for (const repo of pushesFailed) headline.push(`${repo.url}: ${repo.message ?? 'failed'}`);
+    headline.push(...warnings);
     const agentSummary =
       report.summary ?? (headline.length === 0 ? `${this.config.agent} finished` : undefined);
     return this.redactor.redact([...headline, ...(agentSummary ? [agentSummary] : [])].join('\n'));

@@ -47,14 +47,18 @@ async function resolveBase(git: Git, repo: RunnerRepo): Promise<string> {
   );
 }
 
-/** The output branch's commit on the remote, fetched into refs/remotes/origin; undefined when it does not exist. */
+/**
+ * The output branch's commit on the remote, fetched into refs/remotes/origin; undefined when it
+ * does not exist. The session's URL is named rather than `origin`, so what the clone's
+ * configuration says about remotes does not decide where the token goes.
+ */
 async function fetchRemoteBranch(git: Git, repo: RunnerRepo): Promise<string | undefined> {
-  const auth = repo.tokenEnv ? { tokenEnv: repo.tokenEnv } : {};
+  const auth = repo.tokenEnv ? { credentials: { tokenEnv: repo.tokenEnv, url: repo.url } } : {};
   const ref = `refs/heads/${repo.outputBranch}`;
-  const listed = await git.ok(repo.dir, ['ls-remote', '--heads', 'origin', ref], auth);
+  const listed = await git.ok(repo.dir, ['ls-remote', '--heads', '--', repo.url, ref], auth);
   if (!listed.split('\n').some((line) => line.endsWith(`\t${ref}`))) return undefined;
   const tracking = `refs/remotes/origin/${repo.outputBranch}`;
-  await git.ok(repo.dir, ['fetch', '--quiet', '--no-tags', 'origin', `+${ref}:${tracking}`], auth);
+  await git.ok(repo.dir, ['fetch', '--quiet', '--no-tags', '--', repo.url, `+${ref}:${tracking}`], auth);
   return resolveCommit(git, repo.dir, tracking);
 }
 

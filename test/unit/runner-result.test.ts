@@ -81,3 +81,10 @@ test('a usage with no good field is dropped; what is not a result at all is unde
     assert.equal(parseRunnerResult(message), undefined, String(message));
   }
 });
+
+test('warnings are read back line by line: a bad line is dropped, a result without them has none', () => {
+  const text = JSON.stringify({ repos: [repo], warnings: ['~/.gitconfig was ignored', '', 42, 'hooks'] });
+  assert.deepEqual(parseRunnerResult(text)?.warnings, ['~/.gitconfig was ignored', 'hooks']);
+  assert.equal(parseRunnerResult(JSON.stringify({ repos: [repo], warnings: 'not a list' }))?.warnings, undefined);
+  assert.equal(parseRunnerResult(JSON.stringify({ repos: [repo] }))?.warnings, undefined);
+});
