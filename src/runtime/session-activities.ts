@@ -6,6 +6,7 @@
  */
 import type { AgentSessionSpec, AgentSessionStatus } from '../resources/types.js';
 import type { ResolvedSession } from '../session/resolved-session.js';
+import type { RunnerTermination } from '../session/exit-outcome.js';
 import type { RunnerEvent } from '../workflows/session-contract.js';
 
 /** Which session an activity acts on. */
@@ -60,6 +61,14 @@ export interface RunnerLaunch {
   description?: string;
 }
 
+/** What `stopRunner` saw while it waited for the runner to go. */
+export interface RunnerStopped {
+  /** False when the runner was still there when the wait's bound ran out (or was not ours to stop). */
+  podsGone: boolean;
+  /** How the stopped runner ended, when that was observed before it went. */
+  termination?: RunnerTermination;
+}
+
 /** The activities of the session workflow. */
 export interface SessionActivities {
   /**
@@ -83,8 +92,13 @@ export interface SessionActivities {
    * net behind the watcher's signals. Empty while nothing has happened yet.
    */
   observeRunner(input: { session: SessionRef; attempt: number }): Promise<RunnerEvent[]>;
-  /** Deletes the runner Job of `attempt` and its pod (stop, timeout, before a retry). */
-  stopRunner(input: { session: SessionRef; attempt: number }): Promise<void>;
+  /**
+   * Deletes the runner Job of `attempt` (stop, timeout, before a retry) and waits, bounded by the
+   * pod's grace period plus 30 s, until its pod (or process) is gone, so the next attempt never
+   * shares the workspace with it. Heartbeats while it waits and ends on cancellation. Returns
+   * what it saw; workers before this returned nothing, so a recorded result may be undefined.
+   */
+  stopRunner(input: { session: SessionRef; attempt: number }): Promise<RunnerStopped | void>;
   /** Deletes the Jobs and Secrets (and the workspace when `deleteWorkspace`). */
   cleanup(input: { session: SessionRef; attempts: number[]; deleteWorkspace: boolean }): Promise<void>;
   /**
