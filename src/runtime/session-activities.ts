@@ -5,8 +5,8 @@
  * deterministic, "already exists" adopts, "not found" on delete is success.
  */
 import type { AgentSessionSpec, AgentSessionStatus } from '../resources/types.js';
-import type { ResolvedSession } from '../session/resolved-session.js';
 import type { RunnerTermination } from '../session/exit-outcome.js';
+import type { ResolvedSession } from '../session/resolved-session.js';
 import type { RunnerEvent } from '../workflows/session-contract.js';
 
 /** Which session an activity acts on. */
@@ -61,11 +61,9 @@ export interface RunnerLaunch {
   description?: string;
 }
 
-/** What `stopRunner` saw while it waited for the runner to go. */
-export interface RunnerStopped {
-  /** False when the runner was still there when the wait's bound ran out (or was not ours to stop). */
-  podsGone: boolean;
-  /** How the stopped runner ended, when that was observed before it went. */
+/** What `stopRunner` saw of the runner it stopped. */
+export interface StoppedRunner {
+  /** How the runner ended, with the result it wrote on the way out, when that was seen. */
   termination?: RunnerTermination;
 }
 
@@ -93,12 +91,11 @@ export interface SessionActivities {
    */
   observeRunner(input: { session: SessionRef; attempt: number }): Promise<RunnerEvent[]>;
   /**
-   * Deletes the runner Job of `attempt` (stop, timeout, before a retry) and waits, bounded by the
-   * pod's grace period plus 30 s, until its pod (or process) is gone, so the next attempt never
-   * shares the workspace with it. Heartbeats while it waits and ends on cancellation. Returns
-   * what it saw; workers before this returned nothing, so a recorded result may be undefined.
+   * Deletes the runner Job of `attempt` and waits until its pod is gone (stop, timeout, restart,
+   * before a retry), heartbeating meanwhile; returns what it saw of the runner's end. Workers from
+   * before this returned nothing.
    */
-  stopRunner(input: { session: SessionRef; attempt: number }): Promise<RunnerStopped | void>;
+  stopRunner(input: { session: SessionRef; attempt: number }): Promise<StoppedRunner | void>;
   /** Deletes the Jobs and Secrets (and the workspace when `deleteWorkspace`). */
   cleanup(input: { session: SessionRef; attempts: number[]; deleteWorkspace: boolean }): Promise<void>;
   /**

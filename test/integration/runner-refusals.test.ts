@@ -18,7 +18,7 @@ import { StatusRejectedError } from '../../src/runtime/errors.js';
 import { createKubernetesActivities } from '../../src/runtime/kubernetes/kubernetes-activities.js';
 import { type RunnerWatcher, createRunnerWatcher } from '../../src/runtime/kubernetes/runner-watcher.js';
 import type { AgentSessionStatus } from '../../src/resources/types.js';
-import type { RunnerStopped } from '../../src/runtime/session-activities.js';
+import type { RunnerStopped } from '../../src/runtime/runner-stopped.js';
 import { SESSION_WORKFLOW_TYPE, sessionWorkflowId } from '../../src/workflows/session-contract.js';
 import type { RunnerEvent } from '../../src/workflows/session-contract.js';
 import { installCrds } from '../support/crds.js';
@@ -272,9 +272,13 @@ test('a stop waiting for a pod ends when its activity is cancelled', async (t) =
   await eventually('the stop to wait', async () => heartbeats.length, (n) => n > 0);
   env.cancel();
   await assert.rejects(done, CancelledFailure);
-  const pods = await podsOf(namespace, `${session}-a1`);
-  assert.equal(pods.length, 1, 'the pod is still terminating');
-  assert.ok(pods[0]?.metadata?.deletionTimestamp, 'but it was asked to go');
+  // The garbage collector deletes the pod of a Job deleted in the foreground a moment later.
+  const pods = await eventually(
+    'the pod to be asked to go',
+    () => podsOf(namespace, `${session}-a1`),
+    (found) => found.some((p) => p.metadata?.deletionTimestamp),
+  );
+  assert.equal(pods.length, 1, 'the pod is still terminating: the cancelled stop did not wait for it');
 });
 
 test('a stop never deletes a Job under the name that another object controls', async (t) => {

@@ -14,7 +14,7 @@ import { after, test } from 'node:test';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { createLocalActivities } from '../../src/runtime/local/local-activities.js';
 import { attemptFiles, processAlive } from '../../src/runtime/local/local-sessions.js';
-import type { RunnerStopped } from '../../src/runtime/session-activities.js';
+import type { RunnerStopped } from '../../src/runtime/runner-stopped.js';
 import { eventually, randomSuffix } from '../support/kube.js';
 
 const root = mkdtempSync(join(tmpdir(), 'shepherd-local-stop-'));

@@ -7,7 +7,7 @@
  */
 import type { BatchV1Api, CoreV1Api, V1Pod } from '@kubernetes/client-node';
 import type { RunnerTermination } from '../../session/exit-outcome.js';
-import type { RunnerStopped } from '../session-activities.js';
+import type { RunnerStopped } from '../runner-stopped.js';
 import { heartbeat, pause } from '../activity-context.js';
 import { type RunnerRef, runnerEvents } from './runner-events.js';
 

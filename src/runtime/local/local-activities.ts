@@ -16,7 +16,8 @@ import type { ResolvedSession } from '../../session/resolved-session.js';
 import { InvalidSpecError } from '../../session/errors.js';
 import { CredentialsNotFoundError } from '../errors.js';
 import { heartbeat, pause } from '../activity-context.js';
-import type { LoadSessionInput, RunnerStopped, SessionActivities } from '../session-activities.js';
+import type { RunnerStopped } from '../runner-stopped.js';
+import type { LoadSessionInput, SessionActivities } from '../session-activities.js';
 import { attemptFiles, localRunnerEvents, processAlive, readPid, workspaceDir } from './local-sessions.js';
 
 /** Dependencies of the local activities. */
