@@ -16,6 +16,11 @@ export const FAKE_POD_ANNOTATIONS = {
   message: 'kwok.shepherd.dev/message',
   /** When set, the pod never starts: its containers wait with this reason (e.g. "ImagePullBackOff"). */
   waitingReason: 'kwok.shepherd.dev/waiting-reason',
+  /**
+   * How long a deleted pod takes to go, as a duration (default: at once), like a runner that
+   * pushes its work on SIGTERM before it exits.
+   */
+  terminationDelay: 'kwok.shepherd.dev/termination-delay',
 } as const;
 
 /** The label and annotation that mark the node KWOK manages. */
@@ -269,6 +274,10 @@ spec:
     matchExpressions:
     - key: '.metadata.deletionTimestamp'
       operator: 'Exists'
+  delay:
+    durationMilliseconds: 0
+    durationFrom:
+      expressionFrom: '.metadata.annotations["${a.terminationDelay}"]'
   next:
     finalizers:
       empty: true

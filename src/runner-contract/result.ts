@@ -3,10 +3,12 @@
  * summary, what happened to each repository, and usage. The schemas say what a well-formed result
  * is; the parser is lenient on top of them: it keeps every part that matches its schema and drops
  * the rest, so a runner that died before writing it, or wrote something partly wrong, still ends
- * its session with as clear a record as it gave.
+ * its session with as clear a record as it gave. What it returns always fits the AgentSession
+ * status schema (result-limits.ts), so a runner can never make its session's status unwritable.
  */
 import { type Static, type TObject, Type } from 'typebox';
 import { Value } from 'typebox/value';
+import { RESULT_LIMITS, isCost, isTokenCount, trimText, wellFormed } from './result-limits.js';
 
 /** Longest result the runner writes: the kubelet keeps at most 4 KiB of a termination message. */
 export const MAX_RESULT_BYTES = 4096;
@@ -48,6 +50,20 @@ export const RunnerResultSchema = Type.Object({
 /** What the runner reports when it ends. */
 export type RunnerResult = Static<typeof RunnerResultSchema>;
 
+/**
+ * The longest termination message parsed at all: far above what a runner writes (4 KiB; a local
+ * result file is read up to that too), low enough that a hostile one costs the workflow a few
+ * milliseconds.
+ */
+export const MAX_PARSED_CHARS = 1_048_576;
+
+/** A parsed result and what was changed to fit it into the status schema, by path. */
+export interface RunnerResultReport {
+  result: RunnerResult;
+  /** E.g. `summary`, `repos[3].message`, `repos (10000 entries, 16 kept)`, `usage.inputTokens`. */
+  trimmed: string[];
+}
+
 /** The properties of `value` that match their own schema in `schema`; the others are dropped. */
 function validProperties(schema: TObject, value: unknown): Record<string, unknown> {
   if (typeof value !== 'object' || value === null) return {};
@@ -59,29 +75,88 @@ function validProperties(schema: TObject, value: unknown): Record<string, unknow
   );
 }
 
-/** Parses a termination message; undefined when it is not a runner result. */
-export function parseRunnerResult(message: string | undefined): RunnerResult | undefined {
-  if (!message?.trim().startsWith('{')) return undefined;
+type RunnerResultRepo = Static<typeof RunnerResultRepoSchema>;
+
+/**
+ * One repository entry fitted to the status schema, or undefined when its URL is over the limit
+ * (a cut URL would match no repository of the session). A commit or pull request URL over its
+ * limit is dropped rather than cut, since a cut one points nowhere; a branch or message is cut.
+ */
+function fitRepo(repo: RunnerResultRepo, path: string, trimmed: string[]): RunnerResultRepo | undefined {
+  const url = wellFormed(repo.url);
+  if (url.length > RESULT_LIMITS.url) {
+    trimmed.push(`${path} (url over ${RESULT_LIMITS.url} characters, dropped)`);
+    return undefined;
+  }
+  const fitted: RunnerResultRepo = { url };
+  for (const key of ['commit', 'pullRequestUrl'] as const) {
+    const value = repo[key] === undefined ? undefined : wellFormed(repo[key]);
+    if (value === undefined) continue;
+    if (value.length > RESULT_LIMITS[key]) trimmed.push(`${path}.${key}`);
+    else fitted[key] = value;
+  }
+  for (const key of ['branch', 'message'] as const) {
+    const value = repo[key] === undefined ? undefined : wellFormed(repo[key]);
+    if (value === undefined) continue;
+    const cut = trimText(value, RESULT_LIMITS[key]);
+    if (cut !== value) trimmed.push(`${path}.${key}`);
+    fitted[key] = cut;
+  }
+  if (repo.status !== undefined) fitted.status = repo.status;
+  return fitted;
+}
+
+/**
+ * Parses a termination message and fits it into the status schema; undefined when it is not a
+ * runner result (not JSON, not an object, over MAX_PARSED_CHARS, or nested past what the parser takes).
+ */
+export function parseRunnerResultReport(message: string | undefined): RunnerResultReport | undefined {
+  if (!message?.trim().startsWith('{') || message.length > MAX_PARSED_CHARS) return undefined;
   let raw: unknown;
   try {
     raw = JSON.parse(message);
   } catch {
+    // Not JSON, or nested past the parser's stack (a RangeError): not a result either way.
     return undefined;
   }
-  if (typeof raw !== 'object' || raw === null) return undefined;
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return undefined;
   const { repos, summary, usage, warnings } = raw as Record<string, unknown>;
-  const result: RunnerResult = {
+  const trimmed: string[] = [];
+  const entries = Array.isArray(repos) ? repos : [];
+  const fitted: RunnerResultRepo[] = [];
+  entries.forEach((entry, index) => {
     // A repository entry without a URL cannot be matched to the session's repositories: dropped.
-    repos: (Array.isArray(repos) ? repos : []).flatMap((entry) => {
-      const repo = validProperties(RunnerResultRepoSchema, entry);
-      return Value.Check(RunnerResultRepoSchema, repo) ? [repo] : [];
-    }),
-  };
-  if (Value.Check(RunnerResultSchema.properties.summary, summary)) result.summary = summary;
+    const repo = validProperties(RunnerResultRepoSchema, entry);
+    if (!Value.Check(RunnerResultRepoSchema, repo)) return;
+    const fit = fitRepo(repo, `repos[${index}]`, trimmed);
+    if (fit) fitted.push(fit);
+  });
+  if (fitted.length > RESULT_LIMITS.repos) {
+    trimmed.push(`repos (${fitted.length} entries, ${RESULT_LIMITS.repos} kept)`);
+  }
+  const result: RunnerResult = { repos: fitted.slice(0, RESULT_LIMITS.repos) };
+  if (Value.Check(RunnerResultSchema.properties.summary, summary)) {
+    const text = wellFormed(summary);
+    result.summary = trimText(text, RESULT_LIMITS.summary);
+    if (result.summary !== text) trimmed.push('summary');
+  }
   // Only the well-formed lines of a partly wrong list are kept.
-  const lines = Array.isArray(warnings) ? warnings.filter((line) => Value.Check(Text, line)) : [];
+  const lines = Array.isArray(warnings)
+    ? warnings.filter((line): line is string => Value.Check(Text, line)).map(wellFormed)
+    : [];
   if (lines.length > 0) result.warnings = lines;
   const counted = validProperties(RunnerUsageSchema, usage);
+  for (const [key, value] of Object.entries(counted)) {
+    if (key === 'costUsd' ? isCost(value) : isTokenCount(value)) continue;
+    // The schema's int64 counts refuse 1.5 and anything past 2^53 that JSON turned inexact.
+    delete counted[key];
+    trimmed.push(`usage.${key}`);
+  }
   if (Object.keys(counted).length > 0 && Value.Check(RunnerUsageSchema, counted)) result.usage = counted;
-  return result;
+  return { result, trimmed };
+}
+
+/** Parses a termination message; undefined when it is not a runner result. See `parseRunnerResultReport`. */
+export function parseRunnerResult(message: string | undefined): RunnerResult | undefined {
+  return parseRunnerResultReport(message)?.result;
 }

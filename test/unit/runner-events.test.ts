@@ -1,7 +1,7 @@
 /** What the watcher tells a session workflow, derived from its runner Job and pod alone. */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { V1ContainerState, V1Job, V1Pod } from '@kubernetes/client-node';
+import type { CoreV1Event, V1ContainerState, V1Job, V1Pod } from '@kubernetes/client-node';
 import { buildSessionJob } from '../../src/runtime/kubernetes/builders/session-job.js';
 import { RUNNER_SELECTOR } from '../../src/runtime/kubernetes/runner-watcher.js';
 import {
@@ -10,6 +10,7 @@ import {
   runnerRefOfJob,
   runnerRefOfPod,
 } from '../../src/runtime/kubernetes/runner-events.js';
+import { isFinalRefusal, podRefusalOfEvent } from '../../src/runtime/kubernetes/pod-refusals.js';
 import { resolvedSession } from './support/session-fixtures.js';
 
 const ref: RunnerRef = { namespace: 'team-a', session: 'fix-flaky-test', attempt: 2 };
@@ -186,4 +187,77 @@ test('a finished Job whose pod is gone is reported only when the pod list is kno
       termination: { reason: 'BackoffLimitExceeded', message: 'Job has reached the specified backoff limit' },
     },
   ]);
+});
+
+/** A FailedCreate Event as the Job controller records it on Job `fix-flaky-test-a2`. */
+function failedCreate(message: string, jobUid = 'job-uid-2'): CoreV1Event {
+  return {
+    metadata: { name: 'fix-flaky-test-a2.18a1', namespace: 'team-a' },
+    involvedObject: { kind: 'Job', name: 'fix-flaky-test-a2', namespace: 'team-a', uid: jobUid },
+    reason: 'FailedCreate',
+    type: 'Warning',
+    message: `Error creating: ${message}`,
+  };
+}
+
+const psa =
+  'pods "fix-flaky-test-a2-x7k2p" is forbidden: violates PodSecurity "restricted:latest": allowPrivilegeEscalation != false';
+const quota =
+  'pods "fix-flaky-test-a2-x7k2p" is forbidden: exceeded quota: runner-budget, requested: pods=1, used: pods=0, limited: pods=0';
+
+function refusalsOf(...events: CoreV1Event[]) {
+  return events.flatMap((event) => podRefusalOfEvent(event)?.refusal ?? []);
+}
+
+const pendingJob = (): V1Job => ({ ...job([]), metadata: { ...job([]).metadata, uid: 'job-uid-2' } });
+
+test('a final FailedCreate on a Job without a pod ends the attempt with the API server message', () => {
+  for (const message of [psa, quota, 'Pod "x" is invalid: spec.containers[0].resources.limits: Invalid value']) {
+    assert.deepEqual(
+      runnerEvents(ref, pendingJob(), [], { refusals: refusalsOf(failedCreate(message)) }),
+      [{ kind: 'ended', attempt: 2, termination: { reason: 'FailedCreate', message } }],
+      message,
+    );
+  }
+});
+
+test('transient refusals wait: a ServiceAccount the admission cache lacks, a quota not yet computed, a timeout', () => {
+  for (const message of [
+    'pods "x" is forbidden: error looking up service account team-a/fix-flaky-test-runner: serviceaccount "fix-flaky-test-runner" not found',
+    'pods "x" is forbidden: status unknown for quota: runner-budget, resources: pods',
+    'Timeout: request did not complete within requested timeout - context deadline exceeded',
+    'Internal error occurred: failed calling webhook "policy.example.com": connection refused',
+  ]) {
+    assert.equal(isFinalRefusal({ message }), false, message);
+    assert.deepEqual(runnerEvents(ref, pendingJob(), [], { refusals: refusalsOf(failedCreate(message)) }), []);
+  }
+});
+
+test("a refusal of an earlier Job of the same name, or of a Job that made its pod after all, ends nothing", () => {
+  assert.deepEqual(
+    runnerEvents(ref, pendingJob(), [], { refusals: refusalsOf(failedCreate(psa, 'an-older-job')) }),
+    [],
+    'another uid',
+  );
+  const running = pod('Running', { running: {} });
+  assert.deepEqual(
+    runnerEvents(ref, pendingJob(), [running], { refusals: refusalsOf(failedCreate(quota)) }),
+    [{ kind: 'started', attempt: 2, podName }],
+    'the quota freed up and the pod runs: its state decides',
+  );
+  assert.deepEqual(runnerEvents(ref, undefined, [], { refusals: refusalsOf(failedCreate(psa)) }), [], 'no Job');
+});
+
+test('only FailedCreate Events on Jobs are refusals', () => {
+  assert.equal(podRefusalOfEvent({ ...failedCreate(psa), reason: 'SuccessfulCreate' }), undefined);
+  assert.equal(
+    podRefusalOfEvent({ ...failedCreate(psa), involvedObject: { kind: 'ReplicaSet', name: 'x', namespace: 'team-a' } }),
+    undefined,
+  );
+  assert.deepEqual(podRefusalOfEvent(failedCreate(psa)), {
+    namespace: 'team-a',
+    jobName: 'fix-flaky-test-a2',
+    eventName: 'fix-flaky-test-a2.18a1',
+    refusal: { jobUid: 'job-uid-2', message: psa },
+  });
 });

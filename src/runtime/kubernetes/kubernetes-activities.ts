@@ -17,11 +17,14 @@ import { buildSessionSecret } from './builders/session-secret.js';
 import { sessionSelectorLabels } from './builders/session-metadata.js';
 import { providerReadiness, withReadiness } from './provider-status.js';
 import { runnerEvents } from './runner-events.js';
+import { stopRunnerJob } from './runner-stop.js';
+import { FAILED_CREATE_FIELD_SELECTOR, podRefusalOfEvent } from './pod-refusals.js';
 import { ATTEMPT_LABEL, AGENT_CONFIG_NAME, GROUP, PLURAL, VERSION } from '../../resources/constants.js';
 import type { AgentConfig, AgentProvider, AgentSession, SecretKeyRef } from '../../resources/types.js';
 import { providerNameFor, resolveSession } from '../../session/resolve-session.js';
 import type { ResolvedSession } from '../../session/resolved-session.js';
-import { CredentialsNotFoundError, SessionGoneError } from '../errors.js';
+import { CredentialsNotFoundError, SessionGoneError, StatusRejectedError } from '../errors.js';
+import { statusRefusalMessage } from './status-refusal.js';
 import type { LoadedSession, SessionActivities, SessionRef } from '../session-activities.js';
 
 /** Dependencies of the Kubernetes activities. */
@@ -224,6 +227,13 @@ export function createKubernetesActivities(deps: KubernetesActivityDeps): Sessio
         .map(([k, v]) => `${k}=${v}`)
         .join(',');
       const pods = await core.listNamespacedPod({ namespace: session.namespace, labelSelector: selector });
+      // The pod refusals recorded on the Job: the watcher's signal of them may have been missed.
+      const refusals = job
+        ? await core.listNamespacedEvent({
+            namespace: session.namespace,
+            fieldSelector: `${FAILED_CREATE_FIELD_SELECTOR},involvedObject.name=${name}`,
+          })
+        : undefined;
       const events = runnerEvents(
         { namespace: session.namespace, session: session.name, attempt },
         job,
@@ -231,6 +241,7 @@ export function createKubernetesActivities(deps: KubernetesActivityDeps): Sessio
         {
           // Job read before pods: a finished Job without a pod really lost its pod.
           finishedJobWithoutPod: true,
+          refusals: (refusals?.items ?? []).flatMap((event) => podRefusalOfEvent(event)?.refusal ?? []),
         },
       );
       if (events.length > 0 || job) return events;
@@ -245,10 +256,20 @@ export function createKubernetesActivities(deps: KubernetesActivityDeps): Sessio
     },
 
     async stopRunner({ session, attempt }) {
-      const name = jobName(session.name, attempt);
-      await deleteIgnoringMissing(() =>
-        batch.deleteNamespacedJob({ name, namespace: session.namespace, propagationPolicy: 'Background' }),
-      );
+      const podSelector = Object.entries({
+        ...sessionSelectorLabels(session.name),
+        [ATTEMPT_LABEL]: String(attempt),
+      })
+        .map(([k, v]) => `${k}=${v}`)
+        .join(',');
+      return stopRunnerJob({
+        core,
+        batch,
+        ref: { namespace: session.namespace, session: session.name, attempt },
+        jobName: jobName(session.name, attempt),
+        podSelector,
+        ...(session.uid ? { sessionUid: session.uid } : {}),
+      });
     },
 
     async cleanup({ session, attempts, deleteWorkspace }) {
@@ -300,8 +321,12 @@ export function createKubernetesActivities(deps: KubernetesActivityDeps): Sessio
       } catch (error) {
         if (statusOf(error) === 404) return false;
         // 422 is either another session under this name (gone, for us) or a status the schema
-        // refuses (a bug to surface): tell them apart by the uid.
-        if (statusOf(error) === 422 && !(await readSession(session))) return false;
+        // refuses (a bug to surface): tell them apart by the uid. Writing the same status again
+        // would be refused again, so the refusal is final.
+        if (statusOf(error) === 422) {
+          if (!(await readSession(session))) return false;
+          throw new StatusRejectedError(statusRefusalMessage(session, error));
+        }
         throw error;
       }
     },

@@ -15,6 +15,7 @@ import {
   type RunnerTermination,
 } from '../../session/exit-outcome.js';
 import { CLONE_CONTAINER, RUNNER_CONTAINER } from './builders/session-job.js';
+import { type PodRefusal, finalRefusalOf } from './pod-refusals.js';
 
 /** One attempt of one session: the unit the watcher reports on. */
 export interface RunnerRef {
@@ -189,6 +190,11 @@ export interface RunnerEventsOptions {
    * @default false
    */
   finishedJobWithoutPod?: boolean;
+  /**
+   * The `FailedCreate` refusals recorded on the attempt's Job (pod-refusals.ts). A final one ends
+   * an attempt that has no pod yet: the Job controller will never make one.
+   */
+  refusals?: readonly PodRefusal[];
 }
 
 /**
@@ -223,6 +229,15 @@ export function runnerEvents(
   const podEnd = pod ? podTermination(pod) : undefined;
   if (podEnd) {
     events.push(ended(ref, podName, podEnd));
+    return events;
+  }
+
+  // Only while no pod exists: once one was made (a quota freed up), its own state decides.
+  const refusal = !pod && job && !trueCondition(job, ['Complete', 'Failed'])
+    ? finalRefusalOf(options.refusals ?? [], job.metadata?.uid)
+    : undefined;
+  if (refusal) {
+    events.push(ended(ref, undefined, { reason: 'FailedCreate', message: refusal.message }));
     return events;
   }
 

@@ -10,15 +10,23 @@
  * event, a watch gap while an informer restarts, or a worker that was down when a runner ended
  * therefore costs at most one resync interval, never a stranded session.
  *
+ * A runner whose pod the cluster refuses (admission, quota) has no pod to watch: the Job controller
+ * only records `FailedCreate` Events on its Job. A third informer, over those Events alone (one
+ * field-selected watch for the whole cluster, whatever the number of sessions), ends such an
+ * attempt within seconds with the API server's own message.
+ *
  * Each attempt's last sent `started` and `ended` are remembered, so an unchanged state is not sent
  * again; the workflow tolerates duplicates, so forgetting (after a restart) is harmless.
  */
 import {
   BatchV1Api,
   CoreV1Api,
+  type CoreV1Event,
   type KubeConfig,
+  ListWatch,
   type V1Job,
   type V1Pod,
+  Watch,
   makeInformer,
 } from '@kubernetes/client-node';
 import { type Client, WorkflowNotFoundError } from '@temporalio/client';
@@ -35,13 +43,14 @@ import {
   runnerRefOfPod,
   sessionKey,
 } from './runner-events.js';
+import { FAILED_CREATE_FIELD_SELECTOR, type PodRefusal, podRefusalOfEvent } from './pod-refusals.js';
 
 /** Selects runner Jobs and their pods: every runner carries both labels. */
 export const RUNNER_SELECTOR = `${MANAGED_BY_LABEL}=${MANAGED_BY_VALUE},${COMPONENT_LABEL}=runner`;
 
 /** Dependencies and tuning of the runner watcher. */
 export interface RunnerWatcherOptions {
-  /** Where the runners run. Needs list and watch on pods and jobs in all namespaces. */
+  /** Where the runners run. Needs list and watch on pods, jobs and events in all namespaces. */
   kubeConfig: KubeConfig;
   /** Signals the session workflows. */
   client: Client;
@@ -84,13 +93,13 @@ export interface RunnerWatcherStats {
   /** Completed resyncs, and events they sent that the informers had not. */
   resyncs: number;
   resyncEvents: number;
-  /** Informer restarts after errors, pods and jobs together. */
+  /** Informer restarts after errors, pods, jobs and events together. */
   informerRestarts: number;
 }
 
 /** The watcher: one per worker process. */
 export interface RunnerWatcher {
-  /** Starts both informers and the periodic resync. */
+  /** Starts the informers and the periodic resync. */
   start(): Promise<void>;
   /** Stops watching and waits (at most a few seconds) for the signals already queued. */
   stop(): Promise<void>;
@@ -122,6 +131,16 @@ export function createRunnerWatcher(options: RunnerWatcherOptions): RunnerWatche
   const batch = kubeConfig.makeApiClient(BatchV1Api);
 
   const attempts = new Map<string, AttemptObjects>();
+  /** The attempt of each known runner Job, by `<namespace>/<job name>`, to find it from an Event. */
+  const attemptOfJob = new Map<string, string>();
+  /** `FailedCreate` refusals by `<namespace>/<job name>`, then by Event name (events can precede their Job in the cache). */
+  const refusals = new Map<string, Map<string, PodRefusal>>();
+  const jobKeyOf = (namespace: string, name: string) => `${namespace}/${name}`;
+  const refusalsOfJob = (job: V1Job | undefined): PodRefusal[] => {
+    const { namespace, name } = job?.metadata ?? {};
+    if (!namespace || !name) return [];
+    return [...(refusals.get(jobKeyOf(namespace, name))?.values() ?? [])];
+  };
   const sent = new Map<string, SentEvents>();
   /** Events queued but not yet sent, by `<attempt key>#<kind>`, so a repeat is not queued twice. */
   const pending = new Map<string, string>();
@@ -181,7 +200,8 @@ export function createRunnerWatcher(options: RunnerWatcherOptions): RunnerWatche
   };
 
   const evaluate = (objects: AttemptObjects): void => {
-    for (const event of runnerEvents(objects.ref, objects.job, [...objects.pods.values()])) {
+    const refused = { refusals: refusalsOfJob(objects.job) };
+    for (const event of runnerEvents(objects.ref, objects.job, [...objects.pods.values()], refused)) {
       dispatch(objects.ref, event);
     }
   };
@@ -217,6 +237,15 @@ export function createRunnerWatcher(options: RunnerWatcherOptions): RunnerWatche
     selector,
   );
 
+  const eventInformer = new ListWatch<CoreV1Event>(
+    '/api/v1/events',
+    new Watch(kubeConfig),
+    () => core.listEventForAllNamespaces({ fieldSelector: FAILED_CREATE_FIELD_SELECTOR }),
+    false,
+    undefined,
+    FAILED_CREATE_FIELD_SELECTOR,
+  );
+
   const onPod = (pod: V1Pod): void => {
     const ref = runnerRefOfPod(pod);
     const name = pod.metadata?.name;
@@ -237,6 +266,8 @@ export function createRunnerWatcher(options: RunnerWatcherOptions): RunnerWatche
     if (!ref) return;
     const objects = objectsOf(ref);
     objects.job = job;
+    const { namespace, name } = job.metadata ?? {};
+    if (namespace && name) attemptOfJob.set(jobKeyOf(namespace, name), attemptKey(ref));
     evaluate(objects);
   };
   const onJobDeleted = (job: V1Job): void => {
@@ -244,7 +275,28 @@ export function createRunnerWatcher(options: RunnerWatcherOptions): RunnerWatche
     const objects = ref && attempts.get(attemptKey(ref));
     if (!objects) return;
     delete objects.job;
+    const { namespace, name } = job.metadata ?? {};
+    if (namespace && name) attemptOfJob.delete(jobKeyOf(namespace, name));
     forgetIfGone(objects);
+  };
+  const onRefusal = (event: CoreV1Event): void => {
+    const located = podRefusalOfEvent(event);
+    if (!located) return;
+    const jobKey = jobKeyOf(located.namespace, located.jobName);
+    const ofJob = refusals.get(jobKey) ?? new Map<string, PodRefusal>();
+    ofJob.set(located.eventName, located.refusal);
+    refusals.set(jobKey, ofJob);
+    const attempt = attemptOfJob.get(jobKey);
+    const objects = attempt === undefined ? undefined : attempts.get(attempt);
+    if (objects) evaluate(objects);
+  };
+  const onRefusalDeleted = (event: CoreV1Event): void => {
+    const located = podRefusalOfEvent(event);
+    if (!located) return;
+    const jobKey = jobKeyOf(located.namespace, located.jobName);
+    const ofJob = refusals.get(jobKey);
+    ofJob?.delete(located.eventName);
+    if (ofJob?.size === 0) refusals.delete(jobKey);
   };
   podInformer.on('add', onPod);
   podInformer.on('update', onPod);
@@ -252,6 +304,9 @@ export function createRunnerWatcher(options: RunnerWatcherOptions): RunnerWatche
   jobInformer.on('add', onJob);
   jobInformer.on('update', onJob);
   jobInformer.on('delete', onJobDeleted);
+  eventInformer.on('add', onRefusal);
+  eventInformer.on('update', onRefusal);
+  eventInformer.on('delete', onRefusalDeleted);
 
   const resyncOnce = async (): Promise<void> => {
     const startedAt = Date.now();
@@ -271,6 +326,20 @@ export function createRunnerWatcher(options: RunnerWatcherOptions): RunnerWatche
         ...(page.continueToken ? { _continue: page.continueToken } : {}),
       }),
     );
+    const eventList = await listAllPages((page) =>
+      core.listEventForAllNamespaces({
+        fieldSelector: FAILED_CREATE_FIELD_SELECTOR,
+        limit: page.limit,
+        ...(page.continueToken ? { _continue: page.continueToken } : {}),
+      }),
+    );
+    const listedRefusals = new Map<string, PodRefusal[]>();
+    for (const event of eventList) {
+      const located = podRefusalOfEvent(event);
+      if (!located) continue;
+      const jobKey = jobKeyOf(located.namespace, located.jobName);
+      listedRefusals.set(jobKey, [...(listedRefusals.get(jobKey) ?? []), located.refusal]);
+    }
     const listed = new Map<string, { ref: RunnerRef; job?: V1Job; pods: V1Pod[] }>();
     const entry = (ref: RunnerRef) => {
       const key = attemptKey(ref);
@@ -291,7 +360,11 @@ export function createRunnerWatcher(options: RunnerWatcherOptions): RunnerWatche
     }
     let resent = 0;
     for (const { ref, job, pods: attemptPods } of listed.values()) {
-      for (const event of runnerEvents(ref, job, attemptPods, { finishedJobWithoutPod: true })) {
+      const jobRefusals = job?.metadata?.name
+        ? (listedRefusals.get(jobKeyOf(ref.namespace, job.metadata.name)) ?? [])
+        : [];
+      const options = { finishedJobWithoutPod: true, refusals: jobRefusals };
+      for (const event of runnerEvents(ref, job, attemptPods, options)) {
         if (dispatch(ref, event)) resent += 1;
       }
     }
@@ -313,7 +386,7 @@ export function createRunnerWatcher(options: RunnerWatcherOptions): RunnerWatche
     logger,
     resync: resyncOnce,
     resyncIntervalMs,
-    informers: { 'runner-jobs': jobInformer, 'runner-pods': podInformer },
+    informers: { 'runner-jobs': jobInformer, 'runner-pods': podInformer, 'runner-refusals': eventInformer },
     ...(options.informerRestartBackoffMs === undefined
       ? {}
       : { informerRestartBackoffMs: options.informerRestartBackoffMs }),

@@ -7,7 +7,6 @@
 import { spawn } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, openSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { buildCloneScript } from '../../runner-contract/clone-script.js';
 import { runnerEnvironment } from '../../runner-contract/environment.js';
 import { shellQuote } from '../../runner-contract/shell.js';
@@ -16,6 +15,8 @@ import { resolveSession } from '../../session/resolve-session.js';
 import type { ResolvedSession } from '../../session/resolved-session.js';
 import { InvalidSpecError } from '../../session/errors.js';
 import { CredentialsNotFoundError } from '../errors.js';
+import { heartbeat, pause } from '../activity-context.js';
+import type { RunnerStopped } from '../runner-stopped.js';
 import type { LoadSessionInput, SessionActivities } from '../session-activities.js';
 import { attemptFiles, localRunnerEvents, processAlive, readPid, workspaceDir } from './local-sessions.js';
 
@@ -30,6 +31,9 @@ export interface LocalActivityDeps {
   /** How long a stopped runner has to push its work before it is killed. @default 25000 */
   stopGraceMs?: number;
 }
+
+/** How long a killed runner's process may take to vanish before a stop returns anyway. */
+const KILL_WAIT_MS = 5_000;
 
 /** A stable uid for a session that has no CR, from its identity. */
 function localUid(namespace: string, name: string): string {
@@ -110,14 +114,33 @@ export function createLocalActivities(deps: LocalActivityDeps): SessionActivitie
     }
   };
 
-  const stopAttempt = async (namespace: string, name: string, attempt: number) => {
+  /** Waits until `pid` has exited or `ms` have passed; true when it has exited. */
+  const waitForExit = async (pid: number, ms: number): Promise<boolean> => {
+    const deadline = Date.now() + ms;
+    while (processAlive(pid)) {
+      if (Date.now() >= deadline) return false;
+      heartbeat({ pid });
+      await pause(100);
+    }
+    return true;
+  };
+
+  /**
+   * Stops an attempt's runner and returns once its process has exited: SIGTERM (the runner pushes
+   * its work), then after `stopGraceMs` SIGKILL to the whole group, then at most `KILL_WAIT_MS`.
+   */
+  const stopAttempt = async (namespace: string, name: string, attempt: number): Promise<RunnerStopped> => {
     const files = attemptFiles(dataDir, namespace, name, attempt);
     const pid = readPid(files.pid);
-    if (pid === undefined || !processAlive(pid)) return;
+    const result = (gone: boolean): RunnerStopped => {
+      const ended = localRunnerEvents(dataDir, namespace, name, attempt).find((e) => e.kind === 'ended');
+      return { podsGone: gone, ...(ended?.kind === 'ended' ? { termination: ended.termination } : {}) };
+    };
+    if (pid === undefined || !processAlive(pid)) return result(true);
     signalRunner(pid, 'SIGTERM');
-    const deadline = Date.now() + stopGraceMs;
-    while (processAlive(pid) && !existsSync(files.exit) && Date.now() < deadline) await sleep(100);
-    if (processAlive(pid)) signalRunner(pid, 'SIGKILL');
+    if (await waitForExit(pid, stopGraceMs)) return result(true);
+    signalRunner(pid, 'SIGKILL');
+    return result(await waitForExit(pid, KILL_WAIT_MS));
   };
 
   return {
@@ -185,7 +208,7 @@ export function createLocalActivities(deps: LocalActivityDeps): SessionActivitie
     },
 
     async stopRunner({ session, attempt }) {
-      await stopAttempt(session.namespace, session.name, attempt);
+      return stopAttempt(session.namespace, session.name, attempt);
     },
 
     async cleanup({ session, attempts, deleteWorkspace }) {
