@@ -17,8 +17,8 @@ import {
   STOP_REASON,
   decide,
   latestRunOf,
-  stopRequestedGeneration,
 } from '../../src/runtime/kubernetes/session-decision.js';
+import { stopRequestedGeneration } from '../../src/runtime/kubernetes/stop-record.js';
 import { RESTART_GENERATION_MEMO, SESSION_UID_MEMO } from '../../src/session-client/session-commands.js';
 import { agentSession } from './support/session-fixtures.js';
 

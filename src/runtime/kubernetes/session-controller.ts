@@ -27,7 +27,7 @@ import {
 } from '@kubernetes/client-node';
 import { type Client, WorkflowNotFoundError } from '@temporalio/client';
 import type { Logger } from '../../common/logger.js';
-import { GROUP, PLURAL, STOP_REQUESTED_ANNOTATION, VERSION } from '../../resources/constants.js';
+import { GROUP, PLURAL, VERSION } from '../../resources/constants.js';
 import type { AgentSession } from '../../resources/types.js';
 import { startSessionWorkflow } from '../../session-client/session-commands.js';
 import {
@@ -39,6 +39,7 @@ import {
 import { listAllPages } from '../../reconcile/paged-list.js';
 import { createReconcileLoop } from '../../reconcile/reconcile-loop.js';
 import { closedRunStatus, heldStatus } from './controller-status.js';
+import { clearStopOps, recordStopOps } from './stop-record.js';
 import {
   type Handled,
   type LatestRun,
@@ -138,12 +139,15 @@ const DECIDE_AGAIN: ReadonlySet<SessionAction['kind']> = new Set([
   'clear-stop-request',
 ]);
 
-/** Actions after which the CR is looked at again shortly, once the other run had time to close. */
-const LOOK_AGAIN: ReadonlySet<SessionAction['kind']> = new Set(['cancel-other-run', 'wait-for-close']);
-
-/** The JSON-patch path of an annotation key. */
-const annotationPath = (key: string) =>
-  `/metadata/annotations/${key.replaceAll('~', '~0').replaceAll('/', '~1')}`;
+/**
+ * Actions after which the CR is looked at again shortly, since what they wait for (another run
+ * closing, a stopped run closing before its restart) changes nothing on the CR to trigger an event.
+ */
+const LOOK_AGAIN: ReadonlySet<SessionAction['kind']> = new Set([
+  'cancel-other-run',
+  'wait-for-close',
+  'signal-stop',
+]);
 
 /** The HTTP status of a failed Kubernetes call, if it has one. */
 function httpStatusOf(error: unknown): number | undefined {
@@ -280,35 +284,13 @@ export function createSessionController(options: SessionControllerOptions): Sess
         }
         return session;
       case 'record-stop-request':
-        return patchGuarded(
-          session,
-          session.metadata.annotations
-            ? [
-                {
-                  op: 'add',
-                  path: annotationPath(STOP_REQUESTED_ANNOTATION),
-                  value: String(action.generation),
-                },
-              ]
-            : [
-                {
-                  op: 'add',
-                  path: '/metadata/annotations',
-                  value: { [STOP_REQUESTED_ANNOTATION]: String(action.generation) },
-                },
-              ],
-          undefined,
-        );
+        return patchGuarded(session, recordStopOps(session, action.generation), undefined);
       case 'clear-stop-request':
         logger.debug(
           { workflowId, stopGeneration: action.stopGeneration },
           'restart done; stop record removed',
         );
-        return patchGuarded(
-          session,
-          [{ op: 'remove', path: annotationPath(STOP_REQUESTED_ANNOTATION) }],
-          undefined,
-        );
+        return patchGuarded(session, clearStopOps(), undefined);
       case 'signal-stop':
         try {
           // To the run of this CR only: the latest run by id alone could be an earlier CR's.

@@ -10,7 +10,7 @@
  * cancelled, never adopted or signalled, and this CR's run starts once it closed; a finished run
  * of this CR is never started again just because the CR has no status.
  *
- * Intent: `desiredState: Stopped` is recorded on the CR (STOP_REQUESTED_ANNOTATION, with the
+ * Intent: `desiredState: Stopped` is recorded on the CR (stop-record.ts: an annotation with the
  * generation it was seen at) before the stop is signalled. A restart is that record followed by
  * `desiredState: Running` at a later generation, and nothing else: a session stopped by a signal,
  * or edited while stopped, stays stopped. The restart stops a run still alive, waits for it to
@@ -21,9 +21,9 @@
  * cancelled or failed in Temporal) is noticed and the CR gets a final status saying so.
  */
 import type { WorkflowExecutionDescription, WorkflowExecutionStatusName } from '@temporalio/client';
-import { STOP_REQUESTED_ANNOTATION } from '../../resources/constants.js';
 import type { AgentSession, Phase } from '../../resources/types.js';
 import { RESTART_GENERATION_MEMO, SESSION_UID_MEMO } from '../../session-client/session-commands.js';
+import { stopRequestedGeneration } from './stop-record.js';
 
 /** What the controller has done for one CR, so repeated events do not repeat calls. */
 export interface Handled {
@@ -172,16 +172,6 @@ export function latestRunOf(description: WorkflowExecutionDescription): LatestRu
     ...(typeof restartGeneration === 'number' ? { restartGeneration } : {}),
     startTime: description.startTime,
   };
-}
-
-/**
- * The generation recorded by {@link STOP_REQUESTED_ANNOTATION}, or undefined when there is no
- * record (a value that is not a whole number counts as none; the next Stopped rewrites it).
- */
-export function stopRequestedGeneration(session: AgentSession): number | undefined {
-  const value = session.metadata.annotations?.[STOP_REQUESTED_ANNOTATION];
-  if (value === undefined || !/^\d+$/.test(value)) return undefined;
-  return Number(value);
 }
 
 /**
