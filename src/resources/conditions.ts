@@ -116,6 +116,28 @@ export const Reason = {
    * not allow); the status was written without it. ReposReconciled=False.
    */
   StatusRejected: 'StatusRejected',
+  /**
+   * The session was created (or edited before it ever ran) with desiredState Stopped: nothing was
+   * started. Phase Stopped, Ready=False; setting desiredState to Running starts it.
+   */
+  Held: 'Held',
+  /**
+   * The session's workflow was terminated in Temporal (`temporal workflow terminate`) before it
+   * wrote a final status; the controller noticed and wrote this one. Its runner may have been
+   * left to the garbage collector. Failed=True.
+   */
+  WorkflowTerminated: 'WorkflowTerminated',
+  /**
+   * The session's workflow ran past a Temporal workflow execution or run timeout before it wrote
+   * a final status; the controller noticed and wrote this one. Failed=True.
+   */
+  WorkflowTimedOut: 'WorkflowTimedOut',
+  /**
+   * The session's workflow closed without a final status for another reason (cancelled in
+   * Temporal, failed, or its history is gone); the controller noticed and wrote this one.
+   * Failed=True.
+   */
+  WorkflowClosed: 'WorkflowClosed',
   /** Every repository was pushed or had no changes, as the runner reported. ReposReconciled=True. */
   Reconciled: 'Reconciled',
   /** A repository was not pushed, or the runner reported nothing for it. ReposReconciled=False. */

@@ -56,5 +56,14 @@ export const COMPONENT_LABEL = 'app.kubernetes.io/component';
  */
 export const SESSION_NAME_ANNOTATION = 'shepherd.dev/session-name';
 
+/**
+ * Annotation on an AgentSession recording that `spec.desiredState: Stopped` was asked for, with
+ * the generation it was seen at. Written by the controller (and by the API's stop and restart),
+ * removed once the session was restarted; while it is there, desiredState Running at a later
+ * generation means "restart". A stop by signal or a spec edit leaves no such record, so neither
+ * ever restarts a session.
+ */
+export const STOP_REQUESTED_ANNOTATION = 'shepherd.dev/stop-requested-generation';
+
 /** Label and annotation keys under this prefix belong to Shepherd; users may not set them. */
 export const RESERVED_PREFIX = 'shepherd.dev/';

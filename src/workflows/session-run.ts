@@ -108,7 +108,9 @@ export function startRun(input: SessionWorkflowInput, hardened: boolean): Sessio
   setHandler(restartSignal, () => {
     // After the final status is out, the run is only cleaning up: a restart then must become a
     // new run rather than be lost.
-    if (run.state.finished) run.restartAfterFinish = true;
+    // So must one that arrives while a stop is pending (hardened runs): the stop wins the current
+    // run, and the restart follows it.
+    if (run.state.finished || (run.hardened && run.stopRequest)) run.restartAfterFinish = true;
     else run.restartRequested = true;
   });
   return run;

@@ -156,3 +156,20 @@ test('a name that is taken gets 409, an unknown session 404, no token 401', asyn
   assert.equal((await app.inject({ method: 'GET', url: `${base}/never-was`, headers })).statusCode, 404);
   assert.equal((await app.inject({ method: 'GET', url: base })).statusCode, 401);
 });
+
+test('a session created with desiredState Stopped is refused locally with 400 naming the field, and nothing starts', async () => {
+  const name = `held-${randomSuffix()}`;
+  const response = await app.inject({
+    method: 'POST',
+    url: base,
+    headers,
+    payload: { metadata: { name }, spec: { agent: 'command', command: ['true'], desiredState: 'Stopped' } },
+  });
+  assert.equal(response.statusCode, 400, response.body);
+  const error = response.json<{ code: string; message: string; details?: { field?: string } }>();
+  assert.equal(error.code, 'InvalidSession');
+  assert.equal(error.details?.field, 'spec.desiredState');
+  assert.match(error.message, /leave desiredState out/);
+  const read = await app.inject({ method: 'GET', url: `${base}/${name}`, headers });
+  assert.equal(read.statusCode, 404, 'no session was started');
+});

@@ -1,19 +1,24 @@
 /**
  * The AgentSession controller's decision, case by case: which run of a session's workflow id
- * belongs to the CR, when a session is started, held, stopped, restarted or cancelled, and that
- * each stop and restart happens once per generation.
+ * belongs to the CR, when a session is started, held, stopped, restarted or cancelled, that only
+ * desiredState Stopped followed by Running restarts (never a signal stop or an edit), that a
+ * restart happens once, and that a run closed without a final status is noticed.
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { WorkflowExecutionDescription } from '@temporalio/client';
+import { STOP_REQUESTED_ANNOTATION } from '../../src/resources/constants.js';
 import type { AgentSession, AgentSessionStatus, ObjectMeta } from '../../src/resources/types.js';
 import {
   type Handled,
   type LatestRun,
   NOT_LOOKED_UP,
+  RESTART_STOP_REASON,
+  STOP_REASON,
   decide,
   latestRunOf,
 } from '../../src/runtime/kubernetes/session-decision.js';
+import { stopRequestedGeneration } from '../../src/runtime/kubernetes/stop-record.js';
 import { RESTART_GENERATION_MEMO, SESSION_UID_MEMO } from '../../src/session-client/session-commands.js';
 import { agentSession } from './support/session-fixtures.js';
 
@@ -54,7 +59,13 @@ function runWithoutMemo(overrides: Partial<LatestRun> = {}): LatestRun {
   return { runId: 'run-1', status: 'RUNNING', startTime: AFTER_CREATED, ...overrides };
 }
 
+/** Desired state Stopped was recorded at `generation` (the CR's generation is 3). */
+const stopRecordedAt = (generation: number | string) => ({
+  annotations: { [STOP_REQUESTED_ANNOTATION]: String(generation) },
+});
+
 const live = (session: AgentSession) => ({ session, deleted: false });
+const resynced = (session: AgentSession) => ({ session, deleted: false, resync: true });
 const deleted = (session: AgentSession) => ({ session, deleted: true });
 
 test('a new session with no run of its workflow id is started, after looking the run up', () => {
@@ -62,7 +73,7 @@ test('a new session with no run of its workflow id is started, after looking the
   assert.deepEqual(decide(live(cr()), undefined, undefined), { kind: 'start', record: { started: true } });
 });
 
-test('a session whose status names its workflow, or that this controller started, needs no lookup', () => {
+test('a session whose status names its workflow, or that this controller started, needs no lookup on an event', () => {
   const named = cr({ status: { phase: 'Running', workflowId: 'agent-session/team-a/fix-flaky-test' } });
   assert.deepEqual(decide(live(named), NOT_LOOKED_UP, undefined), {
     kind: 'nothing',
@@ -72,37 +83,55 @@ test('a session whose status names its workflow, or that this controller started
     kind: 'nothing',
     reason: 'has-workflow',
   });
+  // A finished one needs none on a resync either.
+  const done = cr({ status: { phase: 'Succeeded', workflowId: 'wf' } });
+  assert.deepEqual(decide(resynced(done), NOT_LOOKED_UP, undefined), {
+    kind: 'nothing',
+    reason: 'has-workflow',
+  });
 });
 
 test('bookkeeping for an earlier CR of the same name does not apply', () => {
-  const stale: Handled = { uid: OTHER_UID, started: true, stopGeneration: 3, restartGeneration: 3 };
+  const stale: Handled = { uid: OTHER_UID, started: true, stopGeneration: 3 };
   assert.deepEqual(decide(live(cr()), NOT_LOOKED_UP, stale), { kind: 'look-up-latest-run' });
-  assert.deepEqual(decide(live(cr({ desiredState: 'Stopped' })), undefined, stale), {
-    kind: 'nothing',
-    reason: 'held',
+  const held = cr({ desiredState: 'Stopped', metadata: stopRecordedAt(3) });
+  assert.deepEqual(decide(live(held), undefined, stale), {
+    kind: 'hold',
+    generation: 3,
     record: { stopGeneration: 3 },
   });
 });
 
 test("a running run of another uid is cancelled; a closed one is followed by this CR's own run", () => {
-  assert.deepEqual(decide(live(cr()), run({ memoUid: OTHER_UID }), undefined), {
-    kind: 'cancel-other-run',
-    runId: 'run-1',
-    previousUid: OTHER_UID,
-  });
-  assert.deepEqual(decide(live(cr()), run({ memoUid: OTHER_UID, status: 'CANCELLED' }), undefined), {
-    kind: 'start',
-    record: { started: true },
-  });
+  const cancel = { kind: 'cancel-other-run', runId: 'run-1', previousUid: OTHER_UID };
+  assert.deepEqual(decide(live(cr()), run({ memoUid: OTHER_UID }), undefined), cancel);
+  for (const status of ['CANCELLED', 'COMPLETED', 'TERMINATED'] as const) {
+    assert.deepEqual(decide(live(cr()), run({ memoUid: OTHER_UID, status }), undefined), {
+      kind: 'start',
+      record: { started: true },
+    });
+  }
+  // Whatever this CR wants, an earlier CR's run is cancelled, never stopped or adopted.
+  const held = cr({ desiredState: 'Stopped', metadata: stopRecordedAt(3) });
+  assert.deepEqual(decide(live(held), run({ memoUid: OTHER_UID }), undefined), cancel);
+  const restarting = cr({ metadata: stopRecordedAt(2), status: { phase: 'Stopped', workflowId: 'wf' } });
+  assert.deepEqual(decide(live(restarting), run({ memoUid: OTHER_UID }), undefined), cancel);
 });
 
 test('a finished run of this uid is never started again', () => {
-  for (const status of ['COMPLETED', 'FAILED', 'CANCELLED', 'TERMINATED'] as const) {
-    assert.deepEqual(decide(live(cr()), run({ status }), undefined), {
-      kind: 'nothing',
-      reason: 'owns-latest-run',
-      record: { started: true },
-    });
+  assert.deepEqual(decide(live(cr()), run({ status: 'COMPLETED' }), undefined), {
+    kind: 'nothing',
+    reason: 'owns-latest-run',
+    record: { started: true },
+  });
+  for (const phase of ['Succeeded', 'Failed', 'TimedOut', 'Stopped'] as const) {
+    for (const status of ['COMPLETED', 'FAILED', 'CANCELLED', 'TERMINATED'] as const) {
+      assert.deepEqual(decide(live(cr({ status: { phase } })), run({ status }), undefined), {
+        kind: 'nothing',
+        reason: 'owns-latest-run',
+        record: { started: true },
+      });
+    }
   }
 });
 
@@ -121,101 +150,229 @@ test('a run started without a memo belongs to the CR when running, or when start
   });
 });
 
-test('a session created with desiredState Stopped is held, once per generation', () => {
-  const held = cr({ desiredState: 'Stopped' });
+test('desiredState Stopped is recorded on the CR before anything else, whatever the session is doing', () => {
+  for (const status of [
+    undefined,
+    { phase: 'Running' as const, workflowId: 'wf' },
+    { phase: 'Succeeded' as const },
+  ]) {
+    const session = cr({ desiredState: 'Stopped', ...(status ? { status } : {}) });
+    assert.deepEqual(decide(live(session), NOT_LOOKED_UP, undefined), {
+      kind: 'record-stop-request',
+      generation: 3,
+    });
+  }
+  // A value that is not a generation counts as no record.
+  const garbled = cr({ desiredState: 'Stopped', metadata: stopRecordedAt('three') });
+  assert.equal(stopRequestedGeneration(garbled), undefined);
+  assert.deepEqual(decide(live(garbled), NOT_LOOKED_UP, undefined), {
+    kind: 'record-stop-request',
+    generation: 3,
+  });
+});
+
+test('a session created with desiredState Stopped is held: its status says so once, nothing starts', () => {
+  const held = cr({ desiredState: 'Stopped', metadata: stopRecordedAt(3) });
   assert.deepEqual(decide(live(held), NOT_LOOKED_UP, undefined), { kind: 'look-up-latest-run' });
-  const decision = { kind: 'nothing', reason: 'held', record: { stopGeneration: 3 } };
-  assert.deepEqual(decide(live(held), undefined, undefined), decision);
-  assert.deepEqual(decide(live(held), run({ status: 'COMPLETED' }), undefined), decision);
-  assert.deepEqual(decide(live(held), run({ memoUid: OTHER_UID }), undefined), decision);
+  const hold = { kind: 'hold', generation: 3, record: { stopGeneration: 3 } };
+  assert.deepEqual(decide(live(held), undefined, undefined), hold);
+  assert.deepEqual(decide(live(held), run({ memoUid: OTHER_UID, status: 'COMPLETED' }), undefined), hold);
+  // Once the held status is written, it is Stopped: nothing more to do.
+  const written = cr({ desiredState: 'Stopped', metadata: stopRecordedAt(3), status: { phase: 'Stopped' } });
+  assert.deepEqual(decide(live(written), NOT_LOOKED_UP, undefined), {
+    kind: 'nothing',
+    reason: 'stopped-or-finished',
+  });
   assert.deepEqual(decide(live(held), NOT_LOOKED_UP, { uid: UID, stopGeneration: 3 }), {
     kind: 'nothing',
     reason: 'stop-already-handled',
   });
 });
 
-test('desiredState Stopped on a running session signals stop', () => {
-  const stop = { kind: 'signal-stop', generation: 3, record: { stopGeneration: 3 } };
+test("desiredState Stopped on a running session signals stop to this CR's run, by its run id", () => {
+  const stop = {
+    kind: 'signal-stop',
+    runId: 'run-1',
+    reason: STOP_REASON,
+    generation: 3,
+    record: { stopGeneration: 3 },
+  };
   const named = cr({
     desiredState: 'Stopped',
+    metadata: stopRecordedAt(3),
     status: { phase: 'Running', workflowId: 'agent-session/team-a/fix-flaky-test' },
   });
-  assert.deepEqual(decide(live(named), NOT_LOOKED_UP, undefined), stop);
+  assert.deepEqual(decide(live(named), NOT_LOOKED_UP, undefined), { kind: 'look-up-latest-run' });
+  assert.deepEqual(decide(live(named), run(), undefined), stop);
+  // The status does not name the workflow yet, but its run is running.
+  const fresh = cr({ desiredState: 'Stopped', metadata: stopRecordedAt(3) });
+  assert.deepEqual(decide(live(fresh), run(), undefined), stop);
+  assert.deepEqual(decide(live(fresh), runWithoutMemo(), undefined), stop);
+  // Recorded at an earlier generation (edited again while stopping): the stop is sent again.
   assert.deepEqual(
-    decide(live(cr({ desiredState: 'Stopped' })), NOT_LOOKED_UP, { uid: UID, started: true }),
+    decide(live(cr({ desiredState: 'Stopped', metadata: stopRecordedAt(2) })), run(), undefined),
     stop,
   );
-  // The status does not name the workflow yet, but its run is running.
-  assert.deepEqual(decide(live(cr({ desiredState: 'Stopped' })), run(), undefined), stop);
-  assert.deepEqual(decide(live(cr({ desiredState: 'Stopped' })), runWithoutMemo(), undefined), stop);
 });
 
 test('desiredState Stopped on a stopped or finished session, or a stop already sent, does nothing', () => {
   for (const phase of ['Stopped', 'Succeeded', 'Failed', 'TimedOut'] as const) {
-    assert.deepEqual(
-      decide(live(cr({ desiredState: 'Stopped', status: { phase } })), NOT_LOOKED_UP, undefined),
-      {
-        kind: 'nothing',
-        reason: 'stopped-or-finished',
-      },
-    );
+    const session = cr({ desiredState: 'Stopped', metadata: stopRecordedAt(3), status: { phase } });
+    assert.deepEqual(decide(live(session), NOT_LOOKED_UP, undefined), {
+      kind: 'nothing',
+      reason: 'stopped-or-finished',
+    });
   }
-  const running = cr({ desiredState: 'Stopped', status: { phase: 'Running', workflowId: 'wf' } });
+  const running = cr({
+    desiredState: 'Stopped',
+    metadata: stopRecordedAt(3),
+    status: { phase: 'Running', workflowId: 'wf' },
+  });
   assert.deepEqual(decide(live(running), NOT_LOOKED_UP, { uid: UID, started: true, stopGeneration: 3 }), {
     kind: 'nothing',
     reason: 'stop-already-handled',
   });
-  // A newer generation (edited again while stopping) sends the stop again.
-  assert.equal(decide(live(running), NOT_LOOKED_UP, { uid: UID, stopGeneration: 2 }).kind, 'signal-stop');
+  assert.equal(decide(live(running), run(), { uid: UID, stopGeneration: 2 }).kind, 'signal-stop');
 });
 
-test('desiredState Running past a Stopped status restarts: a running run by signal-with-start, a closed one as a new run', () => {
-  // The status says Stopped at generation 2; the user set Running, which made generation 3.
-  const restarting = cr({ status: { phase: 'Stopped', observedGeneration: 2, workflowId: 'wf' } });
-  const record = { started: true, restartGeneration: 3 };
-  assert.deepEqual(decide(live(restarting), NOT_LOOKED_UP, undefined), { kind: 'look-up-latest-run' });
-  assert.deepEqual(decide(live(restarting), run(), undefined), { kind: 'restart', generation: 3, record });
-  assert.deepEqual(decide(live(restarting), run({ restartGeneration: 2 }), undefined), {
-    kind: 'restart',
-    generation: 3,
-    record,
+test('Stopped then Running restarts a stopped or finished session as a new run', () => {
+  for (const phase of ['Stopped', 'Succeeded', 'Failed', 'TimedOut'] as const) {
+    // Stopped was recorded at generation 2; the user set Running, which made generation 3.
+    const restarting = cr({
+      metadata: stopRecordedAt(2),
+      status: { phase, observedGeneration: 1, workflowId: 'wf' },
+    });
+    const restart = { kind: 'restart-as-new-run', generation: 3, record: { started: true } };
+    assert.deepEqual(decide(live(restarting), NOT_LOOKED_UP, undefined), { kind: 'look-up-latest-run' });
+    assert.deepEqual(decide(live(restarting), run({ status: 'COMPLETED' }), undefined), restart);
+    // A restart an earlier Stopped/Running asked for is not this one.
+    assert.deepEqual(
+      decide(live(restarting), run({ status: 'COMPLETED', restartGeneration: 2 }), undefined),
+      restart,
+    );
+    // Temporal no longer has the run (retention): a new run all the same.
+    assert.deepEqual(decide(live(restarting), undefined, undefined), restart);
+  }
+});
+
+test('a held session set to Running gets its first run, which consumes the stop record', () => {
+  const held = cr({ metadata: stopRecordedAt(2), status: { phase: 'Stopped', observedGeneration: 2 } });
+  assert.deepEqual(decide(live(held), undefined, undefined), {
+    kind: 'start',
+    restartGeneration: 3,
+    record: { started: true },
   });
+  assert.deepEqual(decide(live(held), run({ restartGeneration: 3 }), undefined), {
+    kind: 'clear-stop-request',
+    stopGeneration: 2,
+  });
+});
+
+test('a restart happens once: a run whose memo names a later generation consumed the record, which is removed', () => {
+  const restarting = cr({ metadata: stopRecordedAt(2), status: { phase: 'Stopped', workflowId: 'wf' } });
+  for (const restartGeneration of [3, 4]) {
+    for (const status of ['RUNNING', 'COMPLETED'] as const) {
+      assert.deepEqual(decide(live(restarting), run({ restartGeneration, status }), undefined), {
+        kind: 'clear-stop-request',
+        stopGeneration: 2,
+      });
+    }
+  }
   // Another CR's memo naming the generation is not this restart.
   assert.deepEqual(decide(live(restarting), run({ memoUid: OTHER_UID, restartGeneration: 3 }), undefined), {
-    kind: 'restart',
-    generation: 3,
-    record,
+    kind: 'cancel-other-run',
+    runId: 'run-1',
+    previousUid: OTHER_UID,
   });
-  assert.deepEqual(decide(live(restarting), run({ status: 'COMPLETED' }), undefined), {
-    kind: 'restart-as-new-run',
-    generation: 3,
-    record,
-  });
-  assert.deepEqual(decide(live(restarting), undefined, undefined), {
-    kind: 'restart-as-new-run',
-    generation: 3,
-    record,
+  // Once removed, nothing is left to restart.
+  const done = cr({ status: { phase: 'Running', workflowId: 'wf' } });
+  assert.deepEqual(decide(live(done), NOT_LOOKED_UP, undefined), { kind: 'nothing', reason: 'has-workflow' });
+});
+
+test('a restart racing the run still closing waits for it to close, and stops it if the stop may be lost', () => {
+  // Stopping or cleaning up after its final status: the run closes by itself.
+  for (const phase of ['Stopping', 'Stopped', 'Succeeded', 'Failed', 'TimedOut'] as const) {
+    const closing = cr({ metadata: stopRecordedAt(2), status: { phase, workflowId: 'wf' } });
+    assert.deepEqual(decide(live(closing), run(), undefined), { kind: 'wait-for-close', runId: 'run-1' });
+  }
+  // Still working: the stop may never have reached it (a crash after the record); send it, once.
+  for (const phase of ['Pending', 'Provisioning', 'Running'] as const) {
+    const working = cr({ metadata: stopRecordedAt(2), status: { phase, workflowId: 'wf' } });
+    assert.deepEqual(decide(live(working), run(), undefined), {
+      kind: 'signal-stop',
+      runId: 'run-1',
+      reason: RESTART_STOP_REASON,
+      generation: 3,
+      record: { stopGeneration: 3 },
+    });
+    assert.deepEqual(decide(live(working), run(), { uid: UID, stopGeneration: 3 }), {
+      kind: 'wait-for-close',
+      runId: 'run-1',
+    });
+  }
+});
+
+test('a session stopped by a signal, or edited while stopped, is never restarted', () => {
+  // No record of desiredState Stopped: the stop came by signal (API, CLI, temporal).
+  for (const observedGeneration of [1, 2, 3]) {
+    const stopped = cr({ status: { phase: 'Stopped', observedGeneration, workflowId: 'wf' } });
+    assert.deepEqual(decide(live(stopped), NOT_LOOKED_UP, undefined), {
+      kind: 'nothing',
+      reason: 'has-workflow',
+    });
+    assert.deepEqual(decide(resynced(stopped), NOT_LOOKED_UP, undefined), {
+      kind: 'nothing',
+      reason: 'has-workflow',
+    });
+  }
+  // A record at the current generation is a Stopped that Running has not followed yet.
+  const stillStopped = cr({ metadata: stopRecordedAt(3), status: { phase: 'Stopped', workflowId: 'wf' } });
+  assert.deepEqual(decide(live(stillStopped), NOT_LOOKED_UP, undefined), {
+    kind: 'nothing',
+    reason: 'has-workflow',
   });
 });
 
-test('a restart happens once per generation, across replicas', () => {
-  const restarting = cr({ status: { phase: 'Stopped', observedGeneration: 2, workflowId: 'wf' } });
-  // Another replica's run is already the restart for this generation (or a later one).
-  for (const restartGeneration of [3, 4]) {
-    assert.deepEqual(decide(live(restarting), run({ restartGeneration }), undefined), {
-      kind: 'nothing',
-      reason: 'already-restarted',
-      record: { started: true, restartGeneration: 3 },
+test('a run of this CR that closed without a final status is noticed at a resync and marked', () => {
+  for (const status of ['TERMINATED', 'TIMED_OUT', 'CANCELLED', 'FAILED'] as const) {
+    for (const phase of ['Pending', 'Provisioning', 'Running', 'Stopping'] as const) {
+      const active = cr({ status: { phase, workflowId: 'wf' } });
+      assert.deepEqual(decide(resynced(active), NOT_LOOKED_UP, undefined), { kind: 'look-up-latest-run' });
+      assert.deepEqual(decide(resynced(active), run({ status }), undefined), {
+        kind: 'mark-closed',
+        runId: 'run-1',
+        close: status,
+      });
+      // An event alone does not ask Temporal.
+      assert.deepEqual(decide(live(active), NOT_LOOKED_UP, undefined), {
+        kind: 'nothing',
+        reason: 'has-workflow',
+      });
+    }
+    // Closed before it wrote any status at all.
+    assert.deepEqual(decide(live(cr()), run({ status }), undefined), {
+      kind: 'mark-closed',
+      runId: 'run-1',
+      close: status,
+    });
+    // Another CR's run, or one of a stale memo-less past, is not this session's.
+    assert.deepEqual(decide(live(cr()), run({ status, memoUid: OTHER_UID }), undefined), {
+      kind: 'start',
+      record: { started: true },
     });
   }
-  // This controller sent it already.
-  assert.deepEqual(decide(live(restarting), NOT_LOOKED_UP, { uid: UID, restartGeneration: 3 }), {
+  const active = cr({ status: { phase: 'Running', workflowId: 'wf' } });
+  for (const status of ['RUNNING', 'COMPLETED'] as const) {
+    assert.deepEqual(decide(resynced(active), run({ status }), undefined), {
+      kind: 'nothing',
+      reason: 'has-workflow',
+    });
+  }
+  // A workflow id with no run at all (a wrong Temporal namespace?) never fails a session.
+  assert.deepEqual(decide(resynced(active), undefined, undefined), {
     kind: 'nothing',
-    reason: 'restart-already-sent',
+    reason: 'has-workflow',
   });
-  // The workflow has seen the generation: the stop is the current state, not a request to restart.
-  const seen = cr({ status: { phase: 'Stopped', observedGeneration: 3, workflowId: 'wf' } });
-  assert.deepEqual(decide(live(seen), NOT_LOOKED_UP, undefined), { kind: 'nothing', reason: 'has-workflow' });
 });
 
 test("a deleted CR cancels its running run, but not a newer CR's", () => {
@@ -239,7 +396,24 @@ test("a deleted CR cancels its running run, but not a newer CR's", () => {
   });
 });
 
-test('a CR being deleted, or without a uid yet, is left to the delete event', () => {
+test('a deleted CR leaves alone a memo-less run that started after a newer CR of the same name', () => {
+  const newer = cr({ metadata: { uid: OTHER_UID, creationTimestamp: '2030-01-01T10:00:03Z' } });
+  const withSuccessor = { session: cr(), deleted: true, successor: newer };
+  assert.deepEqual(decide(withSuccessor, runWithoutMemo(), undefined), {
+    kind: 'nothing',
+    reason: 'run-of-newer-session',
+  });
+  // Started before the newer CR existed: the deleted CR's own.
+  assert.deepEqual(
+    decide(withSuccessor, runWithoutMemo({ startTime: new Date('2030-01-01T10:00:01Z') }), undefined),
+    {
+      kind: 'cancel-deleted',
+      runId: 'run-1',
+    },
+  );
+});
+
+test('a CR being deleted, or without a uid, is left alone, deleted or not', () => {
   const deleting = cr({ metadata: { deletionTimestamp: '2030-01-01T11:00:00Z' } });
   assert.deepEqual(decide(live(deleting), NOT_LOOKED_UP, undefined), {
     kind: 'nothing',
@@ -249,6 +423,11 @@ test('a CR being deleted, or without a uid yet, is left to the delete event', ()
   assert.deepEqual(decide(live(stopping), run(), undefined), { kind: 'nothing', reason: 'not-reconcilable' });
   const noUid = cr({ metadata: { uid: undefined } });
   assert.deepEqual(decide(live(noUid), NOT_LOOKED_UP, undefined), {
+    kind: 'nothing',
+    reason: 'not-reconcilable',
+  });
+  // Without a uid, a deleted CR's run cannot be told from a newer CR's: never cancelled.
+  assert.deepEqual(decide(deleted(noUid), runWithoutMemo(), undefined), {
     kind: 'nothing',
     reason: 'not-reconcilable',
   });

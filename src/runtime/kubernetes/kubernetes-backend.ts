@@ -10,10 +10,19 @@ import * as k8s from '@kubernetes/client-node';
 import type { Client } from '@temporalio/client';
 import type { Logger } from '../../common/logger.js';
 import { RUNNER_CONTAINER } from './builders/session-job.js';
-import { API_VERSION, GROUP, KIND, PLURAL, VERSION } from '../../resources/constants.js';
+import {
+  API_VERSION,
+  GROUP,
+  KIND,
+  PLURAL,
+  STOP_REQUESTED_ANNOTATION,
+  VERSION,
+} from '../../resources/constants.js';
 import type { AgentSession } from '../../resources/types.js';
 import { startSessionWorkflow, stopSession } from '../../session-client/session-commands.js';
 import { ApiError, toApiError } from '../../api/errors.js';
+import { heldStatus } from './controller-status.js';
+import { recordStopOps, stopRequestedGeneration } from './stop-record.js';
 import type {
   ApiSession,
   ListOptions,
@@ -100,11 +109,74 @@ export function kubernetesBackend(options: KubernetesBackendOptions): SessionBac
         }) as Promise<AgentSession>,
     );
 
+  /**
+   * Says in the status that a session created stopped is held. If the write fails the session is
+   * held all the same, and the controller writes the status.
+   */
+  const writeHeldStatus = async (cr: AgentSession): Promise<AgentSession> => {
+    const { namespace = '', name, uid, generation = 1 } = cr.metadata;
+    try {
+      return (await custom.patchNamespacedCustomObjectStatus(
+        {
+          ...crApi,
+          namespace,
+          name,
+          body: [
+            { op: 'test', path: '/metadata/uid', value: uid },
+            { op: 'add', path: '/status', value: heldStatus(generation, new Date()) },
+          ],
+        },
+        k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.JsonPatch),
+      )) as AgentSession;
+    } catch (error) {
+      logger.warn(
+        { namespace, name, error: (error as Error).message },
+        'session created stopped; its held status could not be written now, the controller will write it',
+      );
+      return cr;
+    }
+  };
+
+  /**
+   * Sets desiredState Running on a session whose desiredState is Stopped, with the record of the
+   * Stopped if the controller has not written it yet: the controller then restarts the session
+   * exactly once, whatever phase it has reached. The patch tests the resourceVersion it read, and
+   * is tried again on a fresh read (at most 3 times) when the session changed meanwhile.
+   */
+  const resumeStopped = async (first: AgentSession): Promise<AgentSession> => {
+    const { namespace = '', name } = first.metadata;
+    let cr = first;
+    for (let tries = 1; ; tries += 1) {
+      const { resourceVersion, generation = 1 } = cr.metadata;
+      const body = [
+        { op: 'test', path: '/metadata/resourceVersion', value: resourceVersion },
+        ...(stopRequestedGeneration(cr) === undefined ? recordStopOps(cr, generation) : []),
+        { op: 'add', path: '/spec/desiredState', value: 'Running' },
+      ];
+      try {
+        return (await custom.patchNamespacedCustomObject(
+          { ...crApi, namespace, name, body },
+          k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.JsonPatch),
+        )) as AgentSession;
+      } catch (error) {
+        // 422: the test failed, the session changed since it was read.
+        if (!(error instanceof k8s.ApiException) || error.code !== 422 || tries >= 3) {
+          throw toApiError(error, what(namespace, name)) ?? error;
+        }
+        cr = await read(namespace, name);
+        if (cr.spec.desiredState !== 'Stopped') return cr;
+      }
+    }
+  };
+
   return {
     runtime: 'kubernetes',
 
     async create(session: NewSession) {
       const { namespace, name } = session;
+      // Created stopped: the record of desiredState Stopped goes in with it (a new object's
+      // generation is 1), so Running later means "start", and no workflow is started now.
+      const held = session.spec.desiredState === 'Stopped';
       const cr = await kube(
         namespace,
         name,
@@ -115,11 +187,17 @@ export function kubernetesBackend(options: KubernetesBackendOptions): SessionBac
             body: {
               apiVersion: API_VERSION,
               kind: KIND.agentSession,
-              metadata: { name, namespace, ...(session.labels ? { labels: session.labels } : {}) },
+              metadata: {
+                name,
+                namespace,
+                ...(session.labels ? { labels: session.labels } : {}),
+                ...(held ? { annotations: { [STOP_REQUESTED_ANNOTATION]: '1' } } : {}),
+              },
               spec: session.spec,
             },
           }) as Promise<AgentSession>,
       );
+      if (held) return toApiSession(await writeHeldStatus(cr));
       try {
         await startSessionWorkflow(client, {
           taskQueue,
@@ -191,13 +269,12 @@ export function kubernetesBackend(options: KubernetesBackendOptions): SessionBac
     },
 
     async restart(namespace, name) {
-      let cr = await read(namespace, name);
+      const cr = await read(namespace, name);
       if (cr.spec.desiredState === 'Stopped') {
-        cr = await setDesiredState(namespace, name, 'Running');
         // For a session the user stopped, desiredState Running is the restart: the controller
-        // restarts it exactly once for this generation, across replicas. A signal from here as
-        // well would make a second attempt.
-        if (cr.status?.phase === 'Stopped') return toApiSession(cr);
+        // stops what is left of its run and restarts it exactly once, across replicas. A signal
+        // from here as well would make a second attempt.
+        return toApiSession(await resumeStopped(cr));
       }
       await startSessionWorkflow(client, {
         taskQueue,

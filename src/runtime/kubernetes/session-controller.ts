@@ -6,7 +6,11 @@
  * Every action is idempotent against Temporal itself — the workflow id is the session's, a start
  * that finds the workflow running is success, a signal or cancel to a missing workflow is a no-op —
  * so several replicas may run this controller at once with no leader election, and a resync may
- * repeat any action. The workflow owns the status; the controller never writes to the CR.
+ * repeat any action. The workflow owns the status; the controller writes to the CR only the record
+ * of a desiredState stop (an annotation) and the two statuses no workflow is there to write (a
+ * session held unstarted, a run closed in Temporal without its final status; controller-status.ts),
+ * each as a JSON patch that tests the uid and resourceVersion it decided on, so it never writes
+ * into a newer CR of the same name nor over a status the workflow wrote meanwhile.
  *
  * What to do is decided by `decide` (session-decision.ts) from the CR, the latest run of its
  * workflow id and this controller's bookkeeping; this module only feeds it and carries out its
@@ -18,6 +22,8 @@ import {
   type KubernetesListObject,
   type KubernetesObject,
   makeInformer,
+  PatchStrategy,
+  setHeaderOptions,
 } from '@kubernetes/client-node';
 import { type Client, WorkflowNotFoundError } from '@temporalio/client';
 import type { Logger } from '../../common/logger.js';
@@ -32,6 +38,8 @@ import {
 } from '../../workflows/session-contract.js';
 import { listAllPages } from '../../reconcile/paged-list.js';
 import { createReconcileLoop } from '../../reconcile/reconcile-loop.js';
+import { closedRunStatus, heldStatus } from './controller-status.js';
+import { clearStopOps, recordStopOps } from './stop-record.js';
 import {
   type Handled,
   type LatestRun,
@@ -71,6 +79,13 @@ export interface SessionControllerOptions {
    * @default 1000
    */
   informerRestartBackoffMs?: number;
+  /**
+   * The first wait before looking again at a CR whose action waits for another run to close
+   * (a cancelled run of an earlier CR, a stopping run being restarted); doubles up to 10 s, for
+   * at most 12 looks, after which the periodic resync carries on.
+   * @default 500
+   */
+  requeueBackoffMs?: number;
 }
 
 /** Counters for logs, metrics and tests. */
@@ -82,6 +97,10 @@ export interface SessionControllerStats {
   stopsSent: number;
   restartsSent: number;
   cancelsSent: number;
+  /** Statuses written for a run that closed in Temporal without its own final status. */
+  closedRunsMarked: number;
+  /** Times a CR was looked at again shortly, to start it once another run closed. */
+  requeues: number;
   /** Temporal calls that failed; the next event or resync retries them. */
   failures: number;
   resyncs: number;
@@ -103,22 +122,62 @@ function keyOf(session: AgentSession): string {
   return `${session.metadata.namespace ?? ''}/${session.metadata.name}`;
 }
 
+/** The most decisions one reconcile makes in a row (record, then signal; start, then clear). */
+const MAX_STEPS = 4;
+
+/** The most times a CR is looked at again while it waits for another run to close. */
+const MAX_REQUEUES = 12;
+
+/** The longest wait between two such looks. */
+const MAX_REQUEUE_DELAY_MS = 10_000;
+
+/** Actions after which the controller decides again at once, on the CR it got back. */
+const DECIDE_AGAIN: ReadonlySet<SessionAction['kind']> = new Set([
+  'record-stop-request',
+  'restart-as-new-run',
+  'start',
+  'clear-stop-request',
+]);
+
+/**
+ * Actions after which the CR is looked at again shortly, since what they wait for (another run
+ * closing, a stopped run closing before its restart) changes nothing on the CR to trigger an event.
+ */
+const LOOK_AGAIN: ReadonlySet<SessionAction['kind']> = new Set([
+  'cancel-other-run',
+  'wait-for-close',
+  'signal-stop',
+]);
+
+/** The HTTP status of a failed Kubernetes call, if it has one. */
+function httpStatusOf(error: unknown): number | undefined {
+  const code = (error as { code?: unknown }).code;
+  return typeof code === 'number' ? code : undefined;
+}
+
 /** Creates the controller. Nothing runs until `start`. */
 export function createSessionController(options: SessionControllerOptions): SessionController {
   const { kubeConfig, client, logger } = options;
   const taskQueue = options.taskQueue ?? SESSION_TASK_QUEUE;
   const resyncIntervalMs = options.resyncIntervalMs ?? 30_000;
+  const requeueBackoffMs = options.requeueBackoffMs ?? 500;
   const { labelSelector } = options;
   const customObjects = kubeConfig.makeApiClient(CustomObjectsApi);
   const handled = new Map<string, Handled>();
   /** The newest object seen per CR and whether it was deleted; a queued task acts on the newest. */
   const latest = new Map<string, ObservedSession>();
+  /** Looks again already made per CR while it waits for another run to close. */
+  const requeued = new Map<string, number>();
+  const timers = new Set<NodeJS.Timeout>();
+  let stopped = false;
   const counters = {
     started: 0,
     alreadyStarted: 0,
     stopsSent: 0,
     restartsSent: 0,
     cancelsSent: 0,
+    closedRunsMarked: 0,
+    requeues: 0,
     failures: 0,
   };
 
@@ -139,23 +198,67 @@ export function createSessionController(options: SessionControllerOptions): Sess
     ...(restart ? { restart: true } : {}),
   });
 
-  /** Carries out `action`; throws when it could not, so its bookkeeping is not recorded. */
-  const execute = async (session: AgentSession, workflowId: string, action: SessionAction): Promise<void> => {
+  /**
+   * Applies a JSON patch to the CR (or its status) that first tests the uid and resourceVersion
+   * the decision was made on. Returns the patched CR, or undefined when the CR changed or went
+   * meanwhile: its next event decides again.
+   */
+  const patchGuarded = async (
+    session: AgentSession,
+    ops: object[],
+    subresource: 'status' | undefined,
+  ): Promise<AgentSession | undefined> => {
+    const { namespace = '', name, uid, resourceVersion } = session.metadata;
+    const body = [
+      { op: 'test', path: '/metadata/uid', value: uid },
+      ...(resourceVersion ? [{ op: 'test', path: '/metadata/resourceVersion', value: resourceVersion }] : []),
+      ...ops,
+    ];
+    const request = { group: GROUP, version: VERSION, plural: PLURAL.agentSession, namespace, name, body };
+    const json = setHeaderOptions('Content-Type', PatchStrategy.JsonPatch);
+    try {
+      const patched: unknown =
+        subresource === 'status'
+          ? await customObjects.patchNamespacedCustomObjectStatus(request, json)
+          : await customObjects.patchNamespacedCustomObject(request, json);
+      return patched as AgentSession;
+    } catch (error) {
+      const code = httpStatusOf(error);
+      if (code === 404 || code === 409 || code === 422) {
+        logger.debug(
+          { session: `${namespace}/${name}`, code },
+          'AgentSession changed before the write; deciding again',
+        );
+        return undefined;
+      }
+      throw error;
+    }
+  };
+
+  /**
+   * Carries out `action`; throws when it could not, so its bookkeeping is not recorded. Returns
+   * the CR as it is afterwards when the action wrote it, or undefined when the CR changed under
+   * the write (its next event decides again).
+   */
+  const execute = async (
+    session: AgentSession,
+    workflowId: string,
+    action: SessionAction,
+  ): Promise<AgentSession | undefined> => {
     switch (action.kind) {
       case 'nothing':
         if (action.reason === 'owns-latest-run') {
           counters.alreadyStarted += 1;
           logger.debug({ workflowId }, 'session already has its workflow');
-        } else if (action.reason === 'already-restarted') {
-          logger.debug({ workflowId }, 'session already restarted');
         } else if (action.reason === 'run-of-newer-session') {
           logger.debug({ workflowId }, 'deleted session does not own the running workflow');
         }
-        return;
+        return session;
       case 'start': {
         const result = await startSessionWorkflow(client, {
           taskQueue,
           input: workflowInput(session, false),
+          ...(action.restartGeneration === undefined ? {} : { restartGeneration: action.restartGeneration }),
         });
         if (result.outcome === 'started') {
           counters.started += 1;
@@ -165,7 +268,7 @@ export function createSessionController(options: SessionControllerOptions): Sess
           counters.alreadyStarted += 1;
           logger.debug({ workflowId }, 'session workflow was already started');
         }
-        return;
+        return session;
       }
       case 'cancel-other-run':
         // The run belongs to an earlier CR of the same name, deleted while its workflow ran on.
@@ -173,38 +276,46 @@ export function createSessionController(options: SessionControllerOptions): Sess
           { workflowId, runId: action.runId, previousUid: action.previousUid },
           'cancelling the workflow of a deleted session that had the same name',
         );
-        await client.workflow.getHandle(workflowId, action.runId).cancel();
-        counters.cancelsSent += 1;
-        return; // The next event or resync starts this session's workflow once that run closed.
+        try {
+          await client.workflow.getHandle(workflowId, action.runId).cancel();
+          counters.cancelsSent += 1;
+        } catch (error) {
+          if (!(error instanceof WorkflowNotFoundError)) throw error;
+        }
+        return session;
+      case 'record-stop-request':
+        return patchGuarded(session, recordStopOps(session, action.generation), undefined);
+      case 'clear-stop-request':
+        logger.debug(
+          { workflowId, stopGeneration: action.stopGeneration },
+          'restart done; stop record removed',
+        );
+        return patchGuarded(session, clearStopOps(), undefined);
       case 'signal-stop':
         try {
+          // To the run of this CR only: the latest run by id alone could be an earlier CR's.
           await client.workflow
-            .getHandle(workflowId)
-            .signal(stopSignal, { reason: 'desiredState set to Stopped' });
+            .getHandle(workflowId, action.runId)
+            .signal(stopSignal, { reason: action.reason });
           counters.stopsSent += 1;
-          logger.info(
-            { workflowId, generation: action.generation },
-            'stop signalled for desiredState Stopped',
-          );
+          logger.info({ workflowId, runId: action.runId, generation: action.generation }, 'stop signalled');
         } catch (error) {
           if (!(error instanceof WorkflowNotFoundError)) throw error;
           logger.debug({ workflowId }, 'no running workflow to stop');
         }
-        return;
-      case 'restart': {
-        const result = await startSessionWorkflow(client, {
-          taskQueue,
-          input: workflowInput(session, true),
-          restartGeneration: action.generation,
-          signal: 'restart',
-        });
-        counters.restartsSent += 1;
-        logger.info(
-          { workflowId, ...result, generation: action.generation },
-          'restart signalled for desiredState Running',
+        return session;
+      case 'hold': {
+        const patched = await patchGuarded(
+          session,
+          [{ op: 'add', path: '/status', value: heldStatus(action.generation, new Date()) }],
+          'status',
         );
-        return;
+        if (patched) logger.info({ workflowId }, 'session held: created with desiredState Stopped');
+        return patched;
       }
+      case 'wait-for-close':
+        logger.debug({ workflowId, runId: action.runId }, 'waiting for the run to close before restarting');
+        return session;
       case 'restart-as-new-run': {
         const result = await startSessionWorkflow(client, {
           taskQueue,
@@ -215,7 +326,7 @@ export function createSessionController(options: SessionControllerOptions): Sess
           counters.restartsSent += 1;
           logger.info(
             { workflowId, ...result, generation: action.generation },
-            'stopped session restarted as a new run',
+            'session restarted as a new run',
           );
         } else {
           logger.debug(
@@ -223,7 +334,27 @@ export function createSessionController(options: SessionControllerOptions): Sess
             'another replica restarted the session',
           );
         }
-        return;
+        return session;
+      }
+      case 'mark-closed': {
+        const status = closedRunStatus(
+          session.status,
+          { workflowId, runId: action.runId, close: action.close },
+          new Date(),
+        );
+        const patched = await patchGuarded(
+          session,
+          [{ op: 'add', path: '/status', value: status }],
+          'status',
+        );
+        if (patched) {
+          counters.closedRunsMarked += 1;
+          logger.warn(
+            { workflowId, runId: action.runId, close: action.close },
+            'session workflow closed without a final status; marked Failed',
+          );
+        }
+        return patched;
       }
       case 'cancel-deleted':
         try {
@@ -233,42 +364,82 @@ export function createSessionController(options: SessionControllerOptions): Sess
         } catch (error) {
           if (!(error instanceof WorkflowNotFoundError)) throw error;
         }
-        return;
+        return session;
     }
   };
 
-  /** Decides about the CR, looking up its latest run only when the decision needs it, and acts. */
-  const reconcile = async (key: string, observed: ObservedSession): Promise<void> => {
-    const { session } = observed;
+  /** Looks at the CR again after a backoff, a bounded number of times; the resync does the rest. */
+  const lookAgainLater = (key: string): void => {
+    const looks = requeued.get(key) ?? 0;
+    if (stopped || looks >= MAX_REQUEUES) return;
+    requeued.set(key, looks + 1);
+    const timer = setTimeout(
+      () => {
+        timers.delete(timer);
+        const [namespace, name] = key.split('/') as [string, string];
+        const current = informer.get(name, namespace || undefined);
+        if (current && !stopped) {
+          counters.requeues += 1;
+          enqueue(current as unknown as AgentSession, { deleted: false });
+        }
+      },
+      Math.min(requeueBackoffMs * 2 ** looks, MAX_REQUEUE_DELAY_MS),
+    );
+    timer.unref();
+    timers.add(timer);
+  };
+
+  /**
+   * Decides about the CR, looking up its latest run only when the decision needs it, and acts;
+   * after an action that changed what the decision sees, decides again (a bounded number of
+   * times) so that, say, a recorded stop is signalled in the same reconcile.
+   */
+  const reconcile = async (key: string, first: ObservedSession): Promise<void> => {
     // A deleted CR's bookkeeping goes with it; a CR created again under the name starts afresh.
-    if (observed.deleted) handled.delete(key);
-    const workflowId = sessionWorkflowId(session.metadata.namespace ?? '', session.metadata.name);
-    const first = decide(observed, NOT_LOOKED_UP, handled.get(key));
-    const action =
-      first.kind === 'look-up-latest-run'
-        ? decide(observed, await lookUpLatestRun(workflowId), handled.get(key))
-        : first;
-    await execute(session, workflowId, action);
-    const record = 'record' in action ? action.record : undefined;
-    const { uid } = session.metadata;
-    if (record && uid) {
-      const entry = handled.get(key);
-      handled.set(key, { ...(entry?.uid === uid ? entry : { uid }), ...record });
+    if (first.deleted) handled.delete(key);
+    let observed = first;
+    for (let step = 0; step < MAX_STEPS; step += 1) {
+      const { session } = observed;
+      const workflowId = sessionWorkflowId(session.metadata.namespace ?? '', session.metadata.name);
+      const early = decide(observed, NOT_LOOKED_UP, handled.get(key));
+      const action =
+        early.kind === 'look-up-latest-run'
+          ? decide(observed, await lookUpLatestRun(workflowId), handled.get(key))
+          : early;
+      const after = await execute(session, workflowId, action);
+      const record = 'record' in action ? action.record : undefined;
+      const { uid } = session.metadata;
+      if (record && uid) {
+        const entry = handled.get(key);
+        handled.set(key, { ...(entry?.uid === uid ? entry : { uid }), ...record });
+      }
+      if (LOOK_AGAIN.has(action.kind)) {
+        lookAgainLater(key);
+        return;
+      }
+      requeued.delete(key);
+      if (!after || !DECIDE_AGAIN.has(action.kind)) return;
+      observed = { session: after, deleted: false };
     }
   };
 
   /** Queues the newest state of a CR; several events for one CR coalesce into one task. */
-  const enqueue = (session: AgentSession, deleted: boolean): void => {
+  const enqueue = (session: AgentSession, how: { deleted: boolean; resync?: boolean }): void => {
     const key = keyOf(session);
-    const alreadyQueued = latest.has(key);
-    latest.set(key, { session, deleted });
-    if (alreadyQueued) return;
+    const queued = latest.get(key);
+    // A resync coalesced with an event still checks the run.
+    const resync = how.resync === true || (queued?.resync === true && !how.deleted);
+    latest.set(key, { session, deleted: how.deleted, ...(resync ? { resync } : {}) });
+    if (queued) return;
     loop.push(key, async () => {
       const item = latest.get(key);
       latest.delete(key);
       if (!item) return;
       try {
-        await reconcile(key, item);
+        const successor = item.deleted
+          ? informer.get(item.session.metadata.name, item.session.metadata.namespace)
+          : undefined;
+        await reconcile(key, successor ? { ...item, successor: successor as unknown as AgentSession } : item);
       } catch (error) {
         counters.failures += 1;
         logger.warn(
@@ -302,10 +473,11 @@ export function createSessionController(options: SessionControllerOptions): Sess
     labelSelector,
   );
   // The informer is typed by client-node's object shape; the API returns plain AgentSession JSON.
-  const onChange = (object: KubernetesObject) => enqueue(object as unknown as AgentSession, false);
+  const onChange = (object: KubernetesObject) =>
+    enqueue(object as unknown as AgentSession, { deleted: false });
   informer.on('add', onChange);
   informer.on('update', onChange);
-  informer.on('delete', (object) => enqueue(object as unknown as AgentSession, true));
+  informer.on('delete', (object) => enqueue(object as unknown as AgentSession, { deleted: true }));
 
   const resyncOnce = async (): Promise<void> => {
     const startedAt = Date.now();
@@ -314,7 +486,7 @@ export function createSessionController(options: SessionControllerOptions): Sess
       // The informer's copy is usually newer than a list that took a while.
       const { name, namespace } = object.metadata ?? {};
       const cached = name ? informer.get(name, namespace) : undefined;
-      enqueue((cached ?? object) as unknown as AgentSession, false);
+      enqueue((cached ?? object) as unknown as AgentSession, { deleted: false, resync: true });
     }
     logger.debug({ sessions: sessions.length, durationMs: Date.now() - startedAt }, 'session resync queued');
   };
@@ -335,8 +507,16 @@ export function createSessionController(options: SessionControllerOptions): Sess
   });
 
   return {
-    start: () => loop.start(),
-    stop: () => loop.stop(),
+    start: () => {
+      stopped = false;
+      return loop.start();
+    },
+    async stop() {
+      stopped = true;
+      for (const timer of timers) clearTimeout(timer);
+      timers.clear();
+      await loop.stop();
+    },
     resyncNow: () => loop.resyncNow(),
     stats() {
       const { resyncs, informerRestarts } = loop.stats();

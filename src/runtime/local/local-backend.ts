@@ -222,6 +222,15 @@ export function localBackend(options: LocalBackendOptions): SessionBackend {
 
     async create(session: NewSession) {
       const { namespace, name } = session;
+      // Locally the workflow is the session's only record, so a session exists only once it
+      // runs: there is nothing that could hold it unstarted.
+      if (session.spec.desiredState === 'Stopped') {
+        throw new ApiError(
+          'InvalidSession',
+          'spec.desiredState Stopped at create is not supported by the local runtime, where a session exists only once it runs: leave desiredState out (or set Running), and stop the session after creating it if you must',
+          { field: 'spec.desiredState' },
+        );
+      }
       // A finished session's workflow id still exists (until deleted); a create must not quietly
       // start it again under the same name, as a second CR of the same name could not exist.
       const existing = await temporal(
