@@ -23,6 +23,7 @@ import type {
   SessionPage,
 } from '../../api/session-backend.js';
 import { kubernetesReachable, temporalReachable } from '../../api/temporal-readiness.js';
+import { continueTokenProblem } from './continue-token.js';
 
 /** Dependencies of the kubernetes backend. */
 export interface KubernetesBackendOptions {
@@ -79,12 +80,22 @@ export function kubernetesBackend(options: KubernetesBackendOptions): SessionBac
     }
   };
 
-  const read = (namespace: string, name: string): Promise<AgentSession> =>
-    kube(
+  /**
+   * Reads a live session. One being deleted (a deletionTimestamp, while its finalizer's cleanup
+   * runs) is already gone for the user: it answers NotFound here and is left out of lists, so a
+   * GET after a DELETE never shows it as a live session.
+   */
+  const read = async (namespace: string, name: string): Promise<AgentSession> => {
+    const cr = await kube(
       namespace,
       name,
       () => custom.getNamespacedCustomObject({ ...crApi, namespace, name }) as Promise<AgentSession>,
     );
+    if (cr.metadata.deletionTimestamp) {
+      throw new ApiError('NotFound', `${what(namespace, name)} does not exist (it is being deleted)`);
+    }
+    return cr;
+  };
 
   const setDesiredState = (namespace: string, name: string, state: 'Running' | 'Stopped') =>
     kube(
@@ -119,7 +130,13 @@ export function kubernetesBackend(options: KubernetesBackendOptions): SessionBac
               spec: session.spec,
             },
           }) as Promise<AgentSession>,
-      );
+      ).catch((error: unknown) => {
+        // Creating in a namespace that does not exist is the API server's NotFound.
+        if (error instanceof ApiError && error.code === 'NotFound') {
+          throw new ApiError('NotFound', `namespace ${namespace} does not exist; create it or use another`);
+        }
+        throw error;
+      });
       try {
         await startSessionWorkflow(client, {
           taskQueue,
@@ -138,6 +155,16 @@ export function kubernetesBackend(options: KubernetesBackendOptions): SessionBac
     },
 
     async list(namespace: string, options: ListOptions): Promise<SessionPage> {
+      if (options.continue !== undefined) {
+        const problem = continueTokenProblem(options.continue);
+        if (problem) {
+          throw new ApiError(
+            'InvalidRequest',
+            `query parameter continue ${problem}; pass the metadata.continue of the previous page as is, or leave it out to list from the start`,
+            { field: 'continue', in: 'querystring' },
+          );
+        }
+      }
       const items: ApiSession[] = [];
       let token = options.continue;
       for (let reads = 0; reads < MAX_FILTERED_READS; reads += 1) {
@@ -152,6 +179,7 @@ export function kubernetesBackend(options: KubernetesBackendOptions): SessionBac
           }),
         )) as { items: AgentSession[]; metadata?: { _continue?: string } };
         for (const cr of page.items) {
+          if (cr.metadata.deletionTimestamp) continue;
           if (!options.phase || cr.status?.phase === options.phase) items.push(toApiSession(cr));
         }
         token = page.metadata?._continue || undefined;
