@@ -140,12 +140,14 @@ export function toApiError(error: unknown, what = 'the object'): ApiError | unde
       );
     }
     if (code === 429) {
-      const retryAfter = Number(
-        (error as k8s.ApiException<unknown>).headers?.['retry-after'] ?? 1,
+      const retryAfter = Number((error as k8s.ApiException<unknown>).headers?.['retry-after'] ?? 1);
+      return new ApiError(
+        'TooManyRequests',
+        'the Kubernetes API server is throttling requests; retry shortly',
+        {
+          retryAfterSeconds: Number.isFinite(retryAfter) && retryAfter > 0 ? retryAfter : 1,
+        },
       );
-      return new ApiError('TooManyRequests', 'the Kubernetes API server is throttling requests; retry shortly', {
-        retryAfterSeconds: Number.isFinite(retryAfter) && retryAfter > 0 ? retryAfter : 1,
-      });
     }
     if (code === 503 || code === 504) {
       return new ApiError('KubernetesUnavailable', 'the Kubernetes API server is unavailable; retry shortly');

@@ -70,7 +70,10 @@ export function sendApiError(reply: FastifyReply, apiError: ApiError): FastifyRe
  * any hook or error handler of the app runs.
  */
 export function onFrameworkError(error: FastifyError, _request: FastifyRequest, reply: FastifyReply): void {
-  void sendApiError(reply, frameworkError(error) ?? new ApiError('InvalidRequest', 'the request is malformed'));
+  void sendApiError(
+    reply,
+    frameworkError(error) ?? new ApiError('InvalidRequest', 'the request is malformed'),
+  );
 }
 
 /**
@@ -89,7 +92,11 @@ export function onClientError(error: NodeJS.ErrnoException, socket: Socket): voi
         ? undefined
         : new ApiError('InvalidRequest', 'the request is not valid HTTP/1.1');
   if (socket.writable && apiError) {
-    const body = JSON.stringify({ code: apiError.code, message: apiError.message, details: apiError.details });
+    const body = JSON.stringify({
+      code: apiError.code,
+      message: apiError.message,
+      details: apiError.details,
+    });
     socket.write(
       `HTTP/1.1 ${apiError.statusCode} ${STATUS_CODES[apiError.statusCode] ?? ''}\r\nContent-Type: application/json; charset=utf-8\r\n` +
         `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,

@@ -16,8 +16,7 @@ export function continueTokenProblem(token: string): string | undefined {
   }
   const { v, rv, start } = (decoded ?? {}) as { v?: unknown; rv?: unknown; start?: unknown };
   if (v !== 'meta.k8s.io/v1') return 'does not decode to a continue token';
-  if (typeof rv !== 'number' || !Number.isSafeInteger(rv) || rv <= 0)
-    return 'has no valid resource version';
+  if (typeof rv !== 'number' || !Number.isSafeInteger(rv) || rv <= 0) return 'has no valid resource version';
   if (typeof start !== 'string' || start.length === 0) return 'has no start key';
   return undefined;
 }
