@@ -52,7 +52,12 @@ export const ListQuery = Type.Object({
     Type.Integer({ minimum: 1, maximum: 500, default: 100, description: 'Most sessions per page.' }),
   ),
   continue: Type.Optional(
-    Type.String({ maxLength: 4096, description: 'The `continue` value of the previous page.' }),
+    Type.String({
+      minLength: 1,
+      maxLength: 4096,
+      pattern: '^[A-Za-z0-9_-]+$',
+      description: 'The `continue` value of the previous page, as it was given (an opaque base64url token).',
+    }),
   ),
   phase: Type.Optional(PhaseSchema),
 });

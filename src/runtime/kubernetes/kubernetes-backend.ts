@@ -5,7 +5,7 @@
  * restart change `spec.desiredState` as well as signalling, so the CR keeps saying what the user
  * wants and a controller resync never undoes the API's action.
  */
-import { PassThrough, type Readable } from 'node:stream';
+import { finished, PassThrough, type Readable } from 'node:stream';
 import * as k8s from '@kubernetes/client-node';
 import type { Client } from '@temporalio/client';
 import type { Logger } from '../../common/logger.js';
@@ -245,6 +245,22 @@ export function kubernetesBackend(options: KubernetesBackendOptions): SessionBac
         );
       }
       const out = new PassThrough();
+      // The client library pipes the API server's response into `out`, and a pipe does not end
+      // its destination when the source fails: a watch the API server cut (a restart, a broken
+      // connection) would leave a followed log open forever. The source is announced by the
+      // 'pipe' event; when it ends in any way, so does the log.
+      let piped = false;
+      out.once('pipe', (source: Readable) => {
+        piped = true;
+        finished(source, (error) => {
+          if (error) {
+            logger.warn({ namespace, name, pod, error: error.message }, 'the runner log stream broke');
+          }
+          // What the failed source still buffers must not be written after the end.
+          source.unpipe(out);
+          out.end();
+        });
+      });
       let request: AbortController;
       try {
         request = await new k8s.Log(kubeConfig).log(namespace, pod, RUNNER_CONTAINER, out, {
@@ -266,10 +282,13 @@ export function kubernetesBackend(options: KubernetesBackendOptions): SessionBac
           { pod },
         );
       }
-      options.signal.addEventListener('abort', () => {
+      // The caller went away: aborting the request ends the source, and with it `out`.
+      const stop = () => {
         request.abort();
-        out.end();
-      });
+        if (!piped) out.end();
+      };
+      if (options.signal.aborted) stop();
+      else options.signal.addEventListener('abort', stop, { once: true });
       return out;
     },
 
