@@ -97,8 +97,9 @@ export function kubernetesBackend(options: KubernetesBackendOptions): SessionBac
     return cr;
   };
 
-  const setDesiredState = (namespace: string, name: string, state: 'Running' | 'Stopped') =>
-    kube(
+  /** Sets spec.desiredState; a session being deleted is NotFound, as in `read`. */
+  const setDesiredState = async (namespace: string, name: string, state: 'Running' | 'Stopped') => {
+    const cr = await kube(
       namespace,
       name,
       () =>
@@ -110,6 +111,12 @@ export function kubernetesBackend(options: KubernetesBackendOptions): SessionBac
           body: [{ op: 'add', path: '/spec/desiredState', value: state }],
         }) as Promise<AgentSession>,
     );
+    // The patch of an object being deleted changes nothing that matters: its cleanup goes on.
+    if (cr.metadata.deletionTimestamp) {
+      throw new ApiError('NotFound', `${what(namespace, name)} does not exist (it is being deleted)`);
+    }
+    return cr;
+  };
 
   return {
     runtime: 'kubernetes',
