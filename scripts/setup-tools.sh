@@ -12,7 +12,11 @@
 # SHEPHERD_TOOLS_SOURCE=download, a download). The test server is never looked up on PATH (it has
 # no version to check) and is always fetched with Maven.
 #
-# Usage: setup-tools.sh [kubernetes] [etcd] [kwok] [temporal] [temporal-test-server]
+# Schemathesis, the API fuzzer that test/integration/api-schemathesis.test.ts runs, is a Python
+# program: pip installs the pinned version from PyPI into its own venv in the cache (needs
+# Python 3.10+ with the venv module), or SHEPHERD_SCHEMATHESIS names an `st` executable.
+#
+# Usage: setup-tools.sh [kubernetes] [etcd] [kwok] [temporal] [temporal-test-server] [schemathesis]
 #        (no argument: the environment's tools, kubernetes etcd kwok temporal)
 set -euo pipefail
 
@@ -45,6 +49,7 @@ etcd_dir="$cache/etcd-$ETCD_VERSION"
 kwok_dir="$cache/kwok-$KWOK_VERSION"
 temporal_dir="$cache/temporal-$TEMPORAL_CLI_VERSION"
 test_server_dir="$cache/temporal-test-server-$TEMPORAL_TEST_SERVER_VERSION"
+schemathesis_dir="$cache/schemathesis-$SCHEMATHESIS_VERSION"
 
 # have NAME DIR ENVVAR VERSION_CMD EXPECTED: true when DIR/NAME is usable; adopts an env override or
 # a binary of the right version on PATH.
@@ -232,6 +237,32 @@ have_test_server() {
   [ -x "$test_server_dir/temporal-test-server" ] && [ -d "$test_server_dir/lib" ]
 }
 
+# The venv is made in its final place (a venv's scripts name their interpreter by absolute path,
+# so it cannot be moved) and marked complete only once pip is done: an interrupted install is
+# redone from scratch next time.
+build_schemathesis() {
+  command -v python3 >/dev/null 2>&1 ||
+    die "Python 3.10+ is needed for Schemathesis; install python3 (with venv) or set SHEPHERD_SCHEMATHESIS"
+  rm -rf "$schemathesis_dir"
+  python3 -m venv "$schemathesis_dir/venv" ||
+    die "python3 -m venv failed; install the venv module (Debian: python3-venv) or set SHEPHERD_SCHEMATHESIS"
+  "$schemathesis_dir/venv/bin/pip" install --quiet --disable-pip-version-check "schemathesis==$SCHEMATHESIS_VERSION" ||
+    die "pip could not install schemathesis==$SCHEMATHESIS_VERSION"
+  ln -sf "$schemathesis_dir/venv/bin/st" "$schemathesis_dir/st"
+}
+
+# have_schemathesis: true when the st executable is usable; adopts SHEPHERD_SCHEMATHESIS.
+have_schemathesis() {
+  local var=SHEPHERD_SCHEMATHESIS
+  if [ -n "${!var:-}" ]; then
+    [ -x "${!var}" ] || die "$var=${!var} is not an executable file"
+    mkdir -p "$schemathesis_dir"
+    ln -sf "${!var}" "$schemathesis_dir/st"
+    return 0
+  fi
+  [ -x "$schemathesis_dir/st" ]
+}
+
 provide() {
   local tool=$1
   if [ "$source_mode" = build ]; then timed "$tool" "build_$tool"; else "fetch_$tool"; fi
@@ -240,8 +271,8 @@ provide() {
 wanted=" ${*:-kubernetes etcd kwok temporal} "
 for tool in $wanted; do
   case $tool in
-    kubernetes | etcd | kwok | temporal | temporal-test-server) ;;
-    *) die "unknown tool '$tool': use kubernetes, etcd, kwok, temporal or temporal-test-server" ;;
+    kubernetes | etcd | kwok | temporal | temporal-test-server | schemathesis) ;;
+    *) die "unknown tool '$tool': use kubernetes, etcd, kwok, temporal, temporal-test-server or schemathesis" ;;
   esac
 done
 want() { [[ $wanted == *" $1 "* ]]; }
@@ -260,6 +291,9 @@ if want kwok; then have kwok "$kwok_dir" SHEPHERD_KWOK "$KWOK_VERSION" || provid
 if want temporal; then have temporal "$temporal_dir" SHEPHERD_TEMPORAL "${TEMPORAL_CLI_VERSION#v}" || provide temporal; fi
 if want temporal-test-server; then
   have_test_server || timed "temporal-test-server $TEMPORAL_TEST_SERVER_VERSION" build_temporal_test_server
+fi
+if want schemathesis; then
+  have_schemathesis || timed "schemathesis $SCHEMATHESIS_VERSION" build_schemathesis
 fi
 
 log "tools ready in $((SECONDS - started))s under $cache"

@@ -8,12 +8,12 @@
  * environment; test/workflows/ needs the time-skipping test server, which each file starts itself.
  */
 import { spawn } from 'node:child_process';
-import { readdirSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import { DefaultLogger, bundleWorkflowCode } from '@temporalio/worker';
 import { execa } from 'execa';
 import { childEnv, type Environment, startEnvironment } from '../src/devenv/environment.js';
-import { missingTools, repoRoot, testToolPaths, toolPaths } from '../src/processes/tools.js';
+import { missingTools, repoRoot, schemathesisPath, testToolPaths, toolPaths } from '../src/processes/tools.js';
 
 function findTests(dir: string): string[] {
   return readdirSync(dir).flatMap((entry) => {
@@ -37,6 +37,8 @@ if (files.length === 0) {
 const inWorkflowTests = (f: string) => f.startsWith(join('test', 'workflows'));
 const needsEnvironment = files.some((f) => !f.startsWith(join('test', 'unit')) && !inWorkflowTests(f));
 const needsTestServer = files.some(inWorkflowTests);
+// The API contract test fuzzes the API with Schemathesis, a Python tool set up on demand.
+const needsSchemathesis = files.some((f) => f.endsWith('schemathesis.test.ts'));
 
 const step = async (title: string, command: string, commandArgs: string[]) => {
   const started = Date.now();
@@ -77,6 +79,8 @@ try {
   }
   if (needsTestServer && missingTools(testToolPaths()).length > 0)
     await step('setup the test server', 'bash', ['scripts/setup-tools.sh', 'temporal-test-server']);
+  if (needsSchemathesis && !existsSync(schemathesisPath()))
+    await step('setup schemathesis', 'bash', ['scripts/setup-tools.sh', 'schemathesis']);
   if (needsEnvironment) {
     if (missingTools(toolPaths()).length > 0) await step('setup tools', 'bash', ['scripts/setup-tools.sh']);
     console.log('# starting the environment');

@@ -22,6 +22,13 @@ import Fastify, {
 import fp from 'fastify-plugin';
 import type { Authenticator, Caller, SessionVerb } from './auth.js';
 import { ApiError, toApiError } from './errors.js';
+import {
+  BODY_LIMIT_BYTES,
+  frameworkError,
+  onClientError,
+  onFrameworkError,
+  sendApiError,
+} from './framework-errors.js';
 import { isLoopbackHost } from './loopback-host.js';
 import { type ApiMetrics, createApiMetrics } from './metrics.js';
 import { sessionRoutes } from './routes/sessions.js';
@@ -44,8 +51,17 @@ declare module 'fastify' {
   }
 }
 
-/** The largest request body accepted: 1 MiB, room for the CRD's 256 KiB prompt and the rest. */
-export const BODY_LIMIT_BYTES = 1024 * 1024;
+export { BODY_LIMIT_BYTES } from './framework-errors.js';
+
+/**
+ * The longest path parameter the router matches. Far above any valid name (253 characters), so
+ * a long one reaches the schema and is refused with a 400 naming the parameter; Node's 16 KiB
+ * header limit bounds the URL before this does.
+ */
+const MAX_PARAM_LENGTH = 16 * 1024;
+
+/** The methods a path may be asked with that no route declares: answered 405 with `Allow`. */
+const FALLBACK_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS', 'TRACE', 'QUERY'];
 
 /** What the API needs. */
 export interface AppDeps {
@@ -110,34 +126,6 @@ function validationError(errors: ErrorObject[], context: string): ApiError {
   });
 }
 
-/** Maps a Fastify framework error (body parsing, limits) to an ApiError, if it is one. */
-function frameworkError(error: FastifyError): ApiError | undefined {
-  switch (error.code) {
-    case 'FST_ERR_CTP_BODY_TOO_LARGE':
-      return new ApiError(
-        'PayloadTooLarge',
-        `the request body is larger than the limit of ${BODY_LIMIT_BYTES} bytes (1 MiB); shorten the prompt or other fields`,
-        { limitBytes: BODY_LIMIT_BYTES },
-      );
-    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
-      return new ApiError('UnsupportedMediaType', 'send the body as application/json');
-    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
-      return new ApiError(
-        'InvalidRequest',
-        'the body is empty; send a JSON object, or no Content-Type with no body',
-      );
-    case 'FST_ERR_CTP_INVALID_JSON_BODY':
-    case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
-      return new ApiError('InvalidRequest', 'the body is not valid JSON');
-    default:
-      break;
-  }
-  if ((error as { type?: string }).type === 'entity.parse.failed' || error instanceof SyntaxError) {
-    return new ApiError('InvalidRequest', 'the body is not valid JSON');
-  }
-  return undefined;
-}
-
 /** The API as a plugin. Register it with `fastify-plugin` semantics (it is wrapped with `fp`). */
 export const shepherdApi = fp(
   async (root: FastifyInstance, deps: AppDeps) => {
@@ -176,10 +164,7 @@ export const shepherdApi = fp(
         request.log.warn({ code: apiError.code, err: error }, apiError.message);
       }
       if (reply.sent || reply.raw.headersSent) return;
-      if (apiError.code === 'Unauthenticated')
-        void reply.header('www-authenticate', 'Bearer realm="shepherd"');
-      void reply.code(apiError.statusCode).type('application/json; charset=utf-8');
-      return reply.send({ code: apiError.code, message: apiError.message, details: apiError.details });
+      return sendApiError(reply, apiError);
     });
 
     app.setNotFoundHandler((request, reply) => {
@@ -258,6 +243,13 @@ export const shepherdApi = fp(
         }
       });
     }
+    // Every path's declared methods, so the others can be answered 405 rather than 404.
+    const methodsByPath = new Map<string, Set<string>>();
+    app.addHook('onRoute', (route) => {
+      const methods = methodsByPath.get(route.url) ?? new Set<string>();
+      for (const method of [route.method].flat()) methods.add(method);
+      methodsByPath.set(route.url, methods);
+    });
     await app.register(systemRoutes, { backend, auth, metrics, authenticate });
     await app.register(
       async (api) => {
@@ -268,6 +260,25 @@ export const shepherdApi = fp(
       },
       { prefix: '/api/v1' },
     );
+    for (const [url, declared] of [...methodsByPath]) {
+      const allowed = [...declared].sort();
+      const allow = allowed.join(', ');
+      const others = FALLBACK_METHODS.filter((method) => !declared.has(method));
+      if (others.length === 0) continue;
+      app.route({
+        method: others,
+        url,
+        schema: { hide: true },
+        // Refused in onRequest, before Fastify would read (and judge) a body the route never takes.
+        onRequest: async (request, reply) => {
+          void reply.header('allow', allow);
+          throw new ApiError('MethodNotAllowed', `${request.method} is not allowed on ${url}; use ${allow}`, {
+            allow: allowed,
+          });
+        },
+        handler: () => undefined,
+      });
+    }
   },
   { name: 'shepherd-api', fastify: '5.x' },
 );
@@ -283,6 +294,9 @@ export async function buildApp(deps: AppDeps, options: FastifyServerOptions = {}
     requestTimeout: 0,
     ...options,
     bodyLimit: BODY_LIMIT_BYTES,
+    routerOptions: { ...options.routerOptions, maxParamLength: MAX_PARAM_LENGTH },
+    frameworkErrors: onFrameworkError,
+    clientErrorHandler: onClientError,
   });
   await app.register(shepherdApi, deps);
   await app.ready();

@@ -19,12 +19,22 @@ export const ErrorCode = {
   Forbidden: 403,
   /** The session (or route) does not exist. */
   NotFound: 404,
+  /** The path exists but not with this HTTP method; the `Allow` header lists the methods it has. */
+  MethodNotAllowed: 405,
   /** A session with this name already exists in the namespace. */
   AlreadyExists: 409,
+  /** The `continue` token of a list has expired (the API server compacted past it); list again from the start. */
+  ContinueExpired: 410,
   /** The request body is over the stated limit. */
   PayloadTooLarge: 413,
+  /** The URL is longer than the server reads. */
+  UriTooLong: 414,
   /** The body is not JSON (or not UTF-8). */
   UnsupportedMediaType: 415,
+  /** The Kubernetes API server is throttling the API; retry after `details.retryAfterSeconds`. */
+  TooManyRequests: 429,
+  /** The request headers are larger than the server reads (16 KiB in all). */
+  HeadersTooLarge: 431,
   /** The runner's logs could not be read from where they live (node or file). */
   LogsUnavailable: 502,
   /** The Temporal server cannot be reached; retry later. */
@@ -113,6 +123,30 @@ export function toApiError(error: unknown, what = 'the object'): ApiError | unde
       return new ApiError(
         'InvalidSession',
         kubeStatusMessage(error as k8s.ApiException<unknown>) ?? 'invalid session',
+      );
+    }
+    if (code === 403) {
+      // The API's own credentials lack a permission (the caller's were checked before the call).
+      return new ApiError(
+        'Forbidden',
+        `the API is not allowed to act on ${what}: ${kubeStatusMessage(error as k8s.ApiException<unknown>) ?? 'forbidden'}; grant the API's service account the RBAC rules in the chart`,
+      );
+    }
+    if (code === 410) {
+      return new ApiError(
+        'ContinueExpired',
+        'the continue token has expired; list again without continue to start from the first page',
+        { field: 'continue' },
+      );
+    }
+    if (code === 429) {
+      const retryAfter = Number((error as k8s.ApiException<unknown>).headers?.['retry-after'] ?? 1);
+      return new ApiError(
+        'TooManyRequests',
+        'the Kubernetes API server is throttling requests; retry shortly',
+        {
+          retryAfterSeconds: Number.isFinite(retryAfter) && retryAfter > 0 ? retryAfter : 1,
+        },
       );
     }
     if (code === 503 || code === 504) {

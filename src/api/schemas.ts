@@ -48,16 +48,25 @@ export const SessionParams = Type.Object({
 export type SessionParams = Static<typeof SessionParams>;
 
 export const ListQuery = Type.Object({
-  limit: Type.Integer({ minimum: 1, maximum: 500, default: 100, description: 'Most sessions per page.' }),
+  limit: Type.Optional(
+    Type.Integer({ minimum: 1, maximum: 500, default: 100, description: 'Most sessions per page.' }),
+  ),
   continue: Type.Optional(
-    Type.String({ maxLength: 4096, description: 'The `continue` value of the previous page.' }),
+    Type.String({
+      minLength: 1,
+      maxLength: 4096,
+      pattern: '^[A-Za-z0-9_-]+$',
+      description: 'The `continue` value of the previous page, as it was given (an opaque base64url token).',
+    }),
   ),
   phase: Type.Optional(PhaseSchema),
 });
 export type ListQuery = Static<typeof ListQuery>;
 
 export const LogsQuery = Type.Object({
-  follow: Type.Boolean({ default: false, description: 'Keep streaming until the runner ends.' }),
+  follow: Type.Optional(
+    Type.Boolean({ default: false, description: 'Keep streaming until the runner ends.' }),
+  ),
 });
 export type LogsQuery = Static<typeof LogsQuery>;
 
@@ -160,12 +169,15 @@ export type CreateSessionBody = {
   spec: AgentSessionSpec;
 };
 
-/** Responses shared by every session route. */
-export const errorResponses = {
-  400: ApiErrorBody,
-  401: ApiErrorBody,
-  403: ApiErrorBody,
-  404: ApiErrorBody,
-  500: ApiErrorBody,
-  503: ApiErrorBody,
-};
+/**
+ * The error statuses an operation documents, beside its own: every request can be malformed
+ * (400), refused for its Host by a loopback-only API (403), have headers over Node's limit (431)
+ * or fail inside (500). Each is the `Error` body.
+ */
+export const COMMON_ERROR_STATUSES = [400, 403, 431, 500] as const;
+
+/** The `response` entries of error statuses: `COMMON_ERROR_STATUSES` and `statuses`, each an Error. */
+export function errorResponses(...statuses: number[]): Record<number, unknown> {
+  const all = [...new Set([...COMMON_ERROR_STATUSES, ...statuses])].sort((a, b) => a - b);
+  return Object.fromEntries(all.map((status) => [status, Type.Ref('Error')]));
+}

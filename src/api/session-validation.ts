@@ -15,6 +15,7 @@
 import { readFileSync } from 'node:fs';
 import type { ErrorObject } from 'ajv';
 import { parse } from 'yaml';
+import { quantityGreaterThan } from './quantity.js';
 
 /** A JSON schema node as the CRD writes it (OpenAPI v3 subset plus Kubernetes extensions). */
 export interface CrdSchema {
@@ -48,6 +49,19 @@ const field = (self: unknown, key: string): unknown => (self as Json)[key];
 const keysOf = (self: unknown): string[] =>
   typeof self === 'object' && self !== null ? Object.keys(self) : [];
 
+/** A Kubernetes qualified name (label, annotation and resource keys), as the CRD's CEL rules write it. */
+const QUALIFIED_NAME =
+  '^([a-z0-9]([-a-z0-9]*[a-z0-9])?([.][a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$';
+const QUALIFIED_NAME_RE = new RegExp(QUALIFIED_NAME);
+/** The CEL rule on a map whose keys must be qualified names with a prefix of at most 253 characters. */
+const QUALIFIED_KEYS_RULE = `self.all(k, k.matches('${QUALIFIED_NAME}') && (!k.contains('/') || k.indexOf('/') <= 253))`;
+const isQualifiedName = (key: string): boolean =>
+  QUALIFIED_NAME_RE.test(key) && (!key.includes('/') || key.indexOf('/') <= 253);
+const text = (self: unknown, key: string): string | undefined => {
+  const value = field(self, key);
+  return typeof value === 'string' ? value : undefined;
+};
+
 /**
  * The CEL rules of the AgentSession CRD in TypeScript, keyed by the rule text. `has(self.x)` is
  * "the field is present", as in CEL on a structural schema.
@@ -73,6 +87,22 @@ const CEL_RULES: Readonly<Record<string, (self: unknown) => boolean>> = {
     has(s, 'secretKeyRef') !== has(s, 'configMapKeyRef'),
   "self.all(k, !k.startsWith('shepherd.dev/'))": (s) =>
     keysOf(s).every((k) => !k.startsWith('shepherd.dev/')),
+  [QUALIFIED_KEYS_RULE]: (s) => keysOf(s).every(isQualifiedName),
+  '!has(self.limits) || !has(self.requests) || self.requests.all(k, !(k in self.limits) || !quantity(string(self.requests[k])).isGreaterThan(quantity(string(self.limits[k]))))':
+    (s) => {
+      const limits = field(s, 'limits') as Json | undefined;
+      const requests = field(s, 'requests') as Json | undefined;
+      if (!limits || !requests) return true;
+      return Object.entries(requests).every(
+        ([k, request]) => !(k in limits) || !quantityGreaterThan(request, limits[k]),
+      );
+    },
+  "(has(self.key) && self.key != '') || (has(self.operator) && self.operator == 'Exists')": (s) =>
+    (text(s, 'key') ?? '') !== '' || text(s, 'operator') === 'Exists',
+  "!has(self.operator) || self.operator != 'Exists' || !has(self.value) || self.value == ''": (s) =>
+    text(s, 'operator') !== 'Exists' || (text(s, 'value') ?? '') === '',
+  "!has(self.tolerationSeconds) || (has(self.effect) && self.effect == 'NoExecute')": (s) =>
+    !has(s, 'tolerationSeconds') || text(s, 'effect') === 'NoExecute',
 };
 
 /** The CRD's `spec` schema, as written in the CRD file. */

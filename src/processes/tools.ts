@@ -30,6 +30,7 @@ export interface ToolVersions {
   KWOK_VERSION: string;
   TEMPORAL_CLI_VERSION: string;
   TEMPORAL_TEST_SERVER_VERSION: string;
+  SCHEMATHESIS_VERSION: string;
 }
 
 /** Absolute paths of what the workflow tests run: only the time-skipping test server. */
@@ -52,6 +53,7 @@ export function readToolVersions(root = repoRoot): ToolVersions {
     'KWOK_VERSION',
     'TEMPORAL_CLI_VERSION',
     'TEMPORAL_TEST_SERVER_VERSION',
+    'SCHEMATHESIS_VERSION',
   ];
   for (const key of keys) {
     if (!values[key]) throw new Error(`tools/versions.env does not set ${key}`);
@@ -91,6 +93,15 @@ export function testToolPaths(env: NodeJS.ProcessEnv = process.env, root = repoR
       env.SHEPHERD_TEMPORAL_TEST_SERVER ??
       join(cacheDir(env), `temporal-test-server-${v.TEMPORAL_TEST_SERVER_VERSION}`, 'temporal-test-server'),
   };
+}
+
+/**
+ * The Schemathesis `st` executable the API contract test runs: $SHEPHERD_SCHEMATHESIS if set,
+ * else its cache location (a link into its venv).
+ */
+export function schemathesisPath(env: NodeJS.ProcessEnv = process.env, root = repoRoot): string {
+  const v = readToolVersions(root);
+  return env.SHEPHERD_SCHEMATHESIS ?? join(cacheDir(env), `schemathesis-${v.SCHEMATHESIS_VERSION}`, 'st');
 }
 
 /** Names of the tools whose binary is not there yet. */

@@ -89,3 +89,110 @@ test('kubectl apply refuses a malformed timeout', async (t) => {
   assert.notEqual(refused.exitCode, 0);
   assert.match(refused.stderr, /timeout/);
 });
+
+/**
+ * What Kubernetes would refuse later, when it creates the runner's Job or PVC, is refused when the
+ * session is applied: each case is one bad field, and the API server's answer names it.
+ */
+const refusedBeforeAnythingIsCreated: Array<[string, Record<string, unknown>, RegExp]> = [
+  [
+    'a pod label value with a space',
+    { podMetadata: { labels: { team: 'a b' } } },
+    /spec\.podMetadata\.labels/,
+  ],
+  [
+    'a pod label key with a space',
+    { podMetadata: { labels: { 'my team': 'a' } } },
+    /spec\.podMetadata\.labels/,
+  ],
+  [
+    'a pod label key with an empty name',
+    { podMetadata: { labels: { 'example.com/': 'a' } } },
+    /spec\.podMetadata\.labels/,
+  ],
+  [
+    'an annotation key with a colon',
+    { podMetadata: { annotations: { 'a:b': 'x' } } },
+    /spec\.podMetadata\.annotations/,
+  ],
+  [
+    'a node selector value of 64 characters',
+    { nodeSelector: { zone: 'z'.repeat(64) } },
+    /spec\.nodeSelector/,
+  ],
+  ['a node selector key starting with a dash', { nodeSelector: { '-zone': 'a' } }, /spec\.nodeSelector/],
+  ['a malformed memory quantity', { resources: { limits: { memory: '4 GiB' } } }, /spec\.resources\.limits/],
+  [
+    'a memory request above its limit',
+    { resources: { requests: { memory: '2Gi' }, limits: { memory: '1Gi' } } },
+    /spec\.resources\.requests/,
+  ],
+  [
+    'a CPU request above its limit',
+    { resources: { requests: { cpu: '1500m' }, limits: { cpu: 1 } } },
+    /spec\.resources\.requests/,
+  ],
+  ['a resource name with a space', { resources: { limits: { 'my gpu': '1' } } }, /spec\.resources\.limits/],
+  [
+    'a toleration value with operator Exists',
+    { tolerations: [{ key: 'k', operator: 'Exists', value: 'v' }] },
+    /spec\.tolerations\[0\]\.value/,
+  ],
+  [
+    'a toleration with no key and operator Equal',
+    { tolerations: [{ value: 'v' }] },
+    /spec\.tolerations\[0\]\.key/,
+  ],
+  [
+    'tolerationSeconds without NoExecute',
+    { tolerations: [{ key: 'k', tolerationSeconds: 5 }] },
+    /spec\.tolerations\[0\]\.tolerationSeconds/,
+  ],
+  [
+    'a secret reference with an invalid name',
+    { env: [{ name: 'A', valueFrom: { secretKeyRef: { name: 'My_Secret', key: 'k' } } }] },
+    /spec\.env\[0\]\.valueFrom\.secretKeyRef\.name/,
+  ],
+  ['an image with a space', { image: 'runner :latest' }, /spec\.image/],
+  [
+    'a storage class with upper case',
+    { workspace: { storageClass: 'Fast' } },
+    /spec\.workspace\.storageClass/,
+  ],
+];
+
+for (const [what, spec, field] of refusedBeforeAnythingIsCreated) {
+  test(`kubectl apply refuses ${what}, naming the field`, async (t) => {
+    const namespace = await testNamespace(t, kc);
+    const refused = await kubectl(
+      ['apply', '-n', namespace, '-f', '-'],
+      session('bad', { agent: 'command', command: ['true'], ...spec }),
+    );
+    assert.notEqual(refused.exitCode, 0, `applied: ${refused.stdout}`);
+    assert.match(refused.stderr, field);
+    const listed = await kubectl(['get', 'ags', '-n', namespace, '-o', 'name']);
+    assert.equal(listed.stdout.trim(), '', 'no AgentSession was created');
+  });
+}
+
+test('kubectl apply accepts the valid forms of the same fields', async (t) => {
+  const namespace = await testNamespace(t, kc);
+  const applied = await kubectl(
+    ['apply', '-n', namespace, '-f', '-'],
+    session('fine', {
+      agent: 'command',
+      command: ['true'],
+      desiredState: 'Stopped',
+      podMetadata: {
+        labels: { 'example.com/team': 'a_b-1.c', empty: '' },
+        annotations: { 'example.com/note': 'any text at all' },
+      },
+      nodeSelector: { 'kubernetes.io/os': 'linux' },
+      resources: { requests: { cpu: '500m', memory: '1Gi' }, limits: { cpu: 1, memory: '1073741824' } },
+      tolerations: [{ operator: 'Exists' }, { key: 'k', effect: 'NoExecute', tolerationSeconds: 5 }],
+      image: 'registry.example/runner:1.0',
+      workspace: { storageClass: 'standard' },
+    }),
+  );
+  assert.equal(applied.exitCode, 0, applied.stderr);
+});

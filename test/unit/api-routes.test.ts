@@ -152,6 +152,88 @@ describe('the API routes', () => {
     }
   });
 
+  it('refuses up front what Kubernetes would refuse when it creates the Job or PVC, naming the field', async () => {
+    const cases: Array<[Record<string, unknown>, string]> = [
+      [{ podMetadata: { labels: { team: 'a b' } } }, 'spec.podMetadata.labels.team'],
+      [{ podMetadata: { labels: { 'my team': 'a' } } }, 'spec.podMetadata.labels'],
+      [{ podMetadata: { annotations: { 'a:b': 'x' } } }, 'spec.podMetadata.annotations'],
+      [{ nodeSelector: { zone: 'z'.repeat(64) } }, 'spec.nodeSelector.zone'],
+      [{ nodeSelector: { ['p'.repeat(254) + '/zone']: 'a' } }, 'spec.nodeSelector'],
+      [{ resources: { limits: { memory: '4 GiB' } } }, 'spec.resources.limits.memory'],
+      [{ resources: { requests: { memory: '2Gi' }, limits: { memory: '1Gi' } } }, 'spec.resources.requests'],
+      [{ resources: { requests: { cpu: '1500m' }, limits: { cpu: 1 } } }, 'spec.resources.requests'],
+      [{ resources: { limits: { 'my gpu': '1' } } }, 'spec.resources.limits'],
+      [{ tolerations: [{ key: 'k', operator: 'Exists', value: 'v' }] }, 'spec.tolerations[0].value'],
+      [{ tolerations: [{ value: 'v' }] }, 'spec.tolerations[0].key'],
+      [{ tolerations: [{ key: 'k', tolerationSeconds: 5 }] }, 'spec.tolerations[0].tolerationSeconds'],
+      [
+        { env: [{ name: 'A', valueFrom: { secretKeyRef: { name: 'My_Secret', key: 'k' } } }] },
+        'spec.env[0].valueFrom.secretKeyRef.name',
+      ],
+      [{ image: 'runner :latest' }, 'spec.image'],
+      [{ workspace: { storageClass: 'Fast' } }, 'spec.workspace.storageClass'],
+    ];
+    for (const [spec, field] of cases) {
+      const response = await app.inject({
+        method: 'POST',
+        url: sessions,
+        headers: auth,
+        payload: commandSession('bad', spec),
+      });
+      assert.equal(response.statusCode, 400, JSON.stringify(spec));
+      const error = response.json<{ code: string; message: string; details: { field: string } }>();
+      assert.equal(error.code, 'InvalidSession');
+      assert.equal(error.details.field, field, error.message);
+    }
+    assert.equal(backend.sessions.size, 0, 'nothing was created');
+    const fine = await app.inject({
+      method: 'POST',
+      url: sessions,
+      headers: auth,
+      payload: commandSession('fine', {
+        podMetadata: {
+          labels: { 'example.com/team': 'a_b-1.c', empty: '' },
+          annotations: { 'x.io/n': 'any text' },
+        },
+        nodeSelector: { 'kubernetes.io/os': 'linux' },
+        resources: { requests: { cpu: '500m', memory: '1Gi' }, limits: { cpu: 1, memory: '1073741824' } },
+        tolerations: [{ operator: 'Exists' }, { key: 'k', effect: 'NoExecute', tolerationSeconds: 5 }],
+      }),
+    });
+    assert.equal(fine.statusCode, 201, fine.body);
+  });
+
+  it('answers every framework error with {code, message, details}: methods, URLs, lengths, bodies', async () => {
+    const cases: Array<[string, string, number, string, Record<string, string>?, string?]> = [
+      ['TRACE', '/healthz', 405, 'MethodNotAllowed'],
+      ['QUERY', sessions, 405, 'MethodNotAllowed'],
+      ['PUT', `${sessions}/a`, 405, 'MethodNotAllowed'],
+      ['GET', '/no/such/route', 404, 'NotFound'],
+      ['GET', `${sessions}/%zz`, 400, 'InvalidRequest'],
+      ['GET', `${sessions}/${'a'.repeat(253)}`, 404, 'NotFound'],
+      ['GET', `${sessions}/${'a'.repeat(254)}`, 400, 'InvalidRequest'],
+      ['GET', `${sessions}/${'a'.repeat(5000)}`, 400, 'InvalidRequest'],
+      ['GET', `/api/v1/namespaces/${'n'.repeat(64)}/sessions`, 400, 'InvalidRequest'],
+      ['GET', `${sessions}?limit=0`, 400, 'InvalidRequest'],
+      ['GET', `${sessions}/a/logs?follow=maybe`, 400, 'InvalidRequest'],
+      ['POST', `${sessions}/a/stop`, 415, 'UnsupportedMediaType', { 'content-type': 'text/xml' }, '<a/>'],
+      ['POST', sessions, 400, 'InvalidRequest', { 'content-type': 'application/json' }, '{"metadata":'],
+    ];
+    for (const [method, url, status, code, headers = {}, payload] of cases) {
+      const response = await app.inject({
+        method: method as 'GET',
+        url,
+        headers: { ...auth, ...headers },
+        ...(payload === undefined ? {} : { payload }),
+      });
+      assert.equal(response.statusCode, status, `${method} ${url.slice(0, 80)}: ${response.body}`);
+      const body = response.json<{ code: string; message: string; details: Record<string, unknown> }>();
+      assert.deepEqual(Object.keys(body).sort(), ['code', 'details', 'message'], response.body);
+      assert.equal(body.code, code, response.body);
+      if (status === 405) assert.match(String(response.headers.allow), /GET|POST/);
+    }
+  });
+
   it('answers 409 AlreadyExists for a name that is taken', async () => {
     await app.inject({ method: 'POST', url: sessions, headers: auth, payload: commandSession('twice') });
     const response = await app.inject({

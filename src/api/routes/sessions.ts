@@ -17,6 +17,7 @@ import {
   SessionParams,
   createSessionBody,
   type CreateSessionBody,
+  errorResponses,
 } from '../schemas.js';
 import type { SessionBackend } from '../session-backend.js';
 import { type CrdSchema, celViolations } from '../session-validation.js';
@@ -32,8 +33,10 @@ export interface SessionRoutesOptions {
 }
 
 const SessionRef = Type.Unsafe<import('../session-backend.js').ApiSession>(Type.Ref('Session'));
-const ErrorRef = Type.Ref('Error');
-const errors = (...codes: number[]) => Object.fromEntries(codes.map((code) => [code, ErrorRef]));
+/** Statuses of a session request: no or a bad token, throttled by or no Kubernetes/Temporal. */
+const SESSION_ERRORS = [401, 429, 503];
+/** Statuses of a request that may carry a body: too large, not JSON. */
+const BODY_ERRORS = [413, 415];
 
 const TAGS = ['sessions'];
 const SECURITY = [{ bearer: [] }];
@@ -64,12 +67,12 @@ export const sessionRoutes: FastifyPluginAsyncTypebox<SessionRoutesOptions> = as
             metadata: Type.Object({ continue: Type.Optional(Type.String()) }),
             items: Type.Array(SessionRef),
           }),
-          ...errors(400, 401, 403, 500, 503),
+          ...errorResponses(...SESSION_ERRORS, 410),
         },
       },
     },
     async (request) => {
-      const { limit, phase } = request.query;
+      const { limit = 100, phase } = request.query;
       const page = await backend.list(request.params.ns, {
         limit,
         ...(request.query.continue ? { continue: request.query.continue } : {}),
@@ -99,7 +102,7 @@ export const sessionRoutes: FastifyPluginAsyncTypebox<SessionRoutesOptions> = as
         body: createSessionBody(specSchema),
         response: {
           201: SessionRef,
-          ...errors(400, 401, 403, 409, 413, 415, 500, 503),
+          ...errorResponses(...SESSION_ERRORS, ...BODY_ERRORS, 404, 409),
         },
       },
     },
@@ -148,7 +151,7 @@ export const sessionRoutes: FastifyPluginAsyncTypebox<SessionRoutesOptions> = as
         tags: TAGS,
         security: SECURITY,
         params: SessionParams,
-        response: { 200: SessionRef, ...errors(400, 401, 403, 404, 500, 503) },
+        response: { 200: SessionRef, ...errorResponses(...SESSION_ERRORS, 404) },
       },
     },
     (request) => backend.get(request.params.ns, request.params.name),
@@ -165,7 +168,7 @@ export const sessionRoutes: FastifyPluginAsyncTypebox<SessionRoutesOptions> = as
         tags: TAGS,
         security: SECURITY,
         params: SessionParams,
-        response: { 200: SessionRef, ...errors(400, 401, 403, 404, 500, 503) },
+        response: { 200: SessionRef, ...errorResponses(...SESSION_ERRORS, ...BODY_ERRORS, 404) },
       },
     },
     async (request) => {
@@ -190,7 +193,7 @@ export const sessionRoutes: FastifyPluginAsyncTypebox<SessionRoutesOptions> = as
           tags: TAGS,
           security: SECURITY,
           params: SessionParams,
-          response: { 202: SessionRef, ...errors(400, 401, 403, 404, 500, 503) },
+          response: { 202: SessionRef, ...errorResponses(...SESSION_ERRORS, ...BODY_ERRORS, 404) },
         },
       },
       async (request, reply) => {
@@ -220,7 +223,7 @@ export const sessionRoutes: FastifyPluginAsyncTypebox<SessionRoutesOptions> = as
             description: 'The log, as plain text.',
             content: { 'text/plain': { schema: Type.String() } },
           },
-          ...errors(400, 401, 403, 404, 500, 502, 503),
+          ...errorResponses(...SESSION_ERRORS, 404, 502),
         },
       },
     },
@@ -230,7 +233,7 @@ export const sessionRoutes: FastifyPluginAsyncTypebox<SessionRoutesOptions> = as
       // response's close, not the request's: a request closes once its body has been read.)
       reply.raw.once('close', () => abort.abort());
       const stream = await backend.logs(request.params.ns, request.params.name, {
-        follow: request.query.follow,
+        follow: request.query.follow ?? false,
         signal: abort.signal,
       });
       // No buffering by proxies, so a followed log arrives line by line.

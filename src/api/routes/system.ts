@@ -7,7 +7,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import type { Authenticator, Caller } from '../auth.js';
 import type { ApiMetrics } from '../metrics.js';
-import { NamespaceList } from '../schemas.js';
+import { errorResponses, NamespaceList } from '../schemas.js';
 import type { SessionBackend } from '../session-backend.js';
 
 /** What the system routes need. */
@@ -34,7 +34,7 @@ export const systemRoutes: FastifyPluginAsyncTypebox<SystemRoutesOptions> = asyn
         operationId: 'healthz',
         summary: 'Liveness: the process serves requests',
         tags: ['probes'],
-        response: { 200: Probe },
+        response: { 200: Probe, ...errorResponses() },
       },
     },
     () => ({ status: 'ok' as const }),
@@ -47,7 +47,7 @@ export const systemRoutes: FastifyPluginAsyncTypebox<SystemRoutesOptions> = asyn
         operationId: 'readyz',
         summary: 'Readiness: Temporal (and, on Kubernetes, the API server) reachable',
         tags: ['probes'],
-        response: { 200: Probe, 503: Probe },
+        response: { ...errorResponses(), 200: Probe, 503: Probe },
       },
     },
     async (_request, reply) => {
@@ -70,6 +70,7 @@ export const systemRoutes: FastifyPluginAsyncTypebox<SystemRoutesOptions> = asyn
             description: 'Prometheus text format.',
             content: { 'text/plain': { schema: Type.String() } },
           },
+          ...errorResponses(),
         },
       },
     },
@@ -89,9 +90,7 @@ export const systemRoutes: FastifyPluginAsyncTypebox<SystemRoutesOptions> = asyn
         security: [{ bearer: [] }],
         response: {
           200: NamespaceList,
-          401: Type.Ref('Error'),
-          500: Type.Ref('Error'),
-          503: Type.Ref('Error'),
+          ...errorResponses(401, 429, 503),
         },
       },
     },
@@ -102,5 +101,19 @@ export const systemRoutes: FastifyPluginAsyncTypebox<SystemRoutesOptions> = asyn
     },
   );
 
-  app.get('/openapi.json', { schema: { hide: true } }, () => app.swagger());
+  app.get(
+    '/openapi.json',
+    {
+      schema: {
+        operationId: 'openapi',
+        summary: 'This OpenAPI document',
+        tags: ['probes'],
+        response: {
+          200: Type.Object({}, { additionalProperties: true, description: 'The OpenAPI 3.1 document.' }),
+          ...errorResponses(),
+        },
+      },
+    },
+    () => app.swagger(),
+  );
 };

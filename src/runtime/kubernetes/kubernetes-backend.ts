@@ -5,7 +5,7 @@
  * restart change `spec.desiredState` as well as signalling, so the CR keeps saying what the user
  * wants and a controller resync never undoes the API's action.
  */
-import { PassThrough, type Readable } from 'node:stream';
+import { finished, PassThrough, type Readable } from 'node:stream';
 import * as k8s from '@kubernetes/client-node';
 import type { Client } from '@temporalio/client';
 import type { Logger } from '../../common/logger.js';
@@ -32,6 +32,7 @@ import type {
   SessionPage,
 } from '../../api/session-backend.js';
 import { kubernetesReachable, temporalReachable } from '../../api/temporal-readiness.js';
+import { continueTokenProblem } from './continue-token.js';
 
 /** Dependencies of the kubernetes backend. */
 export interface KubernetesBackendOptions {
@@ -88,15 +89,26 @@ export function kubernetesBackend(options: KubernetesBackendOptions): SessionBac
     }
   };
 
-  const read = (namespace: string, name: string): Promise<AgentSession> =>
-    kube(
+  /**
+   * Reads a live session. One being deleted (a deletionTimestamp, while its finalizer's cleanup
+   * runs) is already gone for the user: it answers NotFound here and is left out of lists, so a
+   * GET after a DELETE never shows it as a live session.
+   */
+  const read = async (namespace: string, name: string): Promise<AgentSession> => {
+    const cr = await kube(
       namespace,
       name,
       () => custom.getNamespacedCustomObject({ ...crApi, namespace, name }) as Promise<AgentSession>,
     );
+    if (cr.metadata.deletionTimestamp) {
+      throw new ApiError('NotFound', `${what(namespace, name)} does not exist (it is being deleted)`);
+    }
+    return cr;
+  };
 
-  const setDesiredState = (namespace: string, name: string, state: 'Running' | 'Stopped') =>
-    kube(
+  /** Sets spec.desiredState; a session being deleted is NotFound, as in `read`. */
+  const setDesiredState = async (namespace: string, name: string, state: 'Running' | 'Stopped') => {
+    const cr = await kube(
       namespace,
       name,
       () =>
@@ -108,6 +120,12 @@ export function kubernetesBackend(options: KubernetesBackendOptions): SessionBac
           body: [{ op: 'add', path: '/spec/desiredState', value: state }],
         }) as Promise<AgentSession>,
     );
+    // The patch of an object being deleted changes nothing that matters: its cleanup goes on.
+    if (cr.metadata.deletionTimestamp) {
+      throw new ApiError('NotFound', `${what(namespace, name)} does not exist (it is being deleted)`);
+    }
+    return cr;
+  };
 
   /**
    * Says in the status that a session created stopped is held. If the write fails the session is
@@ -196,7 +214,13 @@ export function kubernetesBackend(options: KubernetesBackendOptions): SessionBac
               spec: session.spec,
             },
           }) as Promise<AgentSession>,
-      );
+      ).catch((error: unknown) => {
+        // Creating in a namespace that does not exist is the API server's NotFound.
+        if (error instanceof ApiError && error.code === 'NotFound') {
+          throw new ApiError('NotFound', `namespace ${namespace} does not exist; create it or use another`);
+        }
+        throw error;
+      });
       if (held) return toApiSession(await writeHeldStatus(cr));
       try {
         await startSessionWorkflow(client, {
@@ -216,6 +240,16 @@ export function kubernetesBackend(options: KubernetesBackendOptions): SessionBac
     },
 
     async list(namespace: string, options: ListOptions): Promise<SessionPage> {
+      if (options.continue !== undefined) {
+        const problem = continueTokenProblem(options.continue);
+        if (problem) {
+          throw new ApiError(
+            'InvalidRequest',
+            `query parameter continue ${problem}; pass the metadata.continue of the previous page as is, or leave it out to list from the start`,
+            { field: 'continue', in: 'querystring' },
+          );
+        }
+      }
       const items: ApiSession[] = [];
       let token = options.continue;
       for (let reads = 0; reads < MAX_FILTERED_READS; reads += 1) {
@@ -230,6 +264,7 @@ export function kubernetesBackend(options: KubernetesBackendOptions): SessionBac
           }),
         )) as { items: AgentSession[]; metadata?: { _continue?: string } };
         for (const cr of page.items) {
+          if (cr.metadata.deletionTimestamp) continue;
           if (!options.phase || cr.status?.phase === options.phase) items.push(toApiSession(cr));
         }
         token = page.metadata?._continue || undefined;
@@ -294,6 +329,22 @@ export function kubernetesBackend(options: KubernetesBackendOptions): SessionBac
         );
       }
       const out = new PassThrough();
+      // The client library pipes the API server's response into `out`, and a pipe does not end
+      // its destination when the source fails: a watch the API server cut (a restart, a broken
+      // connection) would leave a followed log open forever. The source is announced by the
+      // 'pipe' event; when it ends in any way, so does the log.
+      let piped = false;
+      out.once('pipe', (source: Readable) => {
+        piped = true;
+        finished(source, (error) => {
+          if (error) {
+            logger.warn({ namespace, name, pod, error: error.message }, 'the runner log stream broke');
+          }
+          // What the failed source still buffers must not be written after the end.
+          source.unpipe(out);
+          out.end();
+        });
+      });
       let request: AbortController;
       try {
         request = await new k8s.Log(kubeConfig).log(namespace, pod, RUNNER_CONTAINER, out, {
@@ -315,10 +366,13 @@ export function kubernetesBackend(options: KubernetesBackendOptions): SessionBac
           { pod },
         );
       }
-      options.signal.addEventListener('abort', () => {
+      // The caller went away: aborting the request ends the source, and with it `out`.
+      const stop = () => {
         request.abort();
-        out.end();
-      });
+        if (!piped) out.end();
+      };
+      if (options.signal.aborted) stop();
+      else options.signal.addEventListener('abort', stop, { once: true });
       return out;
     },
 

@@ -50,6 +50,8 @@ export interface LocalBackendOptions {
 
 /** gRPC status NOT_FOUND, as the raw workflow service reports an unknown workflow id. */
 const GRPC_NOT_FOUND = 5;
+/** What Temporal answers for a page token it cannot decode. */
+const GRPC_INVALID_ARGUMENT = 3;
 
 /** Sessions looked up at once while building a list page. */
 const LIST_CONCURRENCY = 10;
@@ -280,6 +282,13 @@ export function localBackend(options: LocalBackendOptions): SessionBackend {
         `${SEARCH_ATTRIBUTES.namespace.name} = '${namespace}'`,
         ...(options.phase ? [`${SEARCH_ATTRIBUTES.phase.name} = '${options.phase}'`] : []),
       ];
+      const badToken = () =>
+        new ApiError(
+          'InvalidRequest',
+          'query parameter continue is not a token this API issued; pass the metadata.continue of the previous page as is, or leave it out to list from the start',
+          { field: 'continue', in: 'querystring' },
+        );
+      if (options.continue !== undefined && !/^[A-Za-z0-9_-]+$/.test(options.continue)) throw badToken();
       const page = await temporal(() =>
         client.workflowService.listWorkflowExecutions({
           namespace: temporalNamespace,
@@ -287,7 +296,12 @@ export function localBackend(options: LocalBackendOptions): SessionBackend {
           pageSize: options.limit,
           ...(options.continue ? { nextPageToken: Buffer.from(options.continue, 'base64url') } : {}),
         }),
-      );
+      ).catch((error: unknown) => {
+        // Temporal refuses a page token it cannot decode as an invalid argument.
+        if (options.continue && isGrpcServiceError(error) && Number(error.code) === GRPC_INVALID_ARGUMENT)
+          throw badToken();
+        throw error;
+      });
       // A restarted session has one execution per run; its state belongs to the newest run only.
       const seen = new Set<string>();
       const executions = (page.executions ?? []).filter((execution) => {
