@@ -21,7 +21,7 @@ import { providerReadiness, withReadiness } from './provider-status.js';
 import { runnerEvents } from './runner-events.js';
 import { ATTEMPT_LABEL, AGENT_CONFIG_NAME, GROUP, PLURAL, VERSION } from '../../resources/constants.js';
 import type { AgentConfig, AgentProvider, AgentSession, SecretKeyRef } from '../../resources/types.js';
-import { providerNameFor, resolveSession } from '../../session/resolve-session.js';
+import { providerEnvironment, providerNameFor, resolveSession } from '../../session/resolve-session.js';
 import type { ResolvedSession } from '../../session/resolved-session.js';
 import { CredentialsNotFoundError, ObjectConflictError, SessionGoneError } from '../errors.js';
 import type { LoadedSession, SessionActivities, SessionRef } from '../session-activities.js';
@@ -103,6 +103,21 @@ export function createKubernetesActivities(deps: KubernetesActivityDeps): Sessio
     return Buffer.from(encoded, 'base64').toString('utf8');
   }
 
+  /**
+   * The provider's environment values, read now: the resolved session carries only their names
+   * (it travels in Temporal payloads). An inline provider's are in the AgentSession itself.
+   */
+  async function readProviderEnvironment(session: ResolvedSession): Promise<Record<string, string>> {
+    const { namespace, provider } = session;
+    if (provider.name === undefined) {
+      const cr = await readSession(session);
+      if (!cr) throw new SessionGoneError(`AgentSession ${namespace}/${session.name} no longer exists`);
+      return providerEnvironment(namespace, provider, { spec: cr.spec });
+    }
+    const stored = await getCustom<AgentProvider>(namespace, PLURAL.agentProvider, provider.name);
+    return providerEnvironment(namespace, provider, stored ? { provider: stored } : {});
+  }
+
   return {
     async loadSession(ref: SessionRef): Promise<LoadedSession> {
       const [cr, config] = await Promise.all([
@@ -169,6 +184,7 @@ export function createKubernetesActivities(deps: KubernetesActivityDeps): Sessio
       const secret = buildSessionSecret(session, {
         ...(providerToken === undefined ? {} : { providerToken }),
         repoTokens,
+        providerEnvironment: await readProviderEnvironment(session),
       });
       const apis = childObjectApis(deps.kubeConfig, namespace);
       // A retry, or a restart after the user rotated a token: the Secret takes the current values.
