@@ -29,6 +29,11 @@ export interface RunnerSecrets {
   providerToken?: string;
   /** Git tokens by repository URL, for the repositories with a credentialsSecretRef. */
   repoTokens?: Readonly<Record<string, string>>;
+  /**
+   * The provider's environment, read from the provider now (the Kubernetes runtime). Without it,
+   * the values the session itself carries (the local runtime; sessions resolved by older workers).
+   */
+  providerEnvironment?: Readonly<Record<string, string>>;
 }
 
 /** The runner's environment: variable names to values, secret and plain apart. */
@@ -72,7 +77,9 @@ export function runnerSecretEnvironment(
   session: ResolvedSession,
   secrets: RunnerSecrets,
 ): Record<string, string> {
-  const env: Record<string, string> = { ...session.provider.environment };
+  const env: Record<string, string> = {
+    ...(secrets.providerEnvironment ?? session.provider.environment ?? {}),
+  };
   env[RUNNER_ENV.initialPrompt] = session.initialPrompt;
   if (secrets.providerToken !== undefined) env[RUNNER_ENV.providerToken] = secrets.providerToken;
   session.repos.forEach((repo, index) => {

@@ -114,6 +114,9 @@ function resolveRepos(session: AgentSession): ResolvedRepo[] {
   });
 }
 
+const INLINE_FIELD = 'spec.provider.environment';
+const providerField = (name: string) => `AgentProvider ${name} spec.environment`;
+
 function checkEnvironment(environment: Record<string, string>, field: string): Record<string, string> {
   for (const name of Object.keys(environment)) {
     if (!ENV_NAME.test(name) || isReservedEnvName(name)) {
@@ -133,11 +136,11 @@ function resolveProvider(session: AgentSession, agent: AgentType, inputs: Resolv
       ...(spec.provider.authTokenSecretRef
         ? { authTokenSecretRef: { ...spec.provider.authTokenSecretRef } }
         : {}),
-      environment: checkEnvironment(spec.provider.environment ?? {}, 'spec.provider.environment'),
+      environmentNames: Object.keys(checkEnvironment(spec.provider.environment ?? {}, INLINE_FIELD)),
     };
   }
   const name = providerNameFor(spec, inputs.config);
-  if (name === undefined) return { environment: {} };
+  if (name === undefined) return { environmentNames: [] };
   const source = spec.providerRef ? 'spec.providerRef' : `the AgentConfig's defaultProviders.${agent}`;
   const provider = inputs.provider;
   if (provider === undefined || provider.metadata.name !== name) {
@@ -162,8 +165,36 @@ function resolveProvider(session: AgentSession, agent: AgentType, inputs: Resolv
     ...(provider.spec.authTokenSecretRef
       ? { authTokenSecretRef: { ...provider.spec.authTokenSecretRef } }
       : {}),
-    environment: checkEnvironment(provider.spec.environment ?? {}, `AgentProvider ${name} spec.environment`),
+    environmentNames: Object.keys(checkEnvironment(provider.spec.environment ?? {}, providerField(name))),
   };
+}
+
+/**
+ * The values of the resolved provider's environment, read again where they are needed (the
+ * session Secret) rather than carried in the resolved session. Checked as `resolveSession` checks
+ * them, since the provider may have changed since.
+ *
+ * @param namespace The session's namespace, for messages.
+ * @param resolved The provider the session was resolved to.
+ * @param current What was read now: the AgentSession's spec (an inline provider), or the
+ *   AgentProvider named by `resolved.name`, if it still exists.
+ * @throws ProviderNotReadyError when the named AgentProvider no longer exists.
+ * @throws InvalidSpecError when a variable name is not allowed.
+ */
+export function providerEnvironment(
+  namespace: string,
+  resolved: ResolvedProvider,
+  current: { spec?: AgentSessionSpec; provider?: AgentProvider },
+): Record<string, string> {
+  if (resolved.name === undefined) {
+    return checkEnvironment(current.spec?.provider?.environment ?? {}, INLINE_FIELD);
+  }
+  if (current.provider?.metadata.name !== resolved.name) {
+    throw new ProviderNotReadyError(
+      `AgentProvider ${resolved.name} no longer exists in namespace ${namespace}; create it again or name another provider`,
+    );
+  }
+  return checkEnvironment(current.provider.spec.environment ?? {}, providerField(resolved.name));
 }
 
 /** AgentConfig env first, then the session's; a session entry replaces the config's of the same name. */

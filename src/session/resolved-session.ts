@@ -1,7 +1,8 @@
 /**
  * The resolved session: an AgentSession with every default applied (AgentConfig, provider,
  * built-in defaults) and every duration parsed, so the builders and the workflow never look at
- * defaults again. It is plain JSON, fit for a workflow's state and activity payloads.
+ * defaults again. It is plain JSON, fit for a workflow's state and activity payloads, and holds
+ * no secret values: Secrets by reference, the provider's environment by variable name.
  */
 import type {
   AgentType,
@@ -32,8 +33,19 @@ export interface ResolvedProvider {
   name?: string;
   /** The Secret key holding the API token; absent when the provider needs none. */
   authTokenSecretRef?: SecretKeyRef;
-  /** Extra environment for the agent, delivered through the session Secret. */
-  environment: Record<string, string>;
+  /**
+   * The names of the provider's extra environment variables for the agent. Their values are not
+   * here: this object travels in Temporal payloads, so the Kubernetes runtime reads the values
+   * from the provider when it writes the session Secret, and the Job takes them from there.
+   * Absent in sessions resolved by older workers, which carried `environment` instead.
+   */
+  environmentNames?: string[];
+  /**
+   * The provider's environment with its values: only in sessions resolved by older workers, and
+   * in the local runtime, whose workflow input (the spec) is the session's only record and carries
+   * them anyway.
+   */
+  environment?: Record<string, string>;
 }
 
 /** The workspace volume, defaults applied. */

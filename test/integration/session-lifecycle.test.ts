@@ -347,6 +347,7 @@ test('a worker killed with SIGKILL mid-run is restarted and the session finishes
 test('provider credentials reach the runner only through the session Secret, never a log, payload or the Job', async (t) => {
   const namespace = await testNamespace(t, kc);
   const token = `sk-test-${Math.random().toString(36).slice(2)}-do-not-leak`;
+  const gateway = `https://gateway-${Math.random().toString(36).slice(2)}.internal`;
   await core.createNamespacedSecret({
     namespace,
     body: { metadata: { name: 'anthropic' }, stringData: { apiKey: token } },
@@ -355,6 +356,7 @@ test('provider credentials reach the runner only through the session Secret, nev
     displayName: 'Anthropic',
     agentTypes: ['claude'],
     authTokenSecretRef: { name: 'anthropic', key: 'apiKey' },
+    environment: { ANTHROPIC_BASE_URL: gateway },
   });
   await createSession(namespace, 'secretive', {
     agent: 'claude',
@@ -370,11 +372,25 @@ test('provider credentials reach the runner only through the session Secret, nev
   assert.ok(!JSON.stringify(job).includes('add a README'), 'the Job holds no literal prompt');
   const secret = await core.readNamespacedSecret({ name: 'secretive-session', namespace });
   assert.equal(Buffer.from(secret.data?.SHEPHERD_PROVIDER_TOKEN ?? '', 'base64').toString(), token);
+  assert.equal(Buffer.from(secret.data?.ANTHROPIC_BASE_URL ?? '', 'base64').toString(), gateway);
+  assert.ok(!JSON.stringify(job).includes(gateway), 'the Job holds no literal provider environment');
 
   const done = await waitForPhase(namespace, 'secretive', TERMINAL);
   assert.equal(done.status?.phase, 'Succeeded');
   const history = await client.workflow.getHandle(sessionWorkflowId(namespace, 'secretive')).fetchHistory();
-  assert.ok(!JSON.stringify(history).includes(token), 'no Temporal payload carries the token');
+  // Payload data are bytes, whichever form the client gives them in: decode them, or the search
+  // would look at numbers or base64.
+  const recorded = JSON.stringify(history, (key, value: unknown) => {
+    if (value instanceof Uint8Array) return Buffer.from(value).toString('utf8');
+    if (key === 'data' && typeof value === 'string') return Buffer.from(value, 'base64').toString('utf8');
+    const bytes = value as { type?: unknown; data?: unknown } | null;
+    return bytes?.type === 'Buffer' && Array.isArray(bytes.data)
+      ? Buffer.from(bytes.data as number[]).toString('utf8')
+      : value;
+  });
+  assert.ok(recorded.includes('add a README'), 'the decoded history shows its payloads');
+  assert.ok(!recorded.includes(token), 'no Temporal payload carries the token');
+  assert.ok(!recorded.includes(gateway), 'no Temporal payload carries the provider environment');
   const { readFileSync } = await import('node:fs');
   assert.ok(!readFileSync(worker.logFile, 'utf8').includes(token), 'the worker log never shows the token');
 });

@@ -6,7 +6,12 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { AgentConfig, AgentProvider } from '../../src/resources/types.js';
 import { InvalidSpecError, ProviderNotReadyError } from '../../src/session/errors.js';
-import { BUILT_IN_DEFAULTS, providerNameFor, resolveSession } from '../../src/session/resolve-session.js';
+import {
+  BUILT_IN_DEFAULTS,
+  providerEnvironment,
+  providerNameFor,
+  resolveSession,
+} from '../../src/session/resolve-session.js';
 import { agentSession } from './support/session-fixtures.js';
 
 function config(spec: AgentConfig['spec']): AgentConfig {
@@ -39,6 +44,49 @@ function provider(name: string, ready: boolean, spec: Partial<AgentProvider['spe
   };
 }
 
+describe('providerEnvironment', () => {
+  const values = { ANTHROPIC_BASE_URL: 'https://gw' };
+
+  it('reads the values from the AgentProvider as it is now, or from an inline provider in the spec', () => {
+    const named = { name: 'anthropic', environmentNames: ['OLD_NAME'] };
+    const now = provider('anthropic', true, { environment: values });
+    assert.deepEqual(providerEnvironment('team-a', named, { provider: now }), values);
+    assert.deepEqual(
+      providerEnvironment(
+        'team-a',
+        { environmentNames: [] },
+        { spec: agentSession({ provider: { environment: values } }).spec },
+      ),
+      values,
+    );
+    assert.deepEqual(
+      providerEnvironment('team-a', { environmentNames: [] }, { spec: agentSession().spec }),
+      {},
+    );
+  });
+
+  it('fails with ProviderNotReady when the provider was deleted since, and refuses a reserved name added since', () => {
+    assert.throws(
+      () => providerEnvironment('team-a', { name: 'anthropic' }, {}),
+      (error: unknown) =>
+        error instanceof ProviderNotReadyError &&
+        /AgentProvider anthropic no longer exists in namespace team-a/.test(error.message),
+    );
+    assert.throws(
+      () =>
+        providerEnvironment(
+          'team-a',
+          { name: 'anthropic' },
+          {
+            provider: provider('anthropic', true, { environment: { SHEPHERD_ATTEMPT: '9' } }),
+          },
+        ),
+      (error: unknown) =>
+        error instanceof InvalidSpecError && /AgentProvider anthropic spec.environment/.test(error.message),
+    );
+  });
+});
+
 describe('resolveSession', () => {
   it('a minimal session gets the built-in defaults', () => {
     const resolved = resolveSession(agentSession());
@@ -56,7 +104,7 @@ describe('resolveSession', () => {
         dir: 'shop',
       },
     ]);
-    assert.deepEqual(resolved.provider, { environment: {} });
+    assert.deepEqual(resolved.provider, { environmentNames: [] });
   });
 
   it('the namespace AgentConfig fills what the session leaves out, and the session wins where it speaks', () => {
@@ -100,7 +148,7 @@ describe('resolveSession', () => {
     );
   });
 
-  it('uses the AgentConfig default provider for the agent, and copies its environment', () => {
+  it('uses the AgentConfig default provider for the agent, and keeps only its environment names', () => {
     const session = agentSession();
     const cfg = config({ defaultProviders: { claude: 'anthropic' } });
     assert.equal(providerNameFor(session.spec, cfg), 'anthropic');
@@ -111,8 +159,27 @@ describe('resolveSession', () => {
     assert.deepEqual(resolved.provider, {
       name: 'anthropic',
       authTokenSecretRef: { name: 'anthropic-key', key: 'token' },
-      environment: { ANTHROPIC_BASE_URL: 'https://gw' },
+      environmentNames: ['ANTHROPIC_BASE_URL'],
     });
+  });
+
+  it('carries no provider environment value, named or inline, so none reaches a Temporal payload', () => {
+    const values = { ANTHROPIC_BASE_URL: 'https://gateway.internal/v1', GATEWAY_HEADER: 'x-team-a-7f3e' };
+    const named = resolveSession(agentSession(), {
+      config: config({ defaultProviders: { claude: 'anthropic' } }),
+      provider: provider('anthropic', true, { environment: values }),
+    });
+    const inline = resolveSession(agentSession({ provider: { environment: values } }));
+    for (const [story, resolved] of [
+      ['named', named],
+      ['inline', inline],
+    ] as const) {
+      const payload = JSON.stringify(resolved);
+      for (const value of Object.values(values)) {
+        assert.equal(payload.includes(value), false, `${story}: ${value} is in the resolved session`);
+      }
+      assert.deepEqual(resolved.provider.environmentNames, ['ANTHROPIC_BASE_URL', 'GATEWAY_HEADER'], story);
+    }
   });
 
   it('a missing provider fails with ProviderNotReady naming it and where it came from', () => {

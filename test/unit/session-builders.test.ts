@@ -96,10 +96,19 @@ describe('the workspace PVC', () => {
 
 describe('the session Secret', () => {
   it('holds the prompt, the provider token, the provider environment and the git token, only in stringData', () => {
-    const session = resolvedSession();
+    // As the Kubernetes runtime resolves it: the provider's variable names only; the activity
+    // passes the values it read from the provider.
+    const session = resolvedSession({
+      provider: {
+        name: 'anthropic',
+        authTokenSecretRef: { name: 'anthropic-key', key: 'api-key' },
+        environmentNames: ['ANTHROPIC_BASE_URL'],
+      },
+    });
     const secret = buildSessionSecret(session, {
       providerToken: TOKEN,
       repoTokens: { 'https://git.example.com/team-a/shop.git': GIT_TOKEN },
+      providerEnvironment: { ANTHROPIC_BASE_URL: 'https://llm-gateway.internal' },
     });
     assert.equal(secret.metadata?.name, 'fix-flaky-test-session');
     assert.equal(secret.data, undefined);
@@ -111,8 +120,13 @@ describe('the session Secret', () => {
     });
   });
 
+  it('a session resolved by an older worker, with the values in it, still gets them', () => {
+    const secret = buildSessionSecret(resolvedSession({ repos: [] }), {});
+    assert.equal(secret.stringData?.['ANTHROPIC_BASE_URL'], 'https://llm-gateway.internal');
+  });
+
   it('a provider without a token gives a Secret without a token key', () => {
-    const secret = buildSessionSecret(resolvedSession({ provider: { environment: {} }, repos: [] }), {});
+    const secret = buildSessionSecret(resolvedSession({ provider: { environmentNames: [] }, repos: [] }), {});
     assert.deepEqual(Object.keys(secret.stringData ?? {}), ['INITIAL_PROMPT']);
   });
 

@@ -1,8 +1,9 @@
 /**
  * The session activities on Kubernetes: the AgentSession and its AgentConfig and provider are read
  * from the API server, the workspace is a PVC, the secrets a per-session Secret, the runner a Job.
- * Each call is idempotent — deterministic names, 409 adopts, 404 on delete is success — so a retry
- * after a worker crash never makes a second object.
+ * Each call is idempotent — deterministic names, an object the session owns is adopted, 404 on
+ * delete is success — so a retry after a worker crash never makes a second object. An object of a
+ * child's name that the session does not own is never adopted or deleted (owned-objects.ts).
  */
 import * as k8s from '@kubernetes/client-node';
 import { buildSessionJob } from './builders/session-job.js';
@@ -15,15 +16,16 @@ import {
 } from './builders/session-rbac.js';
 import { buildSessionSecret } from './builders/session-secret.js';
 import { sessionSelectorLabels } from './builders/session-metadata.js';
+import { createOrAdoptOwned, createOrReplaceOwned, childObjectApis, deleteOwned } from './owned-objects.js';
 import { providerReadiness, withReadiness } from './provider-status.js';
 import { runnerEvents } from './runner-events.js';
 import { stopRunnerJob } from './runner-stop.js';
 import { FAILED_CREATE_FIELD_SELECTOR, podRefusalOfEvent } from './pod-refusals.js';
 import { ATTEMPT_LABEL, AGENT_CONFIG_NAME, GROUP, PLURAL, VERSION } from '../../resources/constants.js';
 import type { AgentConfig, AgentProvider, AgentSession, SecretKeyRef } from '../../resources/types.js';
-import { providerNameFor, resolveSession } from '../../session/resolve-session.js';
+import { providerEnvironment, providerNameFor, resolveSession } from '../../session/resolve-session.js';
 import type { ResolvedSession } from '../../session/resolved-session.js';
-import { CredentialsNotFoundError, SessionGoneError, StatusRejectedError } from '../errors.js';
+import { CredentialsNotFoundError, ObjectConflictError, SessionGoneError, StatusRejectedError } from '../errors.js';
 import { statusRefusalMessage } from './status-refusal.js';
 import type { LoadedSession, SessionActivities, SessionRef } from '../session-activities.js';
 
@@ -51,32 +53,12 @@ async function orUndefined<T>(call: Promise<T>): Promise<T | undefined> {
   }
 }
 
-/** Creates an object; when it already exists, returns undefined so the caller adopts it. */
-async function createOrAdopt<T>(create: () => Promise<T>): Promise<T | undefined> {
-  try {
-    return await create();
-  } catch (error) {
-    if (statusOf(error) === 409) return undefined;
-    throw error;
-  }
-}
-
-/** Deletes an object; 404 is success. */
-async function deleteIgnoringMissing(remove: () => Promise<unknown>): Promise<void> {
-  try {
-    await remove();
-  } catch (error) {
-    if (statusOf(error) !== 404) throw error;
-  }
-}
-
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Builds the Kubernetes implementation of {@link SessionActivities}. */
 export function createKubernetesActivities(deps: KubernetesActivityDeps): SessionActivities {
   const core = deps.kubeConfig.makeApiClient(k8s.CoreV1Api);
   const batch = deps.kubeConfig.makeApiClient(k8s.BatchV1Api);
-  const rbac = deps.kubeConfig.makeApiClient(k8s.RbacAuthorizationV1Api);
   const storage = deps.kubeConfig.makeApiClient(k8s.StorageV1Api);
   const custom = deps.kubeConfig.makeApiClient(k8s.CustomObjectsApi);
   const pvcBindWaitMs = deps.pvcBindWaitMs ?? 0;
@@ -115,6 +97,21 @@ export function createKubernetesActivities(deps: KubernetesActivityDeps): Sessio
     return Buffer.from(encoded, 'base64').toString('utf8');
   }
 
+  /**
+   * The provider's environment values, read now: the resolved session carries only their names
+   * (it travels in Temporal payloads). An inline provider's are in the AgentSession itself.
+   */
+  async function readProviderEnvironment(session: ResolvedSession): Promise<Record<string, string>> {
+    const { namespace, provider } = session;
+    if (provider.name === undefined) {
+      const cr = await readSession(session);
+      if (!cr) throw new SessionGoneError(`AgentSession ${namespace}/${session.name} no longer exists`);
+      return providerEnvironment(namespace, provider, { spec: cr.spec });
+    }
+    const stored = await getCustom<AgentProvider>(namespace, PLURAL.agentProvider, provider.name);
+    return providerEnvironment(namespace, provider, stored ? { provider: stored } : {});
+  }
+
   return {
     async loadSession(ref: SessionRef): Promise<LoadedSession> {
       const [cr, config] = await Promise.all([
@@ -140,9 +137,7 @@ export function createKubernetesActivities(deps: KubernetesActivityDeps): Sessio
     async provisionWorkspace(session: ResolvedSession) {
       const body = buildSessionPvc(session);
       const name = body.metadata!.name!;
-      await createOrAdopt(() =>
-        core.createNamespacedPersistentVolumeClaim({ namespace: session.namespace, body }),
-      );
+      await createOrAdoptOwned(childObjectApis(deps.kubeConfig, session.namespace).pvc, body, session);
       const deadline = Date.now() + pvcBindWaitMs;
       let waitsForConsumer: boolean | undefined;
       for (;;) {
@@ -183,38 +178,32 @@ export function createKubernetesActivities(deps: KubernetesActivityDeps): Sessio
       const secret = buildSessionSecret(session, {
         ...(providerToken === undefined ? {} : { providerToken }),
         repoTokens,
+        providerEnvironment: await readProviderEnvironment(session),
       });
-      const created = await createOrAdopt(() => core.createNamespacedSecret({ namespace, body: secret }));
-      if (!created) {
-        // A retry, or a restart after the user rotated a token: the Secret takes the current values.
-        await core.replaceNamespacedSecret({ name: secret.metadata!.name!, namespace, body: secret });
-      }
-      await Promise.all([
-        createOrAdopt(() =>
-          core.createNamespacedServiceAccount({ namespace, body: buildRunnerServiceAccount(session) }),
-        ),
-        createOrAdopt(() => rbac.createNamespacedRole({ namespace, body: buildRunnerRole(session) })),
-        createOrAdopt(() =>
-          rbac.createNamespacedRoleBinding({ namespace, body: buildRunnerRoleBinding(session) }),
-        ),
-      ]);
+      const apis = childObjectApis(deps.kubeConfig, namespace);
+      // A retry, or a restart after the user rotated a token: the Secret takes the current values.
+      await createOrReplaceOwned(apis.secret, secret, session, Object.values(secret.stringData ?? {}));
+      // One at a time, so a conflict or refusal is reported for the first object, not raced.
+      await createOrAdoptOwned(apis.serviceAccount, buildRunnerServiceAccount(session), session);
+      await createOrAdoptOwned(apis.role, buildRunnerRole(session), session);
+      await createOrAdoptOwned(apis.roleBinding, buildRunnerRoleBinding(session), session);
     },
 
     async launchRunner({ session, attempt }) {
       const body = buildSessionJob(session, attempt);
       const name = body.metadata!.name!;
-      const created = await createOrAdopt(() =>
-        batch.createNamespacedJob({ namespace: session.namespace, body }),
+      const { object, created } = await createOrAdoptOwned(
+        childObjectApis(deps.kubeConfig, session.namespace).job,
+        body,
+        session,
       );
-      if (created) return { name, created: true, description: `Job ${name}` };
-      const existing = await batch.readNamespacedJob({ name, namespace: session.namespace });
-      const owner = existing.metadata?.ownerReferences?.find((o) => o.controller);
-      if (owner?.uid !== session.uid || existing.metadata?.labels?.[ATTEMPT_LABEL] !== String(attempt)) {
-        throw new Error(
-          `Job ${name} exists but belongs to another session or attempt; delete it to continue`,
+      // Two attempts share no name, so this only guards against a Job edited by hand.
+      if (object.metadata?.labels?.[ATTEMPT_LABEL] !== String(attempt)) {
+        throw new ObjectConflictError(
+          `Job ${name} belongs to AgentSession ${session.name} but not to attempt ${attempt}; delete it (kubectl delete job ${name} -n ${session.namespace}) to continue`,
         );
       }
-      return { name, created: false, description: `Job ${name}` };
+      return { name, created, description: `Job ${name}` };
     },
 
     async observeRunner({ session, attempt }) {
@@ -273,28 +262,17 @@ export function createKubernetesActivities(deps: KubernetesActivityDeps): Sessio
     },
 
     async cleanup({ session, attempts, deleteWorkspace }) {
-      const { namespace } = session;
+      // Only what this session (this uid) owns goes; another's object of the same name stays.
       const names = sessionObjectNames(session.name);
+      const apis = childObjectApis(deps.kubeConfig, session.namespace);
       for (const attempt of attempts) {
-        await deleteIgnoringMissing(() =>
-          batch.deleteNamespacedJob({
-            name: jobName(session.name, attempt),
-            namespace,
-            propagationPolicy: 'Background',
-          }),
-        );
+        await deleteOwned(apis.job, jobName(session.name, attempt), session);
       }
-      await deleteIgnoringMissing(() => core.deleteNamespacedSecret({ name: names.secret, namespace }));
-      await deleteIgnoringMissing(() => rbac.deleteNamespacedRoleBinding({ name: names.runner, namespace }));
-      await deleteIgnoringMissing(() => rbac.deleteNamespacedRole({ name: names.runner, namespace }));
-      await deleteIgnoringMissing(() =>
-        core.deleteNamespacedServiceAccount({ name: names.runner, namespace }),
-      );
-      if (deleteWorkspace) {
-        await deleteIgnoringMissing(() =>
-          core.deleteNamespacedPersistentVolumeClaim({ name: names.pvc, namespace }),
-        );
-      }
+      await deleteOwned(apis.secret, names.secret, session);
+      await deleteOwned(apis.roleBinding, names.runner, session);
+      await deleteOwned(apis.role, names.runner, session);
+      await deleteOwned(apis.serviceAccount, names.runner, session);
+      if (deleteWorkspace) await deleteOwned(apis.pvc, names.pvc, session);
     },
 
     async mirrorStatus({ session, status }) {

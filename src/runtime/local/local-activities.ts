@@ -11,7 +11,7 @@ import { buildCloneScript } from '../../runner-contract/clone-script.js';
 import { runnerEnvironment } from '../../runner-contract/environment.js';
 import { shellQuote } from '../../runner-contract/shell.js';
 import type { AgentSession, SecretKeyRef } from '../../resources/types.js';
-import { resolveSession } from '../../session/resolve-session.js';
+import { providerEnvironment, resolveSession } from '../../session/resolve-session.js';
 import type { ResolvedSession } from '../../session/resolved-session.js';
 import { InvalidSpecError } from '../../session/errors.js';
 import { CredentialsNotFoundError } from '../errors.js';
@@ -160,7 +160,17 @@ export function createLocalActivities(deps: LocalActivityDeps): SessionActivitie
         },
         spec: input.spec,
       };
-      return { session: resolveSession(session), previousAttempt: input.previousAttempt ?? 0 };
+      const resolved = resolveSession(session);
+      // Unlike on Kubernetes, the values stay in the resolved session: the spec in the workflow
+      // input is a local session's only record and carries them anyway, and nothing else could
+      // give them to the runner process later.
+      const environment = providerEnvironment(session.metadata.namespace!, resolved.provider, {
+        spec: input.spec,
+      });
+      return {
+        session: { ...resolved, provider: { ...resolved.provider, environment } },
+        previousAttempt: input.previousAttempt ?? 0,
+      };
     },
 
     async provisionWorkspace(session) {
