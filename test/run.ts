@@ -6,6 +6,8 @@
  *
  * Usage: npm test [-- [--no-lint] [files...]]. Files under test/unit/ and test/workflows/ need no
  * environment; test/workflows/ needs the time-skipping test server, which each file starts itself.
+ * The runner tests that drive a real agent CLI (test/runner/runner-agent-*.test.ts) get the pinned
+ * Claude Code and OpenCode installed first when they are missing.
  */
 import { spawn } from 'node:child_process';
 import { readdirSync, statSync, writeFileSync } from 'node:fs';
@@ -13,7 +15,7 @@ import { join, relative, resolve } from 'node:path';
 import { DefaultLogger, bundleWorkflowCode } from '@temporalio/worker';
 import { execa } from 'execa';
 import { childEnv, type Environment, startEnvironment } from '../src/devenv/environment.js';
-import { missingTools, repoRoot, testToolPaths, toolPaths } from '../src/processes/tools.js';
+import { agentToolPaths, missingTools, repoRoot, testToolPaths, toolPaths } from '../src/processes/tools.js';
 
 function findTests(dir: string): string[] {
   return readdirSync(dir).flatMap((entry) => {
@@ -37,6 +39,7 @@ if (files.length === 0) {
 const inWorkflowTests = (f: string) => f.startsWith(join('test', 'workflows'));
 const needsEnvironment = files.some((f) => !f.startsWith(join('test', 'unit')) && !inWorkflowTests(f));
 const needsTestServer = files.some(inWorkflowTests);
+const needsAgents = files.some((f) => /^runner-agent-.*\.test\.ts$/.test(f.split(/[\\/]/).pop() ?? ''));
 
 const step = async (title: string, command: string, commandArgs: string[]) => {
   const started = Date.now();
@@ -77,6 +80,8 @@ try {
   }
   if (needsTestServer && missingTools(testToolPaths()).length > 0)
     await step('setup the test server', 'bash', ['scripts/setup-tools.sh', 'temporal-test-server']);
+  if (needsAgents && missingTools(agentToolPaths()).length > 0)
+    await step('install the agent CLIs', 'bash', ['scripts/setup-tools.sh', 'claude-code', 'opencode']);
   if (needsEnvironment) {
     if (missingTools(toolPaths()).length > 0) await step('setup tools', 'bash', ['scripts/setup-tools.sh']);
     console.log('# starting the environment');

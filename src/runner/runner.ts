@@ -10,6 +10,7 @@ import { mkdirSync } from 'node:fs';
 import type { RunnerResult } from '../runner-contract/result.js';
 import type { AgentExit, AgentOutput, RunningAgent } from './agent-process.js';
 import { startAgent } from './agent-process.js';
+import { agentRefusal } from './agent-refusal.js';
 import type { AgentDefinition, AgentReport } from './agents/agent.js';
 import { AGENTS } from './agents/index.js';
 import type { RunnerConfig } from './config.js';
@@ -95,6 +96,14 @@ export class Runner {
       exit = await this.agentProcess.exited;
       report = launch.report();
       this.log(`${this.config.agent} ${describeExit(exit)}`);
+      const refusal = this.stopping
+        ? undefined
+        : agentRefusal(
+            this.config.agent,
+            { exit, startedSession: report.startedSession, reportedError: report.error },
+            this.agent.refusalHint,
+          );
+      if (refusal !== undefined) return this.refused(refusal);
     }
 
     const message = this.stopRequest
@@ -170,6 +179,27 @@ export class Runner {
           branch: other.outputBranch,
           status: i === index ? 'Failed' : 'NotPushed',
           message: i === index ? reason : 'the agent did not run',
+        })),
+      },
+    };
+  }
+
+  /**
+   * The agent refused to start: a prerequisite failure, because it would refuse again on a retry.
+   * It changed nothing, so nothing is committed or pushed.
+   */
+  private refused(reason: string): RunnerOutcome {
+    const summary = this.redactor.redact(reason);
+    this.log(summary);
+    return {
+      exitCode: RUNNER_EXIT.prerequisite,
+      result: {
+        summary,
+        repos: this.config.repos.map((repo): RepoReport => ({
+          url: repo.url,
+          branch: repo.outputBranch,
+          status: 'NotPushed',
+          message: `${this.config.agent} did not start`,
         })),
       },
     };
