@@ -8,9 +8,9 @@
  */
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { agentToolPaths } from '../../src/processes/tools.js';
+import { AGENT_RUN_TIMEOUT_MS, claudeBin } from './support/agent-cli.js';
 import { GitSandbox, repo } from './support/git-sandbox.js';
 import { startScriptedAnthropic } from './support/scripted-anthropic.js';
 
@@ -19,7 +19,6 @@ after(() => sandbox.remove());
 
 const PROVIDER_TOKEN = 'sk-ant-api03-provider-token-0123456789';
 const GIT_TOKEN = 'ghp_gitTokenForTheRepository9876543210';
-const claudeBin = dirname(agentToolPaths().claude);
 
 /** The text of the tool results Claude Code sent back to the model in a request. */
 function toolResults(body: Record<string, unknown> | undefined): string {
@@ -82,6 +81,7 @@ describe('the claude agent (real Claude Code)', () => {
         ANTHROPIC_BASE_URL: api.url,
         PATH: `${claudeBin}:${process.env.PATH ?? ''}`,
       }),
+      AGENT_RUN_TIMEOUT_MS,
     );
 
     assert.equal(run.exitCode, 0, `${run.stdout}\n${run.stderr}`);

@@ -60,9 +60,9 @@ export const opencodeAgent: AgentDefinition = {
         '--title',
         title,
         ...(config.model === undefined ? [] : ['--model', config.model]),
-        // After `--`, a prompt starting with a dash is not taken for an option.
-        '--',
-        config.prompt,
+        // OpenCode's argument parser takes a prompt starting with a dash for an option (and waits
+        // for ever when it follows `--`); a leading space keeps it a message.
+        config.prompt.startsWith('-') ? ` ${config.prompt}` : config.prompt,
       ],
       cwd,
       env: {
