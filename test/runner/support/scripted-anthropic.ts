@@ -3,7 +3,8 @@
  * (it is reached through ANTHROPIC_BASE_URL). Each `POST /v1/messages` with `stream: true` that
  * carries the agent's tools is answered with the next scripted turn as the API streams it
  * (server-sent events message_start, content_block_start/delta/stop, message_delta with usage,
- * message_stop), so the CLI really runs the tools a turn asks for. Anything else it is sent is
+ * message_stop), so the CLI really runs the tools a turn asks for, or with a scripted API error.
+ * Anything else it is sent is
  * answered 500 and recorded in `unexpected`, so a test shows what the CLI asked for.
  */
 import { randomUUID } from 'node:crypto';
@@ -23,10 +24,20 @@ export interface ScriptedUsage {
 }
 
 /** One assistant turn: its blocks and the usage the API reports for it. */
-export interface ScriptedTurn {
+export interface ScriptedAnswer {
   content: ScriptedBlock[];
   usage: ScriptedUsage;
 }
+
+/** An error the API answers a turn with, as `{type: 'error', error: {type, message}}`. */
+export interface ScriptedError {
+  status: number;
+  /** The API's error type, e.g. `invalid_request_error`. */
+  type: string;
+  message: string;
+}
+
+export type ScriptedTurn = ScriptedAnswer | { error: ScriptedError };
 
 /** A request the server saw. */
 export interface SeenRequest {
@@ -64,7 +75,7 @@ function sse(response: ServerResponse, event: string, data: Record<string, unkno
 }
 
 /** Streams one turn as the Messages API does. */
-function streamTurn(response: ServerResponse, model: string, turn: ScriptedTurn): void {
+function streamTurn(response: ServerResponse, model: string, turn: ScriptedAnswer): void {
   response.writeHead(200, {
     'content-type': 'text/event-stream',
     'cache-control': 'no-cache',
@@ -147,6 +158,14 @@ export async function startScriptedAnthropic(script: ScriptedTurn[]): Promise<Sc
         return;
       }
       turns.push(seen);
+      if ('error' in turn) {
+        response
+          .writeHead(turn.error.status, { 'content-type': 'application/json' })
+          .end(
+            JSON.stringify({ type: 'error', error: { type: turn.error.type, message: turn.error.message } }),
+          );
+        return;
+      }
       streamTurn(response, typeof body?.model === 'string' ? body.model : 'claude-scripted', turn);
     })();
   });
