@@ -184,7 +184,7 @@ describe('an agent CLI that started and then failed', () => {
     );
     assert.match(
       String(run.result?.summary),
-      /^claude exited with code 1\n.*scripted: this request is invalid/s,
+      /^claude exited with code 1\nAPI Error: /,
     );
     assert.equal(sandbox.remoteHead(url, BRANCH), undefined, 'nothing to push');
   });
