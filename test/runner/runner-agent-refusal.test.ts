@@ -182,10 +182,7 @@ describe('an agent CLI that started and then failed', () => {
       [],
       'nothing but the model was asked',
     );
-    assert.match(
-      String(run.result?.summary),
-      /^claude exited with code 1\nAPI Error: /,
-    );
+    assert.match(String(run.result?.summary), /^claude exited with code 1\nAPI Error: /);
     assert.equal(sandbox.remoteHead(url, BRANCH), undefined, 'nothing to push');
   });
 });
