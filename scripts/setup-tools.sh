@@ -2,21 +2,26 @@
 # Provides the pinned real components (tools/versions.env) in the cache, building them from the
 # Go module proxy when Go is available, or downloading official releases otherwise. The Temporal
 # time-skipping test server, which only the workflow tests need, is a Java program: Maven fetches
-# its jars from Maven Central, and a small wrapper script in the cache runs it.
+# its jars from Maven Central, and a small wrapper script in the cache runs it. The agent CLIs the
+# runner tests drive (Claude Code, OpenCode) come from the npm registry, each installed with
+# `npm install --prefix` into its own cache directory at its pinned version.
 #
 # Cache layout: $SHEPHERD_CACHE (default ~/.cache/shepherd)/<tool>-<version>/<binary>. A tool is
 # taken, in order, from: an environment variable naming the binary (SHEPHERD_ETCD,
 # SHEPHERD_KUBE_APISERVER, SHEPHERD_KUBE_CONTROLLER_MANAGER, SHEPHERD_KUBE_SCHEDULER,
-# SHEPHERD_KUBECTL, SHEPHERD_KWOK, SHEPHERD_TEMPORAL, SHEPHERD_TEMPORAL_TEST_SERVER); the cache; a
+# SHEPHERD_KUBECTL, SHEPHERD_KWOK, SHEPHERD_TEMPORAL, SHEPHERD_TEMPORAL_TEST_SERVER, SHEPHERD_CLAUDE,
+# SHEPHERD_OPENCODE); the cache; a
 # binary of the right version on PATH (linked into the cache); a build (or, with
 # SHEPHERD_TOOLS_SOURCE=download, a download). The test server is never looked up on PATH (it has
-# no version to check) and is always fetched with Maven.
+# no version to check) and is always fetched with Maven; the agent CLIs are never taken from PATH
+# either (a global install may be any version) and are always installed with npm.
 #
 # Schemathesis, the API fuzzer that test/integration/api-schemathesis.test.ts runs, is a Python
 # program: pip installs the pinned version from PyPI into its own venv in the cache (needs
 # Python 3.10+ with the venv module), or SHEPHERD_SCHEMATHESIS names an `st` executable.
 #
 # Usage: setup-tools.sh [kubernetes] [etcd] [kwok] [temporal] [temporal-test-server] [schemathesis]
+#        [claude-code] [opencode]
 #        (no argument: the environment's tools, kubernetes etcd kwok temporal)
 set -euo pipefail
 
@@ -50,6 +55,8 @@ kwok_dir="$cache/kwok-$KWOK_VERSION"
 temporal_dir="$cache/temporal-$TEMPORAL_CLI_VERSION"
 test_server_dir="$cache/temporal-test-server-$TEMPORAL_TEST_SERVER_VERSION"
 schemathesis_dir="$cache/schemathesis-$SCHEMATHESIS_VERSION"
+claude_dir="$cache/claude-code-$CLAUDE_CODE_VERSION"
+opencode_dir="$cache/opencode-$OPENCODE_VERSION"
 
 # have NAME DIR ENVVAR VERSION_CMD EXPECTED: true when DIR/NAME is usable; adopts an env override or
 # a binary of the right version on PATH.
@@ -263,6 +270,34 @@ have_schemathesis() {
   [ -x "$schemathesis_dir/st" ]
 }
 
+# npm_tool NAME DIR PACKAGE VERSION VAR BIN: makes DIR/node_modules/.bin/BIN the pinned PACKAGE@VERSION,
+# adopting VAR when set. Installed beside DIR and moved in whole, so an interrupted install never
+# leaves a half-installed CLI; the platform binary comes as an npm optional dependency, so
+# optional dependencies must not be turned off.
+npm_tool() {
+  local name=$1 dir=$2 package=$3 version=$4 var=$5 bin=$6
+  if [ -n "${!var:-}" ]; then
+    [ -x "${!var}" ] || die "$var=${!var} is not an executable file"
+    mkdir -p "$dir/node_modules/.bin"
+    ln -sf "${!var}" "$dir/node_modules/.bin/$bin"
+    return 0
+  fi
+  [ -x "$dir/node_modules/.bin/$bin" ] && return 0
+  command -v npm >/dev/null 2>&1 || die "npm is needed to install $package; install Node.js or set $var"
+  local tmp="$dir.tmp" start=$SECONDS out
+  rm -rf "$tmp" && mkdir -p "$tmp"
+  log "installing $package@$version from the npm registry ..."
+  if ! out=$(npm install --prefix "$tmp" --no-audit --no-fund --no-save --loglevel=error --include=optional \
+    "$package@$version" 2>&1); then
+    printf '%s\n' "$out" >&2
+    die "npm could not install $package@$version"
+  fi
+  "$tmp/node_modules/.bin/$bin" --version >/dev/null 2>&1 ||
+    die "$package@$version installed, but $tmp/node_modules/.bin/$bin --version fails (no binary for this platform?)"
+  rm -rf "$dir" && mv "$tmp" "$dir"
+  log "installed $name $version in $((SECONDS - start))s"
+}
+
 provide() {
   local tool=$1
   if [ "$source_mode" = build ]; then timed "$tool" "build_$tool"; else "fetch_$tool"; fi
@@ -271,8 +306,8 @@ provide() {
 wanted=" ${*:-kubernetes etcd kwok temporal} "
 for tool in $wanted; do
   case $tool in
-    kubernetes | etcd | kwok | temporal | temporal-test-server | schemathesis) ;;
-    *) die "unknown tool '$tool': use kubernetes, etcd, kwok, temporal, temporal-test-server or schemathesis" ;;
+    kubernetes | etcd | kwok | temporal | temporal-test-server | schemathesis | claude-code | opencode) ;;
+    *) die "unknown tool '$tool': use kubernetes, etcd, kwok, temporal, temporal-test-server, schemathesis, claude-code or opencode" ;;
   esac
 done
 want() { [[ $wanted == *" $1 "* ]]; }
@@ -295,5 +330,9 @@ fi
 if want schemathesis; then
   have_schemathesis || timed "schemathesis $SCHEMATHESIS_VERSION" build_schemathesis
 fi
+if want claude-code; then
+  npm_tool claude-code "$claude_dir" @anthropic-ai/claude-code "$CLAUDE_CODE_VERSION" SHEPHERD_CLAUDE claude
+fi
+if want opencode; then npm_tool opencode "$opencode_dir" opencode-ai "$OPENCODE_VERSION" SHEPHERD_OPENCODE opencode; fi
 
 log "tools ready in $((SECONDS - started))s under $cache"

@@ -6,6 +6,8 @@
  *
  * Usage: npm test [-- [--no-lint] [files...]]. Files under test/unit/ and test/workflows/ need no
  * environment; test/workflows/ needs the time-skipping test server, which each file starts itself.
+ * The runner tests that drive a real agent CLI (test/runner/runner-agent-*.test.ts) get the pinned
+ * Claude Code and OpenCode installed first when they are missing.
  */
 import { spawn } from 'node:child_process';
 import { existsSync, readdirSync, statSync, writeFileSync } from 'node:fs';
@@ -13,7 +15,14 @@ import { join, relative, resolve } from 'node:path';
 import { DefaultLogger, bundleWorkflowCode } from '@temporalio/worker';
 import { execa } from 'execa';
 import { childEnv, type Environment, startEnvironment } from '../src/devenv/environment.js';
-import { missingTools, repoRoot, schemathesisPath, testToolPaths, toolPaths } from '../src/processes/tools.js';
+import {
+  agentToolPaths,
+  missingTools,
+  repoRoot,
+  schemathesisPath,
+  testToolPaths,
+  toolPaths,
+} from '../src/processes/tools.js';
 
 function findTests(dir: string): string[] {
   return readdirSync(dir).flatMap((entry) => {
@@ -39,6 +48,7 @@ const needsEnvironment = files.some((f) => !f.startsWith(join('test', 'unit')) &
 const needsTestServer = files.some(inWorkflowTests);
 // The API contract test fuzzes the API with Schemathesis, a Python tool set up on demand.
 const needsSchemathesis = files.some((f) => f.endsWith('schemathesis.test.ts'));
+const needsAgents = files.some((f) => /^runner-agent-.*\.test\.ts$/.test(f.split(/[\\/]/).pop() ?? ''));
 
 const step = async (title: string, command: string, commandArgs: string[]) => {
   const started = Date.now();
@@ -81,6 +91,8 @@ try {
     await step('setup the test server', 'bash', ['scripts/setup-tools.sh', 'temporal-test-server']);
   if (needsSchemathesis && !existsSync(schemathesisPath()))
     await step('setup schemathesis', 'bash', ['scripts/setup-tools.sh', 'schemathesis']);
+  if (needsAgents && missingTools(agentToolPaths()).length > 0)
+    await step('install the agent CLIs', 'bash', ['scripts/setup-tools.sh', 'claude-code', 'opencode']);
   if (needsEnvironment) {
     if (missingTools(toolPaths()).length > 0) await step('setup tools', 'bash', ['scripts/setup-tools.sh']);
     console.log('# starting the environment');

@@ -1,8 +1,8 @@
 /**
  * Where the pinned real components live. scripts/setup-tools.sh puts each tool at
  * `<cache>/<tool>-<version>/<binary>`; an environment variable naming a binary overrides that.
- * The environment's tools and the test server the workflow tests run on are listed apart, so
- * starting an environment never asks for Java.
+ * The environment's tools, the test server the workflow tests run on, and the agent CLIs the
+ * runner tests drive are listed apart, so starting an environment never asks for Java or npm.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
@@ -31,6 +31,8 @@ export interface ToolVersions {
   TEMPORAL_CLI_VERSION: string;
   TEMPORAL_TEST_SERVER_VERSION: string;
   SCHEMATHESIS_VERSION: string;
+  CLAUDE_CODE_VERSION: string;
+  OPENCODE_VERSION: string;
 }
 
 /** Absolute paths of what the workflow tests run: only the time-skipping test server. */
@@ -54,6 +56,8 @@ export function readToolVersions(root = repoRoot): ToolVersions {
     'TEMPORAL_CLI_VERSION',
     'TEMPORAL_TEST_SERVER_VERSION',
     'SCHEMATHESIS_VERSION',
+    'CLAUDE_CODE_VERSION',
+    'OPENCODE_VERSION',
   ];
   for (const key of keys) {
     if (!values[key]) throw new Error(`tools/versions.env does not set ${key}`);
@@ -104,8 +108,31 @@ export function schemathesisPath(env: NodeJS.ProcessEnv = process.env, root = re
   return env.SHEPHERD_SCHEMATHESIS ?? join(cacheDir(env), `schemathesis-${v.SCHEMATHESIS_VERSION}`, 'st');
 }
 
+/** Absolute paths of the agent CLIs, as npm installs them under their cache directory. */
+export interface AgentToolPaths {
+  claude: string;
+  opencode: string;
+}
+
+/**
+ * Resolves the agent CLIs: $SHEPHERD_CLAUDE / $SHEPHERD_OPENCODE if set, else their cache
+ * location (`<cache>/claude-code-<version>/node_modules/.bin/claude`, likewise for opencode).
+ */
+export function agentToolPaths(env: NodeJS.ProcessEnv = process.env, root = repoRoot): AgentToolPaths {
+  const v = readToolVersions(root);
+  const cache = cacheDir(env);
+  return {
+    claude:
+      env.SHEPHERD_CLAUDE ??
+      join(cache, `claude-code-${v.CLAUDE_CODE_VERSION}`, 'node_modules', '.bin', 'claude'),
+    opencode:
+      env.SHEPHERD_OPENCODE ??
+      join(cache, `opencode-${v.OPENCODE_VERSION}`, 'node_modules', '.bin', 'opencode'),
+  };
+}
+
 /** Names of the tools whose binary is not there yet. */
-export function missingTools(paths: ToolPaths | TestToolPaths): string[] {
+export function missingTools(paths: ToolPaths | TestToolPaths | AgentToolPaths): string[] {
   return (Object.entries(paths) as [string, string][])
     .filter(([, path]) => !existsSync(path))
     .map(([name]) => name);

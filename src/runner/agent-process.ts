@@ -11,6 +11,7 @@ import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
 import { execa } from 'execa';
 import type { AgentLaunch } from './agents/agent.js';
+import { OutputTail } from './agents/output-tail.js';
 import type { Redactor } from './redact.js';
 
 /** How the agent ended. */
@@ -20,6 +21,8 @@ export interface AgentExit {
   signal: string | undefined;
   /** Why it could not start, when it could not. */
   startError: string | undefined;
+  /** The last lines it wrote to stderr (redacted): what a CLI that refuses to start says. */
+  stderrTail: string | undefined;
 }
 
 /** Where the agent's output goes. */
@@ -76,11 +79,16 @@ export function startAgent(launch: AgentLaunch, output: AgentOutput, redactor: R
     signalGroup(pid, 'SIGTERM');
     setTimeout(() => signalGroup(pid, 'SIGKILL'), LEFTOVER_GRACE_MS).unref();
   });
+  const stderr = new OutputTail();
   const streams = Promise.all([
     pump(child.stdout, (line) => {
       for (const rendered of launch.stdoutLine(redactor.redact(line))) output.out(rendered);
     }),
-    pump(child.stderr, (line) => output.err(redactor.redact(line))),
+    pump(child.stderr, (line) => {
+      const redacted = redactor.redact(line);
+      stderr.push(redacted);
+      output.err(redacted);
+    }),
   ]);
   const exited = (async (): Promise<AgentExit> => {
     const result = await child;
@@ -90,7 +98,7 @@ export function startAgent(launch: AgentLaunch, output: AgentOutput, redactor: R
       result.failed && result.exitCode === undefined && result.signal === undefined
         ? redactor.redact(result.shortMessage ?? 'unknown error')
         : undefined;
-    return { exitCode: result.exitCode, signal: result.signal, startError };
+    return { exitCode: result.exitCode, signal: result.signal, startError, stderrTail: stderr.text() };
   })();
   return {
     exited,

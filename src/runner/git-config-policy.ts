@@ -103,7 +103,10 @@ export function renderConfig(entries: readonly ConfigEntry[]): string {
     if (first <= 0 || last === key.length - 1) throw new Error(`not a configuration key: ${key}`);
     const section = key.slice(0, first);
     // A subsection knows only the \" and \\ escapes; the kept keys' subsections are branch names.
-    const subsection = key.slice(first + 1, last).replaceAll('\\', '\\\\').replaceAll('"', '\\"');
+    const subsection = key
+      .slice(first + 1, last)
+      .replaceAll('\\', '\\\\')
+      .replaceAll('"', '\\"');
     const header = first === last ? `[${section}]` : `[${section} "${subsection}"]`;
     const lines = sections.get(header) ?? [];
     lines.push(`\t${key.slice(last + 1)} = ${quote(value)}`);

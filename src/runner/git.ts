@@ -48,12 +48,16 @@ export interface GitRunOptions {
  * like `ext::` runs a command; plus, for a network command, the credential helper of its
  * repository (see {@link gitCredentialConfig}), else a reset of every helper.
  */
-export function runnerGitConfig(credentials: GitCredentials | undefined): ReadonlyArray<readonly [string, string]> {
+export function runnerGitConfig(
+  credentials: GitCredentials | undefined,
+): ReadonlyArray<readonly [string, string]> {
   return [
     ['core.hooksPath', '/dev/null'],
     ['core.fsmonitor', 'false'],
     ['protocol.allow', 'never'],
-    ...['https', 'http', 'ssh', 'git', 'file'].map((scheme) => [`protocol.${scheme}.allow`, 'always'] as const),
+    ...['https', 'http', 'ssh', 'git', 'file'].map(
+      (scheme) => [`protocol.${scheme}.allow`, 'always'] as const,
+    ),
     ...(credentials
       ? gitCredentialConfig(credentials.tokenEnv, credentials.url)
       : [['credential.helper', ''] as const]),

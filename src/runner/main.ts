@@ -4,7 +4,7 @@
  * process (`tsx src/runner/main.ts`). It reads its configuration from the environment (see
  * `RUNNER_ENV` and `config.ts`), runs the session, writes the JSON result to SHEPHERD_RESULT_FILE
  * and exits 0 (success), 1 (the agent or the runtime failed, or the run was stopped) or 2 (a
- * prerequisite is missing; one line on stderr says which).
+ * prerequisite is missing, or the agent refused to start; stderr says which).
  *
  * SIGTERM or SIGINT stop the run (see `Runner.stop`); whatever state it has reached, the process
  * writes its result and exits 1 within the grace period (SHEPHERD_GRACE_MS, default 20 s).
@@ -69,6 +69,8 @@ process.on('SIGINT', onSignal);
 
 try {
   const outcome = await runner.run();
+  if (outcome.exitCode === RUNNER_EXIT.prerequisite)
+    output.err(`shepherd-runner: ${outcome.result.summary ?? ''}`);
   report(outcome.result);
   finish(outcome.exitCode);
 } catch (error) {

@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import type { RunnerResult } from '../runner-contract/result.js';
 import type { AgentExit, AgentOutput, RunningAgent } from './agent-process.js';
 import { startAgent } from './agent-process.js';
+import { agentRefusal } from './agent-refusal.js';
 import type { AgentDefinition, AgentReport } from './agents/agent.js';
 import { AGENTS } from './agents/index.js';
 import { guardClone } from './clone-guard.js';
@@ -107,6 +108,14 @@ export class Runner {
       exit = await this.agentProcess.exited;
       report = launch.report();
       this.log(`${this.config.agent} ${describeExit(exit)}`);
+      const refusal = this.stopping
+        ? undefined
+        : agentRefusal(
+            this.config.agent,
+            { exit, startedSession: report.startedSession, reportedError: report.error },
+            this.agent.refusalHint,
+          );
+      if (refusal !== undefined) return this.refused(refusal);
     }
 
     const message = this.stopRequest
@@ -234,6 +243,27 @@ export class Runner {
           branch: other.outputBranch,
           status: i === index ? 'Failed' : 'NotPushed',
           message: i === index ? reason : 'the agent did not run',
+        })),
+      },
+    };
+  }
+
+  /**
+   * The agent refused to start: a prerequisite failure, because it would refuse again on a retry.
+   * It changed nothing, so nothing is committed or pushed.
+   */
+  private refused(reason: string): RunnerOutcome {
+    const summary = this.redactor.redact(reason);
+    this.log(summary);
+    return {
+      exitCode: RUNNER_EXIT.prerequisite,
+      result: {
+        summary,
+        repos: this.config.repos.map((repo): RepoReport => ({
+          url: repo.url,
+          branch: repo.outputBranch,
+          status: 'NotPushed',
+          message: `${this.config.agent} did not start`,
         })),
       },
     };

@@ -112,7 +112,8 @@ async function quotaNamespace(t: Parameters<typeof testNamespace>[0], hard: Reco
 
 /** The pods of a Job, by the label the Job controller gives them (which outlives an orphaning delete). */
 async function podsOf(namespace: string, job: string): Promise<k8s.V1Pod[]> {
-  return (await core.listNamespacedPod({ namespace, labelSelector: `batch.kubernetes.io/job-name=${job}` })).items;
+  return (await core.listNamespacedPod({ namespace, labelSelector: `batch.kubernetes.io/job-name=${job}` }))
+    .items;
 }
 
 test('a pod refused by Pod Security (restricted) ends the attempt FailedCreate with the violated rule', async (t) => {
@@ -269,7 +270,11 @@ test('a stop waiting for a pod ends when its activity is cancelled', async (t) =
   const session = `cancel-stop-${randomSuffix()}`;
   await runningRunner(namespace, session, '1h');
   const { env, heartbeats, done } = stopInActivity(namespace, session);
-  await eventually('the stop to wait', async () => heartbeats.length, (n) => n > 0);
+  await eventually(
+    'the stop to wait',
+    async () => heartbeats.length,
+    (n) => n > 0,
+  );
   env.cancel();
   await assert.rejects(done, CancelledFailure);
   // The garbage collector deletes the pod of a Job deleted in the foreground a moment later.
@@ -312,20 +317,21 @@ test('a status the CRD schema refuses fails with StatusRejectedError naming the 
   const variants: Array<[string, AgentSessionStatus, RegExp]> = [
     ['an unknown phase', { phase: 'Exploded' as AgentSessionStatus['phase'] }, /status\.phase/],
     ['a result over 16384 characters', { result: 'x'.repeat(16_385) }, /status\.result/],
-    ['17 reconciled repositories', { reconciledRepos: Array.from({ length: 17 }, (_, i) => ({ url: `u${i}` })) }, /status\.reconciledRepos/],
+    [
+      '17 reconciled repositories',
+      { reconciledRepos: Array.from({ length: 17 }, (_, i) => ({ url: `u${i}` })) },
+      /status\.reconciledRepos/,
+    ],
     ['a fractional token count', { usage: { inputTokens: 1.5 } }, /status\.usage\.inputTokens/],
   ];
   for (const [what, status, field] of variants) {
-    await assert.rejects(
-      acts.mirrorStatus({ session, status }),
-      (error: unknown) => {
-        assert.ok(error instanceof StatusRejectedError, `${what}: ${String(error)}`);
-        assert.match(error.message, field, what);
-        assert.match(error.message, new RegExp(`AgentSession ${namespace}/refused`));
-        assert.doesNotMatch(error.message, /HTTP-Code|Headers:/, `${what}: the client's wrapper is not quoted`);
-        return true;
-      },
-    );
+    await assert.rejects(acts.mirrorStatus({ session, status }), (error: unknown) => {
+      assert.ok(error instanceof StatusRejectedError, `${what}: ${String(error)}`);
+      assert.match(error.message, field, what);
+      assert.match(error.message, new RegExp(`AgentSession ${namespace}/refused`));
+      assert.doesNotMatch(error.message, /HTTP-Code|Headers:/, `${what}: the client's wrapper is not quoted`);
+      return true;
+    });
   }
   assert.equal((await objects.readSession(namespace, 'refused')).status, undefined, 'nothing was written');
 });

@@ -46,7 +46,9 @@ test('stopRunner waits for a runner that takes a while to push its work on SIGTE
   const env = new MockActivityEnvironment();
   let heartbeats = 0;
   env.on('heartbeat', () => (heartbeats += 1));
-  const stopped = await env.run(() => acts.stopRunner({ session: { namespace: 'default', name }, attempt: 1 }));
+  const stopped = await env.run(() =>
+    acts.stopRunner({ session: { namespace: 'default', name }, attempt: 1 }),
+  );
   assert.equal(processAlive(pid), false, 'the runner has exited when the stop returns');
   assert.equal(existsSync(pushed), true, 'it had the time to push');
   assert.equal((stopped as RunnerStopped | undefined)?.podsGone, true);
@@ -63,6 +65,9 @@ test('a runner that ignores SIGTERM is killed after the grace period, and the st
   assert.equal(existsSync(pushed), false);
   assert.equal((stopped as RunnerStopped | undefined)?.podsGone, true);
   // Stopping again, with the runner gone, returns at once.
-  const again = (await acts.stopRunner({ session: { namespace: 'default', name }, attempt: 1 })) as RunnerStopped;
+  const again = (await acts.stopRunner({
+    session: { namespace: 'default', name },
+    attempt: 1,
+  })) as RunnerStopped;
   assert.equal(again.podsGone, true);
 });

@@ -45,6 +45,7 @@ test('the final result event gives summary, tokens and cost; progress becomes re
     'claude: finished (success, 7 turns, 100 input tokens, 20 output tokens, $0.1200)',
   ]);
   assert.equal(stream.summary, 'Fixed the race in checkout.test.ts.');
+  assert.equal(stream.started, true, 'the init event means the session began');
   assert.deepEqual(stream.usage, {
     inputTokens: 100,
     outputTokens: 20,
@@ -59,4 +60,5 @@ test('lines that are not events pass through unchanged, so nothing the agent pri
   assert.deepEqual(stream.line('Error: invalid API key'), ['Error: invalid API key']);
   assert.deepEqual(stream.line('{not json'), ['{not json']);
   assert.equal(stream.usage, undefined);
+  assert.equal(stream.started, false);
 });

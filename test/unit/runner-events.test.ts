@@ -212,7 +212,11 @@ function refusalsOf(...events: CoreV1Event[]) {
 const pendingJob = (): V1Job => ({ ...job([]), metadata: { ...job([]).metadata, uid: 'job-uid-2' } });
 
 test('a final FailedCreate on a Job without a pod ends the attempt with the API server message', () => {
-  for (const message of [psa, quota, 'Pod "x" is invalid: spec.containers[0].resources.limits: Invalid value']) {
+  for (const message of [
+    psa,
+    quota,
+    'Pod "x" is invalid: spec.containers[0].resources.limits: Invalid value',
+  ]) {
     assert.deepEqual(
       runnerEvents(ref, pendingJob(), [], { refusals: refusalsOf(failedCreate(message)) }),
       [{ kind: 'ended', attempt: 2, termination: { reason: 'FailedCreate', message } }],
@@ -229,11 +233,14 @@ test('transient refusals wait: a ServiceAccount the admission cache lacks, a quo
     'Internal error occurred: failed calling webhook "policy.example.com": connection refused',
   ]) {
     assert.equal(isFinalRefusal({ message }), false, message);
-    assert.deepEqual(runnerEvents(ref, pendingJob(), [], { refusals: refusalsOf(failedCreate(message)) }), []);
+    assert.deepEqual(
+      runnerEvents(ref, pendingJob(), [], { refusals: refusalsOf(failedCreate(message)) }),
+      [],
+    );
   }
 });
 
-test("a refusal of an earlier Job of the same name, or of a Job that made its pod after all, ends nothing", () => {
+test('a refusal of an earlier Job of the same name, or of a Job that made its pod after all, ends nothing', () => {
   assert.deepEqual(
     runnerEvents(ref, pendingJob(), [], { refusals: refusalsOf(failedCreate(psa, 'an-older-job')) }),
     [],
@@ -245,13 +252,20 @@ test("a refusal of an earlier Job of the same name, or of a Job that made its po
     [{ kind: 'started', attempt: 2, podName }],
     'the quota freed up and the pod runs: its state decides',
   );
-  assert.deepEqual(runnerEvents(ref, undefined, [], { refusals: refusalsOf(failedCreate(psa)) }), [], 'no Job');
+  assert.deepEqual(
+    runnerEvents(ref, undefined, [], { refusals: refusalsOf(failedCreate(psa)) }),
+    [],
+    'no Job',
+  );
 });
 
 test('only FailedCreate Events on Jobs are refusals', () => {
   assert.equal(podRefusalOfEvent({ ...failedCreate(psa), reason: 'SuccessfulCreate' }), undefined);
   assert.equal(
-    podRefusalOfEvent({ ...failedCreate(psa), involvedObject: { kind: 'ReplicaSet', name: 'x', namespace: 'team-a' } }),
+    podRefusalOfEvent({
+      ...failedCreate(psa),
+      involvedObject: { kind: 'ReplicaSet', name: 'x', namespace: 'team-a' },
+    }),
     undefined,
   );
   assert.deepEqual(podRefusalOfEvent(failedCreate(psa)), {

@@ -95,7 +95,10 @@ test('a usage with no good field is dropped; what is not a result at all is unde
 test('warnings are read back line by line: a bad line is dropped, a result without them has none', () => {
   const text = JSON.stringify({ repos: [repo], warnings: ['~/.gitconfig was ignored', '', 42, 'hooks'] });
   assert.deepEqual(parseRunnerResult(text)?.warnings, ['~/.gitconfig was ignored', 'hooks']);
-  assert.equal(parseRunnerResult(JSON.stringify({ repos: [repo], warnings: 'not a list' }))?.warnings, undefined);
+  assert.equal(
+    parseRunnerResult(JSON.stringify({ repos: [repo], warnings: 'not a list' }))?.warnings,
+    undefined,
+  );
   assert.equal(parseRunnerResult(JSON.stringify({ repos: [repo] }))?.warnings, undefined);
 });
 
@@ -123,28 +126,35 @@ function violations(schema: StatusSchema, value: unknown, path: string): string[
   if (schema.type === 'string') {
     if (typeof value !== 'string') return [`${path}: not a string`];
     if (schema.maxLength !== undefined && [...value].length > schema.maxLength) return [`${path}: too long`];
-    if (/[\ud800-\udfff]/.test(value.replace(/[\ud800-\udbff][\udc00-\udfff]/g, ''))) return [`${path}: lone surrogate`];
+    if (/[\ud800-\udfff]/.test(value.replace(/[\ud800-\udbff][\udc00-\udfff]/g, '')))
+      return [`${path}: lone surrogate`];
     return [];
   }
   if (schema.type === 'integer') {
-    return Number.isSafeInteger(value) && (schema.minimum === undefined || (value as number) >= schema.minimum)
+    return Number.isSafeInteger(value) &&
+      (schema.minimum === undefined || (value as number) >= schema.minimum)
       ? []
       : [`${path}: not an integer in range`];
   }
   if (schema.type === 'number') {
-    return typeof value === 'number' && Number.isFinite(value) && (schema.minimum === undefined || value >= schema.minimum)
+    return typeof value === 'number' &&
+      Number.isFinite(value) &&
+      (schema.minimum === undefined || value >= schema.minimum)
       ? []
       : [`${path}: not a number in range`];
   }
   if (schema.type === 'array') {
     if (!Array.isArray(value)) return [`${path}: not an array`];
-    const own = schema.maxItems !== undefined && value.length > schema.maxItems ? [`${path}: too many items`] : [];
+    const own =
+      schema.maxItems !== undefined && value.length > schema.maxItems ? [`${path}: too many items`] : [];
     return [...own, ...value.flatMap((item, i) => violations(schema.items!, item, `${path}[${i}]`))];
   }
   if (schema.type === 'object') {
     if (typeof value !== 'object' || value === null) return [`${path}: not an object`];
     return Object.entries(value).flatMap(([key, item]) =>
-      schema.properties?.[key] ? violations(schema.properties[key], item, `${path}.${key}`) : [`${path}.${key}: unknown`],
+      schema.properties?.[key]
+        ? violations(schema.properties[key], item, `${path}.${key}`)
+        : [`${path}.${key}: unknown`],
     );
   }
   return [];
@@ -233,7 +243,13 @@ test('values of the wrong type or outside the int64 counts are dropped, never wr
   const text = JSON.stringify({
     summary: { nested: true },
     repos: { url: 'not an array' },
-    usage: { inputTokens: 1.5, outputTokens: 2 ** 60, cacheReadTokens: 3, costUsd: -0.1, cacheWriteTokens: '4' },
+    usage: {
+      inputTokens: 1.5,
+      outputTokens: 2 ** 60,
+      cacheReadTokens: 3,
+      costUsd: -0.1,
+      cacheWriteTokens: '4',
+    },
   });
   const report = parseRunnerResultReport(text);
   assert.deepEqual(report?.result, { repos: [], usage: { cacheReadTokens: 3 } });
@@ -242,11 +258,14 @@ test('values of the wrong type or outside the int64 counts are dropped, never wr
 });
 
 test('broken text (lone surrogates, bytes that were not UTF-8) becomes U+FFFD, not an unwritable status', () => {
-  const text = '{"summary":"half \\ud83d of an emoji","repos":[{"url":"https://x/\\udc00.git","message":"ok"}]}';
+  const text =
+    '{"summary":"half \\ud83d of an emoji","repos":[{"url":"https://x/\\udc00.git","message":"ok"}]}';
   const result = parseRunnerResult(text);
   assert.equal(result?.summary, 'half \ufffd of an emoji');
   assert.equal(result?.repos[0]?.url, 'https://x/\ufffd.git');
-  const notUtf8 = Buffer.from([0x7b, 0x22, 0x73, 0x75, 0x6d, 0x6d, 0x61, 0x72, 0x79, 0x22, 0x3a, 0x22, 0xff, 0xfe, 0x22, 0x7d]);
+  const notUtf8 = Buffer.from([
+    0x7b, 0x22, 0x73, 0x75, 0x6d, 0x6d, 0x61, 0x72, 0x79, 0x22, 0x3a, 0x22, 0xff, 0xfe, 0x22, 0x7d,
+  ]);
   assert.equal(parseRunnerResult(notUtf8.toString('utf8'))?.summary, '\ufffd\ufffd');
   assert.deepEqual(statusViolations(text), []);
 });

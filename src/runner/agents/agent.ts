@@ -11,6 +11,14 @@ export interface AgentReport {
   /** A few lines saying what the agent did; becomes the result's summary. */
   summary?: string;
   usage?: Usage;
+  /**
+   * Whether the agent's output showed its session beginning (Claude Code's init event, OpenCode's
+   * first step). False for an agent that exited before that, which refused to start; absent for an
+   * agent whose output cannot tell.
+   */
+  startedSession?: boolean;
+  /** An error the agent reported in its output rather than on stderr. */
+  error?: string;
 }
 
 /** One launch of an agent. */
@@ -33,6 +41,8 @@ export interface AgentDefinition {
   needsPrompt: boolean;
   /** How to get the program, for the prerequisite message. */
   installHint: string;
+  /** What to do about a known reason the agent refused to start, given its message. */
+  refusalHint?: (message: string) => string | undefined;
   /** One line naming the missing credentials and how to provide them; undefined when all is there. */
   missingCredentials(env: NodeJS.ProcessEnv): string | undefined;
   /**

@@ -61,6 +61,8 @@ export class ClaudeStream {
   usage: Usage | undefined;
   /** Whether the final `result` event reported an error. */
   isError = false;
+  /** Whether the `system` `init` event came: Claude Code began its session. */
+  started = false;
 
   /** Reads one stdout line; returns the lines for the session log. */
   line(raw: string): string[] {
@@ -73,6 +75,7 @@ export class ClaudeStream {
     if (!isObject(event) || typeof event.type !== 'string') return [raw];
     switch (event.type) {
       case 'system':
+        if (event.subtype === 'init') this.started = true;
         return event.subtype === 'init'
           ? [`claude: started${typeof event.model === 'string' ? ` (model ${event.model})` : ''}`]
           : [];

@@ -4,11 +4,15 @@
  *
  * It runs with `--dangerously-skip-permissions`: nobody is there to approve a tool call, and the
  * pod (non-root, restricted, its own workspace) is the sandbox. Repositories beyond the first are
- * made available with `--add-dir`.
+ * made available with `--add-dir`. As root in a container it is told it is in a sandbox, which
+ * it needs to accept that flag (see `claude-env.ts`). It prints its `init` event as soon as its
+ * session begins; exiting with an error before that is a refusal to start.
  */
+import { existsSync } from 'node:fs';
 import { RUNNER_ENV } from '../../runner-contract/variables.js';
 import type { AgentDefinition } from './agent.js';
 import { agentEnvironment } from './agent-env.js';
+import { claudeExtraEnv, claudeRefusalHint, inContainer } from './claude-env.js';
 import { ClaudeStream } from './claude-stream.js';
 
 // Ways Claude Code itself can authenticate, so a provider's environment may configure a gateway,
@@ -25,6 +29,7 @@ export const claudeAgent: AgentDefinition = {
   program: () => 'claude',
   needsPrompt: true,
   installHint: 'use a runner image with Claude Code installed (npm i -g @anthropic-ai/claude-code)',
+  refusalHint: claudeRefusalHint,
   missingCredentials(env) {
     if ([RUNNER_ENV.providerToken, ...OWN_CREDENTIALS].some((name) => env[name])) return undefined;
     return `no credentials for claude: give the session a provider with an API token (spec.providerRef or spec.provider with authTokenSecretRef), or set ANTHROPIC_API_KEY`;
@@ -45,11 +50,15 @@ export const claudeAgent: AgentDefinition = {
         ...extraDirs,
       ],
       cwd,
-      env: agentEnvironment(env, config, 'ANTHROPIC_API_KEY'),
+      env: {
+        ...agentEnvironment(env, config, 'ANTHROPIC_API_KEY'),
+        ...claudeExtraEnv(env, { uid: process.getuid?.(), inContainer: inContainer(env, existsSync) }),
+      },
       stdoutLine: (line) => stream.line(line),
       report: () => ({
         ...(stream.summary === undefined ? {} : { summary: stream.summary }),
         ...(stream.usage === undefined ? {} : { usage: stream.usage }),
+        startedSession: stream.started,
       }),
     };
   },

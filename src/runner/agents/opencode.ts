@@ -1,6 +1,10 @@
 /**
- * OpenCode, headless: `opencode run [--model provider/model] <prompt>`. Its output is plain text,
- * streamed to the log as is; the last lines become the summary. OpenCode reports no usage there.
+ * OpenCode, headless: `opencode run --format json --auto --title <session> [--model provider/model]
+ * <prompt>`. Its JSON events give the log, the summary and the usage (`opencode-stream.ts`).
+ * `--auto` approves every tool call, since nobody is there to (as `--dangerously-skip-permissions`
+ * does for Claude Code); `--title` names the session, so OpenCode does not ask the model for a
+ * title. An exit with an error before its first step is a refusal to start (a bad config, an
+ * unknown model).
  *
  * OpenCode reads each model provider's key from that provider's usual variable, so the provider
  * token goes to the variable of the model's provider (`anthropic/...` → ANTHROPIC_API_KEY), and to
@@ -11,7 +15,7 @@ import { join } from 'node:path';
 import { RUNNER_ENV } from '../../runner-contract/variables.js';
 import type { AgentDefinition } from './agent.js';
 import { agentEnvironment } from './agent-env.js';
-import { OutputTail } from './output-tail.js';
+import { OpencodeStream } from './opencode-stream.js';
 
 const PROVIDER_KEYS: Record<string, string> = {
   anthropic: 'ANTHROPIC_API_KEY',
@@ -44,24 +48,35 @@ export const opencodeAgent: AgentDefinition = {
     return `no credentials for opencode: give the session a provider with an API token (spec.providerRef or spec.provider with authTokenSecretRef), or set the model provider's key (e.g. ANTHROPIC_API_KEY) in the provider's environment`;
   },
   launch(config, env, cwd) {
-    const tail = new OutputTail();
+    const stream = new OpencodeStream();
+    const title = config.sessionName ? `Shepherd session ${config.sessionName}` : 'Shepherd session';
     return {
       argv: [
         'opencode',
         'run',
+        '--format',
+        'json',
+        '--auto',
+        '--title',
+        title,
         ...(config.model === undefined ? [] : ['--model', config.model]),
-        config.prompt,
+        // OpenCode's argument parser takes a prompt starting with a dash for an option (and waits
+        // for ever when it follows `--`); a leading space keeps it a message.
+        config.prompt.startsWith('-') ? ` ${config.prompt}` : config.prompt,
       ],
       cwd,
-      env: agentEnvironment(env, config, opencodeKeyVariable(config.model)),
-      stdoutLine: (line) => {
-        tail.push(line);
-        return [line];
+      env: {
+        ...agentEnvironment(env, config, opencodeKeyVariable(config.model)),
+        // A headless agent in a pod has no use for updating itself.
+        ...(env.OPENCODE_DISABLE_AUTOUPDATE === undefined ? { OPENCODE_DISABLE_AUTOUPDATE: '1' } : {}),
       },
-      report: () => {
-        const summary = tail.text();
-        return summary === undefined ? {} : { summary };
-      },
+      stdoutLine: (line) => stream.line(line),
+      report: () => ({
+        ...(stream.summary === undefined ? {} : { summary: stream.summary }),
+        ...(stream.usage === undefined ? {} : { usage: stream.usage }),
+        ...(stream.error === undefined ? {} : { error: stream.error }),
+        startedSession: stream.started,
+      }),
     };
   },
 };

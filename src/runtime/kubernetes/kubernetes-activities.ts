@@ -25,7 +25,12 @@ import { ATTEMPT_LABEL, AGENT_CONFIG_NAME, GROUP, PLURAL, VERSION } from '../../
 import type { AgentConfig, AgentProvider, AgentSession, SecretKeyRef } from '../../resources/types.js';
 import { providerEnvironment, providerNameFor, resolveSession } from '../../session/resolve-session.js';
 import type { ResolvedSession } from '../../session/resolved-session.js';
-import { CredentialsNotFoundError, ObjectConflictError, SessionGoneError, StatusRejectedError } from '../errors.js';
+import {
+  CredentialsNotFoundError,
+  ObjectConflictError,
+  SessionGoneError,
+  StatusRejectedError,
+} from '../errors.js';
 import { statusRefusalMessage } from './status-refusal.js';
 import type { LoadedSession, SessionActivities, SessionRef } from '../session-activities.js';
 

@@ -233,9 +233,10 @@ export function runnerEvents(
   }
 
   // Only while no pod exists: once one was made (a quota freed up), its own state decides.
-  const refusal = !pod && job && !trueCondition(job, ['Complete', 'Failed'])
-    ? finalRefusalOf(options.refusals ?? [], job.metadata?.uid)
-    : undefined;
+  const refusal =
+    !pod && job && !trueCondition(job, ['Complete', 'Failed'])
+      ? finalRefusalOf(options.refusals ?? [], job.metadata?.uid)
+      : undefined;
   if (refusal) {
     events.push(ended(ref, undefined, { reason: 'FailedCreate', message: refusal.message }));
     return events;

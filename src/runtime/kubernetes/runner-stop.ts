@@ -16,7 +16,6 @@ export const STOP_MARGIN_MS = 30_000;
 /** The grace period of a pod that states none (the Kubernetes default). */
 const DEFAULT_GRACE_SECONDS = 30;
 
-
 /** What to stop and how to find its pods. */
 export interface StopRunnerJobInput {
   core: CoreV1Api;
@@ -36,7 +35,9 @@ const isMissing = (error: unknown) => (error as { code?: number } | undefined)?.
 /** The latest time by which `pod` should be gone, by the local clock. */
 function podDeadline(pod: V1Pod, now: number): number {
   const grace =
-    pod.metadata?.deletionGracePeriodSeconds ?? pod.spec?.terminationGracePeriodSeconds ?? DEFAULT_GRACE_SECONDS;
+    pod.metadata?.deletionGracePeriodSeconds ??
+    pod.spec?.terminationGracePeriodSeconds ??
+    DEFAULT_GRACE_SECONDS;
   return now + grace * 1000 + STOP_MARGIN_MS;
 }
 
@@ -79,7 +80,9 @@ export async function stopRunnerJob(input: StopRunnerJobInput): Promise<RunnerSt
       const uid = pod.metadata?.uid ?? pod.metadata?.name ?? '';
       if (!deadlines.has(uid)) deadlines.set(uid, podDeadline(pod, now));
     }
-    const remaining = pods.filter((pod) => (deadlines.get(pod.metadata?.uid ?? pod.metadata?.name ?? '') ?? 0) > now);
+    const remaining = pods.filter(
+      (pod) => (deadlines.get(pod.metadata?.uid ?? pod.metadata?.name ?? '') ?? 0) > now,
+    );
     if (remaining.length === 0) return { podsGone: false, ...(termination ? { termination } : {}) };
     heartbeat({ jobName, podsRemaining: pods.length });
     await pause(pollMs);

@@ -40,7 +40,10 @@ export async function startCaptureServer(): Promise<CaptureServer> {
         body: Buffer.concat(chunks).toString('latin1'),
       });
       response
-        .writeHead(401, { 'WWW-Authenticate': 'Basic realm="git"', 'Proxy-Authenticate': 'Basic realm="git"' })
+        .writeHead(401, {
+          'WWW-Authenticate': 'Basic realm="git"',
+          'Proxy-Authenticate': 'Basic realm="git"',
+        })
         .end();
     });
   });

@@ -106,8 +106,16 @@ export class GitSandbox {
     };
   }
 
-  /** Starts the runner; `finish` waits for it and collects what it left. */
-  startRunner(env: Record<string, string>): { child: ResultPromise; finish: () => Promise<RunnerRun> } {
+  /**
+   * Starts the runner; `finish` waits for it and collects what it left.
+   *
+   * @param timeoutMs When a hung runner is killed, failing its test rather than the whole run; a
+   *   real agent CLI on a loaded machine needs longer than the default. @default 60000
+   */
+  startRunner(
+    env: Record<string, string>,
+    timeoutMs = 60_000,
+  ): { child: ResultPromise; finish: () => Promise<RunnerRun> } {
     const started = Date.now();
     const child = execa(process.execPath, ['--import', 'tsx', join(repoRoot, 'src/runner/main.ts')], {
       cwd: repoRoot,
@@ -115,8 +123,7 @@ export class GitSandbox {
       extendEnv: false,
       reject: false,
       stdin: 'ignore',
-      // A hung runner must fail its test, not the whole run.
-      timeout: 60_000,
+      timeout: timeoutMs,
     });
     const finish = async (): Promise<RunnerRun> => {
       const done = await child;
@@ -140,8 +147,8 @@ export class GitSandbox {
   }
 
   /** Runs the runner to its end. */
-  runRunner(env: Record<string, string>): Promise<RunnerRun> {
-    return this.startRunner(env).finish();
+  runRunner(env: Record<string, string>, timeoutMs?: number): Promise<RunnerRun> {
+    return this.startRunner(env, timeoutMs).finish();
   }
 
   remove(): void {
