@@ -112,7 +112,16 @@ try {
   const started = Date.now();
   child = spawn(
     process.execPath,
-    ['--import', 'tsx', '--test', '--test-reporter=spec', '--test-concurrency=4', ...files],
+    // A test that hangs fails after 10 minutes instead of holding the whole run to CI's limit.
+    [
+      '--import',
+      'tsx',
+      '--test',
+      '--test-reporter=spec',
+      '--test-concurrency=4',
+      '--test-timeout=600000',
+      ...files,
+    ],
     {
       cwd: repoRoot,
       stdio: 'inherit',

@@ -60,7 +60,13 @@ async function quota(namespace: string, hard: Record<string, string>): Promise<v
 
 test('a pod label value Kubernetes refuses ends the launch with the field named', async (t) => {
   const namespace = await testNamespace(t, kc);
-  const session = await loadedSession(namespace, 'labels', { podMetadata: { labels: { team: 'a b' } } });
+  // The CRD refuses such a label up front (crds-kubectl.test.ts); a session that reaches the
+  // activity with one anyway (an older CRD, an AgentConfig default) still ends at once.
+  const loaded = await loadedSession(namespace, 'labels');
+  const session = {
+    ...loaded,
+    podMetadata: { ...loaded.podMetadata, labels: { ...loaded.podMetadata.labels, team: 'a b' } },
+  };
   await acts.provisionWorkspace(session);
   await acts.provisionSecrets(session);
   await assertRejected(

@@ -34,6 +34,10 @@ describe('stopping a session', () => {
     await session.start();
     await session.runtime.called('provisionWorkspace');
     await session.stop('not needed any more');
+    // The stop cancels provisioning; the time-skipping server stalls a run whose cancellation
+    // races the activity's completion (a real server does not), so the activity returns only once
+    // the cancellation is on record.
+    await session.historyShows((events) => events.some((e) => e.activityTaskCancelRequestedEventAttributes));
     provisioned.open();
 
     const done = await session.result();

@@ -108,6 +108,9 @@ export function createKubernetesActivities(deps: KubernetesActivityDeps): Sessio
    */
   async function readProviderEnvironment(session: ResolvedSession): Promise<Record<string, string>> {
     const { namespace, provider } = session;
+    // A provider without environment has nothing to read (and a run of an earlier CR of the same
+    // name gets as far as the ownership checks, which name the conflict).
+    if ((provider.environmentNames ?? Object.keys(provider.environment ?? {})).length === 0) return {};
     if (provider.name === undefined) {
       const cr = await readSession(session);
       if (!cr) throw new SessionGoneError(`AgentSession ${namespace}/${session.name} no longer exists`);
