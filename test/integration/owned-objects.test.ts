@@ -120,10 +120,11 @@ async function assertNeverTouched(
       create(body: unknown): Promise<k8s.KubernetesObject>;
     };
     const foreign = await api.create(foreignBody(kind, name, await owners(session, namespace)));
-    // What comes before this kind in the same activity is made first; the conflict stops it here.
+    // What comes before the Job is made first, by the live session: objects a stale uid made would
+    // be the garbage collector's at once (their owner does not exist).
     if (kind === 'job') {
-      await acts.provisionWorkspace(run);
-      await acts.provisionSecrets(run);
+      await acts.provisionWorkspace(session);
+      await acts.provisionSecrets(session);
     }
     await assert.rejects(provision(kind, run), (error: Error) => {
       assert.ok(error instanceof ObjectConflictError, `${variant} ${kind}: ${error.name}: ${error.message}`);
