@@ -2,7 +2,9 @@
  * The activities the session workflow calls, as one interface with two implementations: the
  * Kubernetes runtime (PVC, Secret, Job) and the local runtime (directory, environment,
  * process). The workflow imports only this type. Every activity is idempotent: names are
- * deterministic, "already exists" adopts, "not found" on delete is success.
+ * deterministic, an object that already exists is adopted only when the session owns it
+ * (ObjectConflictError otherwise), "not found" on delete is success, and only owned objects are
+ * deleted. A refusal by the runtime is RejectedError: neither is worth retrying.
  */
 import type { AgentSessionSpec, AgentSessionStatus } from '../resources/types.js';
 import type { RunnerTermination } from '../session/exit-outcome.js';
@@ -75,7 +77,10 @@ export interface SessionActivities {
    *   SessionGoneError when the session no longer exists (or has another uid).
    */
   loadSession(input: LoadSessionInput): Promise<LoadedSession>;
-  /** Creates (or adopts) the workspace and waits briefly for it to be bound. */
+  /**
+   * Creates (or adopts its own) workspace and waits briefly for it to be bound.
+   * @throws ObjectConflictError, RejectedError (non-retryable).
+   */
   provisionWorkspace(session: ResolvedSession): Promise<WorkspaceInfo>;
   /**
    * Creates (or updates) the per-session Secret from the provider's and repositories' Secrets, and
@@ -83,7 +88,10 @@ export interface SessionActivities {
    * @throws CredentialsNotFoundError (non-retryable) when a referenced Secret or key is missing.
    */
   provisionSecrets(session: ResolvedSession): Promise<void>;
-  /** Creates (or adopts) the runner Job of `attempt`. */
+  /**
+   * Creates (or adopts its own) runner Job of `attempt`.
+   * @throws ObjectConflictError, RejectedError (non-retryable).
+   */
   launchRunner(input: { session: ResolvedSession; attempt: number }): Promise<RunnerLaunch>;
   /**
    * Level-triggered check of the runner of `attempt`: what the Job and pod show now. The safety
