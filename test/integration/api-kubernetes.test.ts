@@ -287,7 +287,9 @@ function cliRun(name: string, exitCode: number): string[] {
 test('shepherd run --wait exits 0 when the session succeeds and non-zero when it fails', async () => {
   const [ok, failing] = await Promise.all([shepherd(cliRun('cli-ok', 0)), shepherd(cliRun('cli-fails', 1))]);
   assert.equal(ok.exitCode, 0, `${ok.stdout}\n${ok.stderr}`);
-  assert.match(ok.stderr, /phase Running/);
+  // The watch shows the runner's start; a 1-second runner on a busy machine may end before its
+  // Running phase is ever written, so the phase itself is not required.
+  assert.match(ok.stderr, /RunnerStarted=True Started/);
   assert.match(ok.stdout, /Phase:\s+Succeeded/);
   assert.notEqual(failing.exitCode, 0, `${failing.stdout}\n${failing.stderr}`);
   assert.match(failing.stdout, /Phase:\s+Failed/);
