@@ -19,6 +19,7 @@ export const KIND = {
   agentSession: 'AgentSession',
   agentProvider: 'AgentProvider',
   agentConfig: 'AgentConfig',
+  agentTrigger: 'AgentTrigger',
 } as const;
 
 /** Plural resource names, as used in REST paths, RBAC rules and `CustomObjectsApi` calls. */
@@ -26,6 +27,7 @@ export const PLURAL = {
   agentSession: 'agentsessions',
   agentProvider: 'agentproviders',
   agentConfig: 'agentconfigs',
+  agentTrigger: 'agenttriggers',
 } as const;
 
 /** The one AgentConfig per namespace that Shepherd reads; the CRD refuses any other name. */

@@ -129,9 +129,30 @@ export interface WorkspaceSpec {
 
 /** Where a session came from, for feedback to that source. */
 export interface TriggerSpec {
+  /** The AgentTrigger (same namespace) whose feedback settings and credentials report back. */
+  name?: string;
   source?: string;
   url?: string;
   ids?: Record<string, string>;
+}
+
+/** The kinds of forge Shepherd opens pull requests on. */
+export type ForgeType = 'github' | 'gitea';
+
+/** A forge by kind and web address. */
+export interface ForgeRef {
+  type: ForgeType;
+  url: string;
+}
+
+/** `spec.pullRequest`: the pull request opened for each changed repository. */
+export interface PullRequestSpec {
+  /** Defaults to true when the repository is on a known forge. */
+  enabled?: boolean;
+  draft?: boolean;
+  title?: string;
+  labels?: string[];
+  forge?: ForgeRef;
 }
 
 /** `AgentSession.spec`. */
@@ -158,6 +179,7 @@ export interface AgentSessionSpec {
   tolerations?: Toleration[];
   podMetadata?: PodMetadata;
   trigger?: TriggerSpec;
+  pullRequest?: PullRequestSpec;
 }
 
 /** What happened to one repository after the agent ran. */
@@ -250,4 +272,96 @@ export interface AgentConfig {
   kind: 'AgentConfig';
   metadata: ObjectMeta;
   spec?: AgentConfigSpec;
+}
+
+/** Where an AgentTrigger's work comes from. */
+export type TriggerSource = 'github' | 'gitea' | 'jira' | 'slack';
+
+/** Every trigger source, in the order the CRD lists them. */
+export const TRIGGER_SOURCES: readonly TriggerSource[] = ['github', 'gitea', 'jira', 'slack'];
+
+/** A Secret in the same namespace, by name; the keys it must hold are the field's. */
+export interface SecretRef {
+  name: string;
+}
+
+/** A key of a Secret whose key has a default in the CRD. */
+export interface SecretKeyRefWithDefault {
+  name: string;
+  key?: string;
+}
+
+/** `AgentTrigger.spec.match`: every field set must match. */
+export interface TriggerMatch {
+  /** `owner/name`; empty means every repository. */
+  repositories?: string[];
+  label?: string;
+  assignee?: string;
+  /** The command word a comment or message starts with, e.g. `/shepherd`. */
+  command?: string;
+  jql?: string;
+  /** A Jira status a ticket moved to. */
+  status?: string;
+  /** Slack channel ids. */
+  channels?: string[];
+}
+
+/** `AgentTrigger.spec.forge`. */
+export interface TriggerForge {
+  /** Defaults to https://github.com for a github trigger. */
+  url?: string;
+  /** Keys `token`, or `appId`, `privateKey` and `installationId`. */
+  credentialsSecretRef: SecretRef;
+}
+
+/** `AgentTrigger.spec.jira`. */
+export interface TriggerJira {
+  url: string;
+  /** Keys `email` and `apiToken`. */
+  credentialsSecretRef: SecretRef;
+  /** Exactly one of transition or assignee. */
+  claim?: { transition?: string; assignee?: string };
+  /** A duration such as `1m`; defaults to 1m in the CRD. */
+  pollInterval?: string;
+}
+
+/** `AgentTrigger.spec.feedback`. */
+export interface TriggerFeedback {
+  /** Defaults to true in the CRD. */
+  onStart?: boolean;
+  /** Defaults to true in the CRD. */
+  onEnd?: boolean;
+  /** Defaults to 20 in the CRD. */
+  logTailLines?: number;
+  jira?: { successTransition?: string; failureTransition?: string };
+}
+
+/** `AgentTrigger.spec`. */
+export interface AgentTriggerSpec {
+  source: TriggerSource;
+  match?: TriggerMatch;
+  /** An AgentSession spec, checked against the AgentSession schema when the trigger is read. */
+  sessionTemplate: AgentSessionSpec;
+  forge?: TriggerForge;
+  /** The key defaults to `secret` in the CRD. */
+  webhookSecretRef?: SecretKeyRefWithDefault;
+  jira?: TriggerJira;
+  /** The key defaults to `botToken` in the CRD. */
+  slack?: { botTokenSecretRef: SecretKeyRefWithDefault };
+  feedback?: TriggerFeedback;
+}
+
+/** `AgentTrigger.status`. */
+export interface AgentTriggerStatus {
+  observedGeneration?: number;
+  conditions?: Condition[];
+}
+
+/** An AgentTrigger: routes events of a source to sessions in its namespace. */
+export interface AgentTrigger {
+  apiVersion: 'shepherd.dev/v1alpha1';
+  kind: 'AgentTrigger';
+  metadata: ObjectMeta;
+  spec: AgentTriggerSpec;
+  status?: AgentTriggerStatus;
 }

@@ -14,6 +14,8 @@ import type {
   AgentProviderStatus,
   AgentSessionSpec,
   AgentSessionStatus,
+  AgentTriggerSpec,
+  TriggerMatch,
 } from '../../src/resources/types.js';
 import { DURATION_PATTERN } from '../../src/session/duration.js';
 
@@ -149,6 +151,7 @@ const sessionSpecKeys: Record<keyof AgentSessionSpec, true> = {
   tolerations: true,
   podMetadata: true,
   trigger: true,
+  pullRequest: true,
 };
 const sessionStatusKeys: Record<keyof AgentSessionStatus, true> = {
   phase: true,
@@ -176,6 +179,25 @@ const providerStatusKeys: Record<keyof AgentProviderStatus, true> = {
   observedGeneration: true,
   conditions: true,
 };
+const triggerSpecKeys: Record<keyof AgentTriggerSpec, true> = {
+  source: true,
+  match: true,
+  sessionTemplate: true,
+  forge: true,
+  webhookSecretRef: true,
+  jira: true,
+  slack: true,
+  feedback: true,
+};
+const triggerMatchKeys: Record<keyof TriggerMatch, true> = {
+  repositories: true,
+  label: true,
+  assignee: true,
+  command: true,
+  jql: true,
+  status: true,
+  channels: true,
+};
 const configSpecKeys: Record<keyof AgentConfigSpec, true> = {
   defaultAgent: true,
   defaultProviders: true,
@@ -191,6 +213,7 @@ describe('CRD files', () => {
     ['agentsessions.yaml', PLURAL.agentSession],
     ['agentproviders.yaml', PLURAL.agentProvider],
     ['agentconfigs.yaml', PLURAL.agentConfig],
+    ['agenttriggers.yaml', PLURAL.agentTrigger],
   ] as const) {
     it(`${file} is a namespaced ${GROUP}/${VERSION} CRD with a structural, documented, bounded schema`, () => {
       const { crd, schema, version } = load(file);
@@ -284,6 +307,32 @@ describe('CRD files', () => {
     assertSameKeys(child(provider, 'spec'), providerSpecKeys, 'AgentProviderSpec');
     assertSameKeys(child(provider, 'status'), providerStatusKeys, 'AgentProviderStatus');
     assertSameKeys(child(load('agentconfigs.yaml').schema, 'spec'), configSpecKeys, 'AgentConfigSpec');
+    const trigger = load('agenttriggers.yaml').schema;
+    assertSameKeys(child(trigger, 'spec'), triggerSpecKeys, 'AgentTriggerSpec');
+    assertSameKeys(child(trigger, 'spec.match'), triggerMatchKeys, 'TriggerMatch');
+  });
+
+  it('an AgentTrigger session template is checked exactly like an AgentSession spec', () => {
+    const { description: _template, ...template } = child(
+      load('agenttriggers.yaml').schema,
+      'spec.sessionTemplate',
+    );
+    const { description: _spec, ...spec } = child(load('agentsessions.yaml').schema, 'spec');
+    assert.deepEqual(template, spec, 'agenttriggers.yaml is out of date: run npm run crds:sync');
+  });
+
+  it('AgentTrigger is `agt` with Source, Ready and Age columns, and needs the Secrets its source uses', () => {
+    const { crd, schema, version } = load('agenttriggers.yaml');
+    assert.deepEqual(crd.spec.names.shortNames, ['agt']);
+    assert.deepEqual(
+      version.additionalPrinterColumns?.map((column) => column.name),
+      ['Source', 'Ready', 'Age'],
+    );
+    assert.deepEqual(child(schema, 'spec.source').enum, ['github', 'gitea', 'jira', 'slack']);
+    const messages = (child(schema, 'spec')['x-kubernetes-validations'] ?? []).map((r) => r.message ?? '');
+    assert.ok(messages.some((m) => /spec\.webhookSecretRef is required/.test(m)));
+    assert.ok(messages.some((m) => /spec\.forge is required/.test(m)));
+    assert.equal(child(schema, 'spec.jira.pollInterval').pattern, DURATION_PATTERN.source);
   });
 
   it('the Helm chart installs these files behind crds.enabled', () => {
