@@ -13,6 +13,11 @@ import { RejectedError } from '../errors.js';
 /** 4xx answers that retrying may get past. */
 const RETRYABLE_CLIENT_ERRORS = new Set([401, 408, 409, 429]);
 
+/** The HTTP status of a Kubernetes client error, or undefined for any other error. */
+export function statusOf(error: unknown): number | undefined {
+  return error instanceof k8s.ApiException ? error.code : undefined;
+}
+
 /** The object a request was about, for the message. */
 export interface RefusedObject {
   kind: string;

@@ -18,6 +18,7 @@ import { buildSessionSecret } from './builders/session-secret.js';
 import { sessionSelectorLabels } from './builders/session-metadata.js';
 import { createOrAdoptOwned, createOrReplaceOwned, childObjectApis, deleteOwned } from './owned-objects.js';
 import { providerReadiness, withReadiness } from './provider-status.js';
+import { statusOf } from './api-refusal.js';
 import { runnerEvents } from './runner-events.js';
 import { stopRunnerJob } from './runner-stop.js';
 import { FAILED_CREATE_FIELD_SELECTOR, podRefusalOfEvent } from './pod-refusals.js';
@@ -42,10 +43,6 @@ export interface KubernetesActivityDeps {
    * only delays the Job, whose pod waits for the volume anyway. @default 0
    */
   pvcBindWaitMs?: number;
-}
-
-function statusOf(error: unknown): number | undefined {
-  return error instanceof k8s.ApiException ? error.code : undefined;
 }
 
 /** Resolves to undefined on 404. */

@@ -9,7 +9,7 @@
  */
 import * as k8s from '@kubernetes/client-node';
 import { ObjectConflictError } from '../errors.js';
-import { refusalOf } from './api-refusal.js';
+import { refusalOf, statusOf } from './api-refusal.js';
 import { conflictMessage, isOwnedBy, type SessionOwner } from './object-ownership.js';
 
 /** How many times a create, replace or delete starts over after the object changed under it. */
@@ -28,10 +28,6 @@ export interface ObjectApi<T extends k8s.KubernetesObject> {
 export interface ReplaceableObjectApi<T extends k8s.KubernetesObject> extends ObjectApi<T> {
   /** Replaces the object; the body carries the resourceVersion it was read at. */
   replace(name: string, body: T): Promise<T>;
-}
-
-function statusOf(error: unknown): number | undefined {
-  return error instanceof k8s.ApiException ? error.code : undefined;
 }
 
 /** The calls for each kind of child object of a session in `namespace`. */
