@@ -6,7 +6,7 @@
  * client turns it into a document). Pure.
  */
 import type { Phase, ReconciledRepo, Usage } from '../resources/types.js';
-import type { SessionLinks } from './session-links.js';
+import { type SessionLinks, usageLine } from '../forges/pull-request-text.js';
 
 /** The markup of the destination. */
 export type FeedbackMarkup = 'markdown' | 'slack' | 'plain';
@@ -57,19 +57,6 @@ function linkLines(markup: FeedbackMarkup, links: SessionLinks): string[] {
     ...(links.api ? [`- ${link(markup, 'Session in the Shepherd API', links.api)}`] : []),
     ...(links.temporal ? [`- ${link(markup, 'Workflow in the Temporal Web UI', links.temporal)}`] : []),
   ];
-}
-
-/** Tokens and cost in one line, or undefined when the agent reported none. */
-export function usageLine(usage: Usage | undefined): string | undefined {
-  if (!usage) return undefined;
-  const parts: string[] = [];
-  if (usage.inputTokens !== undefined)
-    parts.push(`${usage.inputTokens.toLocaleString('en-US')} input tokens`);
-  if (usage.outputTokens !== undefined)
-    parts.push(`${usage.outputTokens.toLocaleString('en-US')} output tokens`);
-  if (usage.cacheReadTokens) parts.push(`${usage.cacheReadTokens.toLocaleString('en-US')} cache-read tokens`);
-  if (usage.costUsd !== undefined) parts.push(`$${usage.costUsd.toFixed(2)}`);
-  return parts.length > 0 ? parts.join(', ') : undefined;
 }
 
 /** The note when a session starts. */
