@@ -205,7 +205,7 @@ export function createJiraClient(options: JiraClientOptions): JiraClient {
         timeoutMs,
         () =>
           new JiraUnavailableError(
-            `Jira at ${site} did not answer ${action} within ${Math.round(timeoutMs / 1000)} s; it is retried`,
+            `Jira at ${site} did not answer ${action} within ${timeoutMs < 1000 ? `${timeoutMs} ms` : `${Math.round(timeoutMs / 1000)} s`}; it is retried`,
           ),
       );
     } catch (error) {

@@ -85,7 +85,7 @@ export function classifyJiraError(error: unknown, context: JiraCallContext): Err
   if (isApiError(error)) {
     const detail = jiraErrorDetail(error.body);
     const said = detail ? `: ${detail}` : '';
-    if (error.status >= 500 || error.status === 408) {
+    if (error.status >= 500 || error.status === 408 || error.status === 429) {
       return new JiraUnavailableError(
         `${at} failed ${context.action} (HTTP ${error.status})${said}; it is retried`,
       );
