@@ -28,6 +28,7 @@ import {
   jiraTicketWorkflowId,
 } from '../../src/triggers/jira/jira-contract.js';
 import {
+  jiraScheduleReconciler,
   reconcileJiraSchedules,
   SCHEDULE_OWNER,
   SCHEDULE_OWNER_MEMO,
@@ -422,6 +423,41 @@ describe('the poll Schedules', () => {
     await assert.rejects(client.schedule.getHandle(scheduleId).describe(), ScheduleNotFoundError);
     await client.schedule.getHandle(foreignId).describe();
     await client.schedule.getHandle(foreignId).delete();
+  });
+});
+
+describe('the Schedule reconciler', () => {
+  it('makes the Schedule of a trigger added to the catalog, and removes it when the trigger goes', async () => {
+    const own = new MemoryCatalog();
+    const reconciler = jiraScheduleReconciler({
+      client,
+      taskQueue,
+      catalog: own,
+      logger: silent,
+      resyncMs: 500,
+    });
+    const scheduleId = jiraPollScheduleId('team-a', 'p8');
+    const exists = () =>
+      client.schedule
+        .getHandle(scheduleId)
+        .describe()
+        .then(
+          () => true,
+          (error: unknown) => {
+            if (error instanceof ScheduleNotFoundError) return false;
+            throw error;
+          },
+        );
+    await reconciler.start();
+    try {
+      const t = trigger('p8', 'project = P8', { transition: 'In Progress' });
+      own.set(t);
+      await eventually('the Schedule of p8', exists, (found) => found);
+      own.delete(t);
+      await eventually('the Schedule of p8 to go', exists, (found) => !found);
+    } finally {
+      await reconciler.stop();
+    }
   });
 });
 

@@ -55,6 +55,9 @@ export interface JiraActivityDeps {
   jira?: JiraTriggerClientOptions;
 }
 
+/** How often a long poll says it is alive (its heartbeat timeout is a minute). */
+const HEARTBEAT_MS = 15_000;
+
 type Skip = { outcome: 'skip'; reason: JiraSkipReason; message: string };
 
 const skip = (reason: JiraSkipReason, message: string): Skip => ({ outcome: 'skip', reason, message });
@@ -194,7 +197,15 @@ export function createJiraActivities(deps: JiraActivityDeps): JiraActivities {
       }
       const site = jiraSite(trigger.spec.jira?.url ?? '');
       const jira = await jiraOf(trigger);
-      const tickets = await jira.search(jql, maxTickets);
+      // A search of many pages outlasts the heartbeat timeout; beat while it runs.
+      const context = Context.current();
+      const beat = setInterval(() => context.heartbeat(), HEARTBEAT_MS);
+      let tickets;
+      try {
+        tickets = await jira.search(jql, maxTickets);
+      } finally {
+        clearInterval(beat);
+      }
       let started = 0;
       let running = 0;
       for (const ticket of tickets) {
@@ -210,7 +221,7 @@ export function createJiraActivities(deps: JiraActivityDeps): JiraActivities {
         });
         if (outcome === 'started') started += 1;
         else running += 1;
-        Context.current().heartbeat();
+        context.heartbeat();
       }
       logger.info(
         { trigger: input.trigger, namespace: input.namespace, site, found: tickets.length, started, running },
