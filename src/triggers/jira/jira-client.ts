@@ -155,7 +155,10 @@ export function jiraSite(url: string): string {
   return parsed.host;
 }
 
-/** Waits for `promise` at most `ms`, then fails with `onTimeout()`. */
+/**
+ * Waits for `promise` at most `ms`, then fails with `onTimeout()`. jira.js takes no abort signal,
+ * so the request itself is left to end by undici's own header and body timeouts.
+ */
 async function bounded<T>(promise: Promise<T>, ms: number, onTimeout: () => Error): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   try {
