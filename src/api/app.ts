@@ -12,7 +12,6 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Ajv, type ErrorObject } from 'ajv';
-import addFormatsModule from 'ajv-formats';
 import Fastify, {
   type FastifyError,
   type FastifyInstance,
@@ -36,11 +35,13 @@ import { systemRoutes } from './routes/system.js';
 import { ApiErrorBody, Session } from './schemas.js';
 import type { SessionBackend } from './session-backend.js';
 import {
+  addFormats,
   assertCelRulesImplemented,
   type CrdSchema,
   fieldPath,
   loadCrdSpecSchema,
   schemaViolation,
+  sessionSpecAjv,
   strictSpecSchema,
 } from './session-validation.js';
 
@@ -81,30 +82,14 @@ export interface AppDeps {
   loopbackOnly?: boolean;
 }
 
-// ajv-formats is CommonJS with its function as the default export.
-const addFormats = addFormatsModule as unknown as (ajv: Ajv) => Ajv;
-
 /**
- * Validators: request bodies are checked as the API server would (no type coercion, every error
- * reported, the CRD's defaults applied); params and query strings are coerced from text.
+ * Validators: request bodies are checked as the API server would (see `sessionSpecAjv`); params
+ * and query strings are coerced from text.
  */
 function validators(): { body: Ajv; other: Ajv } {
-  const body = new Ajv({
-    allErrors: true,
-    verbose: true,
-    useDefaults: true,
-    coerceTypes: false,
-    strict: false,
-  });
-  addFormats(body);
-  body.addFormat('int32', {
-    type: 'number',
-    validate: (n: number) => Number.isInteger(n) && Math.abs(n) <= 2 ** 31,
-  });
-  body.addFormat('int64', { type: 'number', validate: (n: number) => Number.isSafeInteger(n) });
   const other = new Ajv({ coerceTypes: 'array', useDefaults: true, strict: false, removeAdditional: false });
   addFormats(other);
-  return { body, other };
+  return { body: sessionSpecAjv(), other };
 }
 
 /** The error body for a schema validation failure. */

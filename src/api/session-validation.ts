@@ -13,7 +13,8 @@
  * The messages are the CRD's own, so both paths read the same.
  */
 import { readFileSync } from 'node:fs';
-import type { ErrorObject } from 'ajv';
+import { Ajv, type ErrorObject } from 'ajv';
+import addFormatsModule from 'ajv-formats';
 import { parse } from 'yaml';
 import { quantityGreaterThan } from './quantity.js';
 
@@ -104,6 +105,31 @@ const CEL_RULES: Readonly<Record<string, (self: unknown) => boolean>> = {
   "!has(self.tolerationSeconds) || (has(self.effect) && self.effect == 'NoExecute')": (s) =>
     !has(s, 'tolerationSeconds') || text(s, 'effect') === 'NoExecute',
 };
+
+// ajv-formats is CommonJS with its function as the default export.
+export const addFormats = addFormatsModule as unknown as (ajv: Ajv) => Ajv;
+
+/**
+ * A validator for session specs as the API server checks them: no type coercion, every error
+ * reported, the CRD's defaults applied, and the CRD's int32/int64 formats. The API's request
+ * bodies and the sessions triggers start both go through one.
+ */
+export function sessionSpecAjv(): Ajv {
+  const ajv = new Ajv({
+    allErrors: true,
+    verbose: true,
+    useDefaults: true,
+    coerceTypes: false,
+    strict: false,
+  });
+  addFormats(ajv);
+  ajv.addFormat('int32', {
+    type: 'number',
+    validate: (n: number) => Number.isInteger(n) && Math.abs(n) <= 2 ** 31,
+  });
+  ajv.addFormat('int64', { type: 'number', validate: (n: number) => Number.isSafeInteger(n) });
+  return ajv;
+}
 
 /** The CRD's `spec` schema, as written in the CRD file. */
 export function loadCrdSpecSchema(file: URL | string = CRD_FILE): CrdSchema {
