@@ -4,6 +4,7 @@
  * and the API on loopback. `npm start` runs it; the demo and the CLI find it through the stack
  * file it writes into the data directory.
  */
+import { parseForgesConfig } from '../forges/forge-registry.js';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
@@ -106,6 +107,8 @@ export async function startEmbeddedStack(options: EmbeddedStackOptions) {
     for (const step of stops.reverse()) await step().catch(() => undefined);
   };
   try {
+    // Chosen before the worker starts: its feedback links to the session in the API.
+    const apiPort = options.apiPort ?? (await portOr(8080));
     const worker = await startSessionWorker(
       {
         runtime: 'local',
@@ -115,6 +118,10 @@ export async function startEmbeddedStack(options: EmbeddedStackOptions) {
         taskQueue: SESSION_TASK_QUEUE,
         controller: false,
         logLevel: 'info',
+        forges: parseForgesConfig(process.env.SHEPHERD_FORGES),
+        publicApiUrl: `http://127.0.0.1:${apiPort}`,
+        ...(temporal.uiUrl ? { temporalUiUrl: temporal.uiUrl } : {}),
+        ...(process.env.SHEPHERD_TRIGGERS_FILE ? { triggersFile: process.env.SHEPHERD_TRIGGERS_FILE } : {}),
       },
       logger.child({ component: 'worker' }),
     );
@@ -132,7 +139,7 @@ export async function startEmbeddedStack(options: EmbeddedStackOptions) {
     );
     const server = await startServer(app, {
       host: '127.0.0.1',
-      port: options.apiPort ?? (await portOr(8080)),
+      port: apiPort,
     });
     stops.push(() => server.close());
     const info: StackInfo = {

@@ -37,7 +37,7 @@ export interface FeedbackDeps extends OutcomeDeps {
   logTail: RunnerLogTail;
   /** Jira for a trigger. */
   jira(trigger: AgentTrigger): Promise<JiraFeedback>;
-  slackReply: SlackReply;
+  slackReply?: SlackReply;
 }
 
 /** Default lines of the runner log a failure report quotes (the CRD's default). */
@@ -174,6 +174,7 @@ async function deliver(
       `Secret ${namespace}/${ref.name} has no key ${ref.key ?? 'botToken'} (spec.slack.botTokenSecretRef of AgentTrigger ${trigger.metadata.name})`,
     );
   }
+  if (!deps.slackReply) return [];
   const reply = await deps.slackReply({
     token,
     channel,

@@ -2,6 +2,7 @@
  * Worker configuration from the environment. Only the worker's `main` reads it; everything else
  * takes its dependencies as arguments.
  */
+import { type ForgeConfig, parseForgesConfig } from '../forges/forge-registry.js';
 import { defaultDataDir } from '../runtime/local/local-sessions.js';
 import { SESSION_TASK_QUEUE, type SessionRuntime } from '../workflows/session-contract.js';
 
@@ -29,6 +30,30 @@ export interface WorkerConfig {
   logLevel: string;
   /** How often AgentProvider status is checked against its Secret (`SHEPHERD_PROVIDER_RESYNC_MS`). @default 10000 */
   providerResyncMs?: number;
+  /**
+   * The forges pull requests are opened on besides github.com (`SHEPHERD_FORGES`, a JSON array of
+   * `{type, url, apiUrl?}`), parsed and checked.
+   */
+  forges?: ForgeConfig[];
+  /** The API's address as people reach it, for links in comments (`SHEPHERD_PUBLIC_API_URL`). */
+  publicApiUrl?: string;
+  /** The Temporal Web UI's address, for links in comments (`SHEPHERD_TEMPORAL_UI_URL`). */
+  temporalUiUrl?: string;
+  /** Local runtime: the AgentTriggers and their Secrets (`SHEPHERD_TRIGGERS_FILE`). */
+  triggersFile?: string;
+}
+
+/** An http(s) URL from `name`, or a clear error. */
+function httpUrl(value: string, name: string): string {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new Error(`${name} must be an http(s) URL such as https://shepherd.example.com, not "${value}"`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:')
+    throw new Error(`${name} must be an http(s) URL such as https://shepherd.example.com, not "${value}"`);
+  return value.replace(/\/+$/, '');
 }
 
 function positiveInt(value: string, name: string): number {
@@ -62,5 +87,13 @@ export function workerConfigFromEnv(env: NodeJS.ProcessEnv = process.env): Worke
     ...(env.SHEPHERD_PROVIDER_RESYNC_MS
       ? { providerResyncMs: positiveInt(env.SHEPHERD_PROVIDER_RESYNC_MS, 'SHEPHERD_PROVIDER_RESYNC_MS') }
       : {}),
+    forges: parseForgesConfig(env.SHEPHERD_FORGES),
+    ...(env.SHEPHERD_PUBLIC_API_URL
+      ? { publicApiUrl: httpUrl(env.SHEPHERD_PUBLIC_API_URL, 'SHEPHERD_PUBLIC_API_URL') }
+      : {}),
+    ...(env.SHEPHERD_TEMPORAL_UI_URL
+      ? { temporalUiUrl: httpUrl(env.SHEPHERD_TEMPORAL_UI_URL, 'SHEPHERD_TEMPORAL_UI_URL') }
+      : {}),
+    ...(env.SHEPHERD_TRIGGERS_FILE ? { triggersFile: env.SHEPHERD_TRIGGERS_FILE } : {}),
   };
 }

@@ -11,6 +11,19 @@ import type { Logger } from 'pino';
 import { loadKubeConfig } from '../runtime/kubernetes/kube-config.js';
 import { createKubernetesRuntime } from '../runtime/kubernetes/kubernetes-runtime.js';
 import { createLocalRuntime } from '../runtime/local/local-runtime.js';
+import type { KubeConfig } from '@kubernetes/client-node';
+import { parseForgesConfig } from '../forges/forge-registry.js';
+import type { RuntimeService } from '../runtime/worker-runtime.js';
+import { createOutcomeActivities } from '../session-outcome/create-outcome-activities.js';
+import { createJiraActivities } from '../triggers/jira/jira-activities.js';
+import { jiraClientForTrigger } from '../triggers/jira/jira-client.js';
+import { jiraScheduleReconciler } from '../triggers/jira/jira-schedules.js';
+import { kubernetesSessionCreator, localSessionCreator } from '../triggers/jira/session-creator.js';
+import { startKubernetesTriggerCatalog } from '../triggers/kubernetes-trigger-catalog.js';
+import { localResourcesFile } from '../triggers/local-resources.js';
+import { startLocalTriggerCatalog } from '../triggers/local-trigger-catalog.js';
+import { kubernetesSecretSource, localSecretSource, type SecretSource } from '../triggers/secret-source.js';
+import type { TriggerCatalog } from '../triggers/trigger-catalog.js';
 import type { WorkerConfig } from './config.js';
 
 /** A running worker. */
@@ -31,6 +44,26 @@ function workflowSource(
   };
 }
 
+/**
+ * The triggers the worker reports back to and polls for, and where their credentials are read:
+ * the cluster's AgentTriggers and Secrets, or the local triggers file.
+ */
+function startTriggers(
+  config: WorkerConfig,
+  kubeConfig: KubeConfig | undefined,
+  logger: Logger,
+): { catalog: TriggerCatalog; secrets: SecretSource } {
+  const log = logger.child({ component: 'trigger-catalog' });
+  if (kubeConfig) {
+    const secrets = kubernetesSecretSource(kubeConfig);
+    return { secrets, catalog: startKubernetesTriggerCatalog({ kubeConfig, secrets, logger: log }) };
+  }
+  return {
+    secrets: localSecretSource(localResourcesFile(config.triggersFile)),
+    catalog: startLocalTriggerCatalog({ file: config.triggersFile, logger: log }),
+  };
+}
+
 let runtimeInstalled = false;
 
 /** Starts every part of the worker. */
@@ -44,30 +77,80 @@ export async function startSessionWorker(config: WorkerConfig, logger: Logger): 
   const connection = await Connection.connect({ address: config.temporalAddress });
   const client = new Client({ connection, namespace: config.temporalNamespace });
 
-  const runtime =
-    config.runtime === 'local'
-      ? await createLocalRuntime({ dataDir: config.dataDir, client, logger })
-      : createKubernetesRuntime({
-          kubeConfig: loadKubeConfig(config.kubeconfig),
-          client,
-          logger,
-          taskQueue: config.taskQueue,
-          controller: config.controller,
-          ...(config.sessionSelector ? { sessionSelector: config.sessionSelector } : {}),
-          ...(config.providerResyncMs ? { providerResyncMs: config.providerResyncMs } : {}),
-        });
+  const kubeConfig = config.runtime === 'kubernetes' ? loadKubeConfig(config.kubeconfig) : undefined;
+  const runtime = kubeConfig
+    ? createKubernetesRuntime({
+        kubeConfig,
+        client,
+        logger,
+        taskQueue: config.taskQueue,
+        controller: config.controller,
+        ...(config.sessionSelector ? { sessionSelector: config.sessionSelector } : {}),
+        ...(config.providerResyncMs ? { providerResyncMs: config.providerResyncMs } : {}),
+      })
+    : await createLocalRuntime({ dataDir: config.dataDir, client, logger });
+  const triggers = startTriggers(config, kubeConfig, logger);
+  const activities = {
+    ...runtime.activities,
+    ...createOutcomeActivities({
+      secrets: triggers.secrets,
+      readTrigger: async (namespace, name) => {
+        await triggers.catalog.ready();
+        return triggers.catalog.get(namespace, name)?.trigger;
+      },
+      forges: config.forges ?? parseForgesConfig(undefined),
+      links: {
+        ...(config.publicApiUrl ? { apiUrl: config.publicApiUrl } : {}),
+        ...(config.temporalUiUrl ? { temporalUiUrl: config.temporalUiUrl } : {}),
+        temporalNamespace: config.temporalNamespace,
+      },
+      logTail: runtime.logTail,
+      jira: async (trigger) => {
+        const jira = await jiraClientForTrigger(trigger, triggers.secrets);
+        return {
+          comment: (key, text) => jira.comment(key, text),
+          transition: async (key, name) => {
+            const done = await jira.transition(key, name);
+            if (done.outcome === 'unavailable') {
+              logger.warn({ key, transition: name, status: done.status }, 'Jira offers no such transition');
+            }
+          },
+        };
+      },
+      logger: logger.child({ component: 'outcome' }),
+    }),
+    ...createJiraActivities({
+      triggers: triggers.catalog,
+      secrets: triggers.secrets,
+      createSession: kubeConfig
+        ? kubernetesSessionCreator({ kubeConfig, client, taskQueue: config.taskQueue, logger })
+        : localSessionCreator({ client, taskQueue: config.taskQueue, dataDir: config.dataDir }),
+      client,
+      taskQueue: config.taskQueue,
+      logger: logger.child({ component: 'jira' }),
+    }),
+  };
+  const services: RuntimeService[] = [
+    ...runtime.services,
+    jiraScheduleReconciler({
+      client,
+      taskQueue: config.taskQueue,
+      catalog: triggers.catalog,
+      logger: logger.child({ component: 'jira-schedules' }),
+    }),
+  ];
   const worker = await Worker.create({
     connection: nativeConnection,
     namespace: config.temporalNamespace,
     taskQueue: config.taskQueue,
     ...workflowSource(config.workflowBundle),
-    activities: runtime.activities,
+    activities,
     // Sessions wait on signals, not on activities, so many can be cached at once.
     maxCachedWorkflows: 2_000,
   });
 
   const running = worker.run();
-  for (const service of runtime.services) await service.start();
+  for (const service of services) await service.start();
   logger.info(
     {
       runtime: config.runtime,
@@ -82,7 +165,8 @@ export async function startSessionWorker(config: WorkerConfig, logger: Logger): 
   let stopping: Promise<void> | undefined;
   const stop = () =>
     (stopping ??= (async () => {
-      for (const service of [...runtime.services].reverse()) await service.stop();
+      for (const service of [...services].reverse()) await service.stop();
+      await triggers.catalog.stop();
       // The SDK shuts the worker down by itself on SIGINT/SIGTERM; a second shutdown would throw.
       if (worker.getState() === 'RUNNING') worker.shutdown();
       await running.catch(() => undefined);
