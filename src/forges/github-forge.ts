@@ -169,7 +169,20 @@ export class GitHubForge implements Forge {
   }
 
   private call(repo: ForgeRepo, what: string, permission: string): ForgeCall {
-    return { forge: this.name, repo, what, permission, credentials: this.credentialsName };
+    const app = this.appCredentials !== undefined;
+    return {
+      forge: this.name,
+      repo,
+      what,
+      permission,
+      credentials: this.credentialsName,
+      grant: app
+        ? "in the GitHub App's permissions, then accept the change on its installation"
+        : "(a fine-grained token's repository permissions; a classic token needs the repo scope)",
+      access: app
+        ? 'install the GitHub App on the repository'
+        : "give the token's user access to the repository (a fine-grained token must also list it)",
+    };
   }
 
   /** The port's error for what Octokit threw. */
