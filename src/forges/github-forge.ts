@@ -143,12 +143,6 @@ export class GitHubForge implements Forge {
     if (isAppCredentials(credentials)) {
       this.secrets = [credentials.privateKey];
       this.client = this.appClient(credentials);
-      if (credentials.installationId !== undefined) {
-        this.installationClients.set(
-          credentials.installationId,
-          this.appClient(credentials, credentials.installationId),
-        );
-      }
       this.appCredentials = credentials;
     } else {
       this.secrets = [credentials.token];
@@ -187,7 +181,6 @@ export class GitHubForge implements Forge {
 
   /** The port's error for what Octokit threw. */
   private failure(call: ForgeCall, error: unknown): Error {
-    if (error instanceof ForgeRefusedError) return error;
     if (!isOctokitError(error) || error.response === undefined) {
       // No answer: Octokit reports a network error or timeout as a status-500 error without a response.
       return forgeUnreachableError(call, unansweredReason(error, this.timeoutMs));
