@@ -2,6 +2,7 @@
  * The CLI's HTTP client for the Shepherd API: JSON in and out, the API's `{code, message}` errors
  * surfaced as they are, and the log endpoint streamed to a writable.
  */
+import type { AgentTriggerSpec } from '../resources/types.js';
 import type { Writable } from 'node:stream';
 import type { ApiSession } from '../api/session-backend.js';
 
@@ -106,6 +107,18 @@ export class ApiClient {
     return this.json('POST', `${this.sessions(namespace)}/${encodeURIComponent(name)}/${action}`);
   }
 
+  /** The namespace's AgentTriggers. */
+  triggers(namespace: string): Promise<{ items: ApiTrigger[] }> {
+    return this.json('GET', `/api/v1/namespaces/${encodeURIComponent(namespace)}/triggers`);
+  }
+
+  trigger(namespace: string, name: string): Promise<ApiTrigger> {
+    return this.json(
+      'GET',
+      `/api/v1/namespaces/${encodeURIComponent(namespace)}/triggers/${encodeURIComponent(name)}`,
+    );
+  }
+
   /** Streams the runner log to `out`; with `follow`, until the runner ends. */
   async logs(namespace: string, name: string, follow: boolean, out: Writable): Promise<void> {
     const response = await this.fetch(
@@ -117,4 +130,11 @@ export class ApiClient {
       if (!out.write(chunk)) await new Promise((resolve) => out.once('drain', resolve));
     }
   }
+}
+
+/** A trigger as the API returns it. */
+export interface ApiTrigger {
+  metadata: { name: string; namespace: string; creationTimestamp?: string };
+  spec: AgentTriggerSpec;
+  status: { ready: boolean; problem?: string };
 }

@@ -19,6 +19,8 @@ import {
   outputFormat,
   sessionSummary,
   sessionTable,
+  triggerSummary,
+  triggerTable,
 } from './output.js';
 import { buildCreateBody, parseSessionFile, type RunFlags } from './session-request.js';
 
@@ -50,8 +52,8 @@ function print(text: string): void {
   process.stdout.write(`${text}\n`);
 }
 
-function show(session: ApiSession, format: OutputFormat, human: string): void {
-  print(machine(session, format) ?? human);
+function show(value: unknown, format: OutputFormat, human: string): void {
+  print(machine(value, format) ?? human);
 }
 
 /**
@@ -155,6 +157,26 @@ export function program(): Command {
       const { api, namespace, format } = context(command);
       const session = await api.get(namespace, name);
       show(session, format, sessionSummary(session));
+    });
+
+  const triggers = cli.command('triggers').description('List and describe the AgentTriggers of a namespace');
+  triggers
+    .command('list', { isDefault: true })
+    .alias('ls')
+    .description('List the triggers: source, whether each is ready, what it matches')
+    .action(async (_flags: unknown, command: Command) => {
+      const { api, namespace, format } = context(command);
+      const { items } = await api.triggers(namespace);
+      show(items, format, triggerTable(items));
+    });
+  triggers
+    .command('describe')
+    .description('Show one trigger')
+    .argument('<name>')
+    .action(async (name: string, _flags: unknown, command: Command) => {
+      const { api, namespace, format } = context(command);
+      const trigger = await api.trigger(namespace, name);
+      show(trigger, format, triggerSummary(trigger));
     });
 
   cli

@@ -1,6 +1,7 @@
 /**
  * How the CLI prints sessions: a table or a summary for people, JSON or YAML for scripts.
  */
+import type { ApiTrigger } from './api-client.js';
 import { stringify } from 'yaml';
 import type { ApiSession } from '../api/session-backend.js';
 import type { Condition } from '../resources/types.js';
@@ -78,7 +79,15 @@ export function sessionSummary(session: ApiSession): string {
     ...(spec.repos?.length
       ? [`Repos:      ${spec.repos.map((r) => `${r.url}${r.branch ? `@${r.branch}` : ''}`).join(', ')}`]
       : []),
+    ...(spec.trigger?.source
+      ? [
+          `Trigger:    ${spec.trigger.source}${spec.trigger.name ? ` (AgentTrigger ${spec.trigger.name})` : ''}${spec.trigger.url ? ` ${spec.trigger.url}` : ''}`,
+        ]
+      : []),
     ...(status.result ? [`Result:     ${status.result}`] : []),
+    ...(status.reconciledRepos ?? [])
+      .filter((r) => r.pullRequestUrl)
+      .map((r) => `Pull req.:  ${r.pullRequestUrl ?? ''}`),
     `Age:        ${age(metadata.creationTimestamp ?? status.startTime)}`,
   ];
   if (status.conditions?.length) {
@@ -86,4 +95,50 @@ export function sessionSummary(session: ApiSession): string {
     for (const condition of status.conditions) lines.push(`  ${conditionLine(condition)}`);
   }
   return lines.join('\n');
+}
+
+/** The triggers table: NAME SOURCE READY MATCH AGE. */
+export function triggerTable(triggers: readonly ApiTrigger[]): string {
+  if (triggers.length === 0) return 'No triggers found.';
+  return table([
+    ['NAME', 'SOURCE', 'READY', 'MATCH', 'AGE'],
+    ...triggers.map((t) => [
+      t.metadata.name,
+      t.spec.source,
+      t.status.ready ? 'True' : 'False',
+      matchSummary(t.spec.match) || '-',
+      age(t.metadata.creationTimestamp),
+    ]),
+  ]);
+}
+
+/** The match rules in one short line: `label=shepherd command=/shepherd`. */
+function matchSummary(match: ApiTrigger['spec']['match']): string {
+  if (!match) return '';
+  const parts: string[] = [];
+  if (match.repositories?.length) parts.push(`repos=${match.repositories.join(',')}`);
+  if (match.label) parts.push(`label=${match.label}`);
+  if (match.assignee) parts.push(`assignee=${match.assignee}`);
+  if (match.command) parts.push(`command=${match.command}`);
+  if (match.status) parts.push(`status=${match.status}`);
+  if (match.jql) parts.push(`jql="${match.jql.length > 40 ? `${match.jql.slice(0, 39)}…` : match.jql}"`);
+  if (match.channels?.length) parts.push(`channels=${match.channels.join(',')}`);
+  return parts.join(' ');
+}
+
+/** A trigger's summary for `triggers describe`. */
+export function triggerSummary(trigger: ApiTrigger): string {
+  const { metadata, spec, status } = trigger;
+  const template = spec.sessionTemplate;
+  const feedback = spec.feedback;
+  return [
+    `Name:       ${metadata.name}`,
+    `Namespace:  ${metadata.namespace}`,
+    `Source:     ${spec.source}${spec.forge?.url ? ` (${spec.forge.url})` : spec.jira?.url ? ` (${spec.jira.url})` : ''}`,
+    `Ready:      ${status.ready ? 'True' : `False: ${status.problem ?? 'unknown'}`}`,
+    `Match:      ${matchSummary(spec.match) || '(every event of the source)'}`,
+    `Session:    agent ${template.agent ?? '(default)'}${template.repos?.length ? `, ${template.repos.map((r) => r.url).join(', ')}` : ", the issue's repository"}`,
+    `Feedback:   ${feedback?.onStart === false ? 'no start comment' : 'start'}, ${feedback?.onEnd === false ? 'no end comment' : 'end'}`,
+    `Age:        ${age(metadata.creationTimestamp)}`,
+  ].join('\n');
 }

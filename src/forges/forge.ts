@@ -51,6 +51,8 @@ export interface Forge {
   readonly url: string;
   /** The commit at the tip of `branch` on the forge, or undefined when there is no such branch. */
   branchCommit(repo: ForgeRepo, branch: string): Promise<string | undefined>;
+  /** The repository's default branch: the base of a pull request whose repository names none. */
+  defaultBranch(repo: ForgeRepo): Promise<string>;
   /** Opens a pull request head→base, or updates (title, body, labels) the OPEN one with the same head and base: never a second. */
   ensurePullRequest(request: PullRequestRequest): Promise<PullRequestResult>;
   /** Comments on an issue or pull request; returns the comment's web URL. */

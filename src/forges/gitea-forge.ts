@@ -231,6 +231,12 @@ export class GiteaForge implements Forge {
     return undefined;
   }
 
+  async defaultBranch(repo: ForgeRepo): Promise<string> {
+    const call = this.call(repo, 'reading the default branch', 'read:repository');
+    const found = await this.send<{ default_branch?: string }>(call, 'GET', this.repoPath(repo));
+    return found?.default_branch || 'main';
+  }
+
   /** The ids of `names` on the repository (else its organization), and the names it has not. */
   private async labelIds(repo: ForgeRepo, names: string[]): Promise<{ ids: number[]; missing: string[] }> {
     if (names.length === 0) return { ids: [], missing: [] };

@@ -265,6 +265,15 @@ export class GitHubForge implements Forge {
     return undefined;
   }
 
+  async defaultBranch(repo: ForgeRepo): Promise<string> {
+    const call = this.call(repo, 'reading the default branch', 'metadata:read');
+    const client = await this.clientFor(repo);
+    const { data } = await this.attempt(call, () =>
+      client.rest.repos.get({ owner: repo.owner, repo: repo.name }),
+    );
+    return data.default_branch;
+  }
+
   async ensurePullRequest(request: PullRequestRequest): Promise<PullRequestResult> {
     const { repo, head, base, title, body } = request;
     const owner = repo.owner;

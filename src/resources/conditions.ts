@@ -143,6 +143,16 @@ export const Reason = {
   /** A repository was not pushed, or the runner reported nothing for it. ReposReconciled=False. */
   PushMissing: 'PushMissing',
   /**
+   * A pushed output branch is not on its forge at the commit the runner reported: the work is not
+   * where the session says it is. ReposReconciled=False, Failed=True.
+   */
+  PushNotFound: 'PushNotFound',
+  /**
+   * The forge refused a pull request, or could not be reached within the retries; the branch is
+   * pushed and nothing is lost. ReposReconciled=False; the session still Succeeded.
+   */
+  PullRequestFailed: 'PullRequestFailed',
+  /**
    * A Secret exists and holds its key: AgentProvider Ready=True; on a session, SecretsReady=True
    * (every Secret it needs was found and the runner's secrets and identity are in place).
    */

@@ -4,7 +4,14 @@
  * worker starts the services after the Temporal worker and stops them before it; it knows nothing
  * else about the runtime.
  */
-import type { SessionActivities } from './session-activities.js';
+import type { SessionActivities, SessionRef } from './session-activities.js';
+
+/** The last `lines` lines of the runner log of `attempt`, while the runner's record exists. */
+export type RunnerLogTail = (
+  session: SessionRef,
+  attempt: number,
+  lines: number,
+) => Promise<string | undefined>;
 
 /** A background service of a runtime. */
 export interface RuntimeService {
@@ -16,6 +23,8 @@ export interface RuntimeService {
 /** One runtime, as the worker sees it. */
 export interface WorkerRuntime {
   activities: SessionActivities;
+  /** Reads the end of a runner's log, for the feedback of a failed session. */
+  logTail: RunnerLogTail;
   /** Started in order, stopped in reverse. */
   services: RuntimeService[];
 }

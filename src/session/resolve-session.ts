@@ -289,5 +289,7 @@ export function resolveSession(session: AgentSession, inputs: ResolveInputs = {}
     nodeSelector: { ...spec.nodeSelector },
     tolerations: (spec.tolerations ?? []).map((toleration) => ({ ...toleration })),
     podMetadata: { labels, annotations: { ...spec.podMetadata?.annotations } },
+    ...(spec.pullRequest ? { pullRequest: structuredClone(spec.pullRequest) } : {}),
+    ...(spec.trigger ? { trigger: structuredClone(spec.trigger) } : {}),
   };
 }

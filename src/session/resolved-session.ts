@@ -7,9 +7,11 @@
 import type {
   AgentType,
   EnvVar,
+  PullRequestSpec,
   ResourceRequirements,
   SecretKeyRef,
   Toleration,
+  TriggerSpec,
 } from '../resources/types.js';
 
 /** One repository, defaults applied. */
@@ -87,4 +89,8 @@ export interface ResolvedSession {
   nodeSelector: Record<string, string>;
   tolerations: Toleration[];
   podMetadata: { labels: Record<string, string>; annotations: Record<string, string> };
+  /** The pull request settings, as the spec gives them (absent in sessions of older workers). */
+  pullRequest?: PullRequestSpec;
+  /** Where the session came from, for feedback (absent in sessions of older workers). */
+  trigger?: TriggerSpec;
 }

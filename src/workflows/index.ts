@@ -1,2 +1,3 @@
 /** The workflows the worker registers. */
 export { agentSessionWorkflow } from './session-workflow.js';
+export { jiraPollWorkflow, jiraTicketWorkflow } from './jira-workflows.js';

@@ -29,6 +29,13 @@ export interface SessionRun {
    * without it.
    */
   readonly hardened: boolean;
+  /**
+   * Whether the run takes the outcome back to where people are (`patched`): pull requests for the
+   * pushed branches, feedback to the trigger's source. Runs recorded before it replay without it.
+   */
+  readonly publishes: boolean;
+  /** The start feedback in flight, which the end feedback waits for so the two arrive in order. */
+  feedbackStarted?: Promise<unknown>;
   /** The session the activities act on; the uid is filled in once the session is read. */
   readonly ref: SessionRef;
   /** What the state query returns; `state.status` is the status the run maintains. */
@@ -70,11 +77,12 @@ export interface SessionRun {
 }
 
 /** Creates the run's state and installs the query and signal handlers on it. */
-export function startRun(input: SessionWorkflowInput, hardened: boolean): SessionRun {
+export function startRun(input: SessionWorkflowInput, hardened: boolean, publishes: boolean): SessionRun {
   const info = workflowInfo();
   const run: SessionRun = {
     input,
     hardened,
+    publishes,
     ref: { namespace: input.namespace, name: input.name, ...(input.uid ? { uid: input.uid } : {}) },
     state: {
       namespace: input.namespace,

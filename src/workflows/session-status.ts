@@ -9,6 +9,7 @@
  */
 import { ConditionType, Reason, setStatusCondition } from '../resources/conditions.js';
 import type { AgentSessionStatus, ConditionStatus, Phase } from '../resources/types.js';
+import type { PublishOutput } from '../session-outcome/outcome-activities.js';
 import type { RunnerLaunch, WorkspaceInfo } from '../runtime/session-activities.js';
 import { formatDuration } from '../session/duration.js';
 import type { ExitOutcome, RunnerTermination } from '../session/exit-outcome.js';
@@ -276,6 +277,64 @@ export function restartRequested(status: AgentSessionStatus, attempt: number, no
     'False',
     Reason.Retrying,
     `restart requested during attempt ${attempt}`,
+    now,
+  );
+}
+
+/**
+ * The repositories once checked on their forges and given pull requests: the checked entries
+ * replace the reported ones, and ReposReconciled says what is missing — a branch not on its forge
+ * at the reported commit (PushNotFound), or a pull request the forge refused (PullRequestFailed).
+ */
+export function pullRequestsPublished(
+  status: AgentSessionStatus,
+  published: PublishOutput,
+  now: Date,
+): AgentSessionStatus {
+  const { repos, refused, notFound } = published;
+  const next = { ...status, reconciledRepos: repos };
+  if (notFound.length > 0)
+    return withCondition(
+      next,
+      ConditionType.ReposReconciled,
+      'False',
+      Reason.PushNotFound,
+      notFound.join('; '),
+      now,
+    );
+  if (refused.length > 0)
+    return withCondition(
+      next,
+      ConditionType.ReposReconciled,
+      'False',
+      Reason.PullRequestFailed,
+      `${refused.join('; ')}; the branches are pushed`,
+      now,
+    );
+  const opened = repos.filter((r) => r.pullRequestUrl).map((r) => r.pullRequestUrl);
+  const message =
+    opened.length > 0
+      ? `${repos.length} repositories reconciled; pull requests: ${opened.join(', ')}`
+      : repos.every((r) => r.status === 'NoChanges')
+        ? 'no changes: no pull request opened'
+        : `${repos.length} repositories reconciled`;
+  return withCondition(next, ConditionType.ReposReconciled, 'True', Reason.Reconciled, message, now);
+}
+
+/**
+ * The forge could not be reached within the retries: the pushed branches stay as the runner
+ * reported them, each with the reason, and ReposReconciled=False. The session still succeeds.
+ */
+export function publishingFailed(status: AgentSessionStatus, message: string, now: Date): AgentSessionStatus {
+  const repos = (status.reconciledRepos ?? []).map((r) =>
+    r.status === 'Pushed' ? { ...r, message: `no pull request: ${message}` } : r,
+  );
+  return withCondition(
+    { ...status, reconciledRepos: repos },
+    ConditionType.ReposReconciled,
+    'False',
+    Reason.PullRequestFailed,
+    `pull requests not opened: ${message}; the branches are pushed`,
     now,
   );
 }

@@ -27,6 +27,7 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { RunnerLaunch, SessionActivities, WorkspaceInfo } from '../runtime/session-activities.js';
+import type { FeedbackInput, OutcomeActivities } from '../session-outcome/outcome-activities.js';
 import { SEARCH_ATTRIBUTE_KEYS } from '../common/search-attributes.js';
 import { ConditionType, Reason } from '../resources/conditions.js';
 import type { AgentSessionStatus } from '../resources/types.js';
@@ -44,6 +45,8 @@ import {
   provisioned,
   provisioningFailed,
   provisioningFailureReason,
+  publishingFailed,
+  pullRequestsPublished,
   reposReconciled,
   restartRequested,
   resultRecorded,
@@ -119,6 +122,24 @@ const STOPPING: ActivityOptions = {
   },
 };
 
+// A forge or chat that is down is waited for a few minutes, then reported: never the session's end.
+const PUBLISHING: ActivityOptions = {
+  startToCloseTimeout: '2 minutes',
+  scheduleToCloseTimeout: '10 minutes',
+  retry: {
+    initialInterval: '2 seconds',
+    backoffCoefficient: 2,
+    maximumInterval: '1 minute',
+    maximumAttempts: 10,
+    nonRetryableErrorTypes: [...NON_RETRYABLE, 'ForgeRefusedError'],
+  },
+};
+
+/** The outcome activities with `options` and a summary for the Web UI. */
+function outcomes(summary: string): OutcomeActivities {
+  return proxyActivities<OutcomeActivities>({ ...PUBLISHING, summary });
+}
+
 /** The activities with `options`, and a short summary for the Web UI's event history. */
 function activities(options: ActivityOptions, summary: string): SessionActivities {
   return proxyActivities<SessionActivities>({ ...options, summary });
@@ -143,6 +164,13 @@ const CONTINUE_AS_NEW_PATCH = 'continue-as-new-when-suggested';
  */
 const HARDENED_PATCH = 'hardened-core';
 
+/**
+ * Marks the runs that open pull requests for the pushed branches (after checking them on the
+ * forge) and give feedback to the trigger's source at start and end. Histories from before it
+ * replay without it.
+ */
+const PUBLISH_PATCH = 'pull-requests-and-feedback';
+
 /** How one attempt ended, as far as the run is concerned. */
 type AttemptEnd =
   | { kind: 'ended'; termination: RunnerTermination }
@@ -156,7 +184,8 @@ const STOPPED = Symbol('stopped');
 
 /** The session workflow. */
 export async function agentSessionWorkflow(input: SessionWorkflowInput): Promise<SessionState> {
-  const run = startRun(input, patched(HARDENED_PATCH));
+  const hardened = patched(HARDENED_PATCH);
+  const run = startRun(input, hardened, hardened && patched(PUBLISH_PATCH));
   upsertSearchAttributes([
     { key: SEARCH_ATTRIBUTE_KEYS.namespace, value: input.namespace },
     { key: SEARCH_ATTRIBUTE_KEYS.session, value: input.name },
@@ -296,6 +325,13 @@ async function runAttempts(run: SessionRun, resolved: ResolvedSession, resuming:
   if (!resuming) {
     run.attempt = (run.state.status.attempt ?? 0) + 1;
     run.firstAttemptOfRun = run.attempt;
+    // The source hears of the session once, when it first starts: not on a restart, not when a
+    // run continued as new. The runner does not wait for it.
+    if (run.publishes && session.trigger?.name && !run.input.restart) {
+      run.feedbackStarted = outcomes('tell the source the session started')
+        .sendFeedback({ session: run.ref, resolved: session, moment: 'started' })
+        .catch(() => undefined);
+    }
   }
   // Only the first pass of a resumed run takes up the wait; every later attempt is launched.
   for (let resume = resuming; ; resume = false) {
@@ -346,6 +382,12 @@ async function runAttempts(run: SessionRun, resolved: ResolvedSession, resuming:
     }
     if (outcome.kind === 'succeeded') {
       setStatus(run, reposReconciled(run.state.status, session.repos, now()));
+      const notFound = run.publishes ? await publish(run, session) : [];
+      if (notFound.length > 0) {
+        const message = `the pushed work is not on the forge: ${notFound.join('; ')}`;
+        await cleanupAndFinish(run, 'Failed', Reason.PushNotFound, message, false);
+        return;
+      }
       await cleanupAndFinish(run, 'Succeeded', Reason.Succeeded, outcome.message, !session.workspace.retain);
     } else if (outcome.kind === 'timedOut') {
       await stopAndRecord(run, attempt);
@@ -354,6 +396,34 @@ async function runAttempts(run: SessionRun, resolved: ResolvedSession, resuming:
       await cleanupAndFinish(run, 'Failed', outcome.reason, outcome.message, false);
     }
     return;
+  }
+}
+
+/**
+ * 6. Checks the pushed branches on their forges and opens or updates their pull requests, when any
+ * repository was pushed. Returns the repositories whose pushed work the forge does not have. A
+ * forge that stays unreachable is recorded on the status, never the session's end.
+ */
+async function publish(run: SessionRun, session: ResolvedSession): Promise<string[]> {
+  const reported = run.state.status.reconciledRepos ?? [];
+  if (!reported.some((r) => r.status === 'Pushed')) return [];
+  const { result, usage } = run.state.status;
+  try {
+    const published = await outcomes(
+      'check the pushed branches and open their pull requests',
+    ).publishPullRequests({
+      session: run.ref,
+      resolved: session,
+      reported,
+      ...(result ? { result } : {}),
+      ...(usage ? { usage } : {}),
+    });
+    setStatus(run, pullRequestsPublished(run.state.status, published, now()));
+    return published.notFound;
+  } catch (error) {
+    if (isCancellation(error)) throw error;
+    setStatus(run, publishingFailed(run.state.status, failureOf(error)?.message ?? String(error), now()));
+    return [];
   }
 }
 
@@ -573,6 +643,8 @@ async function cleanupAndFinish(
   // The status flips first: the user waits for it, and cleanup is idempotent and retried.
   finish(run, phase, reason, message);
   await mirror(run);
+  // Before cleanup: a failed runner's log goes with its Job.
+  await sendEndFeedback(run, phase, reason, message, attempts);
   const summary = deleteWorkspace ? 'clean up, deleting the workspace' : 'clean up, keeping the workspace';
   await activities(ACTIVITY, summary).cleanup({ session: run.ref, attempts, deleteWorkspace });
   if (run.restartAfterFinish) {
@@ -582,6 +654,38 @@ async function cleanupAndFinish(
       previousAttempt: run.state.status.attempt ?? 0,
     });
   }
+}
+
+/** Tells the trigger's source how the session ended; a failure to do so is only recorded. */
+async function sendEndFeedback(
+  run: SessionRun,
+  phase: FinalPhase,
+  reason: string,
+  message: string,
+  attempts: number[],
+): Promise<void> {
+  const { session } = run;
+  if (!run.publishes || run.sessionGone || !session?.trigger?.name) return;
+  await run.feedbackStarted;
+  const { result, usage, reconciledRepos } = run.state.status;
+  const attempt = attempts.at(-1);
+  const input: FeedbackInput = {
+    session: run.ref,
+    resolved: session,
+    moment: 'ended',
+    phase,
+    reason,
+    message,
+    ...(result ? { result } : {}),
+    ...(usage ? { usage } : {}),
+    ...(reconciledRepos ? { repos: reconciledRepos } : {}),
+    ...(attempt !== undefined ? { attempt } : {}),
+  };
+  await outcomes('tell the source how the session ended')
+    .sendFeedback(input)
+    .catch((error: unknown) => {
+      if (isCancellation(error)) throw error;
+    });
 }
 
 /**

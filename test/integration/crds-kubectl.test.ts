@@ -5,6 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { before, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
 import { stringify } from 'yaml';
 import { installCrds } from '../support/crds.js';
@@ -195,4 +196,50 @@ test('kubectl apply accepts the valid forms of the same fields', async (t) => {
     }),
   );
   assert.equal(applied.exitCode, 0, applied.stderr);
+});
+
+test('every example trigger is accepted by the API server, and kubectl get agt shows its columns', async (t) => {
+  const namespace = await testNamespace(t, kc);
+  for (const source of ['github', 'gitea', 'jira', 'slack']) {
+    const file = fileURLToPath(new URL(`../../examples/trigger-${source}.yaml`, import.meta.url));
+    const applied = await kubectl(['apply', '-n', namespace, '-f', file]);
+    assert.equal(applied.exitCode, 0, `examples/trigger-${source}.yaml: ${applied.stderr}`);
+  }
+  const listed = await kubectl(['get', 'agt', '-n', namespace]);
+  assert.equal(listed.exitCode, 0, listed.stderr);
+  const [header, ...rows] = listed.stdout.trim().split('\n');
+  assert.deepEqual(header?.split(/\s+/), ['NAME', 'SOURCE', 'READY', 'AGE']);
+  assert.deepEqual(rows.map((row) => row.split(/\s+/).slice(0, 2)).sort(), [
+    ['gitea-issues', 'gitea'],
+    ['shop-issues', 'github'],
+    ['shop-slack', 'slack'],
+    ['shop-tickets', 'jira'],
+  ]);
+});
+
+test('kubectl apply refuses a trigger without the Secrets its source needs, and a bad session template', async (t) => {
+  const namespace = await testNamespace(t, kc);
+  const trigger = (name: string, spec: Record<string, unknown>) =>
+    stringify({ apiVersion: 'shepherd.dev/v1alpha1', kind: 'AgentTrigger', metadata: { name }, spec });
+  const noSecret = await kubectl(
+    ['apply', '-n', namespace, '-f', '-'],
+    trigger('unsigned', {
+      source: 'gitea',
+      forge: { url: 'https://gitea.example.com', credentialsSecretRef: { name: 'bot' } },
+      sessionTemplate: { agent: 'command', command: ['true'] },
+    }),
+  );
+  assert.notEqual(noSecret.exitCode, 0);
+  assert.match(noSecret.stderr, /spec\.webhookSecretRef is required/);
+  const badTemplate = await kubectl(
+    ['apply', '-n', namespace, '-f', '-'],
+    trigger('bad-template', {
+      source: 'gitea',
+      forge: { url: 'https://gitea.example.com', credentialsSecretRef: { name: 'bot' } },
+      webhookSecretRef: { name: 'hook' },
+      sessionTemplate: { agent: 'command' },
+    }),
+  );
+  assert.notEqual(badTemplate.exitCode, 0);
+  assert.match(badTemplate.stderr, /spec\.command/);
 });

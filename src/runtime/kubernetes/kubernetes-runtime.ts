@@ -11,6 +11,7 @@ import { createKubernetesActivities } from './kubernetes-activities.js';
 import { createProviderStatusReconciler } from './provider-status.js';
 import { createRunnerWatcher } from './runner-watcher.js';
 import { createSessionController } from './session-controller.js';
+import { kubernetesLogTail } from './runner-log-tail.js';
 
 /** Dependencies and options of the Kubernetes runtime. */
 export interface KubernetesRuntimeOptions {
@@ -51,5 +52,9 @@ export function createKubernetesRuntime(options: KubernetesRuntimeOptions): Work
       ...(options.providerResyncMs ? { intervalMs: options.providerResyncMs } : {}),
     }),
   );
-  return { activities: createKubernetesActivities({ kubeConfig }), services };
+  return {
+    activities: createKubernetesActivities({ kubeConfig }),
+    logTail: kubernetesLogTail(kubeConfig),
+    services,
+  };
 }

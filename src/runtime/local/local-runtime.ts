@@ -12,6 +12,7 @@ import { bundleRunner } from '../../runner/bundle.js';
 import type { WorkerRuntime } from '../worker-runtime.js';
 import { createLocalActivities } from './local-activities.js';
 import { createLocalRunnerWatcher } from './local-runner-watcher.js';
+import { localLogTail } from './runner-log-tail.js';
 
 /** Dependencies and options of the local runtime. */
 export interface LocalRuntimeOptions {
@@ -43,6 +44,7 @@ export async function createLocalRuntime(options: LocalRuntimeOptions): Promise<
   const runner = await installRunner(dataDir);
   return {
     activities: createLocalActivities({ dataDir, runnerCommand: [process.execPath, runner] }),
+    logTail: localLogTail(dataDir),
     services: [
       createLocalRunnerWatcher({
         dataDir,

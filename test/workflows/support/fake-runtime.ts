@@ -21,9 +21,21 @@ import type { RunnerTermination } from '../../../src/session/exit-outcome.js';
 import { resolveSession } from '../../../src/session/resolve-session.js';
 import type { ResolvedSession } from '../../../src/session/resolved-session.js';
 import type { RunnerEvent } from '../../../src/workflows/session-contract.js';
+import type {
+  FeedbackInput,
+  OutcomeActivities,
+  PublishInput,
+  PublishOutput,
+} from '../../../src/session-outcome/outcome-activities.js';
+
+/** Every activity the session workflow calls: the runtime's and the outcome's. */
+export type AllActivities = SessionActivities & OutcomeActivities;
 
 /** The name of one of the activities. */
-export type ActivityName = keyof SessionActivities;
+export type ActivityName = keyof AllActivities;
+
+/** The outcome activities, which `steps` leaves out: they do not touch the runtime. */
+const OUTCOME_ACTIVITIES: readonly ActivityName[] = ['publishPullRequests', 'sendFeedback'];
 
 /** One activity call the runtime saw, with its input. */
 export interface ActivityCall {
@@ -80,7 +92,13 @@ export class FakeRuntime {
   /** Every activity call, in the order the workflow made them. */
   readonly calls: ActivityCall[] = [];
   /** The activities to register on the worker. */
-  readonly activities: SessionActivities;
+  readonly activities: AllActivities;
+  /** How `publishPullRequests` answers: by default every reported repository as it is. */
+  publishAs: (input: PublishInput) => PublishOutput = (input) => ({
+    repos: input.reported,
+    refused: [],
+    notFound: [],
+  });
   /** The status last mirrored, as the AgentSession CR would hold it. */
   status: AgentSessionStatus | undefined;
 
@@ -103,19 +121,25 @@ export class FakeRuntime {
       stopRunner: (input) => this.record('stopRunner', input, () => this.stopRunner(input)),
       cleanup: (input) => this.record('cleanup', input, async () => undefined),
       mirrorStatus: (input) => this.record('mirrorStatus', input, () => this.mirrorStatus(input)),
+      publishPullRequests: (input) =>
+        this.record('publishPullRequests', input, () => Promise.resolve(this.publishAs(input))),
+      sendFeedback: (input: FeedbackInput) =>
+        this.record('sendFeedback', input, () => Promise.resolve({ sent: [`feedback:${input.moment}`] })),
     };
   }
 
   /** The names of the activities called so far, in order, without the status mirror's writes. */
   get steps(): ActivityName[] {
-    return this.calls.map((call) => call.name).filter((name) => name !== 'mirrorStatus');
+    return this.calls
+      .map((call) => call.name)
+      .filter((name) => name !== 'mirrorStatus' && !OUTCOME_ACTIVITIES.includes(name));
   }
 
   /** The inputs of every call of one activity. */
-  inputsOf<N extends ActivityName>(name: N): Parameters<SessionActivities[N]>[0][] {
+  inputsOf<N extends ActivityName>(name: N): Parameters<AllActivities[N]>[0][] {
     return this.calls
       .filter((call) => call.name === name)
-      .map((call) => call.input as Parameters<SessionActivities[N]>[0]);
+      .map((call) => call.input as Parameters<AllActivities[N]>[0]);
   }
 
   /**

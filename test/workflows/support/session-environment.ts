@@ -21,7 +21,6 @@ import { bundleWorkflowCode, DefaultLogger, Runtime, Worker } from '@temporalio/
 import { SEARCH_ATTRIBUTES } from '../../../src/common/search-attributes.js';
 import { repoRoot, testToolPaths } from '../../../src/processes/tools.js';
 import type { AgentSessionSpec } from '../../../src/resources/types.js';
-import type { SessionActivities } from '../../../src/runtime/session-activities.js';
 import type { RunnerResult } from '../../../src/runner-contract/result.js';
 import type { RunnerTermination } from '../../../src/session/exit-outcome.js';
 import {
@@ -34,7 +33,7 @@ import {
   stateQuery,
   stopSignal,
 } from '../../../src/workflows/session-contract.js';
-import { FakeRuntime, type FakeRuntimeOptions } from './fake-runtime.js';
+import { type AllActivities, FakeRuntime, type FakeRuntimeOptions } from './fake-runtime.js';
 
 /** The session workflows, as the worker registers them. */
 export const WORKFLOWS_PATH = join(repoRoot, 'src', 'workflows', 'index.ts');
@@ -314,8 +313,8 @@ export class SessionEnvironment {
   }
 
   /** The activities of every session's runtime, each call routed by the session it names. */
-  private routedActivities(): SessionActivities {
-    const runtimeOf = (name: string): SessionActivities => {
+  private routedActivities(): AllActivities {
+    const runtimeOf = (name: string): AllActivities => {
       const runtime = this.runtimes.get(name);
       if (!runtime) throw new Error(`no runtime for session ${name}`);
       return runtime.activities;
@@ -329,6 +328,8 @@ export class SessionEnvironment {
       stopRunner: (input) => runtimeOf(input.session.name).stopRunner(input),
       cleanup: (input) => runtimeOf(input.session.name).cleanup(input),
       mirrorStatus: (input) => runtimeOf(input.session.name).mirrorStatus(input),
+      publishPullRequests: (input) => runtimeOf(input.session.name).publishPullRequests(input),
+      sendFeedback: (input) => runtimeOf(input.session.name).sendFeedback(input),
     };
   }
 }
