@@ -101,6 +101,15 @@ describe('branchCommit', () => {
   });
 });
 
+describe('defaultBranch', () => {
+  it('is the repository’s default branch', async () => {
+    const other = await gitea.createRepo(owner, 'trunk-based', { defaultBranch: 'trunk' });
+    assert.equal(other.default_branch, 'trunk');
+    assert.equal(await forge.defaultBranch({ owner, name: 'trunk-based' }), 'trunk');
+    assert.equal(await forge.defaultBranch({ owner, name: REPO_NAME }), 'main');
+  });
+});
+
 describe('ensurePullRequest', () => {
   it('opens one pull request and then updates it, never a second; labels by name, a missing one reported', async () => {
     push('shepherd/one', 'one.md');
