@@ -20,6 +20,10 @@ export interface ForgeCall {
   permission: string;
   /** Whose credentials, e.g. `the token of Secret default/forge`. */
   credentials: string;
+  /** How to grant a missing permission, e.g. `in the GitHub App's settings, then accept it on the installation`. */
+  grant: string;
+  /** How to give the credentials access to a repository, e.g. `install the GitHub App on it`. */
+  access: string;
 }
 
 /** How a failed HTTP answer of a forge reads, once the adapter has looked at its headers and body. */
@@ -42,7 +46,8 @@ export function forgeText(text: string, secrets: Iterable<string | undefined>): 
     // Credentials a forge might echo that we never held ourselves (an installation token minted
     // by @octokit/auth-app, an Authorization header quoted back).
     .replace(/\b(gh[pousr]_|github_pat_)[A-Za-z0-9_]{10,}/g, '[redacted]')
-    .replace(/\b(token|bearer|basic)\s+[A-Za-z0-9._~+/=-]{8,}/gi, '$1 [redacted]')
+    // (Credential-long only: Gitea's "token scope=write:issue" is worth keeping.)
+    .replace(/\b(token|bearer|basic)\s+[A-Za-z0-9._~+/=-]{20,}/gi, '$1 [redacted]')
     .replace(/\s+/g, ' ')
     .trim();
   return line.length > MAX_FORGE_MESSAGE ? `${line.slice(0, MAX_FORGE_MESSAGE)}…` : line;
@@ -59,9 +64,9 @@ function fixFor(call: ForgeCall, status: number): string {
     case 401:
       return `${call.credentials} is not accepted (wrong, expired or revoked): replace it`;
     case 403:
-      return `${call.credentials} lacks the ${call.permission} permission on ${repo}: grant it (for a GitHub App, in the App's permissions and its installation)`;
+      return `${call.credentials} lacks the ${call.permission} permission on ${repo}: grant it ${call.grant}`;
     case 404:
-      return `${repo} does not exist on ${call.forge}, or ${call.credentials} cannot see it: check the repository URL, and give the credentials access (install the GitHub App on the repository, or add the token's user as a collaborator)`;
+      return `${repo} does not exist on ${call.forge}, or ${call.credentials} cannot see it: check the repository URL, or ${call.access}`;
     case 409:
     case 422:
       return `the forge would not take the request as made: see its message`;

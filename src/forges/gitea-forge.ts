@@ -103,7 +103,16 @@ export class GiteaForge implements Forge {
   }
 
   private call(repo: ForgeRepo, what: string, permission: string): ForgeCall {
-    return { forge: this.name, repo, what, permission, credentials: this.credentials };
+    return {
+      forge: this.name,
+      repo,
+      what,
+      permission,
+      credentials: this.credentials,
+      // A Gitea token's scopes are fixed when it is made.
+      grant: 'by making a new access token with that scope',
+      access: "make the token's user a collaborator with write access",
+    };
   }
 
   private repoPath(repo: ForgeRepo): string {
@@ -234,14 +243,11 @@ export class GiteaForge implements Forge {
     const call = this.call(repo, 'looking up labels', 'read:issue');
     const labels = (await this.all<GiteaLabel>(call, `${this.repoPath(repo)}/labels`)) ?? [];
     if (names.some((n) => !labels.some((l) => l.name === n))) {
-      // Organization labels apply to its repositories; a user's repository has none (404).
+      // Organization labels apply to its repositories too. A user's repository has none (404), and
+      // a token without read:organization may not look (403): then those names are reported missing.
       const orgCall = this.call(repo, 'looking up organization labels', 'read:organization');
-      const org = await this.all<GiteaLabel>(
-        orgCall,
-        `/orgs/${encodeURIComponent(repo.owner)}/labels`,
-        {},
-        [404],
-      );
+      const orgPath = `/orgs/${encodeURIComponent(repo.owner)}/labels`;
+      const org = await this.all<GiteaLabel>(orgCall, orgPath, {}, [403, 404]);
       labels.push(...(org ?? []));
     }
     const ids: number[] = [];

@@ -143,12 +143,6 @@ export class GitHubForge implements Forge {
     if (isAppCredentials(credentials)) {
       this.secrets = [credentials.privateKey];
       this.client = this.appClient(credentials);
-      if (credentials.installationId !== undefined) {
-        this.installationClients.set(
-          credentials.installationId,
-          this.appClient(credentials, credentials.installationId),
-        );
-      }
       this.appCredentials = credentials;
     } else {
       this.secrets = [credentials.token];
@@ -169,12 +163,24 @@ export class GitHubForge implements Forge {
   }
 
   private call(repo: ForgeRepo, what: string, permission: string): ForgeCall {
-    return { forge: this.name, repo, what, permission, credentials: this.credentialsName };
+    const app = this.appCredentials !== undefined;
+    return {
+      forge: this.name,
+      repo,
+      what,
+      permission,
+      credentials: this.credentialsName,
+      grant: app
+        ? "in the GitHub App's permissions, then accept the change on its installation"
+        : "(a fine-grained token's repository permissions; a classic token needs the repo scope)",
+      access: app
+        ? 'install the GitHub App on the repository'
+        : "give the token's user access to the repository (a fine-grained token must also list it)",
+    };
   }
 
   /** The port's error for what Octokit threw. */
   private failure(call: ForgeCall, error: unknown): Error {
-    if (error instanceof ForgeRefusedError) return error;
     if (!isOctokitError(error) || error.response === undefined) {
       // No answer: Octokit reports a network error or timeout as a status-500 error without a response.
       return forgeUnreachableError(call, unansweredReason(error, this.timeoutMs));

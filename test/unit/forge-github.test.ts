@@ -275,6 +275,12 @@ describe('the GitHub adapter with a token', () => {
     noRefusals();
   });
 
+  it('reads the repository’s default branch', async () => {
+    assert.equal(await forge.defaultBranch(REPO), server.example('repos/get').default_branch);
+    await assert.rejects(forge.defaultBranch({ owner: 'acme', name: 'gone' }), { name: 'ForgeRefusedError' });
+    noRefusals();
+  });
+
   it('opens a pull request once, then updates the open one instead of opening a second', async () => {
     const request = {
       repo: REPO,
