@@ -65,16 +65,23 @@ claude_dir="$cache/claude-code-$CLAUDE_CODE_VERSION"
 opencode_dir="$cache/opencode-$OPENCODE_VERSION"
 gitea_dir="$cache/gitea-$GITEA_VERSION"
 
+# adopt_override VAR LINK: when VAR names a binary, makes LINK a link to it (dying when it is not an
+# executable file) and succeeds; fails when VAR is unset or empty. Callers test it (`&& return 0`),
+# which turns `set -e` off inside it: a failed mkdir or ln exits explicitly.
+adopt_override() {
+  local var=$1 link=$2
+  [ -n "${!var:-}" ] || return 1
+  [ -x "${!var}" ] || die "$var=${!var} is not an executable file"
+  mkdir -p "$(dirname "$link")" || exit
+  ln -sf "${!var}" "$link" || exit
+}
+
 # have NAME DIR ENVVAR VERSION_CMD EXPECTED: true when DIR/NAME is usable; adopts an env override or
 # a binary of the right version on PATH.
 have() {
   local name=$1 dir=$2 var=$3 expected=$4 found
   mkdir -p "$dir"
-  if [ -n "${!var:-}" ]; then
-    [ -x "${!var}" ] || die "$var=${!var} is not an executable file"
-    ln -sf "${!var}" "$dir/$name"
-    return 0
-  fi
+  adopt_override "$var" "$dir/$name" && return 0
   [ -x "$dir/$name" ] && return 0
   if found=$(command -v "$name" 2>/dev/null) && "$found" --version 2>/dev/null | grep -q -- "$expected"; then
     log "using $found ($expected) from PATH"
@@ -265,13 +272,7 @@ archive_test_server_classes() {
 
 # have_test_server: true when the wrapper is usable; adopts SHEPHERD_TEMPORAL_TEST_SERVER.
 have_test_server() {
-  local var=SHEPHERD_TEMPORAL_TEST_SERVER
-  if [ -n "${!var:-}" ]; then
-    [ -x "${!var}" ] || die "$var=${!var} is not an executable file"
-    mkdir -p "$test_server_dir"
-    ln -sf "${!var}" "$test_server_dir/temporal-test-server"
-    return 0
-  fi
+  adopt_override SHEPHERD_TEMPORAL_TEST_SERVER "$test_server_dir/temporal-test-server" && return 0
   [ -x "$test_server_dir/temporal-test-server" ] && [ -d "$test_server_dir/lib" ]
 }
 
@@ -291,13 +292,7 @@ build_schemathesis() {
 
 # have_schemathesis: true when the st executable is usable; adopts SHEPHERD_SCHEMATHESIS.
 have_schemathesis() {
-  local var=SHEPHERD_SCHEMATHESIS
-  if [ -n "${!var:-}" ]; then
-    [ -x "${!var}" ] || die "$var=${!var} is not an executable file"
-    mkdir -p "$schemathesis_dir"
-    ln -sf "${!var}" "$schemathesis_dir/st"
-    return 0
-  fi
+  adopt_override SHEPHERD_SCHEMATHESIS "$schemathesis_dir/st" && return 0
   [ -x "$schemathesis_dir/st" ]
 }
 
@@ -307,12 +302,7 @@ have_schemathesis() {
 # optional dependencies must not be turned off.
 npm_tool() {
   local name=$1 dir=$2 package=$3 version=$4 var=$5 bin=$6
-  if [ -n "${!var:-}" ]; then
-    [ -x "${!var}" ] || die "$var=${!var} is not an executable file"
-    mkdir -p "$dir/node_modules/.bin"
-    ln -sf "${!var}" "$dir/node_modules/.bin/$bin"
-    return 0
-  fi
+  adopt_override "$var" "$dir/node_modules/.bin/$bin" && return 0
   [ -x "$dir/node_modules/.bin/$bin" ] && return 0
   command -v npm >/dev/null 2>&1 || die "npm is needed to install $package; install Node.js or set $var"
   local tmp="$dir.tmp" start=$SECONDS out

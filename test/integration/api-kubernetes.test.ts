@@ -12,10 +12,6 @@ import { Client, Connection } from '@temporalio/client';
 import { execa } from 'execa';
 import type { FastifyInstance } from 'fastify';
 import { benchApi } from '../../bench/api.js';
-import { buildApp } from '../../src/api/app.js';
-import { kubernetesAuthenticator } from '../../src/runtime/kubernetes/kubernetes-auth.js';
-import { kubernetesBackend } from '../../src/runtime/kubernetes/kubernetes-backend.js';
-import { createApiMetrics } from '../../src/api/metrics.js';
 import type { ApiSession } from '../../src/api/session-backend.js';
 import { startServer, type RunningServer } from '../../src/api/server.js';
 import { repoRoot } from '../../src/processes/tools.js';
@@ -23,16 +19,21 @@ import { FAKE_POD_ANNOTATIONS } from '../../src/devenv/kwok-stages.js';
 import { GROUP, PLURAL, VERSION } from '../../src/resources/constants.js';
 import { installCrds } from '../support/crds.js';
 import { shepherdObjects } from '../support/shepherd-objects.js';
-import { envVar, eventually, kubeConfig, randomSuffix } from '../support/kube.js';
+import { envVar, eventually, kubeConfig } from '../support/kube.js';
+import {
+  aliceHeaders,
+  aliceToken,
+  createApiNamespace,
+  fakeRunSession,
+  grantSessions,
+  kubernetesApi,
+} from '../support/kubernetes-api.js';
 import { startWorkerProcess, type WorkerProcess } from '../support/worker-process.js';
 
 const kc = kubeConfig();
 const core = kc.makeApiClient(k8s.CoreV1Api);
-const rbac = kc.makeApiClient(k8s.RbacAuthorizationV1Api);
 const custom = kc.makeApiClient(k8s.CustomObjectsApi);
-const aliceToken = envVar('SHEPHERD_TEST_ALICE_TOKEN');
-const alice = { authorization: `Bearer ${aliceToken}` };
-const silent = { debug() {}, info() {}, warn() {}, error() {} };
+const alice = aliceHeaders();
 
 let worker: WorkerProcess;
 let connection: Connection;
@@ -41,55 +42,9 @@ let server: RunningServer;
 let nsA: string;
 let nsB: string;
 
-/** A namespace for this file, deleted at the end. */
-async function namespace(prefix: string): Promise<string> {
-  const name = `${prefix}-${randomSuffix()}`;
-  await core.createNamespace({ body: { metadata: { name, labels: { 'shepherd.dev/test': 'true' } } } });
-  return name;
-}
-
-/** Lets `user` use Shepherd sessions in `namespace`, and nothing else, as a platform team would. */
-async function grantSessions(namespace: string, user: string): Promise<void> {
-  await rbac.createNamespacedRole({
-    namespace,
-    body: {
-      metadata: { name: 'shepherd-user' },
-      rules: [
-        {
-          apiGroups: [GROUP],
-          resources: [PLURAL.agentSession],
-          verbs: ['get', 'list', 'watch', 'create', 'update', 'patch', 'delete'],
-        },
-        { apiGroups: [''], resources: ['pods/log'], verbs: ['get'] },
-      ],
-    },
-  });
-  await rbac.createNamespacedRoleBinding({
-    namespace,
-    body: {
-      metadata: { name: `shepherd-user-${user}` },
-      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: 'shepherd-user' },
-      subjects: [{ apiGroup: 'rbac.authorization.k8s.io', kind: 'User', name: user }],
-    },
-  });
-}
-
 /** A `command` session whose fake runner exits `exitCode` after `duration`. */
 function fakeRun(name: string, exitCode: number, duration: string) {
-  return {
-    metadata: { name, labels: worker.labels },
-    spec: {
-      agent: 'command',
-      command: ['sh', '-c', 'echo working'],
-      image: 'shepherd/runner:test',
-      podMetadata: {
-        annotations: {
-          [FAKE_POD_ANNOTATIONS.exitCode]: String(exitCode),
-          [FAKE_POD_ANNOTATIONS.duration]: duration,
-        },
-      },
-    },
-  };
+  return fakeRunSession(name, worker.labels, { exitCode, duration });
 }
 
 async function getAs(headers: Record<string, string>, namespace: string, name: string): Promise<ApiSession> {
@@ -102,16 +57,11 @@ before(async () => {
   await installCrds(kc);
   worker = await startWorkerProcess();
   connection = await Connection.connect({ address: envVar('TEMPORAL_ADDRESS') });
-  const client = new Client({ connection });
-  app = await buildApp({
-    backend: kubernetesBackend({ kubeConfig: kc, client, taskQueue: worker.taskQueue, logger: silent }),
-    auth: kubernetesAuthenticator({ kubeConfig: kc }),
-    metrics: createApiMetrics(false),
-  });
+  app = await kubernetesApi(kc, new Client({ connection }), worker.taskQueue);
   server = await startServer(app, { host: '127.0.0.1', port: 0 });
-  nsA = await namespace('api-a');
-  nsB = await namespace('api-b');
-  await grantSessions(nsA, 'alice');
+  nsA = await createApiNamespace(kc, 'api-a');
+  nsB = await createApiNamespace(kc, 'api-b');
+  await grantSessions(kc, nsA, 'alice', { watch: true, logs: true });
 });
 
 after(async () => {
@@ -255,7 +205,7 @@ function shepherd(args: string[]) {
     timeout: 120_000,
     env: {
       SHEPHERD_API_URL: server.url,
-      SHEPHERD_TOKEN: aliceToken,
+      SHEPHERD_TOKEN: aliceToken(),
       SHEPHERD_NAMESPACE: nsA,
       XDG_CONFIG_HOME: '/nonexistent',
     },
@@ -309,7 +259,7 @@ test('shepherd run --wait exits 0 when the session succeeds and non-zero when it
 test('create and list latency on the warm stack (p50/p99, printed)', async () => {
   const result = await benchApi({
     baseUrl: server.url,
-    token: aliceToken,
+    token: aliceToken(),
     namespace: nsA,
     count: 40,
     labels: worker.labels,

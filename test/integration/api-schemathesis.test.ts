@@ -16,20 +16,14 @@ import * as k8s from '@kubernetes/client-node';
 import { Client, Connection } from '@temporalio/client';
 import { execa } from 'execa';
 import type { FastifyInstance } from 'fastify';
-import { buildApp } from '../../src/api/app.js';
-import { createApiMetrics } from '../../src/api/metrics.js';
 import { startServer, type RunningServer } from '../../src/api/server.js';
 import { repoRoot, schemathesisPath } from '../../src/processes/tools.js';
-import { GROUP, PLURAL } from '../../src/resources/constants.js';
-import { kubernetesAuthenticator } from '../../src/runtime/kubernetes/kubernetes-auth.js';
-import { kubernetesBackend } from '../../src/runtime/kubernetes/kubernetes-backend.js';
 import { installCrds } from '../support/crds.js';
 import { envVar, kubeConfig, randomSuffix } from '../support/kube.js';
+import { aliceHeaders, createApiNamespace, grantSessions, kubernetesApi } from '../support/kubernetes-api.js';
 
 const kc = kubeConfig();
 const core = kc.makeApiClient(k8s.CoreV1Api);
-const rbac = kc.makeApiClient(k8s.RbacAuthorizationV1Api);
-const silent = { debug() {}, info() {}, warn() {}, error() {} };
 /** The whole run's budget: the phases repeat until it is spent (a loaded 2-core machine is slow). */
 const MAX_SECONDS = 75;
 
@@ -41,45 +35,12 @@ const reportDir = mkdtempSync(join(tmpdir(), 'shepherd-schemathesis-'));
 
 before(async () => {
   await installCrds(kc);
-  namespace = `fuzz-${randomSuffix()}`;
-  await core.createNamespace({
-    body: { metadata: { name: namespace, labels: { 'shepherd.dev/test': 'true' } } },
-  });
-  await rbac.createNamespacedRole({
-    namespace,
-    body: {
-      metadata: { name: 'shepherd-user' },
-      rules: [
-        {
-          apiGroups: [GROUP],
-          resources: [PLURAL.agentSession],
-          verbs: ['get', 'list', 'create', 'update', 'patch', 'delete'],
-        },
-        { apiGroups: [''], resources: ['pods/log'], verbs: ['get'] },
-      ],
-    },
-  });
-  await rbac.createNamespacedRoleBinding({
-    namespace,
-    body: {
-      metadata: { name: 'shepherd-user-alice' },
-      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: 'shepherd-user' },
-      subjects: [{ apiGroup: 'rbac.authorization.k8s.io', kind: 'User', name: 'alice' }],
-    },
-  });
+  namespace = await createApiNamespace(kc, 'fuzz');
+  await grantSessions(kc, namespace, 'alice', { logs: true });
   connection = await Connection.connect({ address: envVar('TEMPORAL_ADDRESS') });
   // No worker: the sessions the fuzzer creates only need to exist as CRs; their workflows wait
   // on a task queue nobody polls and end with the test environment.
-  app = await buildApp({
-    backend: kubernetesBackend({
-      kubeConfig: kc,
-      client: new Client({ connection }),
-      taskQueue: `fuzz-${randomSuffix()}`,
-      logger: silent,
-    }),
-    auth: kubernetesAuthenticator({ kubeConfig: kc }),
-    metrics: createApiMetrics(false),
-  });
+  app = await kubernetesApi(kc, new Client({ connection }), `fuzz-${randomSuffix()}`);
   server = await startServer(app, { host: '127.0.0.1', port: 0 });
 });
 
@@ -117,7 +78,7 @@ test('Schemathesis finds no failure in the API, with every check on', { timeout:
       '--workers',
       '2',
       '--header',
-      `Authorization: Bearer ${envVar('SHEPHERD_TEST_ALICE_TOKEN')}`,
+      `Authorization: ${aliceHeaders().authorization}`,
       '--report',
       'json',
       '--report-dir',

@@ -10,26 +10,26 @@ import { after, before, test } from 'node:test';
 import * as k8s from '@kubernetes/client-node';
 import { Client, Connection, type WorkflowExecutionDescription } from '@temporalio/client';
 import type { FastifyInstance } from 'fastify';
-import { buildApp } from '../../src/api/app.js';
-import { createApiMetrics } from '../../src/api/metrics.js';
 import type { ApiSession } from '../../src/api/session-backend.js';
-import { FAKE_POD_ANNOTATIONS } from '../../src/devenv/kwok-stages.js';
 import { Reason } from '../../src/resources/conditions.js';
-import { GROUP, PLURAL, STOP_REQUESTED_ANNOTATION } from '../../src/resources/constants.js';
-import { kubernetesAuthenticator } from '../../src/runtime/kubernetes/kubernetes-auth.js';
-import { kubernetesBackend } from '../../src/runtime/kubernetes/kubernetes-backend.js';
+import { STOP_REQUESTED_ANNOTATION } from '../../src/resources/constants.js';
 import { SESSION_UID_MEMO } from '../../src/session-client/session-commands.js';
 import { sessionWorkflowId } from '../../src/workflows/session-contract.js';
 import { installCrds } from '../support/crds.js';
 import { envVar, eventually, kubeConfig, randomSuffix } from '../support/kube.js';
+import {
+  aliceHeaders,
+  createApiNamespace,
+  fakeRunSession,
+  grantSessions,
+  kubernetesApi,
+} from '../support/kubernetes-api.js';
 import { shepherdObjects } from '../support/shepherd-objects.js';
 import { startWorkerProcess, type WorkerProcess } from '../support/worker-process.js';
 
 const kc = kubeConfig();
 const core = kc.makeApiClient(k8s.CoreV1Api);
-const rbac = kc.makeApiClient(k8s.RbacAuthorizationV1Api);
-const alice = { authorization: `Bearer ${envVar('SHEPHERD_TEST_ALICE_TOKEN')}` };
-const silent = { debug() {}, info() {}, warn() {}, error() {} };
+const alice = aliceHeaders();
 
 let worker: WorkerProcess;
 let connection: Connection;
@@ -42,34 +42,9 @@ before(async () => {
   worker = await startWorkerProcess();
   connection = await Connection.connect({ address: envVar('TEMPORAL_ADDRESS') });
   client = new Client({ connection });
-  app = await buildApp({
-    backend: kubernetesBackend({ kubeConfig: kc, client, taskQueue: worker.taskQueue, logger: silent }),
-    auth: kubernetesAuthenticator({ kubeConfig: kc }),
-    metrics: createApiMetrics(false),
-  });
-  ns = `intent-${randomSuffix()}`;
-  await core.createNamespace({ body: { metadata: { name: ns, labels: { 'shepherd.dev/test': 'true' } } } });
-  await rbac.createNamespacedRole({
-    namespace: ns,
-    body: {
-      metadata: { name: 'shepherd-user' },
-      rules: [
-        {
-          apiGroups: [GROUP],
-          resources: [PLURAL.agentSession],
-          verbs: ['get', 'list', 'create', 'update', 'patch', 'delete'],
-        },
-      ],
-    },
-  });
-  await rbac.createNamespacedRoleBinding({
-    namespace: ns,
-    body: {
-      metadata: { name: 'shepherd-user-alice' },
-      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: 'shepherd-user' },
-      subjects: [{ apiGroup: 'rbac.authorization.k8s.io', kind: 'User', name: 'alice' }],
-    },
-  });
+  app = await kubernetesApi(kc, client, worker.taskQueue);
+  ns = await createApiNamespace(kc, 'intent');
+  await grantSessions(kc, ns, 'alice');
 });
 
 after(async () => {
@@ -81,18 +56,7 @@ after(async () => {
 
 /** A session whose fake runner works for an hour, unless told otherwise. */
 function longRun(name: string, spec: Record<string, unknown> = {}) {
-  return {
-    metadata: { name, labels: worker.labels },
-    spec: {
-      agent: 'command',
-      command: ['sh', '-c', 'echo working'],
-      image: 'shepherd/runner:test',
-      podMetadata: {
-        annotations: { [FAKE_POD_ANNOTATIONS.exitCode]: '0', [FAKE_POD_ANNOTATIONS.duration]: '1h' },
-      },
-      ...spec,
-    },
-  };
+  return fakeRunSession(name, worker.labels, { exitCode: 0, duration: '1h' }, spec);
 }
 
 async function call(method: 'POST' | 'DELETE', url: string, payload?: object) {

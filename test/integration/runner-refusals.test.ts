@@ -7,8 +7,7 @@
  * schema refuses fails with StatusRejectedError naming the field.
  */
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
+import { before, test } from 'node:test';
 import * as k8s from '@kubernetes/client-node';
 import { CancelledFailure } from '@temporalio/common';
 import { MockActivityEnvironment } from '@temporalio/testing';
@@ -16,16 +15,15 @@ import { pino } from 'pino';
 import { FAKE_POD_ANNOTATIONS } from '../../src/devenv/kwok-stages.js';
 import { StatusRejectedError } from '../../src/runtime/errors.js';
 import { createKubernetesActivities } from '../../src/runtime/kubernetes/kubernetes-activities.js';
-import { type RunnerWatcher, createRunnerWatcher } from '../../src/runtime/kubernetes/runner-watcher.js';
+import { createRunnerWatcher } from '../../src/runtime/kubernetes/runner-watcher.js';
 import type { AgentSessionStatus } from '../../src/resources/types.js';
 import type { RunnerStopped } from '../../src/runtime/runner-stopped.js';
-import { SESSION_WORKFLOW_TYPE, sessionWorkflowId } from '../../src/workflows/session-contract.js';
 import type { RunnerEvent } from '../../src/workflows/session-contract.js';
 import { installCrds } from '../support/crds.js';
 import { eventually, kubeConfig, randomSuffix, testNamespace } from '../support/kube.js';
 import { TEST_SHARD_LABEL, runnerJob } from '../support/runner-job.js';
 import { shepherdObjects } from '../support/shepherd-objects.js';
-import { type FixtureWorker, startFixtureWorker } from '../support/temporal.js';
+import { watchRunners } from '../support/watched-runners.js';
 import { type Recording, recordingQuery } from './fixtures/recording-workflow.js';
 
 const kc = kubeConfig();
@@ -36,36 +34,9 @@ const shard = `refusals-${randomSuffix()}`;
 const logger = pino({ level: process.env.LOG_LEVEL ?? 'warn' });
 const a = FAKE_POD_ANNOTATIONS;
 
-let temporal: FixtureWorker;
-let watcher: RunnerWatcher;
-
-before(async () => {
-  await installCrds(kc);
-  temporal = await startFixtureWorker(
-    fileURLToPath(new URL('./fixtures/recording-workflow.ts', import.meta.url)),
-  );
-  watcher = createRunnerWatcher({
-    kubeConfig: kc,
-    client: temporal.client,
-    logger,
-    labelSelector: `${TEST_SHARD_LABEL}=${shard}`,
-    resyncIntervalMs: 0,
-  });
-  await watcher.start();
-});
-
-after(async () => {
-  await watcher.stop();
-  await temporal.close();
-});
-
-async function startSession(namespace: string, name: string) {
-  return temporal.client.workflow.start(SESSION_WORKFLOW_TYPE, {
-    taskQueue: temporal.taskQueue,
-    workflowId: sessionWorkflowId(namespace, name),
-    args: [{ namespace, name }],
-  });
-}
+before(() => installCrds(kc));
+const runners = watchRunners({ kubeConfig: kc, shard, logger });
+const { startSession } = runners;
 
 type Handle = Awaited<ReturnType<typeof startSession>>;
 
@@ -207,7 +178,7 @@ test('observeRunner reports the refusal by itself when the watcher signal was mi
   const handle = await startSession(namespace, session);
   const other = createRunnerWatcher({
     kubeConfig: kc,
-    client: temporal.client,
+    client: runners.temporal.client,
     logger,
     labelSelector: `${TEST_SHARD_LABEL}=${shard}-unwatched`,
     resyncIntervalMs: 0,

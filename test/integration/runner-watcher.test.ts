@@ -5,17 +5,14 @@
  * The workflow is a recording fixture under the session workflow's name.
  */
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { fileURLToPath } from 'node:url';
 import * as k8s from '@kubernetes/client-node';
 import { pino } from 'pino';
 import { FAKE_POD_ANNOTATIONS } from '../../src/devenv/kwok-stages.js';
-import { type RunnerWatcher, createRunnerWatcher } from '../../src/runtime/kubernetes/runner-watcher.js';
-import { SESSION_WORKFLOW_TYPE, sessionWorkflowId } from '../../src/workflows/session-contract.js';
 import { eventually, kubeConfig, randomSuffix, testNamespace } from '../support/kube.js';
-import { TEST_SHARD_LABEL, runnerJob } from '../support/runner-job.js';
-import { type FixtureWorker, startFixtureWorker } from '../support/temporal.js';
+import { runnerJob } from '../support/runner-job.js';
+import { watchRunners } from '../support/watched-runners.js';
 import { type Recording, recordingQuery } from './fixtures/recording-workflow.js';
 
 const kc = kubeConfig();
@@ -25,37 +22,8 @@ const shard = `watcher-${randomSuffix()}`;
 const logger = pino({ level: process.env.LOG_LEVEL ?? 'warn' });
 const a = FAKE_POD_ANNOTATIONS;
 
-let temporal: FixtureWorker;
-let watcher: RunnerWatcher;
-
-before(async () => {
-  temporal = await startFixtureWorker(
-    fileURLToPath(new URL('./fixtures/recording-workflow.ts', import.meta.url)),
-  );
-  watcher = createRunnerWatcher({
-    kubeConfig: kc,
-    client: temporal.client,
-    logger,
-    labelSelector: `${TEST_SHARD_LABEL}=${shard}`,
-    // The resync story calls resyncNow(); a timer would make the other stories ambiguous.
-    resyncIntervalMs: 0,
-  });
-  await watcher.start();
-});
-
-after(async () => {
-  await watcher.stop();
-  await temporal.close();
-});
-
-/** Starts the recording workflow of session `name` as the session workflow would be started. */
-async function startSession(namespace: string, name: string) {
-  return temporal.client.workflow.start(SESSION_WORKFLOW_TYPE, {
-    taskQueue: temporal.taskQueue,
-    workflowId: sessionWorkflowId(namespace, name),
-    args: [{ namespace, name }],
-  });
-}
+const runners = watchRunners({ kubeConfig: kc, shard, logger });
+const { startSession } = runners;
 
 type Handle = Awaited<ReturnType<typeof startSession>>;
 
@@ -190,7 +158,7 @@ test('a runner that ended while the watch was down is reported by the resync, ex
   const namespace = await testNamespace(t, kc);
   const session = `missed-${randomSuffix()}`;
   const handle = await startSession(namespace, session);
-  await watcher.stop();
+  await runners.watcher.stop();
   try {
     await batch.createNamespacedJob({
       namespace,
@@ -203,15 +171,15 @@ test('a runner that ended while the watch was down is reported by the resync, ex
     );
     assert.deepEqual((await handle.query(recordingQuery)).runnerEvents, [], 'nothing was sent while stopped');
 
-    await watcher.resyncNow();
+    await runners.watcher.resyncNow();
     const recording = await untilEnded(handle, 1, 10_000);
     assert.deepEqual(endedEvents(recording)[0]?.termination, { exitCode: 1, reason: 'Error' });
   } finally {
-    await watcher.start();
+    await runners.watcher.start();
   }
   // The informers now see the same ended runner again; it was already said.
   await sleep(1500);
-  await watcher.resyncNow();
+  await runners.watcher.resyncNow();
   await sleep(500);
   const kinds = (await handle.query(recordingQuery)).runnerEvents.map((r) => r.event.kind);
   assert.deepEqual(kinds, ['started', 'ended']);

@@ -16,6 +16,7 @@ import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { repoRoot } from '../../src/processes/tools.js';
 import { RejectedError } from '../../src/runtime/errors.js';
+import { gate } from './support/fake-runtime.js';
 import { historyToJson } from './support/history-json.js';
 import {
   pushedResult,
@@ -54,6 +55,30 @@ const longWait: Omit<Recording, 'history'> = {
   },
 };
 
+/** A session restarted while its runner runs: the second attempt succeeds. */
+const restartedWhileRunning: Omit<Recording, 'history'> = {
+  async play(session) {
+    await session.runnerStarts(1);
+    await session.runtime.mirrored((status) => status.phase === 'Running');
+    await session.restart();
+    await session.runnerStarts(2);
+    await session.runnerExits(2, 0, pushedResult(session.name));
+  },
+};
+
+/** A session with one retry: its first runner exits 1, its second `exitCode` with work pushed. */
+function retriedOnce(exitCode: number, summary?: string): Omit<Recording, 'history'> {
+  return {
+    options: { spec: sessionSpec({ retries: 1 }) },
+    async play(session) {
+      await session.runnerStarts(1);
+      await session.runnerExits(1, 1);
+      await session.runnerStarts(2);
+      await session.runnerExits(2, exitCode, pushedResult(session.name, summary));
+    },
+  };
+}
+
 const recordings: Recording[] = [
   {
     history: 'succeeded',
@@ -62,16 +87,7 @@ const recordings: Recording[] = [
       await session.runnerExits(1, 0, pushedResult(session.name));
     },
   },
-  {
-    history: 'retried',
-    options: { spec: sessionSpec({ retries: 1 }) },
-    async play(session) {
-      await session.runnerStarts(1);
-      await session.runnerExits(1, 1);
-      await session.runnerStarts(2);
-      await session.runnerExits(2, 0, pushedResult(session.name));
-    },
-  },
+  { history: 'retried', ...retriedOnce(0) },
   {
     // The runner never ends: the 2-minute checks and the timeout are skipped through.
     history: 'timed-out',
@@ -88,16 +104,7 @@ const recordings: Recording[] = [
       await session.stop();
     },
   },
-  {
-    history: 'restarted-while-running',
-    async play(session) {
-      await session.runnerStarts(1);
-      await session.runtime.mirrored((status) => status.phase === 'Running');
-      await session.restart();
-      await session.runnerStarts(2);
-      await session.runnerExits(2, 0, pushedResult(session.name));
-    },
-  },
+  { history: 'restarted-while-running', ...restartedWhileRunning },
   {
     // The recorded run is the second one: a new run of the same workflow id, started by the
     // restart of the stopped session.
@@ -117,13 +124,13 @@ const recordings: Recording[] = [
     // continues it as new.
     history: 'restarted-during-cleanup',
     async play(session) {
-      let releaseCleanup = () => {};
-      session.runtime.hold('cleanup', new Promise<void>((resolve) => (releaseCleanup = resolve)));
+      const cleanup = gate();
+      session.runtime.hold('cleanup', cleanup.opened);
       await session.runnerStarts(1);
       await session.runnerExits(1, 1);
       await session.runtime.called('cleanup');
       await session.restart();
-      releaseCleanup();
+      cleanup.open();
       await session.runnerStarts(2);
       await session.runnerExits(2, 0, pushedResult(session.name));
     },
@@ -137,16 +144,7 @@ const recordings: Recording[] = [
   { history: 'continued-as-new-while-waiting', ...longWait, run: 'first' },
   { history: 'resumed-after-continue-as-new', ...longWait, run: 'last' },
   // Recorded with the hardened-core patch.
-  {
-    history: 'hardened-failed-after-retry',
-    options: { spec: sessionSpec({ retries: 1 }) },
-    async play(session) {
-      await session.runnerStarts(1);
-      await session.runnerExits(1, 1);
-      await session.runnerStarts(2);
-      await session.runnerExits(2, 1, pushedResult(session.name, 'the tests still fail'));
-    },
-  },
+  { history: 'hardened-failed-after-retry', ...retriedOnce(1, 'the tests still fail') },
   {
     history: 'hardened-stopped-while-provisioning-retries',
     setup(session) {
@@ -167,16 +165,7 @@ const recordings: Recording[] = [
     },
     async play() {},
   },
-  {
-    history: 'hardened-restarted-while-running',
-    async play(session) {
-      await session.runnerStarts(1);
-      await session.runtime.mirrored((status) => status.phase === 'Running');
-      await session.restart();
-      await session.runnerStarts(2);
-      await session.runnerExits(2, 0, pushedResult(session.name));
-    },
-  },
+  { history: 'hardened-restarted-while-running', ...restartedWhileRunning },
 ];
 
 const args = process.argv.slice(2);

@@ -5,26 +5,14 @@
  * conditions the user then reads, and what the runtime was asked to do.
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { WorkflowFailedError } from '@temporalio/client';
 import { CancelledFailure } from '@temporalio/common';
+import { gate } from './support/fake-runtime.js';
 import { conditionOf, statusOf } from './support/session-assertions.js';
-import { pushedResult, SessionEnvironment, sessionSpec } from './support/session-environment.js';
+import { pushedResult, sessionsOfFile, sessionSpec } from './support/session-environment.js';
 
-let sessions: SessionEnvironment;
-before(async () => {
-  sessions = await SessionEnvironment.start();
-});
-after(async () => {
-  await sessions.stop();
-});
-
-/** A promise and the function that resolves it: the test's hand on a held activity. */
-function gate(): { opened: Promise<void>; open: () => void } {
-  let open = () => {};
-  const opened = new Promise<void>((resolve) => (open = resolve));
-  return { opened, open };
-}
+const sessions = sessionsOfFile();
 
 describe('stopping a session', () => {
   it('a stop during provisioning ends it Stopped before any runner, keeping the workspace', async () => {

@@ -7,27 +7,15 @@
  * in the Web UI matches what `kubectl get ags` says.
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { AgentSessionStatus } from '../../src/resources/types.js';
 import { ObjectConflictError, RejectedError, StatusRejectedError } from '../../src/runtime/errors.js';
+import { gate } from './support/fake-runtime.js';
 import { conditionOf, statusOf } from './support/session-assertions.js';
-import { pushedResult, SessionEnvironment, sessionSpec } from './support/session-environment.js';
+import { pushedResult, sessionsOfFile, sessionSpec } from './support/session-environment.js';
 
-let sessions: SessionEnvironment;
-before(async () => {
-  sessions = await SessionEnvironment.start();
-});
-after(async () => {
-  await sessions.stop();
-});
-
-/** A promise and the function that resolves it: the test's hand on a held activity. */
-function gate(): { opened: Promise<void>; open: () => void } {
-  let open = () => {};
-  const opened = new Promise<void>((resolve) => (open = resolve));
-  return { opened, open };
-}
+const sessions = sessionsOfFile();
 
 /** What an API server that cannot be reached makes an activity throw: retryable. */
 const unreachable = () => new Error('connect ECONNREFUSED 10.0.0.1:6443');

@@ -5,17 +5,11 @@
  * a user reads (phase, conditions, attempt, result) and what the runtime was asked to do.
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
-import { pushedResult, SessionEnvironment, sessionSpec } from './support/session-environment.js';
+import { describe, it } from 'node:test';
+import { pushedResult, sessionsOfFile, sessionSpec } from './support/session-environment.js';
 import { conditionOf, runDurationMs, statusOf } from './support/session-assertions.js';
 
-let sessions: SessionEnvironment;
-before(async () => {
-  sessions = await SessionEnvironment.start();
-});
-after(async () => {
-  await sessions.stop();
-});
+const sessions = sessionsOfFile();
 
 describe('the exit-code contract', () => {
   it('a runner that exits 0 ends the session Succeeded with what it pushed, and removes the workspace', async () => {

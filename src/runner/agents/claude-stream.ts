@@ -5,15 +5,10 @@
  * agent prints is lost from the log.
  */
 import type { Usage } from '../../resources/types.js';
+import { isObject, type Json, jsonEvent } from './json-lines.js';
 
 // Tool inputs and results can be whole files; the log shows enough to follow along.
 const MAX_DETAIL = 300;
-
-type Json = Record<string, unknown>;
-
-function isObject(value: unknown): value is Json {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
 
 function count(value: unknown): number | undefined {
   return typeof value === 'number' && Number.isFinite(value) && value >= 0 ? value : undefined;
@@ -66,13 +61,8 @@ export class ClaudeStream {
 
   /** Reads one stdout line; returns the lines for the session log. */
   line(raw: string): string[] {
-    let event: unknown;
-    try {
-      event = raw.trimStart().startsWith('{') ? JSON.parse(raw) : undefined;
-    } catch {
-      event = undefined;
-    }
-    if (!isObject(event) || typeof event.type !== 'string') return [raw];
+    const event = jsonEvent(raw);
+    if (event === undefined) return [raw];
     switch (event.type) {
       case 'system':
         if (event.subtype === 'init') this.started = true;

@@ -5,14 +5,9 @@
  * last text is the summary. Lines that are not events pass through unchanged.
  */
 import type { Usage } from '../../resources/types.js';
+import { isObject, type Json, jsonEvent } from './json-lines.js';
 
 const MAX_DETAIL = 300;
-
-type Json = Record<string, unknown>;
-
-function isObject(value: unknown): value is Json {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
 
 function count(value: unknown): number {
   return typeof value === 'number' && Number.isFinite(value) && value >= 0 ? value : 0;
@@ -59,13 +54,8 @@ export class OpencodeStream {
 
   /** Reads one stdout line; returns the lines for the session log. */
   line(raw: string): string[] {
-    let event: unknown;
-    try {
-      event = raw.trimStart().startsWith('{') ? JSON.parse(raw) : undefined;
-    } catch {
-      event = undefined;
-    }
-    if (!isObject(event) || typeof event.type !== 'string') return [raw];
+    const event = jsonEvent(raw);
+    if (event === undefined) return [raw];
     const part = isObject(event.part) ? event.part : {};
     switch (event.type) {
       case 'step_start':

@@ -8,8 +8,8 @@
  * answered 500 and recorded in `unexpected`, so a test shows what the CLI asked for.
  */
 import { randomUUID } from 'node:crypto';
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { ServerResponse } from 'node:http';
+import { type ScriptedModelServer, startScriptedModelServer } from './scripted-model-server.js';
 
 /** One content block of a scripted assistant turn. */
 export type ScriptedBlock =
@@ -39,36 +39,8 @@ export interface ScriptedError {
 
 export type ScriptedTurn = ScriptedAnswer | { error: ScriptedError };
 
-/** A request the server saw. */
-export interface SeenRequest {
-  method: string;
-  path: string;
-  headers: Record<string, string | string[] | undefined>;
-  body: Record<string, unknown> | undefined;
-}
-
-/** A running scripted API. */
-export interface ScriptedAnthropic {
-  /** The base URL for ANTHROPIC_BASE_URL. */
-  url: string;
-  /** The conversation requests answered with a turn, in order. */
-  turns: SeenRequest[];
-  /** Requests that are not part of the script, answered 500. */
-  unexpected: SeenRequest[];
-  close(): Promise<void>;
-}
-
-async function readBody(request: IncomingMessage): Promise<Record<string, unknown> | undefined> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of request) chunks.push(chunk as Buffer);
-  const text = Buffer.concat(chunks).toString('utf8');
-  if (text === '') return undefined;
-  try {
-    return JSON.parse(text) as Record<string, unknown>;
-  } catch {
-    return { unparsed: text };
-  }
-}
+/** A running scripted API; its `url` is the base URL for ANTHROPIC_BASE_URL. */
+export type ScriptedAnthropic = ScriptedModelServer;
 
 function sse(response: ServerResponse, event: string, data: Record<string, unknown>): void {
   response.write(`event: ${event}\ndata: ${JSON.stringify({ type: event, ...data })}\n\n`);
@@ -128,36 +100,11 @@ function streamTurn(response: ServerResponse, model: string, turn: ScriptedAnswe
  * Starts the API; it answers the agent's conversation requests with `script`, one turn each.
  * A conversation request after the last turn is unexpected.
  */
-export async function startScriptedAnthropic(script: ScriptedTurn[]): Promise<ScriptedAnthropic> {
-  const turns: SeenRequest[] = [];
-  const unexpected: SeenRequest[] = [];
-  const server = createServer((request, response) => {
-    void (async () => {
-      const body = await readBody(request);
-      const seen: SeenRequest = {
-        method: request.method ?? '',
-        path: new URL(request.url ?? '/', 'http://localhost').pathname,
-        headers: request.headers,
-        body,
-      };
-      const conversation =
-        seen.method === 'POST' &&
-        seen.path === '/v1/messages' &&
-        body?.stream === true &&
-        Array.isArray(body.tools) &&
-        body.tools.length > 0;
-      const turn = conversation ? script[turns.length] : undefined;
-      if (turn === undefined) {
-        unexpected.push(seen);
-        response.writeHead(500, { 'content-type': 'application/json' }).end(
-          JSON.stringify({
-            type: 'error',
-            error: { type: 'api_error', message: `scripted API: unexpected ${seen.method} ${seen.path}` },
-          }),
-        );
-        return;
-      }
-      turns.push(seen);
+export function startScriptedAnthropic(script: ScriptedTurn[]): Promise<ScriptedAnthropic> {
+  return startScriptedModelServer(script, {
+    conversationPath: '/v1/messages',
+    unexpectedError: (message) => ({ type: 'error', error: { type: 'api_error', message } }),
+    answer: (response, body, turn) => {
       if ('error' in turn) {
         response
           .writeHead(turn.error.status, { 'content-type': 'application/json' })
@@ -166,19 +113,7 @@ export async function startScriptedAnthropic(script: ScriptedTurn[]): Promise<Sc
           );
         return;
       }
-      streamTurn(response, typeof body?.model === 'string' ? body.model : 'claude-scripted', turn);
-    })();
+      streamTurn(response, typeof body.model === 'string' ? body.model : 'claude-scripted', turn);
+    },
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  return {
-    url: `http://127.0.0.1:${port}`,
-    turns,
-    unexpected,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  };
 }

@@ -7,9 +7,8 @@
  * else is answered 500 and recorded in `unexpected`, so a test shows what the CLI asked for.
  */
 import { randomUUID } from 'node:crypto';
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import type { SeenRequest } from './scripted-anthropic.js';
+import type { ServerResponse } from 'node:http';
+import { type ScriptedModelServer, startScriptedModelServer } from './scripted-model-server.js';
 
 /** One part of a scripted assistant turn. */
 export type ScriptedPart =
@@ -27,25 +26,8 @@ export interface ScriptedChatTurn {
   usage: ScriptedChatUsage;
 }
 
-export interface ScriptedOpenAI {
-  /** The base URL for the provider's `options.baseURL` (ends in /v1). */
-  url: string;
-  turns: SeenRequest[];
-  unexpected: SeenRequest[];
-  close(): Promise<void>;
-}
-
-async function readBody(request: IncomingMessage): Promise<Record<string, unknown> | undefined> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of request) chunks.push(chunk as Buffer);
-  const text = Buffer.concat(chunks).toString('utf8');
-  if (text === '') return undefined;
-  try {
-    return JSON.parse(text) as Record<string, unknown>;
-  } catch {
-    return { unparsed: text };
-  }
-}
+/** A running scripted API; its `url` is the base URL for the provider's `options.baseURL` (ends in /v1). */
+export type ScriptedOpenAI = ScriptedModelServer;
 
 function streamTurn(response: ServerResponse, model: string, turn: ScriptedChatTurn): void {
   response.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
@@ -94,47 +76,11 @@ function streamTurn(response: ServerResponse, model: string, turn: ScriptedChatT
 
 /** Starts the API; it answers the agent's conversation requests with `script`, one turn each. */
 export async function startScriptedOpenAI(script: ScriptedChatTurn[]): Promise<ScriptedOpenAI> {
-  const turns: SeenRequest[] = [];
-  const unexpected: SeenRequest[] = [];
-  const server = createServer((request, response) => {
-    void (async () => {
-      const body = await readBody(request);
-      const seen: SeenRequest = {
-        method: request.method ?? '',
-        path: new URL(request.url ?? '/', 'http://localhost').pathname,
-        headers: request.headers,
-        body,
-      };
-      const conversation =
-        seen.method === 'POST' &&
-        seen.path === '/v1/chat/completions' &&
-        body?.stream === true &&
-        Array.isArray(body.tools) &&
-        body.tools.length > 0;
-      const turn = conversation ? script[turns.length] : undefined;
-      if (turn === undefined) {
-        unexpected.push(seen);
-        response.writeHead(500, { 'content-type': 'application/json' }).end(
-          JSON.stringify({
-            error: { type: 'server_error', message: `scripted API: unexpected ${seen.method} ${seen.path}` },
-          }),
-        );
-        return;
-      }
-      turns.push(seen);
-      streamTurn(response, typeof body?.model === 'string' ? body.model : 'scripted', turn);
-    })();
+  const server = await startScriptedModelServer(script, {
+    conversationPath: '/v1/chat/completions',
+    unexpectedError: (message) => ({ error: { type: 'server_error', message } }),
+    answer: (response, body, turn) =>
+      streamTurn(response, typeof body.model === 'string' ? body.model : 'scripted', turn),
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  return {
-    url: `http://127.0.0.1:${port}/v1`,
-    turns,
-    unexpected,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  };
+  return { ...server, url: `${server.url}/v1` };
 }

@@ -63,6 +63,13 @@ interface RunnerRecord {
   onStop?: RunnerTermination;
 }
 
+/** A promise and the function that resolves it: the test's hand on a held activity (`hold`). */
+export function gate(): { opened: Promise<void>; open: () => void } {
+  let open = () => {};
+  const opened = new Promise<void>((resolve) => (open = resolve));
+  return { opened, open };
+}
+
 /** A call the test holds until it lets it go, to act while the workflow waits on it. */
 interface Hold {
   name: ActivityName;

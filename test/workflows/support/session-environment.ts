@@ -12,6 +12,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { after, before } from 'node:test';
 import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { type Duration, WorkflowIdReusePolicy } from '@temporalio/common';
@@ -332,6 +333,28 @@ export class SessionEnvironment {
       sendFeedback: (input) => runtimeOf(input.session.name).sendFeedback(input),
     };
   }
+}
+
+/**
+ * The test file's sessions: registers the `before` hook that starts one SessionEnvironment for the
+ * file and the `after` hook that stops it once its tests are done.
+ */
+export function sessionsOfFile(): Pick<SessionEnvironment, 'session' | 'startSession'> {
+  let environment: SessionEnvironment | undefined;
+  const started = (): SessionEnvironment => {
+    if (!environment) throw new Error('the session environment is not started: use it in a test');
+    return environment;
+  };
+  before(async () => {
+    environment = await SessionEnvironment.start();
+  });
+  after(async () => {
+    await environment?.stop();
+  });
+  return {
+    session: (options) => started().session(options),
+    startSession: (options) => started().startSession(options),
+  };
 }
 
 /**
