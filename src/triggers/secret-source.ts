@@ -48,21 +48,25 @@ export function localSecretSource(
   resources: () => LocalResources,
   env: NodeJS.ProcessEnv = process.env,
 ): SecretSource {
-  return {
-    read(namespace, ref) {
-      const secret = resources().secrets.find(
-        (s) => s.metadata.name === ref.name && (s.metadata.namespace ?? 'default') === namespace,
-      );
-      if (secret) {
-        const plain = secret.stringData?.[ref.key];
-        if (plain !== undefined) return Promise.resolve(plain);
-        const encoded = secret.data?.[ref.key];
-        return Promise.resolve(
-          encoded === undefined ? undefined : Buffer.from(encoded, 'base64').toString('utf8'),
-        );
-      }
-      const value = env[ref.key];
-      return Promise.resolve(value === undefined || value === '' ? undefined : value);
-    },
-  };
+  return { read: (namespace, ref) => Promise.resolve(localSecretValue(resources(), namespace, ref, env)) };
+}
+
+/** The local runtime's value of `ref` in `namespace` (see {@link localSecretSource}), read at once. */
+export function localSecretValue(
+  resources: LocalResources,
+  namespace: string,
+  ref: SecretKey,
+  env: NodeJS.ProcessEnv,
+): string | undefined {
+  const secret = resources.secrets.find(
+    (s) => s.metadata.name === ref.name && (s.metadata.namespace ?? 'default') === namespace,
+  );
+  if (secret) {
+    const plain = secret.stringData?.[ref.key];
+    if (plain !== undefined) return plain;
+    const encoded = secret.data?.[ref.key];
+    return encoded === undefined ? undefined : Buffer.from(encoded, 'base64').toString('utf8');
+  }
+  const value = env[ref.key];
+  return value === undefined || value === '' ? undefined : value;
 }

@@ -20,7 +20,7 @@ import { jiraClientForTrigger } from '../triggers/jira/jira-client.js';
 import { jiraScheduleReconciler } from '../triggers/jira/jira-schedules.js';
 import { kubernetesSessionCreator, localSessionCreator } from '../triggers/jira/session-creator.js';
 import { startKubernetesTriggerCatalog } from '../triggers/kubernetes-trigger-catalog.js';
-import { localResourcesFile } from '../triggers/local-resources.js';
+import { type LocalResources, localResourcesFile } from '../triggers/local-resources.js';
 import { startLocalTriggerCatalog } from '../triggers/local-trigger-catalog.js';
 import { kubernetesSecretSource, localSecretSource, type SecretSource } from '../triggers/secret-source.js';
 import type { TriggerCatalog } from '../triggers/trigger-catalog.js';
@@ -51,6 +51,7 @@ function workflowSource(
 function startTriggers(
   config: WorkerConfig,
   kubeConfig: KubeConfig | undefined,
+  localResources: () => LocalResources,
   logger: Logger,
 ): { catalog: TriggerCatalog; secrets: SecretSource } {
   const log = logger.child({ component: 'trigger-catalog' });
@@ -59,7 +60,7 @@ function startTriggers(
     return { secrets, catalog: startKubernetesTriggerCatalog({ kubeConfig, secrets, logger: log }) };
   }
   return {
-    secrets: localSecretSource(localResourcesFile(config.triggersFile)),
+    secrets: localSecretSource(localResources),
     catalog: startLocalTriggerCatalog({ file: config.triggersFile, logger: log }),
   };
 }
@@ -78,6 +79,9 @@ export async function startSessionWorker(config: WorkerConfig, logger: Logger): 
   const client = new Client({ connection, namespace: config.temporalNamespace });
 
   const kubeConfig = config.runtime === 'kubernetes' ? loadKubeConfig(config.kubeconfig) : undefined;
+  const localResources = localResourcesFile(config.triggersFile, (error) =>
+    logger.warn({ file: config.triggersFile, error: error.message }, 'triggers file'),
+  );
   const runtime = kubeConfig
     ? createKubernetesRuntime({
         kubeConfig,
@@ -88,8 +92,8 @@ export async function startSessionWorker(config: WorkerConfig, logger: Logger): 
         ...(config.sessionSelector ? { sessionSelector: config.sessionSelector } : {}),
         ...(config.providerResyncMs ? { providerResyncMs: config.providerResyncMs } : {}),
       })
-    : await createLocalRuntime({ dataDir: config.dataDir, client, logger });
-  const triggers = startTriggers(config, kubeConfig, logger);
+    : await createLocalRuntime({ dataDir: config.dataDir, client, logger, resources: localResources });
+  const triggers = startTriggers(config, kubeConfig, localResources, logger);
   const activities = {
     ...runtime.activities,
     ...createOutcomeActivities({

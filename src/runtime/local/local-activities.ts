@@ -16,6 +16,8 @@ import type { ResolvedSession } from '../../session/resolved-session.js';
 import { InvalidSpecError } from '../../session/errors.js';
 import { CredentialsNotFoundError } from '../errors.js';
 import { heartbeat, pause } from '../activity-context.js';
+import type { LocalResources } from '../../triggers/local-resources.js';
+import { localSecretValue } from '../../triggers/secret-source.js';
 import type { RunnerStopped } from '../runner-stopped.js';
 import type { LoadSessionInput, SessionActivities } from '../session-activities.js';
 import { attemptFiles, localRunnerEvents, processAlive, readPid, workspaceDir } from './local-sessions.js';
@@ -26,8 +28,13 @@ export interface LocalActivityDeps {
   dataDir: string;
   /** The runner command: the runner bundle under the worker's own Node.js (see local-runtime.ts). */
   runnerCommand: string[];
-  /** Where secrets come from: a Secret reference `{name, key}` is the variable `key`. @default process.env */
+  /**
+   * Where secrets come from: a Secret reference `{name, key}` is that Secret's key in the local
+   * triggers file when the file has the Secret, else the variable `key`. @default process.env
+   */
   secretEnv?: NodeJS.ProcessEnv;
+  /** The local triggers file's resources. @default none */
+  resources?: () => LocalResources;
   /** How long a stopped runner has to push its work before it is killed. @default 25000 */
   stopGraceMs?: number;
 }
@@ -67,11 +74,12 @@ export function createLocalActivities(deps: LocalActivityDeps): SessionActivitie
   const runner = deps.runnerCommand;
   const stopGraceMs = deps.stopGraceMs ?? 25_000;
 
-  const readSecret = (ref: SecretKeyRef, purpose: string): string => {
-    const value = secretEnv[ref.key];
+  const resources = deps.resources ?? (() => ({ triggers: [], secrets: [] }));
+  const readSecret = (namespace: string, ref: SecretKeyRef, purpose: string): string => {
+    const value = localSecretValue(resources(), namespace, ref, secretEnv);
     if (value === undefined || value === '') {
       throw new CredentialsNotFoundError(
-        `${purpose} (Secret ${ref.name}, key ${ref.key}): the local runtime reads it from the environment variable ${ref.key}, which is not set for the worker; export it and restart`,
+        `${purpose} (Secret ${ref.name}, key ${ref.key}): the local runtime reads it from that Secret in the triggers file (SHEPHERD_TRIGGERS_FILE), else from the environment variable ${ref.key}, which is not set for the worker; add it to the file, or export it and restart`,
       );
     }
     return value;
@@ -84,11 +92,17 @@ export function createLocalActivities(deps: LocalActivityDeps): SessionActivitie
    */
   const runnerEnv = (session: ResolvedSession, attempt: number): NodeJS.ProcessEnv => {
     const providerRef = session.provider.authTokenSecretRef;
-    const providerToken = providerRef ? readSecret(providerRef, 'the provider token') : undefined;
+    const providerToken = providerRef
+      ? readSecret(session.namespace, providerRef, 'the provider token')
+      : undefined;
     const repoTokens: Record<string, string> = {};
     for (const repo of session.repos) {
       if (repo.credentialsSecretRef)
-        repoTokens[repo.url] = readSecret(repo.credentialsSecretRef, `the git token for ${repo.url}`);
+        repoTokens[repo.url] = readSecret(
+          session.namespace,
+          repo.credentialsSecretRef,
+          `the git token for ${repo.url}`,
+        );
     }
     const { plain, secret } = runnerEnvironment(
       session,

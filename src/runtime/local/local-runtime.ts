@@ -4,6 +4,7 @@
  * is bundled into the data directory when the worker starts, so each attempt starts it in a
  * fraction of a second instead of compiling its sources again.
  */
+import type { LocalResources } from '../../triggers/local-resources.js';
 import { mkdirSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Client } from '@temporalio/client';
@@ -20,6 +21,8 @@ export interface LocalRuntimeOptions {
   dataDir: string;
   client: Client;
   logger: Logger;
+  /** The local triggers file, whose Secrets the runner's credentials may come from. */
+  resources?: () => LocalResources;
 }
 
 /**
@@ -43,7 +46,11 @@ export async function createLocalRuntime(options: LocalRuntimeOptions): Promise<
   mkdirSync(dataDir, { recursive: true });
   const runner = await installRunner(dataDir);
   return {
-    activities: createLocalActivities({ dataDir, runnerCommand: [process.execPath, runner] }),
+    activities: createLocalActivities({
+      dataDir,
+      runnerCommand: [process.execPath, runner],
+      ...(options.resources ? { resources: options.resources } : {}),
+    }),
     logTail: localLogTail(dataDir),
     services: [
       createLocalRunnerWatcher({
