@@ -32,6 +32,7 @@ import { isLoopbackHost } from './loopback-host.js';
 import { type ApiMetrics, createApiMetrics } from './metrics.js';
 import { sessionRoutes } from './routes/sessions.js';
 import { systemRoutes } from './routes/system.js';
+import { webhookRoutes } from './routes/webhooks.js';
 import { ApiErrorBody, Session } from './schemas.js';
 import type { SessionBackend } from './session-backend.js';
 import {
@@ -44,11 +45,23 @@ import {
   sessionSpecAjv,
   strictSpecSchema,
 } from './session-validation.js';
+import { sessionSpecValidator } from '../triggers/template-validation.js';
+import type { TriggerCatalog } from '../triggers/trigger-catalog.js';
+import {
+  createWebhookReceiver,
+  type StartJiraTicket,
+  type WebhookReceiver,
+  type WebhookReceiverOptions,
+} from '../triggers/webhooks/webhook-receiver.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
     /** The authenticated caller of an `/api/v1` request. */
     caller?: Caller;
+  }
+  interface FastifyInstance {
+    /** The sessions accepted webhook deliveries start, after the answer: for tests and the benchmark. */
+    webhookStarts: Pick<WebhookReceiver, 'idle' | 'stats'>;
   }
 }
 
@@ -80,7 +93,34 @@ export interface AppDeps {
    * @default false
    */
   loopbackOnly?: boolean;
+  /**
+   * Webhook deliveries (`POST /api/v1/webhooks/{source}`): the triggers they are verified and
+   * routed with, and what starts a Jira ticket. Without it the routes exist and refuse every
+   * delivery (no trigger has a secret to verify it with).
+   */
+  webhooks?: WebhookDeps;
 }
+
+/** What the webhook routes need. */
+export interface WebhookDeps {
+  /** The triggers, answered from memory (kubernetes or local catalog). */
+  catalog: TriggerCatalog;
+  /** Claims a Jira ticket and starts its workflow; without it Jira deliveries start nothing. */
+  startJiraTicket?: StartJiraTicket;
+  /** The clock for Slack's timestamp window. @default Date.now */
+  now?: () => number;
+  /** Limits of the start queue. */
+  queue?: WebhookReceiverOptions['queue'];
+}
+
+/** No triggers: every delivery is refused. */
+const NO_TRIGGERS: TriggerCatalog = {
+  bySource: () => [],
+  get: () => undefined,
+  onChange: () => undefined,
+  ready: () => Promise.resolve(),
+  stop: () => Promise.resolve(),
+};
 
 /**
  * Validators: request bodies are checked as the API server would (see `sessionSpecAjv`); params
@@ -198,6 +238,10 @@ export const shepherdApi = fp(
           { name: 'sessions', description: 'Agent sessions' },
           { name: 'user', description: 'The caller' },
           { name: 'probes', description: 'Health, readiness and metrics' },
+          {
+            name: 'webhooks',
+            description: 'Deliveries from GitHub, Gitea, Jira and Slack, verified by signature',
+          },
         ],
       },
       // Name shared schemas by their $id in the document (Session, Error) rather than def-N.
@@ -236,6 +280,20 @@ export const shepherdApi = fp(
       methodsByPath.set(route.url, methods);
     });
     await app.register(systemRoutes, { backend, auth, metrics, authenticate });
+    const receiver = createWebhookReceiver({
+      catalog: deps.webhooks?.catalog ?? NO_TRIGGERS,
+      backend,
+      validator: sessionSpecValidator(crdSpec),
+      logger: root.log,
+      metrics,
+      ...(deps.webhooks?.startJiraTicket ? { startJiraTicket: deps.webhooks.startJiraTicket } : {}),
+      ...(deps.webhooks?.now ? { now: deps.webhooks.now } : {}),
+      ...(deps.webhooks?.queue ? { queue: deps.webhooks.queue } : {}),
+    });
+    root.decorate('webhookStarts', { idle: () => receiver.idle(), stats: () => receiver.stats() });
+    // Starts accepted before the API stops get a few seconds to be made.
+    app.addHook('onClose', () => receiver.stop());
+    await app.register(webhookRoutes, { prefix: '/api/v1', receiver });
     await app.register(
       async (api) => {
         api.addHook('onRequest', async (request) => {

@@ -31,6 +31,12 @@ export interface ApiConfig {
   dataDir: string;
   /** `LOG_LEVEL`. @default info */
   logLevel: string;
+  /**
+   * `SHEPHERD_TRIGGERS_FILE`: local mode's AgentTriggers and their Secrets (multi-document YAML,
+   * as `kubectl apply` takes them), read again when it changes. Unset: no triggers, and every
+   * webhook delivery is refused. On Kubernetes the AgentTriggers of the cluster are used.
+   */
+  triggersFile?: string;
 }
 
 const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
@@ -52,6 +58,11 @@ export function apiConfigFromEnv(env: NodeJS.ProcessEnv = process.env): ApiConfi
       `SHEPHERD_API_HOST=${host} exposes the local API beyond this machine; set SHEPHERD_API_TOKEN too, or listen on 127.0.0.1`,
     );
   }
+  if (env.SHEPHERD_TRIGGERS_FILE && runtime !== 'local') {
+    throw new Error(
+      'SHEPHERD_TRIGGERS_FILE is for the local runtime; on Kubernetes apply the AgentTriggers and their Secrets to the cluster instead',
+    );
+  }
   return {
     runtime,
     host,
@@ -64,5 +75,6 @@ export function apiConfigFromEnv(env: NodeJS.ProcessEnv = process.env): ApiConfi
     ...(env.SHEPHERD_API_TOKEN ? { apiToken: env.SHEPHERD_API_TOKEN } : {}),
     dataDir: defaultDataDir(env),
     logLevel: env.LOG_LEVEL ?? 'info',
+    ...(env.SHEPHERD_TRIGGERS_FILE ? { triggersFile: env.SHEPHERD_TRIGGERS_FILE } : {}),
   };
 }

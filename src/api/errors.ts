@@ -15,6 +15,11 @@ export const ErrorCode = {
   InvalidRequest: 400,
   /** No bearer token, or the token was rejected (TokenReview, or the static token in local mode). */
   Unauthenticated: 401,
+  /**
+   * A webhook delivery's signature is missing, forged, or (Slack) its timestamp is outside the
+   * five-minute window: it verifies with the webhook secret of no trigger of its source.
+   */
+  InvalidSignature: 401,
   /** The caller may not do this to sessions in this namespace (SubjectAccessReview said no). */
   Forbidden: 403,
   /** The session (or route) does not exist. */
@@ -37,6 +42,8 @@ export const ErrorCode = {
   HeadersTooLarge: 431,
   /** The runner's logs could not be read from where they live (node or file). */
   LogsUnavailable: 502,
+  /** The API has not read the AgentTriggers yet (it just started, or cannot reach Kubernetes); retry later. */
+  TriggersNotReady: 503,
   /** The Temporal server cannot be reached; retry later. */
   TemporalUnavailable: 503,
   /** The Kubernetes API server cannot be reached; retry later. */

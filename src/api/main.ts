@@ -13,6 +13,9 @@ import { kubernetesAuthenticator } from '../runtime/kubernetes/kubernetes-auth.j
 import { kubernetesBackend } from '../runtime/kubernetes/kubernetes-backend.js';
 import { localBackend } from '../runtime/local/local-backend.js';
 import { startServer } from './server.js';
+import { startKubernetesTriggerCatalog } from '../triggers/kubernetes-trigger-catalog.js';
+import { startLocalTriggerCatalog } from '../triggers/local-trigger-catalog.js';
+import { kubernetesSecretSource } from '../triggers/secret-source.js';
 
 const config = apiConfigFromEnv();
 const logger = pino({ level: config.logLevel, base: { service: 'shepherd-api' } });
@@ -20,17 +23,26 @@ const connection = await Connection.connect({ address: config.temporalAddress })
 const client = new Client({ connection, namespace: config.temporalNamespace });
 
 let deps;
+const triggerLogger = logger.child({ component: 'triggers' });
 if (config.runtime === 'kubernetes') {
   const kubeConfig = loadKubeConfig(config.kubeconfig);
   deps = {
     backend: kubernetesBackend({ kubeConfig, client, taskQueue: config.taskQueue, logger }),
     auth: kubernetesAuthenticator({ kubeConfig }),
+    webhooks: {
+      catalog: startKubernetesTriggerCatalog({
+        kubeConfig,
+        secrets: kubernetesSecretSource(kubeConfig),
+        logger: triggerLogger,
+      }),
+    },
   };
 } else {
   deps = {
     backend: localBackend({ client, taskQueue: config.taskQueue, dataDir: config.dataDir }),
     auth: localAuthenticator(config.apiToken),
     loopbackOnly: config.loopbackOnly,
+    webhooks: { catalog: startLocalTriggerCatalog({ file: config.triggersFile, logger: triggerLogger }) },
   };
 }
 
@@ -43,6 +55,7 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     logger.info({ signal }, 'stopping');
     void server
       .close()
+      .then(() => deps.webhooks.catalog.stop())
       .then(() => connection.close())
       .then(
         () => process.exit(0),

@@ -13,6 +13,11 @@ export interface ApiMetrics {
   sessionsCreated: Counter<'runtime'>;
   /** Stop, restart and delete requests accepted, by action and runtime. */
   sessionActions: Counter<'action' | 'runtime'>;
+  /**
+   * Webhook deliveries by source and outcome: accepted, duplicate, ignored, challenge, refused
+   * (bad signature), invalid (authentic but malformed), busy (the start queue was full).
+   */
+  webhookDeliveries: Counter<'source' | 'outcome'>;
 }
 
 /**
@@ -42,6 +47,12 @@ export function createApiMetrics(processMetrics = true): ApiMetrics {
       name: 'shepherd_api_session_actions_total',
       help: 'Stop, restart and delete requests accepted by the API.',
       labelNames: ['action', 'runtime'],
+      registers: [registry],
+    }),
+    webhookDeliveries: new Counter({
+      name: 'shepherd_api_webhook_deliveries_total',
+      help: 'Webhook deliveries received, by source and outcome.',
+      labelNames: ['source', 'outcome'],
       registers: [registry],
     }),
   };

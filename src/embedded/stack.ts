@@ -17,6 +17,7 @@ import { startServer } from '../api/server.js';
 import { stopGroup } from '../processes/daemon.js';
 import { freePorts } from '../processes/ports.js';
 import { startTemporalDevServer } from '../processes/temporal-dev-server.js';
+import { startLocalTriggerCatalog } from '../triggers/local-trigger-catalog.js';
 import { toolPaths } from '../processes/tools.js';
 import { startSessionWorker } from '../worker/session-worker.js';
 import { SESSION_TASK_QUEUE } from '../workflows/session-contract.js';
@@ -43,6 +44,8 @@ export interface EmbeddedStackOptions {
   uiPort?: number;
   /** API port. @default 8080, or a free port when that is taken */
   apiPort?: number;
+  /** The AgentTriggers webhooks are routed by (see SHEPHERD_TRIGGERS_FILE). @default none */
+  triggersFile?: string;
   logger: Logger;
 }
 
@@ -129,11 +132,17 @@ export async function startEmbeddedStack(options: EmbeddedStackOptions) {
     const connection = await Connection.connect({ address: temporal.address });
     stops.push(() => connection.close());
     const client = new Client({ connection, namespace: temporal.namespace });
+    const catalog = startLocalTriggerCatalog({
+      file: options.triggersFile,
+      logger: logger.child({ component: 'triggers' }),
+    });
+    stops.push(() => catalog.stop());
     const app = await buildApp(
       {
         backend: localBackend({ client, taskQueue: SESSION_TASK_QUEUE, dataDir }),
         auth: localAuthenticator(process.env.SHEPHERD_API_TOKEN),
         loopbackOnly: true,
+        webhooks: { catalog },
       },
       { loggerInstance: logger.child({ component: 'api' }) },
     );

@@ -21,7 +21,8 @@ if (missingTools({ ...toolPaths() }).includes('temporal')) {
   await execa('bash', ['scripts/setup-tools.sh', 'temporal'], { cwd: repoRoot, stdio: 'inherit' });
 }
 const started = Date.now();
-const stack = await startEmbeddedStack({ dataDir, logger });
+const triggersFile = process.env.SHEPHERD_TRIGGERS_FILE;
+const stack = await startEmbeddedStack({ dataDir, logger, ...(triggersFile ? { triggersFile } : {}) });
 console.log(`
 Shepherd is running (ready in ${((Date.now() - started) / 1000).toFixed(1)} s)
   Temporal      ${stack.info.temporalAddress}
