@@ -32,6 +32,7 @@ import { isLoopbackHost } from './loopback-host.js';
 import { type ApiMetrics, createApiMetrics } from './metrics.js';
 import { sessionRoutes } from './routes/sessions.js';
 import { systemRoutes } from './routes/system.js';
+import { triggerRoutes } from './routes/triggers.js';
 import { webhookRoutes } from './routes/webhooks.js';
 import { ApiErrorBody, Session } from './schemas.js';
 import type { SessionBackend } from './session-backend.js';
@@ -237,6 +238,7 @@ export const shepherdApi = fp(
         tags: [
           { name: 'sessions', description: 'Agent sessions' },
           { name: 'user', description: 'The caller' },
+          { name: 'triggers', description: 'AgentTriggers: where sessions come from' },
           { name: 'probes', description: 'Health, readiness and metrics' },
           {
             name: 'webhooks',
@@ -300,6 +302,7 @@ export const shepherdApi = fp(
           await authenticate(request);
         });
         await api.register(sessionRoutes, { backend, metrics, specSchema, authorize });
+        await api.register(triggerRoutes, { catalog: deps.webhooks?.catalog ?? NO_TRIGGERS, authorize });
       },
       { prefix: '/api/v1' },
     );

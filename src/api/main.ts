@@ -13,6 +13,7 @@ import { kubernetesAuthenticator } from '../runtime/kubernetes/kubernetes-auth.j
 import { kubernetesBackend } from '../runtime/kubernetes/kubernetes-backend.js';
 import { localBackend } from '../runtime/local/local-backend.js';
 import { startServer } from './server.js';
+import { jiraTicketStarter } from '../triggers/jira/jira-ticket-start.js';
 import { startKubernetesTriggerCatalog } from '../triggers/kubernetes-trigger-catalog.js';
 import { startLocalTriggerCatalog } from '../triggers/local-trigger-catalog.js';
 import { kubernetesSecretSource } from '../triggers/secret-source.js';
@@ -35,6 +36,7 @@ if (config.runtime === 'kubernetes') {
         secrets: kubernetesSecretSource(kubeConfig),
         logger: triggerLogger,
       }),
+      startJiraTicket: jiraTicketStarter({ client, taskQueue: config.taskQueue }),
     },
   };
 } else {
@@ -42,7 +44,10 @@ if (config.runtime === 'kubernetes') {
     backend: localBackend({ client, taskQueue: config.taskQueue, dataDir: config.dataDir }),
     auth: localAuthenticator(config.apiToken),
     loopbackOnly: config.loopbackOnly,
-    webhooks: { catalog: startLocalTriggerCatalog({ file: config.triggersFile, logger: triggerLogger }) },
+    webhooks: {
+      catalog: startLocalTriggerCatalog({ file: config.triggersFile, logger: triggerLogger }),
+      startJiraTicket: jiraTicketStarter({ client, taskQueue: config.taskQueue }),
+    },
   };
 }
 

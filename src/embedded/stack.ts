@@ -4,6 +4,7 @@
  * and the API on loopback. `npm start` runs it; the demo and the CLI find it through the stack
  * file it writes into the data directory.
  */
+import { jiraTicketStarter } from '../triggers/jira/jira-ticket-start.js';
 import { parseForgesConfig } from '../forges/forge-registry.js';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -124,7 +125,7 @@ export async function startEmbeddedStack(options: EmbeddedStackOptions) {
         forges: parseForgesConfig(process.env.SHEPHERD_FORGES),
         publicApiUrl: `http://127.0.0.1:${apiPort}`,
         ...(temporal.uiUrl ? { temporalUiUrl: temporal.uiUrl } : {}),
-        ...(process.env.SHEPHERD_TRIGGERS_FILE ? { triggersFile: process.env.SHEPHERD_TRIGGERS_FILE } : {}),
+        ...(options.triggersFile ? { triggersFile: options.triggersFile } : {}),
       },
       logger.child({ component: 'worker' }),
     );
@@ -142,7 +143,7 @@ export async function startEmbeddedStack(options: EmbeddedStackOptions) {
         backend: localBackend({ client, taskQueue: SESSION_TASK_QUEUE, dataDir }),
         auth: localAuthenticator(process.env.SHEPHERD_API_TOKEN),
         loopbackOnly: true,
-        webhooks: { catalog },
+        webhooks: { catalog, startJiraTicket: jiraTicketStarter({ client, taskQueue: SESSION_TASK_QUEUE }) },
       },
       { loggerInstance: logger.child({ component: 'api' }) },
     );

@@ -115,7 +115,7 @@ before(async () => {
         now: () => nowMs,
         startJiraTicket: (request) => {
           jiraStarts.push(request);
-          return Promise.resolve();
+          return Promise.resolve('started' as const);
         },
       },
     },

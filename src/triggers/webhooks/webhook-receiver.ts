@@ -18,6 +18,7 @@
  *
  * No Kubernetes or Temporal call happens before the answer.
  */
+import type { StartJiraTicket } from '../jira/jira-ticket-start.js';
 import { LRUCache } from 'lru-cache';
 import type { Logger } from '../../common/logger.js';
 import { ApiError } from '../../api/errors.js';
@@ -73,8 +74,8 @@ export interface WebhookAnswer {
   body: WebhookAck;
 }
 
-/** Starts the session of a Jira ticket: claims it, then starts workflow `jira/<site>/<key>`. */
-export type StartJiraTicket = (request: { trigger: AgentTrigger; event: TriggerEvent }) => Promise<void>;
+/** Claims a Jira ticket and starts its workflow (src/triggers/jira/jira-ticket-start.ts). */
+export type { StartJiraTicket } from '../jira/jira-ticket-start.js';
 
 /** What the receiver needs. */
 export interface WebhookReceiverOptions {
@@ -303,7 +304,9 @@ export function createWebhookReceiver(options: WebhookReceiverOptions): WebhookR
           jobs.push({
             key,
             what: { ...what, ticket: event.jira?.key },
-            start: () => startJiraTicket({ trigger, event }),
+            start: async () => {
+              await startJiraTicket({ trigger, event });
+            },
             retryable: () => true,
           });
           continue;
