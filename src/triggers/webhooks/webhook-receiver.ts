@@ -27,7 +27,6 @@ import type { SessionBackend } from '../../api/session-backend.js';
 import type { AgentTrigger, TriggerSource } from '../../resources/types.js';
 import type { SessionSpecValidator } from '../template-validation.js';
 import type { CatalogTrigger, TriggerCatalog } from '../trigger-catalog.js';
-import type { TriggerEvent } from '../trigger-event.js';
 import { matchDelivery } from '../trigger-match.js';
 import { triggeredSession } from '../trigger-session.js';
 import { decodeBody, type ParsedDelivery } from './delivery.js';
