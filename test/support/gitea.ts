@@ -64,6 +64,8 @@ export interface GiteaPull {
   head: { ref: string };
   base: { ref: string };
   user: { login: string };
+  state: 'open' | 'closed';
+  html_url: string;
 }
 export interface GiteaComment {
   id: number;
