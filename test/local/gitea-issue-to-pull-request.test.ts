@@ -90,7 +90,8 @@ stringData: {secret: ${WEBHOOK_SECRET}}
     const end = response.end.bind(response) as (...args: unknown[]) => ServerResponse;
     response.end = ((...args: unknown[]) => {
       const [chunk] = args;
-      if (typeof chunk === 'string' || Buffer.isBuffer(chunk)) answers.push(JSON.parse(chunk.toString()));
+      if (typeof chunk === 'string' || Buffer.isBuffer(chunk))
+        answers.push(JSON.parse(chunk.toString()) as (typeof answers)[number]);
       return end(...args);
     }) as ServerResponse['end'];
   });
@@ -181,6 +182,6 @@ test('a Gitea issue labelled shepherd becomes a pull request on Gitea, with comm
     `the second delivery started nothing: ${JSON.stringify(answers.at(-1))}`,
   );
   const sessions = await app.inject({ method: 'GET', url: `/api/v1/namespaces/${namespace}/sessions` });
-  assert.equal((sessions.json() as { items: unknown[] }).items.length, 1, 'one session for the issue');
+  assert.equal(sessions.json<{ items: unknown[] }>().items.length, 1, 'one session for the issue');
   assert.equal((await gitea.listPulls(owner, 'shop')).length, 1, 'one pull request');
 });
