@@ -13,6 +13,7 @@ import { sessionLinks } from '../forges/pull-request-text.js';
 import type { AgentTrigger } from '../resources/types.js';
 import { Redactor } from '../runner/redact.js';
 import { CredentialsNotFoundError } from '../runtime/errors.js';
+import { type SlackReply as SlackMessage, SlackReplyError } from '../triggers/slack/slack-reply.js';
 import type { RunnerLogTail } from '../runtime/worker-runtime.js';
 import { endedText, type FeedbackMarkup, type FeedbackSession, startedText } from './feedback-text.js';
 import type { FeedbackInput, FeedbackOutput } from './outcome-activities.js';
@@ -24,20 +25,15 @@ export interface JiraFeedback {
   transition(key: string, name: string): Promise<void>;
 }
 
-/** A Slack thread reply; returns the message's permalink when Slack gives one. */
-export type SlackReply = (reply: {
-  token: string;
-  channel: string;
-  threadTs?: string;
-  text: string;
-}) => Promise<{ permalink?: string }>;
+/** Posts a Slack reply with a bot token; resolves with where the message is. */
+export type SlackReply = (token: string, reply: SlackMessage) => Promise<{ channel: string; ts: string }>;
 
 /** What feedback needs besides the outcome's dependencies. */
 export interface FeedbackDeps extends OutcomeDeps {
   logTail: RunnerLogTail;
   /** Jira for a trigger. */
   jira(trigger: AgentTrigger): Promise<JiraFeedback>;
-  slackReply?: SlackReply;
+  slackReply: SlackReply;
 }
 
 /** Default lines of the runner log a failure report quotes (the CRD's default). */
@@ -48,6 +44,7 @@ function isRefusal(error: unknown): error is Error {
   return (
     error instanceof ForgeRefusedError ||
     error instanceof CredentialsNotFoundError ||
+    (error instanceof SlackReplyError && !error.retryable) ||
     (error instanceof Error && (error.name.endsWith('RefusedError') || error.name.endsWith('ConfigError')))
   );
 }
@@ -174,12 +171,10 @@ async function deliver(
       `Secret ${namespace}/${ref.name} has no key ${ref.key ?? 'botToken'} (spec.slack.botTokenSecretRef of AgentTrigger ${trigger.metadata.name})`,
     );
   }
-  if (!deps.slackReply) return [];
-  const reply = await deps.slackReply({
-    token,
+  const reply = await deps.slackReply(token, {
     channel,
     ...(ids.threadTs ? { threadTs: ids.threadTs } : {}),
     text: new Redactor([token]).redact(await text('slack')),
   });
-  return [reply.permalink ?? `slack:${channel}`];
+  return [`slack:${reply.channel}/${reply.ts}`];
 }

@@ -23,6 +23,7 @@ import { startKubernetesTriggerCatalog } from '../triggers/kubernetes-trigger-ca
 import { type LocalResources, localResourcesFile } from '../triggers/local-resources.js';
 import { startLocalTriggerCatalog } from '../triggers/local-trigger-catalog.js';
 import { kubernetesSecretSource, localSecretSource, type SecretSource } from '../triggers/secret-source.js';
+import { postSlackReply } from '../triggers/slack/slack-reply.js';
 import type { TriggerCatalog } from '../triggers/trigger-catalog.js';
 import type { WorkerConfig } from './config.js';
 
@@ -121,6 +122,7 @@ export async function startSessionWorker(config: WorkerConfig, logger: Logger): 
           },
         };
       },
+      slackReply: (token, reply) => postSlackReply({ token }, reply),
       logger: logger.child({ component: 'outcome' }),
     }),
     ...createJiraActivities({
