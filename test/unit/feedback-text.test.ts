@@ -1,0 +1,83 @@
+/**
+ * What a source is told about a session: the start note with its links, and the end report with
+ * the result, pull requests, usage, and for a failure the reason and the runner log's tail — in
+ * the markup of each destination (Markdown for forges, Slack's mrkdwn, plain text for Jira).
+ */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { endedText, startedText, type FeedbackSession } from '../../src/session-outcome/feedback-text.js';
+
+const session: FeedbackSession = {
+  namespace: 'team-a',
+  name: 'shop-issues-1a2b3c',
+  agent: 'claude',
+  links: {
+    api: 'https://shepherd.example.com/api/v1/namespaces/team-a/sessions/shop-issues-1a2b3c',
+    temporal:
+      'https://temporal.example.com/namespaces/default/workflows/agent-session%2Fteam-a%2Fshop-issues-1a2b3c',
+  },
+};
+
+describe('feedback text', () => {
+  it('the start note names the session and links it in each markup', () => {
+    const markdown = startedText('markdown', session);
+    assert.match(markdown, /started session `team-a\/shop-issues-1a2b3c` \(agent claude\)/);
+    assert.match(markdown, /\[Session in the Shepherd API\]\(https:\/\/shepherd\.example\.com\/api\/v1\//);
+    assert.match(
+      startedText('slack', session),
+      /<https:\/\/temporal\.example\.com\/[^|]+\|Workflow in the Temporal Web UI>/,
+    );
+    assert.doesNotMatch(startedText('plain', session), /[`[\]]/);
+  });
+
+  it('a success reports the result, the pull requests and the cost, and no log', () => {
+    const text = endedText('markdown', session, {
+      phase: 'Succeeded',
+      result: 'Added FIXED.md',
+      usage: { inputTokens: 12345, outputTokens: 678, costUsd: 0.4213 },
+      repos: [
+        {
+          url: 'https://gitea.example.com/acme/shop.git',
+          status: 'Pushed',
+          pullRequestUrl: 'https://gitea.example.com/acme/shop/pulls/7',
+        },
+      ],
+      logTail: 'should not appear',
+    });
+    assert.match(text, /succeeded\./);
+    assert.match(text, /Added FIXED\.md/);
+    assert.match(
+      text,
+      /\[https:\/\/gitea\.example\.com\/acme\/shop\.git\]\(https:\/\/gitea\.example\.com\/acme\/shop\/pulls\/7\)/,
+    );
+    assert.match(text, /12,345 input/);
+    assert.match(text, /\$0\.42/);
+    assert.doesNotMatch(text, /should not appear/);
+  });
+
+  it('a failure reports the reason, the message and the end of the log in a code block', () => {
+    const text = endedText('markdown', session, {
+      phase: 'Failed',
+      reason: 'RunnerExit',
+      message: 'the runner exited 1 on attempt 2 of 2',
+      logTail: 'npm ERR! test failed\n```\nexit 1',
+    });
+    assert.match(text, /failed \(RunnerExit\)\./);
+    assert.match(text, /the runner exited 1 on attempt 2 of 2/);
+    assert.match(text, /Last lines of the runner log:\n```\nnpm ERR! test failed\n'''\nexit 1\n```/);
+  });
+
+  it('a session that changed nothing says no pull request was opened', () => {
+    const text = endedText('plain', session, {
+      phase: 'Succeeded',
+      repos: [{ url: 'https://gitea.example.com/acme/shop.git', status: 'NoChanges' }],
+    });
+    assert.match(text, /No changes: no pull request was opened\./);
+  });
+
+  it('a long result is cut, keeping its end', () => {
+    const text = endedText('plain', session, { phase: 'Succeeded', result: `${'a'.repeat(10_000)}THE END` });
+    assert.ok(text.length < 7_000);
+    assert.match(text, /…a+THE END/);
+  });
+});
