@@ -7,6 +7,7 @@
  */
 import type { Phase, ReconciledRepo, Usage } from '../resources/types.js';
 import { type SessionLinks, usageLine } from '../forges/pull-request-text.js';
+import { FEEDBACK_MARKER } from '../triggers/trigger-match.js';
 
 /** The markup of the destination. */
 export type FeedbackMarkup = 'markdown' | 'slack' | 'plain';
@@ -59,13 +60,21 @@ function linkLines(markup: FeedbackMarkup, links: SessionLinks): string[] {
   ];
 }
 
+/**
+ * Markdown comments end with the hidden marker that makes the webhooks ignore Shepherd's own
+ * comments, so a trigger's command word in them never starts another session.
+ */
+function marked(markup: FeedbackMarkup, text: string): string {
+  return markup === 'markdown' ? `${text}\n\n${FEEDBACK_MARKER}` : text;
+}
+
 /** The note when a session starts. */
 export function startedText(markup: FeedbackMarkup, session: FeedbackSession): string {
   const lines = [
     `Shepherd started session ${code(markup, `${session.namespace}/${session.name}`)} (agent ${session.agent}) for this.`,
     ...linkLines(markup, session.links),
   ];
-  return lines.join('\n');
+  return marked(markup, lines.join('\n'));
 }
 
 const PHASE_WORDS: Partial<Record<Phase, string>> = {
@@ -104,5 +113,5 @@ export function endedText(markup: FeedbackMarkup, session: FeedbackSession, end:
   }
   const links = linkLines(markup, session.links);
   if (links.length > 0) sections.push(links.join('\n'));
-  return sections.join('\n\n');
+  return marked(markup, sections.join('\n\n'));
 }

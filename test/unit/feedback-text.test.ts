@@ -5,6 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { FEEDBACK_MARKER } from '../../src/triggers/trigger-match.js';
 import { endedText, startedText, type FeedbackSession } from '../../src/session-outcome/feedback-text.js';
 
 const session: FeedbackSession = {
@@ -28,6 +29,7 @@ describe('feedback text', () => {
       /<https:\/\/temporal\.example\.com\/[^|]+\|Workflow in the Temporal Web UI>/,
     );
     assert.doesNotMatch(startedText('plain', session), /[`[\]]/);
+    assert.ok(markdown.endsWith(FEEDBACK_MARKER), 'forge comments carry the marker the webhooks ignore');
   });
 
   it('a success reports the result, the pull requests and the cost, and no log', () => {
