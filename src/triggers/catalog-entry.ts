@@ -103,3 +103,13 @@ export function indexBySource(entries: Iterable<CatalogTrigger>): Map<string, Ca
   }
   return index;
 }
+
+/** The catalog's key of trigger `name` in `namespace`. */
+export function catalogKey(namespace: string, name: string): string {
+  return `${namespace}/${name}`;
+}
+
+/** The catalog's key of `trigger` (a trigger read without a namespace is in `default`). */
+export function keyOf(trigger: AgentTrigger): string {
+  return catalogKey(trigger.metadata.namespace ?? 'default', trigger.metadata.name);
+}

@@ -17,7 +17,7 @@ import type { Logger } from '../common/logger.js';
 import { superviseInformer, type SupervisedInformerOptions } from '../reconcile/supervised-informer.js';
 import { GROUP, PLURAL, VERSION } from '../resources/constants.js';
 import type { AgentTrigger } from '../resources/types.js';
-import { indexBySource, resolveCatalogTrigger } from './catalog-entry.js';
+import { indexBySource, resolveCatalogTrigger, catalogKey, keyOf } from './catalog-entry.js';
 import type { SecretSource } from './secret-source.js';
 import { type SessionSpecValidator, sessionSpecValidator } from './template-validation.js';
 import type { CatalogTrigger, TriggerCatalog } from './trigger-catalog.js';
@@ -35,9 +35,6 @@ export interface KubernetesTriggerCatalogOptions {
   /** The informer's restart backoff. */
   backoff?: Pick<SupervisedInformerOptions, 'initialBackoffMs' | 'maxBackoffMs' | 'healthyAfterMs'>;
 }
-
-const keyOf = (trigger: AgentTrigger) =>
-  `${trigger.metadata.namespace ?? 'default'}/${trigger.metadata.name}`;
 
 /** Starts the informer; the catalog follows the cluster's AgentTriggers until stopped. */
 export function startKubernetesTriggerCatalog(options: KubernetesTriggerCatalogOptions): TriggerCatalog {
@@ -134,7 +131,7 @@ export function startKubernetesTriggerCatalog(options: KubernetesTriggerCatalogO
 
   return {
     bySource: (source) => bySource.get(source) ?? [],
-    get: (namespace, name) => entries.get(`${namespace}/${name}`),
+    get: (namespace, name) => entries.get(catalogKey(namespace, name)),
     onChange: (listener) => {
       listeners.push(listener);
     },

@@ -7,8 +7,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { Logger } from '../common/logger.js';
-import { type AgentTrigger } from '../resources/types.js';
-import { indexBySource, resolveCatalogTrigger } from './catalog-entry.js';
+import { indexBySource, resolveCatalogTrigger, catalogKey, keyOf } from './catalog-entry.js';
 import { localResourcesFile } from './local-resources.js';
 import { localSecretSource } from './secret-source.js';
 import { type SessionSpecValidator, sessionSpecValidator } from './template-validation.js';
@@ -32,9 +31,6 @@ function fingerprint(entry: CatalogTrigger): string {
   const secret = entry.webhookSecret ? createHash('sha256').update(entry.webhookSecret).digest('hex') : '';
   return JSON.stringify([entry.trigger, secret, entry.problem ?? '']);
 }
-
-const keyOf = (trigger: AgentTrigger) =>
-  `${trigger.metadata.namespace ?? 'default'}/${trigger.metadata.name}`;
 
 /** Reads the triggers file and keeps its triggers in memory until stopped. */
 export function startLocalTriggerCatalog(options: LocalTriggerCatalogOptions): TriggerCatalog {
@@ -97,7 +93,7 @@ export function startLocalTriggerCatalog(options: LocalTriggerCatalogOptions): T
 
   return {
     bySource: (source) => bySource.get(source) ?? [],
-    get: (namespace, name) => entries.get(`${namespace}/${name}`),
+    get: (namespace, name) => entries.get(catalogKey(namespace, name)),
     onChange: (listener) => {
       listeners.push(listener);
     },
