@@ -161,6 +161,17 @@ export const Reason = {
   SecretNotFound: 'SecretNotFound',
   /** AgentProvider: the token Secret exists but lacks the key. Ready=False. */
   SecretKeyMissing: 'SecretKeyMissing',
+  /**
+   * A conversation's turn finished and the session waits for the next prompt: phase Idle,
+   * Ready=True. The Job and Secrets are gone; the workspace is kept.
+   */
+  TurnFinished: 'TurnFinished',
+  /** The agent asked a question and waits for the answer: phase WaitingForInput, Ready=True. */
+  QuestionAsked: 'QuestionAsked',
+  /** An idle conversation got no prompt within spec.conversation.inactivityTimeout. Phase Succeeded. */
+  Inactive: 'Inactive',
+  /** The session's pull request was merged or closed while the conversation was idle. Phase Succeeded. */
+  PullRequestClosed: 'PullRequestClosed',
 } as const;
 
 /** One of the documented reasons. */

@@ -29,10 +29,20 @@ export type DesiredState = 'Running' | 'Stopped';
 
 /**
  * Where a session is in its lifecycle: Pending → Provisioning → Running → Succeeded | Failed |
- * TimedOut, or Stopping → Stopped after a stop.
+ * TimedOut, or Stopping → Stopped after a stop. A conversation is `Idle` between turns and
+ * `WaitingForInput` while the agent's question waits for an answer.
  */
 export type Phase =
-  'Pending' | 'Provisioning' | 'Running' | 'Succeeded' | 'Failed' | 'TimedOut' | 'Stopping' | 'Stopped';
+  | 'Pending'
+  | 'Provisioning'
+  | 'Running'
+  | 'Idle'
+  | 'WaitingForInput'
+  | 'Succeeded'
+  | 'Failed'
+  | 'TimedOut'
+  | 'Stopping'
+  | 'Stopped';
 
 /** The status of a condition, as in metav1.ConditionStatus. */
 export type ConditionStatus = 'True' | 'False' | 'Unknown';
@@ -155,6 +165,17 @@ export interface PullRequestSpec {
   forge?: ForgeRef;
 }
 
+/** `spec.conversation`: whether the session waits for further prompts after a turn. */
+export interface ConversationSpec {
+  /**
+   * End the session when a turn finishes. Defaults to true, except for sessions a trigger started
+   * (a forge, Jira or Slack), where people reply on the source.
+   */
+  stopOnTurnFinished?: boolean;
+  /** How long an idle session waits for its next prompt (a duration; default 24h). */
+  inactivityTimeout?: string;
+}
+
 /** `AgentSession.spec`. */
 export interface AgentSessionSpec {
   agent?: AgentType;
@@ -180,6 +201,7 @@ export interface AgentSessionSpec {
   podMetadata?: PodMetadata;
   trigger?: TriggerSpec;
   pullRequest?: PullRequestSpec;
+  conversation?: ConversationSpec;
 }
 
 /** What happened to one repository after the agent ran. */
@@ -204,6 +226,42 @@ export interface Usage {
   costUsd?: number;
 }
 
+/** Where a turn's prompt came from. */
+export type PromptSource = 'spec' | 'api' | 'cli' | 'kubectl' | 'github' | 'gitea' | 'jira' | 'slack';
+
+/** How a turn ended. */
+export type TurnResult = 'Succeeded' | 'Failed' | 'TimedOut' | 'Stopped' | 'Question';
+
+/** One entry of `status.turns`: one prompt and what the agent made of it. */
+export interface TurnStatus {
+  number: number;
+  source: PromptSource;
+  /** Who sent the prompt, as the source names them (a forge login, a Slack user id, a user name). */
+  author?: string;
+  /** RFC 3339. */
+  startTime?: string;
+  completionTime?: string;
+  /** The first and last attempt of the turn (a retry is a further attempt of the same turn). */
+  firstAttempt?: number;
+  lastAttempt?: number;
+  /** Absent while the turn runs. */
+  result?: TurnResult;
+  /** The runner's summary of the turn. */
+  summary?: string;
+  /** The commit the turn pushed on the output branch of the first repository. */
+  commit?: string;
+  usage?: Usage;
+}
+
+/** `status.question`: what the agent asked, while the session is `WaitingForInput`. */
+export interface QuestionStatus {
+  text: string;
+  /** The turn that asked it; the answer becomes the next turn. */
+  turn: number;
+  /** RFC 3339. */
+  askedTime: string;
+}
+
 /** `AgentSession.status`, written only by the session workflow. */
 export interface AgentSessionStatus {
   phase?: Phase;
@@ -218,7 +276,10 @@ export interface AgentSessionStatus {
   workflowId?: string;
   runId?: string;
   result?: string;
+  /** Summed over all turns. */
   usage?: Usage;
+  turns?: TurnStatus[];
+  question?: QuestionStatus;
 }
 
 /** An AgentSession: one agent run. */

@@ -19,6 +19,8 @@ export const RESULT_LIMITS = {
   commit: 64,
   pullRequestUrl: 2048,
   message: 4096,
+  /** `status.question.text`. */
+  question: 4096,
 } as const;
 
 /** What replaces the cut end of a string. */

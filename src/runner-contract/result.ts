@@ -45,6 +45,11 @@ export const RunnerResultSchema = Type.Object({
    * ~/.gitconfig), one line each; the runner ignored all of it. Absent in older results.
    */
   warnings: Type.Optional(Type.Array(Text)),
+  /**
+   * The agent asked a question instead of finishing its turn: the session waits for the answer
+   * (phase WaitingForInput), which arrives as the next turn's prompt. Absent in older results.
+   */
+  question: Type.Optional(Text),
 });
 
 /** What the runner reports when it ends. */
@@ -120,7 +125,7 @@ export function parseRunnerResultReport(message: string | undefined): RunnerResu
     return undefined;
   }
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return undefined;
-  const { repos, summary, usage, warnings } = raw as Record<string, unknown>;
+  const { repos, summary, usage, warnings, question } = raw as Record<string, unknown>;
   const trimmed: string[] = [];
   const entries = Array.isArray(repos) ? repos : [];
   const fitted: RunnerResultRepo[] = [];
@@ -139,6 +144,11 @@ export function parseRunnerResultReport(message: string | undefined): RunnerResu
     const text = wellFormed(summary);
     result.summary = trimText(text, RESULT_LIMITS.summary);
     if (result.summary !== text) trimmed.push('summary');
+  }
+  if (Value.Check(Text, question) && question.trim() !== '') {
+    const text = wellFormed(question);
+    result.question = trimText(text, RESULT_LIMITS.question);
+    if (result.question !== text) trimmed.push('question');
   }
   // Only the well-formed lines of a partly wrong list are kept.
   const lines = Array.isArray(warnings)

@@ -28,6 +28,11 @@ export const RUNNER_ENV = {
   sessionName: 'SHEPHERD_SESSION_NAME',
   namespace: 'SHEPHERD_NAMESPACE',
   attempt: 'SHEPHERD_ATTEMPT',
+  /**
+   * The conversation turn the runner works on, from 1. From turn 2 on, INITIAL_PROMPT holds the
+   * turn's prompt and the agent resumes its own conversation from the workspace.
+   */
+  turn: 'SHEPHERD_TURN',
 } as const;
 
 /** How the name of every git token variable starts (see {@link gitTokenEnv}). */

@@ -33,6 +33,23 @@ export class ObjectConflictError extends Error {
 }
 
 /**
+ * An object under a child's name is still controlled by a deleted AgentSession of the same name:
+ * the garbage collector removes it shortly (a PVC waits for the old runner's pod to go first).
+ * Retryable, so a session created again right after a delete waits for the name to be free; a
+ * session whose provisioning budget runs out on it ends Failed/ObjectConflict with this message.
+ */
+export class ObjectPendingRemovalError extends Error {
+  override readonly name = 'ObjectPendingRemovalError';
+  /** The conflict message, for a run that turns out to be the earlier session's own. */
+  readonly conflict: string;
+
+  constructor(message: string, conflict: string) {
+    super(message);
+    this.conflict = conflict;
+  }
+}
+
+/**
  * The runtime refused an object of the session for a reason retrying cannot fix: a Kubernetes
  * 4xx answer other than a conflict or throttling (invalid field, forbidden, admission or quota
  * refusal). The session ends Failed/Rejected; the message carries the API server's own message,

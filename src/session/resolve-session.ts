@@ -28,6 +28,8 @@ export const BUILT_IN_DEFAULTS = {
   timeoutMs: 3_600_000,
   /** The workspace size. */
   workspaceSize: '10Gi',
+  /** How long an idle conversation waits for its next prompt: 24h. */
+  inactivityTimeoutMs: 86_400_000,
   /** The runner image; it contains git, the runner and both agents. */
   image: 'ghcr.io/shepherd-dev/runner:0.1.0',
 } as const;
@@ -244,6 +246,10 @@ export function resolveSession(session: AgentSession, inputs: ResolveInputs = {}
       : configSpec.defaultTimeout !== undefined
         ? parseDuration(configSpec.defaultTimeout, 'AgentConfig spec.defaultTimeout')
         : BUILT_IN_DEFAULTS.timeoutMs;
+  const inactivityTimeoutMs =
+    spec.conversation?.inactivityTimeout !== undefined
+      ? parseDuration(spec.conversation.inactivityTimeout, 'spec.conversation.inactivityTimeout')
+      : BUILT_IN_DEFAULTS.inactivityTimeoutMs;
   const env = mergeEnv(configSpec.env ?? [], spec.env ?? []);
   const reservedEnv = env.find((variable) => isReservedEnvName(variable.name));
   if (reservedEnv) {
@@ -291,5 +297,13 @@ export function resolveSession(session: AgentSession, inputs: ResolveInputs = {}
     podMetadata: { labels, annotations: { ...spec.podMetadata?.annotations } },
     ...(spec.pullRequest ? { pullRequest: structuredClone(spec.pullRequest) } : {}),
     ...(spec.trigger ? { trigger: structuredClone(spec.trigger) } : {}),
+    conversation: {
+      stopOnTurnFinished:
+        spec.conversation?.stopOnTurnFinished ?? !TRIGGERED_SOURCES.has(spec.trigger?.source ?? ''),
+      inactivityTimeoutMs,
+    },
   };
 }
+
+/** Sources whose people reply where the work came from: their sessions stay open after a turn. */
+const TRIGGERED_SOURCES = new Set(['github', 'gitea', 'jira', 'slack']);

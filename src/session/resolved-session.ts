@@ -93,4 +93,18 @@ export interface ResolvedSession {
   pullRequest?: PullRequestSpec;
   /** Where the session came from, for feedback (absent in sessions of older workers). */
   trigger?: TriggerSpec;
+  /** Whether the session stays open for more turns (absent in sessions of older workers: it does not). */
+  conversation?: ResolvedConversation;
+  /**
+   * The conversation turn this runner works on, set by the workflow from turn 2 on (then
+   * `initialPrompt` is that turn's prompt). Absent means turn 1.
+   */
+  turn?: number;
+}
+
+/** `spec.conversation` with its defaults applied. */
+export interface ResolvedConversation {
+  stopOnTurnFinished: boolean;
+  /** How long an idle session waits for its next prompt, in milliseconds. */
+  inactivityTimeoutMs: number;
 }

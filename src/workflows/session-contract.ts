@@ -3,8 +3,8 @@
  * controller, the Job/Pod watcher, the CLI: task queue, workflow id, input, signals and the state
  * query. Imported by workflow code, so it stays free of Node built-ins.
  */
-import { defineQuery, defineSignal } from '@temporalio/workflow';
-import type { AgentSessionSpec, AgentSessionStatus, Phase } from '../resources/types.js';
+import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
+import type { AgentSessionSpec, AgentSessionStatus, Phase, PromptSource } from '../resources/types.js';
 import type { RunnerLaunch, WorkspaceInfo } from '../runtime/session-activities.js';
 import type { RunnerTermination } from '../session/exit-outcome.js';
 import type { ResolvedSession } from '../session/resolved-session.js';
@@ -129,6 +129,49 @@ export const stopSignal = defineSignal<[StopRequest]>('stop');
  * with signal-with-start, which starts a new run of the same workflow id.
  */
 export const restartSignal = defineSignal<[]>('restart');
+
+/** A prompt for the next turn of a conversation, or the answer to the agent's question. */
+export interface PromptInput {
+  /** The text for the agent (at most MAX_PROMPT_CHARS characters). */
+  prompt: string;
+  source: PromptSource;
+  /** Who sent it, as the source names them. */
+  author?: string;
+}
+
+/** The longest prompt a turn takes: it travels in the session Secret and Temporal payloads. */
+export const MAX_PROMPT_CHARS = 65_536;
+
+/** What an accepted prompt became. */
+export interface PromptAccepted {
+  /** The number of the turn the prompt starts. */
+  turn: number;
+}
+
+/**
+ * The failure type of a prompt or answer the session refuses (finished, stopping, running a turn,
+ * or not waiting for an answer); the message says which and what to do.
+ */
+export const PROMPT_REFUSED = 'PromptRefused';
+
+/**
+ * Start the next turn of an Idle conversation (or answer a waiting question) with a prompt. The
+ * validator refuses it before it reaches the history, with a PROMPT_REFUSED failure, when the
+ * session cannot take it now.
+ */
+export const sendPromptUpdate = defineUpdate<PromptAccepted, [PromptInput]>('sendPrompt');
+
+/** Answer the agent's question (phase WaitingForInput): the answer is the next turn's prompt. */
+export const answerUpdate = defineUpdate<PromptAccepted, [PromptInput]>('answer');
+
+/** A pull request of the session was merged or closed on its forge. */
+export interface PullRequestClosed {
+  url: string;
+  merged: boolean;
+}
+
+/** Ends an Idle conversation whose pull request was merged or closed (reason PullRequestClosed). */
+export const pullRequestClosedSignal = defineSignal<[PullRequestClosed]>('pullRequestClosed');
 
 /** The session as the workflow knows it: the CR status it mirrors, and where it stands. */
 export interface SessionState {

@@ -108,6 +108,8 @@ export function provisioned(
 const FAILURE_REASONS: Readonly<Record<string, Reason>> = {
   CredentialsNotFoundError: Reason.CredentialsNotFound,
   ObjectConflictError: Reason.ObjectConflict,
+  // The provisioning budget ran out while a deleted session's object of the same name stayed.
+  ObjectPendingRemovalError: Reason.ObjectConflict,
   RejectedError: Reason.Rejected,
 };
 

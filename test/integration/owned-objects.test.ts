@@ -4,7 +4,8 @@
  * neither adopted nor deleted (the activity fails with ObjectConflictError naming it, and the
  * object keeps its uid through cleanup); the session's own objects are adopted on a retry; and a
  * closed run of an earlier AgentSession of the same name (its old uid) leaves the newer session's
- * objects alone.
+ * objects alone, while a session created again after a delete waits for the deleted one's objects
+ * to be removed and then makes its own.
  */
 import assert from 'node:assert/strict';
 import { before, test } from 'node:test';
@@ -12,11 +13,11 @@ import * as k8s from '@kubernetes/client-node';
 import { createKubernetesActivities } from '../../src/runtime/kubernetes/kubernetes-activities.js';
 import { jobName, sessionObjectNames } from '../../src/runtime/kubernetes/builders/session-names.js';
 import { childObjectApis } from '../../src/runtime/kubernetes/owned-objects.js';
-import { ObjectConflictError } from '../../src/runtime/errors.js';
+import { ObjectConflictError, ObjectPendingRemovalError } from '../../src/runtime/errors.js';
 import type { ResolvedSession } from '../../src/session/resolved-session.js';
 import { installCrds } from '../support/crds.js';
 import { shepherdObjects } from '../support/shepherd-objects.js';
-import { kubeConfig, testNamespace } from '../support/kube.js';
+import { eventually, kubeConfig, testNamespace } from '../support/kube.js';
 
 const kc = kubeConfig();
 const core = kc.makeApiClient(k8s.CoreV1Api);
@@ -71,6 +72,28 @@ function foreignBody(kind: ChildKind, name: string, ownerReferences: k8s.V1Owner
         },
       };
   }
+}
+
+/** The apiVersion and kind of each child kind, for the generic object API. */
+const TYPES: Record<ChildKind, { apiVersion: string; kind: string }> = {
+  pvc: { apiVersion: 'v1', kind: 'PersistentVolumeClaim' },
+  secret: { apiVersion: 'v1', kind: 'Secret' },
+  serviceAccount: { apiVersion: 'v1', kind: 'ServiceAccount' },
+  role: { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'Role' },
+  roleBinding: { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'RoleBinding' },
+  job: { apiVersion: 'batch/v1', kind: 'Job' },
+};
+
+/** Removes the finalizers of an object, letting a pending delete finish. */
+async function releaseHold(kind: ChildKind, namespace: string, name: string): Promise<void> {
+  await k8s.KubernetesObjectApi.makeApiClient(kc).patch(
+    { ...TYPES[kind], metadata: { name, namespace, finalizers: [] } },
+    undefined,
+    undefined,
+    undefined,
+    undefined,
+    k8s.PatchStrategy.MergePatch,
+  );
 }
 
 /** The activity that creates `kind` (after what it needs), as the workflow would call it. */
@@ -199,6 +222,57 @@ test("a run of an earlier AgentSession of the same name neither adopts nor delet
     /with an earlier AgentSession s-\w+ \(uid [0-9a-f-]+\), not this one \(uid 00000000-0000-4000-8000-00000000dead\)/,
     (session) => ({ ...session, uid: '00000000-0000-4000-8000-00000000dead' }),
   );
+});
+
+test("a session created again waits while a deleted AgentSession's objects of its name are removed, then makes its own", async (t) => {
+  const namespace = await testNamespace(t, kc);
+  const hold = 'shepherd.dev-test/hold';
+  for (const kind of KINDS) {
+    const sessionName = `again-${kind.toLowerCase()}`;
+    const session = await loadedSession(namespace, sessionName);
+    const name = childName(kind, sessionName);
+    const api = childObjectApis(kc, namespace)[kind] as unknown as {
+      create(body: unknown): Promise<k8s.KubernetesObject>;
+    };
+    // The deleted AgentSession's uid exists nowhere, so the garbage collector deletes the object;
+    // the finalizer keeps it in the namespace, as a still-running old pod keeps a PVC.
+    const body = foreignBody(kind, name, [
+      {
+        apiVersion: 'shepherd.dev/v1alpha1',
+        kind: 'AgentSession',
+        name: sessionName,
+        uid: '00000000-0000-4000-8000-0000000dead0',
+        controller: true,
+      },
+    ]);
+    const left = await api.create({ ...body, metadata: { ...body.metadata, finalizers: [hold] } });
+    if (kind === 'job') {
+      await acts.provisionWorkspace(session);
+      await acts.provisionSecrets(session);
+    }
+    await assert.rejects(provision(kind, session), (error: Error) => {
+      assert.ok(error instanceof ObjectPendingRemovalError, `${kind}: ${error.name}: ${error.message}`);
+      assert.match(error.message, new RegExp(`still belongs to a deleted AgentSession ${sessionName} `));
+      assert.match(error.message, new RegExp(`waits for it to go`));
+      return true;
+    });
+    assert.equal(
+      await uidOf(kind, namespace, name),
+      left.metadata?.uid,
+      `${kind}: the old object was not touched`,
+    );
+
+    await releaseHold(kind, namespace, name);
+    await eventually(
+      `the old ${kind} to be gone`,
+      () => uidOf(kind, namespace, name),
+      (uid) => uid !== left.metadata?.uid,
+    );
+    await provision(kind, session);
+    const made: k8s.KubernetesObject = await childObjectApis(kc, namespace)[kind].read(name);
+    assert.notEqual(made.metadata?.uid, left.metadata?.uid, `${kind}: a new object`);
+    assert.equal(made.metadata?.ownerReferences?.[0]?.uid, session.uid, `${kind}: the session's own`);
+  }
 });
 
 test("a retry adopts the session's own objects; cleanup by an old uid leaves them, by its own uid removes them", async (t) => {

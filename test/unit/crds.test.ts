@@ -152,6 +152,7 @@ const sessionSpecKeys: Record<keyof AgentSessionSpec, true> = {
   podMetadata: true,
   trigger: true,
   pullRequest: true,
+  conversation: true,
 };
 const sessionStatusKeys: Record<keyof AgentSessionStatus, true> = {
   phase: true,
@@ -167,6 +168,8 @@ const sessionStatusKeys: Record<keyof AgentSessionStatus, true> = {
   runId: true,
   result: true,
   usage: true,
+  turns: true,
+  question: true,
 };
 const providerSpecKeys: Record<keyof AgentProviderSpec, true> = {
   displayName: true,

@@ -7,7 +7,9 @@ import { describe, it } from 'node:test';
 import type { V1ObjectMeta } from '@kubernetes/client-node';
 import {
   conflictMessage,
+  isHeldByAnotherOfTheName,
   isOwnedBy,
+  pendingRemovalMessage,
   type SessionOwner,
 } from '../../src/runtime/kubernetes/object-ownership.js';
 
@@ -76,5 +78,45 @@ describe('conflictMessage', () => {
       ),
       /with no controller \(owners: ConfigMap cm\)/,
     );
+  });
+});
+
+describe('isHeldByAnotherOfTheName', () => {
+  it('is true only for an AgentSession controller of the same name and another uid', () => {
+    assert.equal(isHeldByAnotherOfTheName(controlledBy('AgentSession', 's1', 'uid-old'), owner), true);
+    assert.equal(isHeldByAnotherOfTheName(controlledBy('AgentSession', 's1', 'uid-new'), owner), false);
+    assert.equal(isHeldByAnotherOfTheName(controlledBy('AgentSession', 's2', 'uid-old'), owner), false);
+    assert.equal(isHeldByAnotherOfTheName(controlledBy('ConfigMap', 's1', 'uid-old', 'v1'), owner), false);
+    assert.equal(isHeldByAnotherOfTheName({ name: 'x' }, owner), false);
+  });
+
+  it('is false for a run recorded without a uid, which any AgentSession of the name owns', () => {
+    const legacy: SessionOwner = { namespace: 'team-a', name: 's1' };
+    assert.equal(isHeldByAnotherOfTheName(controlledBy('AgentSession', 's1', 'uid-old'), legacy), false);
+  });
+});
+
+describe('pendingRemovalMessage', () => {
+  it('names the object, both uids, whether it is being deleted, and how to see what holds it', () => {
+    const waiting = pendingRemovalMessage(
+      'PersistentVolumeClaim',
+      's1-workspace',
+      controlledBy('AgentSession', 's1', 'uid-old'),
+      owner,
+    );
+    assert.equal(
+      waiting,
+      'PersistentVolumeClaim s1-workspace in namespace team-a still belongs to a deleted AgentSession s1 ' +
+        '(uid uid-old) and waits for the garbage collector; AgentSession s1 (uid uid-new) waits for it to go. ' +
+        'If it stays, something holds it (a finalizer, or its old pod): ' +
+        'kubectl describe persistentvolumeclaim s1-workspace -n team-a',
+    );
+    const deleting = pendingRemovalMessage(
+      'Secret',
+      's1-secrets',
+      { ...controlledBy('AgentSession', 's1', 'uid-old'), deletionTimestamp: new Date() },
+      owner,
+    );
+    assert.match(deleting, /and is being deleted;/);
   });
 });

@@ -29,6 +29,7 @@ import type { ResolvedSession } from '../../session/resolved-session.js';
 import {
   CredentialsNotFoundError,
   ObjectConflictError,
+  ObjectPendingRemovalError,
   SessionGoneError,
   StatusRejectedError,
 } from '../errors.js';
@@ -80,6 +81,21 @@ export function createKubernetesActivities(deps: KubernetesActivityDeps): Sessio
     const cr = await getCustom<AgentSession>(ref.namespace, PLURAL.agentSession, ref.name);
     if (!cr || (ref.uid && cr.metadata.uid !== ref.uid)) return undefined;
     return cr;
+  }
+
+  /**
+   * Runs `work`, telling apart the two cases of an object controlled by another AgentSession of
+   * the session's name. While the live AgentSession is this run's, the other one was deleted and
+   * its object is about to go: the retryable error stands, and the activity's retries wait for the
+   * name to be free. Otherwise this run is the deleted one's and the object the live session's.
+   */
+  async function asLiveSession<T>(session: SessionRef, work: () => Promise<T>): Promise<T> {
+    try {
+      return await work();
+    } catch (error) {
+      if (!(error instanceof ObjectPendingRemovalError) || (await readSession(session))) throw error;
+      throw new ObjectConflictError(error.conflict);
+    }
   }
 
   /** Reads one key of a Secret in `namespace`; the error names Secret and key, never a value. */
@@ -142,7 +158,8 @@ export function createKubernetesActivities(deps: KubernetesActivityDeps): Sessio
     async provisionWorkspace(session: ResolvedSession) {
       const body = buildSessionPvc(session);
       const name = body.metadata!.name!;
-      await createOrAdoptOwned(childObjectApis(deps.kubeConfig, session.namespace).pvc, body, session);
+      const pvcs = childObjectApis(deps.kubeConfig, session.namespace).pvc;
+      await asLiveSession(session, () => createOrAdoptOwned(pvcs, body, session));
       const deadline = Date.now() + pvcBindWaitMs;
       let waitsForConsumer: boolean | undefined;
       for (;;) {
@@ -186,22 +203,21 @@ export function createKubernetesActivities(deps: KubernetesActivityDeps): Sessio
         providerEnvironment: await readProviderEnvironment(session),
       });
       const apis = childObjectApis(deps.kubeConfig, namespace);
-      // A retry, or a restart after the user rotated a token: the Secret takes the current values.
-      await createOrReplaceOwned(apis.secret, secret, session, Object.values(secret.stringData ?? {}));
-      // One at a time, so a conflict or refusal is reported for the first object, not raced.
-      await createOrAdoptOwned(apis.serviceAccount, buildRunnerServiceAccount(session), session);
-      await createOrAdoptOwned(apis.role, buildRunnerRole(session), session);
-      await createOrAdoptOwned(apis.roleBinding, buildRunnerRoleBinding(session), session);
+      await asLiveSession(session, async () => {
+        // A retry, or a restart after the user rotated a token: the Secret takes the current values.
+        await createOrReplaceOwned(apis.secret, secret, session, Object.values(secret.stringData ?? {}));
+        // One at a time, so a conflict or refusal is reported for the first object, not raced.
+        await createOrAdoptOwned(apis.serviceAccount, buildRunnerServiceAccount(session), session);
+        await createOrAdoptOwned(apis.role, buildRunnerRole(session), session);
+        await createOrAdoptOwned(apis.roleBinding, buildRunnerRoleBinding(session), session);
+      });
     },
 
     async launchRunner({ session, attempt }) {
       const body = buildSessionJob(session, attempt);
       const name = body.metadata!.name!;
-      const { object, created } = await createOrAdoptOwned(
-        childObjectApis(deps.kubeConfig, session.namespace).job,
-        body,
-        session,
-      );
+      const jobs = childObjectApis(deps.kubeConfig, session.namespace).job;
+      const { object, created } = await asLiveSession(session, () => createOrAdoptOwned(jobs, body, session));
       // Two attempts share no name, so this only guards against a Job edited by hand.
       if (object.metadata?.labels?.[ATTEMPT_LABEL] !== String(attempt)) {
         throw new ObjectConflictError(

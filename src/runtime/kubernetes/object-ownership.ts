@@ -35,6 +35,39 @@ export function isOwnedBy(metadata: V1ObjectMeta | undefined, owner: SessionOwne
   return owner.uid === undefined || controller.uid === owner.uid;
 }
 
+/**
+ * True when the object's controller is an AgentSession of the session's name with another uid.
+ * For the live session that earlier AgentSession is gone (names are unique), so the garbage
+ * collector is about to remove the object; for a run of a deleted AgentSession it is the live
+ * session's object.
+ */
+export function isHeldByAnotherOfTheName(metadata: V1ObjectMeta | undefined, owner: SessionOwner): boolean {
+  const controller = controllerOf(metadata);
+  return (
+    owner.uid !== undefined &&
+    controller !== undefined &&
+    isAgentSession(controller) &&
+    controller.name === owner.name &&
+    controller.uid !== owner.uid
+  );
+}
+
+/** The message while an object of a deleted AgentSession of the same name waits for removal. */
+export function pendingRemovalMessage(
+  kind: string,
+  name: string,
+  metadata: V1ObjectMeta | undefined,
+  owner: SessionOwner,
+): string {
+  const controller = controllerOf(metadata);
+  const state = metadata?.deletionTimestamp ? 'is being deleted' : 'waits for the garbage collector';
+  return (
+    `${kind} ${name} in namespace ${owner.namespace} still belongs to a deleted AgentSession ${owner.name} ` +
+    `(uid ${controller?.uid}) and ${state}; AgentSession ${owner.name} (uid ${owner.uid}) waits for it to go. ` +
+    `If it stays, something holds it (a finalizer, or its old pod): kubectl describe ${kind.toLowerCase()} ${name} -n ${owner.namespace}`
+  );
+}
+
 /** Who holds the object, in words: its controller, or "no owner". */
 export function describeOwner(metadata: V1ObjectMeta | undefined, owner: SessionOwner): string {
   const controller = controllerOf(metadata);

@@ -2,15 +2,22 @@
  * Creating, adopting, replacing and deleting a session's child objects so that a session only
  * ever touches what it owns (see object-ownership.ts). An object found under a child's name is
  * adopted or replaced only when its controller is this AgentSession's uid, else the activity fails
- * with ObjectConflictError; a delete first reads the object, checks its owner and then deletes with
+ * with ObjectConflictError (or, while a deleted AgentSession of the same name still holds it,
+ * the retryable ObjectPendingRemovalError); a delete first reads the object, checks its owner and then deletes with
  * the object's uid as precondition, so an object replaced in between is never deleted blindly. A
  * refusal of the API server becomes RejectedError (api-refusal.ts). Every loop that re-reads after
  * a race is bounded.
  */
 import * as k8s from '@kubernetes/client-node';
-import { ObjectConflictError } from '../errors.js';
+import { ObjectConflictError, ObjectPendingRemovalError } from '../errors.js';
 import { refusalOf, statusOf } from './api-refusal.js';
-import { conflictMessage, isOwnedBy, type SessionOwner } from './object-ownership.js';
+import {
+  conflictMessage,
+  isHeldByAnotherOfTheName,
+  isOwnedBy,
+  pendingRemovalMessage,
+  type SessionOwner,
+} from './object-ownership.js';
 
 /** How many times a create, replace or delete starts over after the object changed under it. */
 const MAX_RACES = 5;
@@ -101,12 +108,22 @@ function nameOf(body: k8s.KubernetesObject): string {
   return name;
 }
 
-/** Throws ObjectConflictError unless the session owns `object`. */
+/**
+ * Throws unless the session owns `object`: ObjectPendingRemovalError when another AgentSession of
+ * the same name controls it (the caller tells a deleted one's leftovers from a live one's objects),
+ * ObjectConflictError otherwise.
+ */
 function checkOwned<T extends k8s.KubernetesObject>(api: ObjectApi<T>, object: T, owner: SessionOwner): T {
-  if (!isOwnedBy(object.metadata, owner)) {
-    throw new ObjectConflictError(conflictMessage(api.kind, nameOf(object), object.metadata, owner));
+  if (isOwnedBy(object.metadata, owner)) return object;
+  const name = nameOf(object);
+  const conflict = conflictMessage(api.kind, name, object.metadata, owner);
+  if (isHeldByAnotherOfTheName(object.metadata, owner)) {
+    throw new ObjectPendingRemovalError(
+      pendingRemovalMessage(api.kind, name, object.metadata, owner),
+      conflict,
+    );
   }
-  return object;
+  throw new ObjectConflictError(conflict);
 }
 
 /** Rethrows a refusal as RejectedError, anything else as it is. */
@@ -131,6 +148,7 @@ async function readOrUndefined<T extends k8s.KubernetesObject>(
  * Creates `body`, or adopts the object of that name when the session owns it.
  *
  * @throws ObjectConflictError when an object of that name exists and is not the session's.
+ * @throws ObjectPendingRemovalError when another AgentSession of the same name controls it.
  * @throws RejectedError when the API server refuses the object.
  */
 export async function createOrAdoptOwned<T extends k8s.KubernetesObject>(
@@ -158,6 +176,7 @@ export async function createOrAdoptOwned<T extends k8s.KubernetesObject>(
  *
  * @param secretValues Values in `body` that no error message may show.
  * @throws ObjectConflictError when an object of that name exists and is not the session's.
+ * @throws ObjectPendingRemovalError when another AgentSession of the same name controls it.
  * @throws RejectedError when the API server refuses the object.
  */
 export async function createOrReplaceOwned<T extends k8s.KubernetesObject>(
