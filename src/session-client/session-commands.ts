@@ -1,14 +1,23 @@
 /**
- * Client-side commands on a session workflow, shared by the CR controller, the API and the CLI:
- * start, stop, restart and read the state. Every start of a session workflow, from any of them,
+ * Client-side commands on a session workflow, shared by the CR controller, the API, the webhooks
+ * and the CLI: start, stop, restart, send a prompt and read the state. Every start of a session workflow, from any of them,
  * goes through {@link startSessionWorkflow}, so each run carries the same id, memo and search
  * attributes and meets a running workflow the same way whoever started it.
  */
-import { type Client, WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError } from '@temporalio/client';
-import { WorkflowIdConflictPolicy, WorkflowIdReusePolicy } from '@temporalio/common';
+import {
+  type Client,
+  WorkflowExecutionAlreadyStartedError,
+  WorkflowNotFoundError,
+  WorkflowUpdateFailedError,
+} from '@temporalio/client';
+import { ApplicationFailure, WorkflowIdConflictPolicy, WorkflowIdReusePolicy } from '@temporalio/common';
 import { SEARCH_ATTRIBUTE_KEYS } from '../common/search-attributes.js';
 import {
+  answerUpdate,
+  PROMPT_REFUSED,
+  type PromptInput,
   restartSignal,
+  sendPromptUpdate,
   SESSION_WORKFLOW_TYPE,
   type SessionState,
   sessionWorkflowId,
@@ -140,4 +149,54 @@ export async function sessionState(
     if (error instanceof WorkflowNotFoundError) return undefined;
     throw error;
   }
+}
+
+/** What a prompt sent to a session became. */
+export type PromptOutcome =
+  /** The session took it as turn `turn`. */
+  | { outcome: 'accepted'; turn: number }
+  /** The session cannot take it now; `message` says why and what to do. */
+  | { outcome: 'refused'; message: string }
+  /** No session workflow of that name ever ran, or its history is gone. */
+  | { outcome: 'not-found' };
+
+/**
+ * Sends a prompt for the next turn (`sendPrompt`), or the answer to the agent's question
+ * (`answer`), to the session's current run and waits until the workflow took or refused it.
+ * A finished session refuses it, as does a running turn: see the Update's validator.
+ */
+export async function sendSessionPrompt(
+  client: Client,
+  namespace: string,
+  name: string,
+  input: PromptInput,
+  kind: 'prompt' | 'answer' = 'prompt',
+): Promise<PromptOutcome> {
+  const handle = client.workflow.getHandle(sessionWorkflowId(namespace, name));
+  try {
+    const accepted = await handle.executeUpdate(kind === 'answer' ? answerUpdate : sendPromptUpdate, {
+      args: [input],
+    });
+    return { outcome: 'accepted', turn: accepted.turn };
+  } catch (error) {
+    if (error instanceof WorkflowUpdateFailedError) {
+      const cause = error.cause;
+      if (cause instanceof ApplicationFailure && cause.type === PROMPT_REFUSED) {
+        return { outcome: 'refused', message: cause.message };
+      }
+      throw error;
+    }
+    if (error instanceof WorkflowNotFoundError) {
+      // Also what an Update to a closed run gets: tell the two apart by the run's state.
+      const state = await sessionState(client, namespace, name);
+      if (!state) return { outcome: 'not-found' };
+      return { outcome: 'refused', message: finishedRefusal(name, state.phase) };
+    }
+    throw error;
+  }
+}
+
+/** The refusal of a prompt to a session whose workflow has ended. */
+export function finishedRefusal(name: string, phase: string): string {
+  return `session ${name} has finished (${phase}) and takes no more prompts: start a new session, or restart this one`;
 }

@@ -33,8 +33,11 @@ export interface PublishOutput {
   notFound: string[];
 }
 
-/** Which moment of the session the feedback is about. */
-export type FeedbackMoment = 'started' | 'ended';
+/**
+ * Which moment of the session the feedback is about: its start, its end, a conversation's turn
+ * finished (the session now waits for the next prompt), or the agent's question.
+ */
+export type FeedbackMoment = 'started' | 'ended' | 'turn' | 'question';
 
 /** What `sendFeedback` tells the source. */
 export interface FeedbackInput {
@@ -50,6 +53,12 @@ export interface FeedbackInput {
   repos?: ReconciledRepo[];
   /** For a failed session: the attempt whose runner log the tail is read from. */
   attempt?: number;
+  /** For `turn` and `question`: the turn that finished or asked. */
+  turn?: number;
+  /** For `question`: what the agent asked. */
+  question?: string;
+  /** For `turn`: how long the session now waits for the next prompt, in milliseconds. */
+  inactivityTimeoutMs?: number;
 }
 
 /** What `sendFeedback` did, for the workflow's history (no secrets, no log text). */
