@@ -14,6 +14,7 @@ import {
   answerUpdate,
   type ContinuedSessionRun,
   PROMPT_REFUSED,
+  type PromptAccepted,
   type PromptInput,
   type PullRequestClosed,
   pullRequestClosedSignal,
@@ -152,39 +153,15 @@ export function startRun(
   setHandler(pullRequestClosedSignal, (closed) => {
     run.pullRequestClosed ??= closed;
   });
-  for (const [update, kind] of [
-    [sendPromptUpdate, 'prompt'],
-    [answerUpdate, 'answer'],
-  ] as const) {
-    setHandler(
-      update,
-      (prompt) => {
-        const turn = run.turn + 1;
-        run.nextPrompt = { input: prompt, turn };
-        return { turn };
-      },
-      {
-        validator: (prompt) => {
-          const refusal = promptRefusal(
-            {
-              name: run.ref.name,
-              phase: run.state.phase,
-              converses: run.converses,
-              finished: run.state.finished,
-              stopping: run.stopRequest !== undefined,
-              ...(run.waiting ? { waiting: run.waiting } : {}),
-              turn: run.turn,
-              ...(run.nextPrompt ? { nextTurn: run.nextPrompt.turn } : {}),
-            },
-            prompt,
-            kind,
-          );
-          if (refusal)
-            throw ApplicationFailure.create({ type: PROMPT_REFUSED, message: refusal, nonRetryable: true });
-        },
-      },
-    );
-  }
+  const take = (prompt: PromptInput): PromptAccepted => {
+    const turn = run.turn + 1;
+    run.nextPrompt = { input: prompt, turn };
+    return { turn };
+  };
+  setHandler(sendPromptUpdate, take, {
+    validator: (prompt: PromptInput) => refusePrompt(run, prompt, 'prompt'),
+  });
+  setHandler(answerUpdate, take, { validator: (prompt: PromptInput) => refusePrompt(run, prompt, 'answer') });
   setHandler(restartSignal, () => {
     // After the final status is out, the run is only cleaning up: a restart then must become a
     // new run rather than be lost.
@@ -194,6 +171,26 @@ export function startRun(
     else run.restartRequested = true;
   });
   return run;
+}
+
+/** Throws the PROMPT_REFUSED failure when the run cannot take `prompt` now (the Updates' validator). */
+function refusePrompt(run: SessionRun, prompt: PromptInput | undefined, kind: 'prompt' | 'answer'): void {
+  const refusal = promptRefusal(
+    {
+      name: run.ref.name,
+      phase: run.state.phase,
+      converses: run.converses,
+      finished: run.state.finished,
+      stopping: run.stopRequest !== undefined,
+      ...(run.waiting ? { waiting: run.waiting } : {}),
+      turn: run.turn,
+      ...(run.nextPrompt ? { nextTurn: run.nextPrompt.turn } : {}),
+    },
+    prompt,
+    kind,
+  );
+  if (refusal)
+    throw ApplicationFailure.create({ type: PROMPT_REFUSED, message: refusal, nonRetryable: true });
 }
 
 /** Takes over the state a run that continued as new handed over. */

@@ -135,7 +135,7 @@ describe('promptRefusal', () => {
       [{ waiting: undefined, phase: 'Running' }, 'go', 'prompt', /is running turn 2 \(phase Running\)/],
     ];
     for (const [change, prompt, kind, expected] of cases) {
-      const target = { ...idle, ...change } as PromptTarget;
+      const target: PromptTarget = { ...idle, ...change };
       if ('waiting' in change && change.waiting === undefined) delete target.waiting;
       assert.match(promptRefusal(target, { prompt, source: 'api' }, kind) ?? 'taken', expected);
     }
