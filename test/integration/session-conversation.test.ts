@@ -7,37 +7,22 @@
  * refuses a prompt with the reason; inactivity ends it and removes the workspace.
  */
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import * as k8s from '@kubernetes/client-node';
-import { Client, Connection } from '@temporalio/client';
 import { FAKE_POD_ANNOTATIONS } from '../../src/devenv/kwok-stages.js';
 import { SESSION_LABEL } from '../../src/resources/constants.js';
 import type { AgentSession, AgentSessionSpec, Phase } from '../../src/resources/types.js';
 import { RUNNER_ENV } from '../../src/runner-contract/variables.js';
 import { sendSessionPrompt } from '../../src/session-client/session-commands.js';
-import { installCrds } from '../support/crds.js';
 import { shepherdObjects } from '../support/shepherd-objects.js';
-import { envVar, eventually, kubeConfig, testNamespace } from '../support/kube.js';
-import { startWorkerProcess, type WorkerProcess } from '../support/worker-process.js';
+import { eventually, kubeConfig, testNamespace } from '../support/kube.js';
+import { useWorker } from '../support/worker-fixture.js';
 
 const kc = kubeConfig();
 const core = kc.makeApiClient(k8s.CoreV1Api);
 const batch = kc.makeApiClient(k8s.BatchV1Api);
 const objects = shepherdObjects(kc);
-let worker: WorkerProcess;
-let connection: Connection;
-let client: Client;
-
-before(async () => {
-  await installCrds(kc);
-  worker = await startWorkerProcess();
-  connection = await Connection.connect({ address: envVar('TEMPORAL_ADDRESS') });
-  client = new Client({ connection });
-});
-after(async () => {
-  await worker?.stop();
-  await connection?.close();
-});
+const fixture = useWorker(kc);
 
 /** A conversation whose fake runners each exit 0 after a second. */
 function conversationSpec(inactivityTimeout: string): AgentSessionSpec {
@@ -76,7 +61,7 @@ async function children(namespace: string, name: string) {
 test('a conversation takes turns on one workspace, survives a worker killed while idle, and ends when inactive', async (t) => {
   const namespace = await testNamespace(t, kc);
   const name = 'talk';
-  await objects.createSession(namespace, name, conversationSpec('40s'), worker.labels);
+  await objects.createSession(namespace, name, conversationSpec('40s'), fixture.worker.labels);
 
   const idle = await untilPhase(namespace, name, 'Idle', 1);
   assert.equal(idle.status?.conditions?.find((c) => c.type === 'Ready')?.reason, 'TurnFinished');
@@ -88,9 +73,9 @@ test('a conversation takes turns on one workspace, survives a worker killed whil
   assert.equal(afterTurn1.pvcs.length, 1, 'the workspace stays between turns');
 
   // The worker dies while the session waits; the next prompt still reaches it once it is back.
-  await worker.kill();
-  await worker.restart();
-  const sent = await sendSessionPrompt(client, namespace, name, {
+  await fixture.worker.kill();
+  await fixture.worker.restart();
+  const sent = await sendSessionPrompt(fixture.client, namespace, name, {
     prompt: 'also fix the other test',
     source: 'cli',
     author: 'alice',
@@ -135,7 +120,10 @@ test('a conversation takes turns on one workspace, survives a worker killed whil
     async () => (await children(namespace, name)).pvcs,
     (pvcs) => pvcs.length === 0,
   );
-  const refused = await sendSessionPrompt(client, namespace, name, { prompt: 'one more', source: 'api' });
+  const refused = await sendSessionPrompt(fixture.client, namespace, name, {
+    prompt: 'one more',
+    source: 'api',
+  });
   assert.equal(refused.outcome, 'refused');
   assert.match(refused.outcome === 'refused' ? refused.message : '', /has finished \(Succeeded\)/);
 });

@@ -5,38 +5,23 @@
  * codes, and the tests assert the CR status and the child objects that exist afterwards.
  */
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import * as k8s from '@kubernetes/client-node';
-import { Client, Connection } from '@temporalio/client';
 import { FAKE_POD_ANNOTATIONS } from '../../src/devenv/kwok-stages.js';
 import { GROUP, PLURAL, SESSION_LABEL, VERSION } from '../../src/resources/constants.js';
 import type { AgentSession, AgentSessionSpec, Phase } from '../../src/resources/types.js';
 import { startSessionWorkflow } from '../../src/session-client/session-commands.js';
 import { sessionWorkflowId, stateQuery } from '../../src/workflows/session-contract.js';
-import { installCrds } from '../support/crds.js';
 import { shepherdObjects } from '../support/shepherd-objects.js';
-import { envVar, eventually, kubeConfig, rejectionStatus, testNamespace } from '../support/kube.js';
-import { startWorkerProcess, type WorkerProcess } from '../support/worker-process.js';
+import { eventually, kubeConfig, rejectionStatus, testNamespace } from '../support/kube.js';
+import { useWorker } from '../support/worker-fixture.js';
 
 const kc = kubeConfig();
 const core = kc.makeApiClient(k8s.CoreV1Api);
 const batch = kc.makeApiClient(k8s.BatchV1Api);
 const custom = kc.makeApiClient(k8s.CustomObjectsApi);
 const objects = shepherdObjects(kc);
-let worker: WorkerProcess;
-let connection: Connection;
-let client: Client;
-
-before(async () => {
-  await installCrds(kc);
-  worker = await startWorkerProcess({ SHEPHERD_PROVIDER_RESYNC_MS: '500' });
-  connection = await Connection.connect({ address: envVar('TEMPORAL_ADDRESS') });
-  client = new Client({ connection });
-});
-after(async () => {
-  await worker?.stop();
-  await connection?.close();
-});
+const fixture = useWorker(kc, { SHEPHERD_PROVIDER_RESYNC_MS: '500' });
 
 const TERMINAL: Phase[] = ['Succeeded', 'Failed', 'TimedOut', 'Stopped'];
 
@@ -61,7 +46,7 @@ function createSession(
   name: string,
   sessionSpec: AgentSessionSpec,
 ): Promise<AgentSession> {
-  return objects.createSession(namespace, name, sessionSpec, worker.labels);
+  return objects.createSession(namespace, name, sessionSpec, fixture.worker.labels);
 }
 
 const readSession = objects.readSession;
@@ -251,8 +236,8 @@ test('restarting a failed session starts a new run of the same workflow id with 
   const pvcBefore = (await children(namespace, 'again')).pvcs;
   assert.equal(pvcBefore.length, 1, 'a failed session keeps its workspace for a restart');
 
-  await startSessionWorkflow(client, {
-    taskQueue: worker.taskQueue,
+  await startSessionWorkflow(fixture.client, {
+    taskQueue: fixture.worker.taskQueue,
     input: { namespace, name: 'again', uid: failed.metadata.uid! },
     signal: 'restart',
   });
@@ -285,7 +270,7 @@ test('deleting a running session removes its children and cancels its workflow',
     (c) => c.jobs.length === 0 && c.secrets.length === 0 && c.pvcs.length === 0,
     60_000,
   );
-  const handle = client.workflow.getHandle(sessionWorkflowId(namespace, 'doomed'));
+  const handle = fixture.client.workflow.getHandle(sessionWorkflowId(namespace, 'doomed'));
   const description = await eventually(
     'the workflow to be cancelled',
     () => handle.describe(),
@@ -308,7 +293,7 @@ test('a session naming a missing provider ends Failed/ProviderNotReady and creat
   const left = await children(namespace, 'orphan');
   assert.deepEqual(left, { jobs: [], secrets: [], pvcs: [], serviceAccounts: 0 });
   // The Web UI tells the same story: a failed run, the reason as its failure type, and a summary.
-  const handle = client.workflow.getHandle(sessionWorkflowId(namespace, 'orphan'));
+  const handle = fixture.client.workflow.getHandle(sessionWorkflowId(namespace, 'orphan'));
   const description = await eventually(
     'the workflow to close',
     () => handle.describe(),
@@ -329,9 +314,9 @@ test('a worker killed with SIGKILL mid-run is restarted and the session finishes
   t.after(() => jobs.stop());
   await createSession(namespace, 'survivor', spec(1, '4s', { retries: 1 }));
   await waitForPhase(namespace, 'survivor', ['Running']);
-  await worker.kill();
+  await fixture.worker.kill();
   await new Promise((resolve) => setTimeout(resolve, 2_000));
-  await worker.restart();
+  await fixture.worker.restart();
   const done = await waitForPhase(namespace, 'survivor', TERMINAL, 90_000);
   assert.equal(done.status?.phase, 'Failed');
   assert.equal(done.status?.attempt, 2);
@@ -377,7 +362,9 @@ test('provider credentials reach the runner only through the session Secret, nev
 
   const done = await waitForPhase(namespace, 'secretive', TERMINAL);
   assert.equal(done.status?.phase, 'Succeeded');
-  const history = await client.workflow.getHandle(sessionWorkflowId(namespace, 'secretive')).fetchHistory();
+  const history = await fixture.client.workflow
+    .getHandle(sessionWorkflowId(namespace, 'secretive'))
+    .fetchHistory();
   // Payload data are bytes, whichever form the client gives them in: decode them, or the search
   // would look at numbers or base64.
   const recorded = JSON.stringify(history, (key, value: unknown) => {
@@ -392,7 +379,10 @@ test('provider credentials reach the runner only through the session Secret, nev
   assert.ok(!recorded.includes(token), 'no Temporal payload carries the token');
   assert.ok(!recorded.includes(gateway), 'no Temporal payload carries the provider environment');
   const { readFileSync } = await import('node:fs');
-  assert.ok(!readFileSync(worker.logFile, 'utf8').includes(token), 'the worker log never shows the token');
+  assert.ok(
+    !readFileSync(fixture.worker.logFile, 'utf8').includes(token),
+    'the worker log never shows the token',
+  );
 });
 
 test('a session Secret that names a missing key ends Failed/CredentialsNotFound, naming the Secret and key', async (t) => {
@@ -421,7 +411,7 @@ test('the workflow query returns the session state and search attributes find se
   const namespace = await testNamespace(t, kc);
   await createSession(namespace, 'findme', spec(0, '300ms'));
   await waitForPhase(namespace, 'findme', ['Succeeded']);
-  const handle = client.workflow.getHandle(sessionWorkflowId(namespace, 'findme'));
+  const handle = fixture.client.workflow.getHandle(sessionWorkflowId(namespace, 'findme'));
   const state = await handle.query(stateQuery);
   assert.equal(state.phase, 'Succeeded');
   assert.equal(state.finished, true);
@@ -432,7 +422,7 @@ test('the workflow query returns the session state and search attributes find se
     'the session to be found by its search attributes',
     async () => {
       const ids: string[] = [];
-      for await (const execution of client.workflow.list({ query })) ids.push(execution.workflowId);
+      for await (const execution of fixture.client.workflow.list({ query })) ids.push(execution.workflowId);
       return ids;
     },
     (ids) => ids.length === 1,
@@ -475,8 +465,8 @@ test('restarting a running session ends its current attempt and runs the next on
   const created = await createSession(namespace, 'rerun', spec(0, '1h', { timeout: '10m' }));
   await waitForPhase(namespace, 'rerun', ['Running']);
   const pvcBefore = (await children(namespace, 'rerun')).pvcs;
-  await startSessionWorkflow(client, {
-    taskQueue: worker.taskQueue,
+  await startSessionWorkflow(fixture.client, {
+    taskQueue: fixture.worker.taskQueue,
     input: { namespace, name: 'rerun', uid: created.metadata.uid! },
     signal: 'restart',
   });

@@ -8,14 +8,8 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { sendSessionPrompt } from '../../src/session-client/session-commands.js';
 import { pullRequestClosedSignal } from '../../src/workflows/session-contract.js';
-import {
-  pushedResult,
-  SESSION_NAMESPACE,
-  SessionEnvironment,
-  sessionSpec,
-} from './support/session-environment.js';
+import { pushedResult, SessionEnvironment, sessionSpec } from './support/session-environment.js';
 import type { TestSession } from './support/session-environment.js';
 import { statusOf } from './support/session-assertions.js';
 
@@ -41,22 +35,12 @@ async function untilPhase(session: TestSession, phase: string): Promise<void> {
   assert.fail(`session ${session.name} never reached ${phase}; it is ${(await session.state()).phase}`);
 }
 
-function prompt(session: TestSession, text: string, kind: 'prompt' | 'answer' = 'prompt') {
-  return sendSessionPrompt(
-    sessions.env.client,
-    SESSION_NAMESPACE,
-    session.name,
-    { prompt: text, source: 'api', author: 'alice' },
-    kind,
-  );
-}
-
 describe('a conversation', () => {
   it('goes Idle after a turn, takes the next prompt as turn 2 on the same workspace, and records both turns', async () => {
     const session = await sessions.startSession({ name: 'three-turns', spec: conversation });
     await session.runnerStarts(1);
     await untilPhase(session, 'Running');
-    assert.deepEqual(await prompt(session, 'also fix the other test'), {
+    assert.deepEqual(await session.prompt('also fix the other test'), {
       outcome: 'refused',
       message:
         'session three-turns is running turn 1 (phase Running) and takes the next prompt when it is Idle',
@@ -73,7 +57,7 @@ describe('a conversation', () => {
     assert.equal(between?.deleteWorkspace, false, 'the workspace stays between turns');
     assert.deepEqual(between?.attempts, [1], "turn 1's runner is removed");
 
-    assert.deepEqual(await prompt(session, 'also fix the other test'), { outcome: 'accepted', turn: 2 });
+    assert.deepEqual(await session.prompt('also fix the other test'), { outcome: 'accepted', turn: 2 });
     await session.runnerStarts(2);
     const launch = session.runtime.inputsOf('launchRunner').at(-1);
     assert.equal(launch?.attempt, 2);
@@ -91,7 +75,7 @@ describe('a conversation', () => {
     });
     await untilPhase(session, 'Idle');
 
-    assert.deepEqual(await prompt(session, 'and the third one', 'prompt'), { outcome: 'accepted', turn: 3 });
+    assert.deepEqual(await session.prompt('and the third one', 'prompt'), { outcome: 'accepted', turn: 3 });
     await session.runnerStarts(3);
     await session.runnerExits(3, 0, pushedResult('three-turns', 'fixed the third'));
     await untilPhase(session, 'Idle');
@@ -110,7 +94,7 @@ describe('a conversation', () => {
     assert.equal(turns[1]?.commit, '3f2a9c1');
     assert.deepEqual(turns[1]?.usage, { inputTokens: 100, outputTokens: 10 });
     assert.deepEqual(done.status.usage, { inputTokens: 2500, outputTokens: 690 }, 'the usage of all turns');
-    assert.deepEqual(await prompt(session, 'one more'), {
+    assert.deepEqual(await session.prompt('one more'), {
       outcome: 'refused',
       message:
         'session three-turns has finished (Stopped) and takes no more prompts: start a new session, or restart this one',
@@ -160,7 +144,7 @@ describe('a conversation', () => {
     const done = await session.result();
     assert.equal(done.phase, 'Succeeded');
     assert.equal(done.status.turns?.[0]?.result, 'Succeeded');
-    const refused = await prompt(session, 'more');
+    const refused = await session.prompt('more');
     assert.equal(refused.outcome, 'refused');
     assert.match(refused.outcome === 'refused' ? refused.message : '', /has finished \(Succeeded\)/);
   });
@@ -170,11 +154,11 @@ describe('a conversation', () => {
     await session.runnerStarts(1);
     await session.runnerExits(1, 0, pushedResult('refusals'));
     await untilPhase(session, 'Idle');
-    assert.deepEqual(await prompt(session, '   '), {
+    assert.deepEqual(await session.prompt('   '), {
       outcome: 'refused',
       message: "prompt is empty: give the text for session refusals's next turn",
     });
-    assert.deepEqual(await prompt(session, 'yes', 'answer'), {
+    assert.deepEqual(await session.prompt('yes', 'answer'), {
       outcome: 'refused',
       message: 'session refusals has no question waiting for an answer (phase Idle): send a prompt instead',
     });
@@ -201,7 +185,7 @@ describe('questions', () => {
     assert.equal(statusOf(waiting, 'Ready'), 'True/QuestionAsked');
     assert.equal(waiting.status.turns?.[0]?.result, 'Question');
 
-    assert.deepEqual(await prompt(session, 'PostgreSQL', 'answer'), { outcome: 'accepted', turn: 2 });
+    assert.deepEqual(await session.prompt('PostgreSQL', 'answer'), { outcome: 'accepted', turn: 2 });
     await session.runnerStarts(2);
     assert.equal((await session.state()).status.question, undefined, 'the question is answered');
     assert.equal(session.runtime.inputsOf('launchRunner').at(-1)?.session.initialPrompt, 'PostgreSQL');
@@ -229,7 +213,7 @@ describe('feedback in a conversation', () => {
     await session.runnerStarts(1);
     await session.runnerExits(1, 0, pushedResult('fb-turns'));
     await untilPhase(session, 'Idle');
-    assert.deepEqual(await prompt(session, 'also update the docs'), { outcome: 'accepted', turn: 2 });
+    assert.deepEqual(await session.prompt('also update the docs'), { outcome: 'accepted', turn: 2 });
     await session.runnerStarts(2);
     await session.runnerExits(2, 0, { ...pushedResult('fb-turns'), question: 'Which docs page?' });
     await untilPhase(session, 'WaitingForInput');
