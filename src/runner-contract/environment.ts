@@ -54,6 +54,7 @@ export function runnerPlainEnvironment(
     [RUNNER_ENV.namespace]: session.namespace,
     [RUNNER_ENV.agent]: session.agent,
     [RUNNER_ENV.attempt]: String(launch.attempt),
+    [RUNNER_ENV.turn]: String(session.turn ?? 1),
     [RUNNER_ENV.workspace]: launch.workspace,
     [RUNNER_ENV.resultFile]: launch.resultFile,
     [RUNNER_ENV.repos]: JSON.stringify(runnerRepos(session.repos, launch.workspace)),

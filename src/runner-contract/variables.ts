@@ -7,7 +7,10 @@
 /** A POSIX environment variable name: what a token variable must be to be read safely by a shell. */
 export const ENV_NAME_PATTERN = '^[A-Za-z_][A-Za-z0-9_]*$';
 
-/** Environment variables the runner reads. */
+/**
+ * Environment variables of the contract: those the runner reads, and SHEPHERD_QUESTION_FILE, which
+ * the runner itself sets for the agent.
+ */
 export const RUNNER_ENV = {
   /** The task for the agent (secret: a session Secret key on Kubernetes). */
   initialPrompt: 'INITIAL_PROMPT',
@@ -33,6 +36,13 @@ export const RUNNER_ENV = {
    * turn's prompt and the agent resumes its own conversation from the workspace.
    */
   turn: 'SHEPHERD_TURN',
+  /**
+   * Set by the runner for the agent, never given to the runner: the file where an agent that
+   * cannot finish its turn without the user writes its question instead. The runner empties it
+   * before the agent starts and, when the agent exits 0 having written it, returns the question
+   * in its result (see docs/runner-contract.md).
+   */
+  questionFile: 'SHEPHERD_QUESTION_FILE',
 } as const;
 
 /** How the name of every git token variable starts (see {@link gitTokenEnv}). */

@@ -32,6 +32,8 @@ export interface RunnerConfig {
   repos: RunnerRepo[];
   sessionName?: string;
   attempt?: number;
+  /** The conversation turn, from 1: from turn 2 on the agent resumes its conversation. */
+  turn: number;
   /** Time from SIGTERM to exit. @default 20000 */
   graceMs: number;
 }
@@ -89,6 +91,16 @@ function parseCommand(raw: string | undefined): [string, ...string[]] {
   return [first, ...rest];
 }
 
+function parseTurn(raw: string | undefined): number {
+  // Absent in Jobs of workers that predate conversations: every session had one turn then.
+  if (nonEmpty(raw) === undefined) return 1;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < 1) {
+    throw new PrerequisiteError(`${RUNNER_ENV.turn} is "${raw}": it must be a whole number, at least 1`);
+  }
+  return value;
+}
+
 function parseGrace(raw: string | undefined): number {
   if (nonEmpty(raw) === undefined) return DEFAULT_GRACE_MS;
   const value = Number(raw);
@@ -132,6 +144,7 @@ export function readRunnerConfig(env: NodeJS.ProcessEnv): RunnerConfig {
     repos: parseRepos(env[RUNNER_ENV.repos]),
     ...(sessionName === undefined ? {} : { sessionName }),
     ...(Number.isInteger(attempt) && attempt > 0 ? { attempt } : {}),
+    turn: parseTurn(env[RUNNER_ENV.turn]),
     graceMs: parseGrace(env[GRACE_ENV]),
   };
 }

@@ -4,7 +4,8 @@
  * looks for it.
  *
  * When the result is too long the summary gives way first (its end is cut), then the per-repository
- * messages, then the warnings, then the usage; the repositories' branches and commits are what the session needs most.
+ * messages, then the warnings, then the question (its end is cut), then the usage; the
+ * repositories' branches and commits are what the session needs most.
  */
 import { writeFileSync } from 'node:fs';
 import type { ReconciledRepo } from '../resources/types.js';
@@ -66,6 +67,14 @@ export function serializeResult(result: RunnerResult, maxBytes: number = MAX_RES
   const { warnings: _warnings, ...withoutWarnings } = current;
   current = withoutWarnings;
   if (fits(current)) return JSON.stringify(current);
+  const { question, ...withoutQuestion } = current;
+  if (question !== undefined) {
+    const shortened = longestFitting(question, (candidate) =>
+      fits({ ...withoutQuestion, question: candidate }),
+    );
+    current = shortened === '' ? withoutQuestion : { ...withoutQuestion, question: shortened };
+    if (fits(current)) return JSON.stringify(current);
+  }
   const { usage: _usage, ...withoutUsage } = current;
   current = withoutUsage;
   // Only a session with very many repositories gets here; the first ones are kept.

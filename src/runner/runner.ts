@@ -4,14 +4,20 @@
  * or it timed out) ends the agent and pushes its work in progress as a "wip" commit, because a
  * stopped session must lose nothing it had written.
  *
+ * A run is one turn of the session's conversation: from turn 2 on the agent resumes its own
+ * conversation (`conversation.ts`), and an agent may end its turn with a question instead
+ * (`question.ts`), which the result carries once the work so far is pushed.
+ *
  * `main.ts` owns the process (environment, signals, exit); this class takes them as arguments.
  */
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { RunnerResult } from '../runner-contract/result.js';
+import { RESULT_LIMITS, trimText } from '../runner-contract/result-limits.js';
+import { RUNNER_ENV } from '../runner-contract/variables.js';
 import type { AgentExit, AgentOutput, RunningAgent } from './agent-process.js';
 import { startAgent } from './agent-process.js';
-import { agentRefusal } from './agent-refusal.js';
+import { agentRefusal, cleanMessage } from './agent-refusal.js';
 import type { AgentDefinition, AgentReport } from './agents/agent.js';
 import { AGENTS } from './agents/index.js';
 import { guardClone } from './clone-guard.js';
@@ -21,6 +27,15 @@ import { Git } from './git.js';
 import { alteredNote } from './git-config-policy.js';
 import { agentDirectory, checkPrerequisites } from './prerequisites.js';
 import { type RepoReport, publishRepo } from './publish.js';
+import {
+  lostContextNote,
+  planResume,
+  questionFilePath,
+  type Resume,
+  type ResumePlan,
+  saveConversation,
+} from './conversation.js';
+import { clearQuestionFile, QUESTION_INSTRUCTIONS, readQuestionFile } from './question.js';
 import { Redactor, secretsInEnvironment } from './redact.js';
 import { RUNNER_EXIT } from '../runner-contract/exit-codes.js';
 import type { RunnerRepo } from '../runner-contract/repos.js';
@@ -30,6 +45,12 @@ import { type PreparedBranch, prepareWorkBranch } from './work-branch.js';
 export interface RunnerOutcome {
   exitCode: number;
   result: RunnerResult;
+}
+
+/** An agent that ran (it may have failed), and what it reported. */
+interface AgentRun {
+  exit: AgentExit;
+  report: AgentReport;
 }
 
 // Part of the grace period kept for writing the result after the last git command.
@@ -48,6 +69,8 @@ export class Runner {
   private readonly reports: (RepoReport | undefined)[];
   /** Per repository, what the agent had altered in its clone (see `guardClone`). */
   private readonly altered: Set<string>[];
+  /** What went wrong in taking up the agent's conversation (see `runAgent`). */
+  private readonly conversationWarnings: string[] = [];
   private stopRequest: { signal: string; at: number } | undefined;
   private agentProcess: RunningAgent | undefined;
 
@@ -102,20 +125,9 @@ export class Runner {
     let exit: AgentExit | undefined;
     let report: AgentReport = {};
     if (!this.stopping) {
-      const launch = this.agent.launch(this.config, this.env, agentDirectory(this.config));
-      this.log(`starting ${this.config.agent} (${launch.argv[0]}) in ${launch.cwd}`);
-      this.agentProcess = startAgent(launch, this.output, this.redactor);
-      exit = await this.agentProcess.exited;
-      report = launch.report();
-      this.log(`${this.config.agent} ${describeExit(exit)}`);
-      const refusal = this.stopping
-        ? undefined
-        : agentRefusal(
-            this.config.agent,
-            { exit, startedSession: report.startedSession, reportedError: report.error },
-            this.agent.refusalHint,
-          );
-      if (refusal !== undefined) return this.refused(refusal);
+      const ran = await this.runAgent();
+      if ('result' in ran) return ran;
+      ({ exit, report } = ran);
     }
 
     const message = this.stopRequest
@@ -130,6 +142,8 @@ export class Runner {
     const repos = this.reports.filter((r): r is RepoReport => r !== undefined);
     const pushesFailed = repos.filter((r) => r.status === 'Failed');
     const succeeded = !this.stopping && exit?.exitCode === 0 && pushesFailed.length === 0;
+    // Only a turn that ended well can wait for an answer: a failed one is retried, and asks again.
+    const question = succeeded ? this.question(report) : undefined;
     const warnings = this.warnings();
     return {
       exitCode: succeeded ? RUNNER_EXIT.success : RUNNER_EXIT.failure,
@@ -140,12 +154,107 @@ export class Runner {
           pushesFailed,
           // A failed repository's message carries its warning already.
           warnings.filter((line) => !pushesFailed.some((repo) => line.startsWith(`${repo.url}: `))),
+          question !== undefined,
         ),
         repos,
         ...(report.usage ? { usage: report.usage } : {}),
         ...(warnings.length > 0 ? { warnings } : {}),
+        ...(question === undefined ? {} : { question }),
       },
     };
+  }
+
+  /**
+   * Runs the agent for this turn, resuming its conversation from turn 2 on. A resumed agent that
+   * refuses to start (Claude Code and OpenCode exit 1 before their session begins when they have
+   * no transcript of the conversation, or cannot read it) is started once more in a new
+   * conversation, told that the earlier one is lost, and the result warns of it: the turn goes on
+   * with the repositories' work instead of failing for the sake of the agent's memory.
+   *
+   * @returns The agent's run, or the outcome of an agent that refused to start.
+   */
+  private async runAgent(): Promise<AgentRun | RunnerOutcome> {
+    const { agent: kind, workspace, turn } = this.config;
+    const questionFile = questionFilePath(workspace);
+    clearQuestionFile(questionFile);
+    const plan: ResumePlan = this.agent.resumes
+      ? planResume(workspace, kind, turn)
+      : { resume: { kind: 'new' } };
+    if (plan.warning !== undefined) this.warnConversation(plan.warning);
+
+    let ran = await this.launchAgent(plan.resume, QUESTION_INSTRUCTIONS, questionFile);
+    let refusal = this.refusal(ran);
+    if (refusal !== undefined && plan.resume.kind !== 'new' && ran.exit.startError === undefined) {
+      const which = plan.resume.kind === 'id' ? `conversation ${plan.resume.id}` : 'most recent conversation';
+      const said =
+        cleanMessage(ran.report.error) ??
+        cleanMessage(ran.exit.stderrTail) ??
+        `exit code ${ran.exit.exitCode ?? 'unknown'}`;
+      this.warnConversation(
+        `turn ${turn}: ${kind} could not resume its ${which} (${said.replace(/\s*\n\s*/g, ' ')}); it began a new one, which has the repositories' work of the earlier turns but not their messages`,
+      );
+      ran = await this.launchAgent(
+        { kind: 'new' },
+        `${lostContextNote(turn)}\n\n${QUESTION_INSTRUCTIONS}`,
+        questionFile,
+      );
+      refusal = this.refusal(ran);
+    }
+    if (refusal !== undefined) return this.refused(refusal);
+    if (ran.report.conversationId !== undefined) {
+      const problem = saveConversation(workspace, kind, ran.report.conversationId);
+      if (problem !== undefined) this.warnConversation(problem);
+    }
+    return ran;
+  }
+
+  /** Starts the agent and waits for it to exit. */
+  private async launchAgent(resume: Resume, instructions: string, questionFile: string): Promise<AgentRun> {
+    const env = { ...this.env, [RUNNER_ENV.questionFile]: questionFile };
+    const launch = this.agent.launch(this.config, env, {
+      cwd: agentDirectory(this.config),
+      resume,
+      instructions,
+    });
+    const resuming =
+      resume.kind === 'id'
+        ? `, resuming its conversation ${resume.id}`
+        : resume.kind === 'latest'
+          ? ', continuing its most recent conversation'
+          : '';
+    this.log(`starting ${this.config.agent} (${launch.argv[0]}) in ${launch.cwd}${resuming}`);
+    this.agentProcess = startAgent(launch, this.output, this.redactor);
+    const exit = await this.agentProcess.exited;
+    this.log(`${this.config.agent} ${describeExit(exit)}`);
+    return { exit, report: launch.report() };
+  }
+
+  /** Why the agent refused to start, if it did; never for an agent that was stopped. */
+  private refusal({ exit, report }: AgentRun): string | undefined {
+    if (this.stopping) return undefined;
+    return agentRefusal(
+      this.config.agent,
+      { exit, startedSession: report.startedSession, reportedError: report.error },
+      this.agent.refusalHint,
+    );
+  }
+
+  private warnConversation(line: string): void {
+    const redacted = this.redactor.redact(line);
+    this.log(redacted);
+    this.conversationWarnings.push(redacted);
+  }
+
+  /**
+   * The question the agent ended its turn with: what it wrote into the question file, else the
+   * question its final message ended with; redacted and cut to what the status keeps.
+   */
+  private question(report: AgentReport): string | undefined {
+    const asked = readQuestionFile(questionFilePath(this.config.workspace)) ?? report.question;
+    if (asked === undefined) return undefined;
+    const question = trimText(this.redactor.redact(asked), RESULT_LIMITS.question);
+    this.log(`${this.config.agent} asked a question: ${question}`);
+    return question;
   }
 
   /** Takes the clone back from the agent (see `guardClone`), noting what it had altered. */
@@ -189,7 +298,7 @@ export class Runner {
       if (path && this.config.repos.length > 0 && existsSync(path))
         lines.push(`${shown} (${path}) was ignored: the runner's git reads no user configuration`);
     }
-    return lines;
+    return [...lines, ...this.conversationWarnings];
   }
 
   /**
@@ -228,7 +337,11 @@ export class Runner {
 
   private sessionLabel(): string {
     const name = this.config.sessionName ? `session ${this.config.sessionName}` : 'Shepherd session';
-    return this.config.attempt === undefined ? name : `${name} (attempt ${this.config.attempt})`;
+    const facts = [
+      ...(this.config.turn > 1 ? [`turn ${this.config.turn}`] : []),
+      ...(this.config.attempt === undefined ? [] : [`attempt ${this.config.attempt}`]),
+    ];
+    return facts.length === 0 ? name : `${name} (${facts.join(', ')})`;
   }
 
   private unprepared(index: number, repo: RunnerRepo, error: unknown): RunnerOutcome {
@@ -274,6 +387,7 @@ export class Runner {
     report: AgentReport,
     pushesFailed: RepoReport[],
     warnings: string[],
+    asked: boolean,
   ): string {
     const headline: string[] = [];
     if (this.stopRequest) {
@@ -288,7 +402,12 @@ export class Runner {
     for (const repo of pushesFailed) headline.push(`${repo.url}: ${repo.message ?? 'failed'}`);
     headline.push(...warnings);
     const agentSummary =
-      report.summary ?? (headline.length === 0 ? `${this.config.agent} finished` : undefined);
+      report.summary ??
+      (asked
+        ? `${this.config.agent} asked a question`
+        : headline.length === 0
+          ? `${this.config.agent} finished`
+          : undefined);
     return this.redactor.redact([...headline, ...(agentSummary ? [agentSummary] : [])].join('\n'));
   }
 }

@@ -4,6 +4,7 @@
  * custom provider: the model calls OpenCode's write tool, OpenCode writes the file in the clone,
  * the runner pushes it and records the tokens the API reported. The provider token reaches
  * OpenCode as the key of the model's provider, and no token reaches the result or the log.
+ * On the next turn OpenCode resumes its session, so the model is sent the earlier turn's messages.
  */
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
@@ -83,5 +84,52 @@ describe('the opencode agent (real OpenCode)', () => {
       assert.ok(!run.stdout.includes(token), 'not in stdout');
       assert.ok(!run.stderr.includes(token), 'not in stderr');
     }
+  });
+
+  it('resumes its session on turn 2: the model gets turn 1’s messages, and the question turn 1 ended with', async () => {
+    const url = sandbox.bareRepo('opencode-conversation');
+    const { workspace, runnerRepos } = await sandbox.workspace([repo(url)]);
+    const api = await startScriptedOpenAI([
+      {
+        parts: [{ type: 'text', text: 'The fix is in FIX.md.\n\nQUESTION: Cover the cache too?' }],
+        usage: { prompt_tokens: 100, completion_tokens: 10 },
+      },
+      {
+        parts: [{ type: 'text', text: 'Covered the cache.' }],
+        usage: { prompt_tokens: 200, completion_tokens: 10 },
+      },
+    ]);
+    after(() => api.close());
+    const env = (turn: number, prompt: string) =>
+      sandbox.runnerEnv(workspace, runnerRepos, {
+        SHEPHERD_AGENT: 'opencode',
+        SHEPHERD_MODEL: OPENCODE_MODEL,
+        SHEPHERD_TURN: String(turn),
+        INITIAL_PROMPT: prompt,
+        SHEPHERD_PROVIDER_TOKEN: PROVIDER_TOKEN,
+        ...opencodeEnv(api.url),
+        PATH: `${opencodeBin}:${process.env.PATH ?? ''}`,
+      });
+
+    const asked = await sandbox.runRunner(env(1, 'Explain the fix'), AGENT_RUN_TIMEOUT_MS);
+    assert.equal(asked.exitCode, 0, `${asked.stdout}\n${asked.stderr}`);
+    assert.equal(asked.result?.question, 'Cover the cache too?');
+    assert.equal(asked.result?.summary, 'The fix is in FIX.md.');
+    assert.match(
+      JSON.stringify(api.turns[0]?.body?.messages),
+      /begins with \\+"QUESTION:/,
+      'told how to ask',
+    );
+
+    const answered = await sandbox.runRunner(env(2, 'Yes, the cache too'), AGENT_RUN_TIMEOUT_MS);
+    assert.equal(answered.exitCode, 0, `${answered.stdout}\n${answered.stderr}`);
+    assert.deepEqual(api.unexpected, []);
+    assert.match(answered.stdout, /starting opencode .*, resuming its conversation ses_/);
+    const messages = JSON.stringify(api.turns[1]?.body?.messages);
+    for (const earlier of ['Explain the fix', 'Cover the cache too?', 'Yes, the cache too'])
+      assert.ok(messages.includes(earlier), `turn 2's request carries "${earlier}"`);
+    assert.equal(answered.result?.summary, 'Covered the cache.');
+    assert.equal(answered.result?.question, undefined);
+    assert.equal(answered.result?.warnings, undefined);
   });
 });

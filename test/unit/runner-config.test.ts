@@ -34,6 +34,11 @@ test('the Job’s environment is read into a config with the default grace perio
   assert.equal(config.repos[0]?.tokenEnv, 'SHEPHERD_GIT_TOKEN_0');
 });
 
+test('the turn is SHEPHERD_TURN, and 1 when it is absent (a Job of an older worker)', () => {
+  assert.equal(readRunnerConfig(base).turn, 1);
+  assert.equal(readRunnerConfig({ ...base, SHEPHERD_TURN: '3' }).turn, 3);
+});
+
 test('malformed variables are prerequisite failures naming the variable', () => {
   const cases: [Record<string, string>, RegExp][] = [
     [{ SHEPHERD_AGENT: 'cursor' }, /SHEPHERD_AGENT is "cursor": it must be one of claude, opencode, command/],
@@ -48,6 +53,8 @@ test('malformed variables are prerequisite failures naming the variable', () => 
       /tokenEnv .* is not an environment variable name/,
     ],
     [{ SHEPHERD_GRACE_MS: 'soon' }, /SHEPHERD_GRACE_MS is "soon"/],
+    [{ SHEPHERD_TURN: '0' }, /SHEPHERD_TURN is "0": it must be a whole number, at least 1/],
+    [{ SHEPHERD_TURN: '2.5' }, /SHEPHERD_TURN is "2\.5"/],
   ];
   for (const [override, message] of cases) {
     assert.throws(

@@ -130,11 +130,20 @@ describe('the runner environment', () => {
     const expected = { ...secret, LOG_LEVEL: 'debug', ...plain };
     assert.deepEqual(Object.fromEntries(Object.keys(expected).map((name) => [name, local[name]])), expected);
 
+    assert.equal(local.SHEPHERD_TURN, '1');
+
     const job = buildSessionJob(session, 1).spec?.template.spec?.containers[0];
     const jobNames = new Set([
       ...(job?.env ?? []).map((variable) => variable.name).filter((name) => name !== 'HOME'),
       ...Object.keys(buildSessionSecret(session, secretsOf(session)).stringData ?? {}),
     ]);
     assert.deepEqual(jobNames, new Set(Object.keys(expected)));
+  });
+
+  it('the local runner process of a later turn gets its turn and that turn’s prompt', async () => {
+    const session = { ...cloneableSession(), turn: 2, initialPrompt: 'Also fix the other test' };
+    const { env } = await localRunnerEnvironment(session);
+    assert.equal(env.SHEPHERD_TURN, '2');
+    assert.equal(env.INITIAL_PROMPT, 'Also fix the other test');
   });
 });

@@ -38,6 +38,31 @@ test('a long summary is cut first, keeping every repository and the usage intact
   assert.ok(Buffer.byteLength(text) > MAX_RESULT_BYTES - 64, 'the summary keeps as much as fits');
 });
 
+test('a question outlasts the summary, the messages and the warnings; when it alone is too long, its end is cut', () => {
+  const question = `Which of the two checkout flows should the fix keep? ${'Details. '.repeat(100)}`.trim();
+  const text = serializeResult({
+    summary: 'Looked at both flows. '.repeat(200),
+    repos: [{ ...repo, message: 'pushed '.repeat(100) }],
+    usage: { inputTokens: 10 },
+    warnings: ['a warning '.repeat(50)],
+    question,
+  });
+  assert.ok(Buffer.byteLength(text) <= MAX_RESULT_BYTES);
+  const parsed = parseRunnerResult(text);
+  assert.equal(parsed?.question, question);
+  assert.deepEqual(parsed?.usage, { inputTokens: 10 });
+  assert.equal(parsed?.repos[0]?.commit, repo.commit);
+
+  const long = 'Which one? '.repeat(600);
+  const cut = parseRunnerResult(
+    serializeResult({ repos: [repo], usage: { inputTokens: 10 }, question: long }),
+  );
+  assert.ok(cut?.question?.startsWith('Which one? Which one?'));
+  assert.ok(cut?.question?.endsWith('…'));
+  assert.deepEqual(cut?.usage, { inputTokens: 10 }, 'the usage is kept');
+  assert.deepEqual(cut?.repos, [repo]);
+});
+
 test('a result that fits is written unchanged', () => {
   const result = { summary: 'done', repos: [repo] };
   assert.equal(serializeResult(result), JSON.stringify(result));

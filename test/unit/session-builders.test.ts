@@ -280,6 +280,13 @@ describe('the Job', () => {
     assert.equal(job.spec?.template.spec?.tolerations?.[0]?.key, 'dedicated');
   });
 
+  it('tells the runner its conversation turn: 1 for a session resolved without one, else the turn the workflow set', () => {
+    const turnOf = (job: V1Job) =>
+      runner(job).env?.find((variable) => variable.name === RUNNER_ENV.turn)?.value;
+    assert.equal(turnOf(buildSessionJob(resolvedSession(), 1)), '1');
+    assert.equal(turnOf(buildSessionJob(resolvedSession({ turn: 3 }), 1)), '3');
+  });
+
   it('a command agent keeps the runner as entrypoint and hands it command and args in SHEPHERD_COMMAND', () => {
     const job = buildSessionJob(resolvedSession({ agent: 'command', command: ['make'], args: ['fix'] }), 1);
     assert.equal(runner(job).command, undefined, 'the image entrypoint (the runner) stays');

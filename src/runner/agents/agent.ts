@@ -5,6 +5,7 @@
  */
 import type { Usage } from '../../resources/types.js';
 import type { RunnerConfig } from '../config.js';
+import type { Resume } from '../conversation.js';
 
 /** What an agent reported about its run. */
 export interface AgentReport {
@@ -19,6 +20,23 @@ export interface AgentReport {
   startedSession?: boolean;
   /** An error the agent reported in its output rather than on stderr. */
   error?: string;
+  /** The id of the agent's own conversation, which the next turn resumes. */
+  conversationId?: string;
+  /** The question the agent's final message ended with (see `question.ts`); not in `summary`. */
+  question?: string;
+}
+
+/** Where and how an agent is launched, beyond the runner's configuration. */
+export interface LaunchContext {
+  /** Where the agent starts: the first repository's clone, or the workspace. */
+  cwd: string;
+  /** How the agent takes up its conversation; always `new` for an agent that cannot resume. */
+  resume: Resume;
+  /**
+   * What the runner tells the agent beside the task (how to ask a question; that the earlier
+   * conversation was lost), for agents that take instructions.
+   */
+  instructions: string;
 }
 
 /** One launch of an agent. */
@@ -39,6 +57,8 @@ export interface AgentDefinition {
   program(config: RunnerConfig): string;
   /** Whether a session without a prompt is a prerequisite failure. */
   needsPrompt: boolean;
+  /** Whether the agent can resume its own conversation on the next turn. */
+  resumes: boolean;
   /** How to get the program, for the prerequisite message. */
   installHint: string;
   /** What to do about a known reason the agent refused to start, given its message. */
@@ -48,8 +68,7 @@ export interface AgentDefinition {
   /**
    * Builds the launch.
    *
-   * @param env The runner's environment.
-   * @param cwd Where the agent starts: the first repository's clone, or the workspace.
+   * @param env The runner's environment, with SHEPHERD_QUESTION_FILE set.
    */
-  launch(config: RunnerConfig, env: NodeJS.ProcessEnv, cwd: string): AgentLaunch;
+  launch(config: RunnerConfig, env: NodeJS.ProcessEnv, context: LaunchContext): AgentLaunch;
 }

@@ -1,10 +1,12 @@
 /**
  * Reads Claude Code's `--output-format stream-json` output: one JSON event per line. Assistant text
- * and tool calls become readable lines of the session log, and the final `result` event gives the
- * summary, token usage and cost. Lines that are not events pass through unchanged, so nothing the
- * agent prints is lost from the log.
+ * and tool calls become readable lines of the session log, the `init` event gives the id of the
+ * conversation (which the next turn resumes), and the final `result` event gives the summary (and
+ * the question it may end with), token usage and cost. Lines that are not events pass through
+ * unchanged, so nothing the agent prints is lost from the log.
  */
 import type { Usage } from '../../resources/types.js';
+import { splitQuestion } from '../question.js';
 import { isObject, type Json, jsonEvent } from './json-lines.js';
 
 // Tool inputs and results can be whole files; the log shows enough to follow along.
@@ -51,8 +53,12 @@ export function claudeUsage(usage: unknown, costUsd: unknown): Usage | undefined
 
 /** The state of one Claude Code run, fed line by line. */
 export class ClaudeStream {
-  /** The final `result` event's text. */
+  /** The final `result` event's text, without the question it ended with. */
   summary: string | undefined;
+  /** The question the final `result` event's text ended with. */
+  question: string | undefined;
+  /** The conversation's id, from the `init` event. */
+  conversationId: string | undefined;
   usage: Usage | undefined;
   /** Whether the final `result` event reported an error. */
   isError = false;
@@ -65,10 +71,10 @@ export class ClaudeStream {
     if (event === undefined) return [raw];
     switch (event.type) {
       case 'system':
-        if (event.subtype === 'init') this.started = true;
-        return event.subtype === 'init'
-          ? [`claude: started${typeof event.model === 'string' ? ` (model ${event.model})` : ''}`]
-          : [];
+        if (event.subtype !== 'init') return [];
+        this.started = true;
+        if (typeof event.session_id === 'string') this.conversationId = event.session_id;
+        return [`claude: started${typeof event.model === 'string' ? ` (model ${event.model})` : ''}`];
       case 'assistant':
         return this.content(event.message, (part) => {
           if (part.type === 'text' && typeof part.text === 'string') return part.text.split('\n');
@@ -96,7 +102,9 @@ export class ClaudeStream {
   }
 
   private result(event: Json): string[] {
-    if (typeof event.result === 'string' && event.result.trim() !== '') this.summary = event.result.trim();
+    if (typeof event.result === 'string' && event.result.trim() !== '') {
+      ({ summary: this.summary, question: this.question } = splitQuestion(event.result));
+    }
     this.usage = claudeUsage(event.usage, event.total_cost_usd ?? event.cost_usd) ?? this.usage;
     this.isError = event.is_error === true;
     const facts = [

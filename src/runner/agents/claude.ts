@@ -7,6 +7,13 @@
  * made available with `--add-dir`. As root in a container it is told it is in a sandbox, which
  * it needs to accept that flag (see `claude-env.ts`). It prints its `init` event as soon as its
  * session begins; exiting with an error before that is a refusal to start.
+ *
+ * From turn 2 on it resumes its conversation with `--resume <id>` (the id its `init` event gave
+ * on the turn before; `--resume` keeps the id, unless `--fork-session`), or `--continue` (its most
+ * recent conversation in the directory) when none was saved. A `--resume` of a conversation it has
+ * no transcript of, or one it cannot read, exits 1 before `init` ("No conversation found with
+ * session ID"), which the runner answers by starting a new one (see `runner.ts`). The runner's
+ * instructions go in with `--append-system-prompt`.
  */
 import { existsSync } from 'node:fs';
 import { RUNNER_ENV } from '../../runner-contract/variables.js';
@@ -28,15 +35,18 @@ const OWN_CREDENTIALS = [
 export const claudeAgent: AgentDefinition = {
   program: () => 'claude',
   needsPrompt: true,
+  resumes: true,
   installHint: 'use a runner image with Claude Code installed (npm i -g @anthropic-ai/claude-code)',
   refusalHint: claudeRefusalHint,
   missingCredentials(env) {
     if ([RUNNER_ENV.providerToken, ...OWN_CREDENTIALS].some((name) => env[name])) return undefined;
     return `no credentials for claude: give the session a provider with an API token (spec.providerRef or spec.provider with authTokenSecretRef), or set ANTHROPIC_API_KEY`;
   },
-  launch(config, env, cwd) {
+  launch(config, env, { cwd, resume, instructions }) {
     const stream = new ClaudeStream();
     const extraDirs = config.repos.slice(1).flatMap((repo) => ['--add-dir', repo.dir]);
+    const resumeArgs =
+      resume.kind === 'id' ? ['--resume', resume.id] : resume.kind === 'latest' ? ['--continue'] : [];
     return {
       argv: [
         'claude',
@@ -47,6 +57,9 @@ export const claudeAgent: AgentDefinition = {
         '--verbose',
         '--dangerously-skip-permissions',
         ...(config.model === undefined ? [] : ['--model', config.model]),
+        ...resumeArgs,
+        '--append-system-prompt',
+        instructions,
         ...extraDirs,
       ],
       cwd,
@@ -58,6 +71,8 @@ export const claudeAgent: AgentDefinition = {
       report: () => ({
         ...(stream.summary === undefined ? {} : { summary: stream.summary }),
         ...(stream.usage === undefined ? {} : { usage: stream.usage }),
+        ...(stream.question === undefined ? {} : { question: stream.question }),
+        ...(stream.conversationId === undefined ? {} : { conversationId: stream.conversationId }),
         startedSession: stream.started,
       }),
     };

@@ -1,8 +1,9 @@
 /**
  * Reads OpenCode's `run --format json` output: one JSON event per line (`step_start`, `text`,
- * `tool_use`, `step_finish` with the step's tokens and cost, `error`). Text and tool calls become
- * readable lines of the session log; the steps' tokens and cost add up to the session's usage; the
- * last text is the summary. Lines that are not events pass through unchanged.
+ * `tool_use`, `step_finish` with the step's tokens and cost, `error`), each naming its session in
+ * `sessionID`. Text and tool calls become readable lines of the session log; the steps' tokens and
+ * cost add up to the session's usage; the last text is the summary; the session id is what the
+ * next turn resumes. Lines that are not events pass through unchanged.
  */
 import type { Usage } from '../../resources/types.js';
 import { isObject, type Json, jsonEvent } from './json-lines.js';
@@ -36,6 +37,8 @@ export class OpencodeStream {
   started = false;
   /** The last error event's message. */
   error: string | undefined;
+  /** OpenCode's session, from the first step. */
+  conversationId: string | undefined;
   private readonly totals = { input: 0, output: 0, cacheRead: 0, cacheWrite: 0, cost: 0 };
   private steps = 0;
 
@@ -60,6 +63,8 @@ export class OpencodeStream {
     switch (event.type) {
       case 'step_start':
         this.started = true;
+        if (this.conversationId === undefined && typeof event.sessionID === 'string')
+          this.conversationId = event.sessionID;
         return [];
       case 'text': {
         const text = typeof part.text === 'string' ? part.text.trim() : '';

@@ -6,6 +6,12 @@
  * title. An exit with an error before its first step is a refusal to start (a bad config, an
  * unknown model).
  *
+ * From turn 2 on it resumes its session with `--session <id>` (the id its events gave on the turn
+ * before), or `--continue` (its most recent session) when none was saved; a `--session` it does
+ * not know exits 1 before its first step ("Session not found"), which the runner answers by
+ * starting a new one. OpenCode's `run` takes no system prompt, so the runner's instructions follow
+ * the prompt of a conversation's first message (a resumed conversation has them already).
+ *
  * OpenCode reads each model provider's key from that provider's usual variable, so the provider
  * token goes to the variable of the model's provider (`anthropic/...` → ANTHROPIC_API_KEY), and to
  * ANTHROPIC_API_KEY when no model is named.
@@ -16,6 +22,7 @@ import { RUNNER_ENV } from '../../runner-contract/variables.js';
 import type { AgentDefinition } from './agent.js';
 import { agentEnvironment } from './agent-env.js';
 import { OpencodeStream } from './opencode-stream.js';
+import { splitQuestion } from '../question.js';
 
 const PROVIDER_KEYS: Record<string, string> = {
   anthropic: 'ANTHROPIC_API_KEY',
@@ -37,6 +44,7 @@ export function opencodeKeyVariable(model: string | undefined): string {
 export const opencodeAgent: AgentDefinition = {
   program: () => 'opencode',
   needsPrompt: true,
+  resumes: true,
   installHint: 'use a runner image with OpenCode installed (npm i -g opencode-ai)',
   missingCredentials(env) {
     // OpenCode may also be logged in through its auth file (`opencode auth login`, kept in HOME on
@@ -47,9 +55,10 @@ export const opencodeAgent: AgentDefinition = {
     if (home !== undefined && existsSync(join(home, 'opencode', 'auth.json'))) return undefined;
     return `no credentials for opencode: give the session a provider with an API token (spec.providerRef or spec.provider with authTokenSecretRef), or set the model provider's key (e.g. ANTHROPIC_API_KEY) in the provider's environment`;
   },
-  launch(config, env, cwd) {
+  launch(config, env, { cwd, resume, instructions }) {
     const stream = new OpencodeStream();
     const title = config.sessionName ? `Shepherd session ${config.sessionName}` : 'Shepherd session';
+    const message = resume.kind === 'id' ? config.prompt : `${config.prompt}\n\n${instructions}`;
     return {
       argv: [
         'opencode',
@@ -60,9 +69,10 @@ export const opencodeAgent: AgentDefinition = {
         '--title',
         title,
         ...(config.model === undefined ? [] : ['--model', config.model]),
+        ...(resume.kind === 'id' ? ['--session', resume.id] : resume.kind === 'latest' ? ['--continue'] : []),
         // OpenCode's argument parser takes a prompt starting with a dash for an option (and waits
         // for ever when it follows `--`); a leading space keeps it a message.
-        config.prompt.startsWith('-') ? ` ${config.prompt}` : config.prompt,
+        message.startsWith('-') ? ` ${message}` : message,
       ],
       cwd,
       env: {
@@ -71,12 +81,17 @@ export const opencodeAgent: AgentDefinition = {
         ...(env.OPENCODE_DISABLE_AUTOUPDATE === undefined ? { OPENCODE_DISABLE_AUTOUPDATE: '1' } : {}),
       },
       stdoutLine: (line) => stream.line(line),
-      report: () => ({
-        ...(stream.summary === undefined ? {} : { summary: stream.summary }),
-        ...(stream.usage === undefined ? {} : { usage: stream.usage }),
-        ...(stream.error === undefined ? {} : { error: stream.error }),
-        startedSession: stream.started,
-      }),
+      report: () => {
+        const { summary, question } = splitQuestion(stream.summary ?? '');
+        return {
+          ...(summary === undefined ? {} : { summary }),
+          ...(question === undefined ? {} : { question }),
+          ...(stream.usage === undefined ? {} : { usage: stream.usage }),
+          ...(stream.error === undefined ? {} : { error: stream.error }),
+          ...(stream.conversationId === undefined ? {} : { conversationId: stream.conversationId }),
+          startedSession: stream.started,
+        };
+      },
     };
   },
 };
