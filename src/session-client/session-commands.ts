@@ -14,7 +14,8 @@ import {
 } from '@temporalio/client';
 import { ApplicationFailure, WorkflowIdConflictPolicy, WorkflowIdReusePolicy } from '@temporalio/common';
 import { SEARCH_ATTRIBUTE_KEYS } from '../common/search-attributes.js';
-import type { Phase } from '../resources/types.js';
+import type { AgentSessionStatus, Phase } from '../resources/types.js';
+import { promptRefusal } from '../workflows/prompt-refusal.js';
 import {
   answerUpdate,
   PROMPT_REFUSED,
@@ -247,28 +248,39 @@ export function finishedRefusal(name: string, phase: string): string {
 
 /** The refusal of a prompt to a session whose workflow was started by a Shepherd without conversations. */
 export function noConversationRefusal(name: string): string {
-  return `session ${name} does not take prompts: its workflow was started by an older Shepherd, before conversations; start a new session`;
+  return `session ${name} was started by an earlier version of Shepherd and takes no prompts: start a new session`;
 }
 
 /** Phases in which a session's workflow has ended (until a restart starts a new run). */
 const FINISHED_PHASES: ReadonlySet<Phase> = new Set(['Succeeded', 'Failed', 'TimedOut', 'Stopped']);
 
 /**
- * The refusal a session in `phase` certainly gives a prompt (or, for `answer`, an answer), or
- * undefined when only the workflow can tell. For callers that hold the session's recorded phase
- * (the kubernetes API reads the CR) and can answer at once instead of waiting on a workflow that
- * is busy, finished or not running at all; the workflow's own validator stays the authority.
+ * The refusal the session's workflow certainly gives `input` when the session's recorded status
+ * is `status`, in the workflow's own words (its validator's rule, `promptRefusal`), or undefined
+ * when only the workflow can tell (Idle, WaitingForInput). For callers that hold the recorded
+ * status — the kubernetes API and controller read the CR — so they answer at once instead of
+ * waiting on a workflow that is busy, finished, or has no worker; the validator stays the authority.
  */
-export function phaseRefusal(name: string, phase: Phase, kind: 'prompt' | 'answer'): string | undefined {
-  if (FINISHED_PHASES.has(phase)) return finishedRefusal(name, phase);
-  if (phase === 'Stopping') {
-    return `session ${name} is stopping and takes no more prompts: restart it once it is Stopped, or start a new session`;
-  }
-  if (phase === 'Pending' || phase === 'Provisioning' || phase === 'Running') {
-    return `session ${name} is running a turn (${phase}): send the prompt once it is Idle`;
-  }
-  if (kind === 'answer' && phase === 'Idle') {
-    return `session ${name} asked no question (it is Idle): send a prompt instead`;
-  }
-  return undefined;
+export function phaseRefusal(
+  name: string,
+  status: Pick<AgentSessionStatus, 'phase' | 'turns'>,
+  input: PromptInput,
+  kind: 'prompt' | 'answer',
+): string | undefined {
+  const phase = status.phase ?? 'Pending';
+  const waiting = phase === 'Idle' ? 'idle' : phase === 'WaitingForInput' ? 'question' : undefined;
+  return promptRefusal(
+    {
+      name,
+      phase,
+      // Whether the run takes prompts at all only the workflow knows.
+      converses: true,
+      finished: FINISHED_PHASES.has(phase),
+      stopping: phase === 'Stopping',
+      ...(waiting ? { waiting } : {}),
+      turn: status.turns?.at(-1)?.number ?? 1,
+    },
+    input,
+    kind,
+  );
 }

@@ -51,7 +51,8 @@ export interface KubernetesBackendOptions {
   client: Client;
   /** The session workflows' task queue. */
   taskQueue: string;
-  logger: Logger; /**
+  logger: Logger;
+  /**
    * How long a prompt waits for the session's workflow to take or refuse it.
    * @default 10000
    */
@@ -335,7 +336,7 @@ export function kubernetesBackend(options: KubernetesBackendOptions): SessionBac
       const cr = await read(namespace, name);
       // The CR's phase answers at once where the workflow certainly refuses (finished, busy), and
       // the caller does not wait on a workflow that may not even have a worker yet.
-      const refusal = phaseRefusal(name, cr.status?.phase ?? 'Pending', kind);
+      const refusal = phaseRefusal(name, cr.status ?? {}, input, kind);
       if (refusal) throw new ApiError('PromptRefused', refusal);
       const outcome = await sendSessionPrompt(client, namespace, name, input, kind, promptOptions);
       const turn = acceptedTurn(outcome, what(namespace, name));

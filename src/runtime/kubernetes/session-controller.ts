@@ -506,17 +506,14 @@ export function createSessionController(options: SessionControllerOptions): Sess
             settlement = { outcome: 'refused', message: step.message };
           } else {
             // As the API does: a phase that cannot take a prompt refuses it without a wait.
-            const refusal = phaseRefusal(name, session.status?.phase ?? 'Pending', 'prompt');
+            const input = { prompt: step.prompt, source: 'kubectl' as const };
+            const refusal = phaseRefusal(name, session.status ?? {}, input, 'prompt');
             const outcome: PromptOutcome = refusal
               ? { outcome: 'refused', message: refusal }
-              : await sendSessionPrompt(
-                  client,
-                  namespace,
-                  name,
-                  { prompt: step.prompt, source: 'kubectl' },
-                  'prompt',
-                  { updateId: step.updateId, ...promptOptions },
-                );
+              : await sendSessionPrompt(client, namespace, name, input, 'prompt', {
+                  updateId: step.updateId,
+                  ...promptOptions,
+                });
             if (outcome.outcome === 'unanswered') {
               logger.warn({ session: key }, outcome.message);
               return;

@@ -51,7 +51,8 @@ export interface LocalBackendOptions {
    * How long a delete waits for the cancelled workflow to clean up before terminating it.
    * @default 10000
    */
-  deleteGraceMs?: number;  /**
+  deleteGraceMs?: number;
+  /**
    * How long a prompt waits for the session's workflow to take or refuse it.
    * @default 10000
    */

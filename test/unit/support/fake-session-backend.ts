@@ -27,6 +27,8 @@ export interface FakeSessionBackend extends SessionBackend {
   sessions: Map<string, ApiSession>;
   /** Every prompt and answer sent, taken or not. */
   prompts: SentPrompt[];
+  /** The next prompt is refused as a running turn's would be, whatever the phase. */
+  failNextPrompt?: boolean;
   /** The next call (any method) throws this. */
   failNext?: unknown;
   readiness: Readiness;
@@ -102,6 +104,10 @@ export function fakeSessionBackend(runtime: SessionBackend['runtime'] = 'local')
       // As the workflow does: an Idle session takes a prompt, one waiting for an answer takes either.
       const phase = session.status.phase;
       const takes = phase === 'WaitingForInput' || (phase === 'Idle' && kind === 'prompt');
+      if (backend.failNextPrompt) {
+        backend.failNextPrompt = false;
+        throw new ApiError('PromptRefused', `session ${name} is running a turn`);
+      }
       if (!takes) {
         throw new ApiError(
           'PromptRefused',
