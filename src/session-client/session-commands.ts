@@ -179,8 +179,10 @@ export interface SendPromptOptions {
    */
   updateId?: string;
   /**
-   * How long to wait for the workflow to take or refuse the prompt.
-   * @default 10000
+   * How long to wait for the workflow to take or refuse the prompt. Long enough for a session
+   * whose worker was killed and restarted: the Update's workflow task waits on the dead worker's
+   * sticky queue until that times out (10 s) before another worker gets it.
+   * @default 30000
    */
   timeoutMs?: number;
 }
@@ -204,7 +206,7 @@ export async function sendSessionPrompt(
   options: SendPromptOptions = {},
 ): Promise<PromptOutcome> {
   const handle = client.workflow.getHandle(sessionWorkflowId(namespace, name));
-  const timeoutMs = options.timeoutMs ?? 10_000;
+  const timeoutMs = options.timeoutMs ?? 30_000;
   try {
     const accepted = await client.withDeadline(Date.now() + timeoutMs, () =>
       handle.executeUpdate(kind === 'answer' ? answerUpdate : sendPromptUpdate, {

@@ -202,7 +202,8 @@ test('a conversation takes a turn from the API, the CLI and kubectl, each with i
 
   const stopped = await app.inject({ method: 'POST', url: `${sessions()}/${name}/stop`, headers: alice });
   assert.equal(stopped.statusCode, 202);
-  await untilSettled(name, 'Stopped');
+  const final = await untilSettled(name, 'Stopped');
+  assert.equal(final.status?.turns?.length, 4, 'no prompt was taken twice');
   const refused = await cli(['send', name, 'too late']);
   assert.equal(refused.exitCode, 1);
   assert.match(refused.stderr, /has finished \(Stopped\).*\(PromptRefused\)/);

@@ -98,12 +98,12 @@ export interface SessionControllerOptions {
   /**
    * How long a replica's claim on a `shepherd.dev/prompt` annotation is its own: past it, another
    * replica sends the prompt in its place (with the same Update id, so it is taken once).
-   * @default 30000
+   * @default 60000
    */
   promptLeaseMs?: number;
   /**
    * How long sending a prompt waits for the workflow to take or refuse it.
-   * @default 10000
+   * @default 30000
    */
   promptTimeoutMs?: number;
 }
@@ -208,7 +208,7 @@ export function createSessionController(options: SessionControllerOptions): Sess
   };
   /** This replica, as prompt claims name it. */
   const holder = newHolderId();
-  const promptLeaseMs = options.promptLeaseMs ?? 30_000;
+  const promptLeaseMs = options.promptLeaseMs ?? 60_000;
   const promptOptions = options.promptTimeoutMs === undefined ? {} : { timeoutMs: options.promptTimeoutMs };
 
   /** The latest run of the session's workflow id, or undefined when there is none. */

@@ -54,7 +54,7 @@ export interface LocalBackendOptions {
   deleteGraceMs?: number;
   /**
    * How long a prompt waits for the session's workflow to take or refuse it.
-   * @default 10000
+   * @default 30000
    */
   promptTimeoutMs?: number;
 }
