@@ -29,20 +29,19 @@ import {
   sendApiError,
 } from './framework-errors.js';
 import { isLoopbackHost } from './loopback-host.js';
+import { validationError } from './request-validation.js';
 import { type ApiMetrics, createApiMetrics } from './metrics.js';
 import { sessionRoutes } from './routes/sessions.js';
 import { systemRoutes } from './routes/system.js';
 import { triggerRoutes } from './routes/triggers.js';
 import { webhookRoutes } from './routes/webhooks.js';
-import { ApiErrorBody, Session } from './schemas.js';
+import { ApiErrorBody, PromptAcceptedBody, Session } from './schemas.js';
 import type { SessionBackend } from './session-backend.js';
 import {
   addFormats,
   assertCelRulesImplemented,
   type CrdSchema,
-  fieldPath,
   loadCrdSpecSchema,
-  schemaViolation,
   sessionSpecAjv,
   strictSpecSchema,
 } from './session-validation.js';
@@ -133,25 +132,6 @@ function validators(): { body: Ajv; other: Ajv } {
   return { body: sessionSpecAjv(), other };
 }
 
-/** The error body for a schema validation failure. */
-function validationError(errors: ErrorObject[], context: string): ApiError {
-  if (context === 'body') {
-    const violations = errors.map((error) => schemaViolation(error));
-    const first = violations[0] ?? { field: 'body', message: 'the session is invalid' };
-    return new ApiError('InvalidSession', first.message, { field: first.field, violations });
-  }
-  const first = errors[0];
-  const name = first
-    ? fieldPath(first.instancePath) ||
-      String((first.params as { missingProperty?: string }).missingProperty ?? '')
-    : '';
-  const where = context === 'querystring' ? 'query parameter' : 'path parameter';
-  return new ApiError('InvalidRequest', `${where} ${name || context} ${first?.message ?? 'is invalid'}`, {
-    field: name || context,
-    in: context,
-  });
-}
-
 /** The API as a plugin. Register it with `fastify-plugin` semantics (it is wrapped with `fp`). */
 export const shepherdApi = fp(
   async (root: FastifyInstance, deps: AppDeps) => {
@@ -214,6 +194,7 @@ export const shepherdApi = fp(
     });
 
     app.addSchema(Session);
+    app.addSchema(PromptAcceptedBody);
     app.addSchema(ApiErrorBody);
 
     await app.register(swagger, {

@@ -28,6 +28,11 @@ export const ErrorCode = {
   MethodNotAllowed: 405,
   /** A session with this name already exists in the namespace. */
   AlreadyExists: 409,
+  /**
+   * The session cannot take this prompt or answer now (finished, stopping, running a turn, no
+   * question waiting, or a workflow from before conversations); the message says why and what to do.
+   */
+  PromptRefused: 409,
   /** The `continue` token of a list has expired (the API server compacted past it); list again from the start. */
   ContinueExpired: 410,
   /** The request body is over the stated limit. */
@@ -44,6 +49,11 @@ export const ErrorCode = {
   LogsUnavailable: 502,
   /** The API has not read the AgentTriggers yet (it just started, or cannot reach Kubernetes); retry later. */
   TriggersNotReady: 503,
+  /**
+   * The session's workflow did not take or refuse a prompt in time (its worker is down or
+   * restarting). It may still take it once the worker is back: check its turns before sending again.
+   */
+  SessionUnresponsive: 503,
   /** The Temporal server cannot be reached; retry later. */
   TemporalUnavailable: 503,
   /** The Kubernetes API server cannot be reached; retry later. */

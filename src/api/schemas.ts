@@ -6,6 +6,7 @@
 import { type Static, Type } from 'typebox';
 import { API_VERSION, KIND } from '../resources/constants.js';
 import type { AgentSessionSpec, AgentSessionStatus, Phase } from '../resources/types.js';
+import { MAX_PROMPT_CHARS } from '../workflows/session-contract.js';
 import type { CrdSchema } from './session-validation.js';
 
 /** Every phase a session can be in. */
@@ -13,6 +14,8 @@ export const PHASES: readonly Phase[] = [
   'Pending',
   'Provisioning',
   'Running',
+  'Idle',
+  'WaitingForInput',
   'Succeeded',
   'Failed',
   'TimedOut',
@@ -126,6 +129,47 @@ export const ApiErrorBody = Type.Object(
     }),
   },
   { $id: 'Error' },
+);
+
+/** Where a prompt sent through the API says it came from: the CLI says so, anyone else is `api`. */
+export const API_PROMPT_SOURCES = ['api', 'cli'] as const;
+
+export const PromptBody = Type.Object(
+  {
+    prompt: Type.String({
+      minLength: 1,
+      maxLength: MAX_PROMPT_CHARS,
+      // Not only white space: an empty turn is no turn.
+      pattern: '\\S',
+      description: `The text for the agent: the next turn's prompt, or the answer to its question (at most ${MAX_PROMPT_CHARS} characters).`,
+    }),
+    source: Type.Optional(
+      Type.Unsafe<(typeof API_PROMPT_SOURCES)[number]>({
+        type: 'string',
+        enum: [...API_PROMPT_SOURCES],
+        default: 'api',
+        description: 'Where the prompt comes from, as status.turns records it.',
+      }),
+    ),
+  },
+  {
+    additionalProperties: false,
+    description:
+      "A prompt or an answer. Its author is the caller's identity (on Kubernetes, the user the token belongs to), never a field of the body.",
+  },
+);
+export type PromptBody = Static<typeof PromptBody>;
+
+export const PromptAcceptedBody = Type.Object(
+  {
+    turn: Type.Integer({ minimum: 1, description: 'The number of the turn the prompt starts.' }),
+    session: Type.Ref('Session'),
+  },
+  {
+    $id: 'PromptAccepted',
+    description:
+      'A prompt the session took: its turn, and the session right after (on Kubernetes its status may show the turn only a moment later).',
+  },
 );
 
 export const NamespaceList = Type.Object({

@@ -5,6 +5,7 @@
  */
 import type { Readable } from 'node:stream';
 import type { AgentSessionSpec, AgentSessionStatus, Phase } from '../resources/types.js';
+import type { PromptInput } from '../workflows/session-contract.js';
 
 /** A session as the API returns it, in both runtimes: the shape of an AgentSession. */
 export interface ApiSession {
@@ -55,6 +56,17 @@ export interface LogOptions {
   signal: AbortSignal;
 }
 
+/** What a prompt or an answer the session took became. */
+export interface PromptResult {
+  /** The number of the turn the prompt starts. */
+  turn: number;
+  /**
+   * The session right after it took the prompt. On Kubernetes its status may not show the turn
+   * yet: the workflow mirrors it into the CR a moment later.
+   */
+  session: ApiSession;
+}
+
 /** Readiness of each dependency. */
 export interface Readiness {
   temporal: boolean;
@@ -78,6 +90,17 @@ export interface SessionBackend {
   stop(namespace: string, name: string): Promise<ApiSession>;
   /** Runs the session again as a new attempt on the same workspace. */
   restart(namespace: string, name: string): Promise<ApiSession>;
+  /**
+   * Sends the session a prompt for its next turn (`prompt`), or the answer to the agent's
+   * question (`answer`), through `sendSessionPrompt`. PromptRefused when the session cannot take
+   * it now, SessionUnresponsive when its workflow did not answer in time.
+   */
+  prompt(
+    namespace: string,
+    name: string,
+    input: PromptInput,
+    kind: 'prompt' | 'answer',
+  ): Promise<PromptResult>;
   /**
    * The runner's log as a stream. Everything that can fail before the first byte (NotFound when
    * the session has no runner yet) fails here, so the caller can still answer with an error.

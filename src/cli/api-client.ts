@@ -4,7 +4,7 @@
  */
 import type { AgentTriggerSpec } from '../resources/types.js';
 import type { Writable } from 'node:stream';
-import type { ApiSession } from '../api/session-backend.js';
+import type { ApiSession, PromptResult } from '../api/session-backend.js';
 
 /** An error answer from the API (or no answer at all: code `Unreachable`). */
 export class ApiCallError extends Error {
@@ -40,15 +40,17 @@ export class ApiClient {
     };
   }
 
-  private async fetch(method: string, path: string, body?: unknown): Promise<Response> {
+  private async fetch(method: string, path: string, body?: unknown, signal?: AbortSignal): Promise<Response> {
     let response: Response;
     try {
       response = await fetch(new URL(path, this.baseUrl), {
         method,
         headers: this.headers(body !== undefined),
         ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+        ...(signal ? { signal } : {}),
       });
     } catch (error) {
+      if (signal?.aborted) throw error;
       throw new ApiCallError(
         'Unreachable',
         `cannot reach the Shepherd API at ${this.baseUrl} (${(error as Error).cause ? String((error as { cause: unknown }).cause) : (error as Error).message}); is it running? set --api-url or SHEPHERD_API_URL`,
@@ -107,6 +109,18 @@ export class ApiClient {
     return this.json('POST', `${this.sessions(namespace)}/${encodeURIComponent(name)}/${action}`);
   }
 
+  /**
+   * Sends the session a prompt for its next turn (`prompt`) or the answer to its question
+   * (`answer`), as the CLI: the API records the source `cli` and the caller as the author.
+   */
+  prompt(namespace: string, name: string, kind: 'prompt' | 'answer', prompt: string): Promise<PromptResult> {
+    const route = kind === 'prompt' ? 'prompts' : 'answer';
+    return this.json('POST', `${this.sessions(namespace)}/${encodeURIComponent(name)}/${route}`, {
+      prompt,
+      source: 'cli',
+    });
+  }
+
   /** The namespace's AgentTriggers. */
   triggers(namespace: string): Promise<{ items: ApiTrigger[] }> {
     return this.json('GET', `/api/v1/namespaces/${encodeURIComponent(namespace)}/triggers`);
@@ -119,15 +133,31 @@ export class ApiClient {
     );
   }
 
-  /** Streams the runner log to `out`; with `follow`, until the runner ends. */
-  async logs(namespace: string, name: string, follow: boolean, out: Writable): Promise<void> {
-    const response = await this.fetch(
-      'GET',
-      `${this.sessions(namespace)}/${encodeURIComponent(name)}/logs?follow=${String(follow)}`,
-    );
-    if (!response.body) return;
-    for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
-      if (!out.write(chunk)) await new Promise((resolve) => out.once('drain', resolve));
+  /**
+   * Streams the runner log to `out`; with `follow`, until the runner ends or `signal` aborts
+   * (which ends it quietly).
+   */
+  async logs(
+    namespace: string,
+    name: string,
+    follow: boolean,
+    out: Writable,
+    signal?: AbortSignal,
+  ): Promise<void> {
+    try {
+      const response = await this.fetch(
+        'GET',
+        `${this.sessions(namespace)}/${encodeURIComponent(name)}/logs?follow=${String(follow)}`,
+        undefined,
+        signal,
+      );
+      if (!response.body) return;
+      for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
+        if (!out.write(chunk)) await new Promise((resolve) => out.once('drain', resolve));
+      }
+    } catch (error) {
+      if (signal?.aborted) return;
+      throw error;
     }
   }
 }

@@ -1,7 +1,8 @@
 /**
- * The `shepherd` CLI: submit, list, get, follow, stop, restart and delete sessions through the
- * API, and `dev` to start the local stack. Exit status: 0 on success (for `run --wait`, only when
- * the session Succeeded), 1 when the session did not succeed or the API said no, 2 on bad usage.
+ * The `shepherd` CLI: submit, list, get, follow, prompt, stop, restart and delete sessions through
+ * the API, and `dev` to start the local stack. Exit status: 0 on success (for `--wait`, only when
+ * the session Succeeded, its last turn succeeded, or its agent asks a question), 1 when the
+ * session did not succeed or the API said no (a refused prompt included), 2 on bad usage.
  */
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -9,8 +10,9 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { Command, CommanderError, Option } from 'commander';
 import type { ApiSession } from '../api/session-backend.js';
-import type { Phase } from '../resources/types.js';
+import { createInterface } from 'node:readline';
 import { ApiCallError, ApiClient } from './api-client.js';
+import { promptLoop, turnSettled, turnWentWell } from './conversation.js';
 import { resolveCliConfig } from './cli-config.js';
 import {
   conditionLine,
@@ -24,8 +26,6 @@ import {
 } from './output.js';
 import { buildCreateBody, parseSessionFile, type RunFlags } from './session-request.js';
 
-/** Phases after which a session does nothing more until restarted. */
-const FINISHED: ReadonlySet<Phase> = new Set(['Succeeded', 'Failed', 'TimedOut', 'Stopped']);
 /** How often `--wait` polls the session. */
 const WAIT_POLL_MS = 500;
 /** The repository root, where `npm start` runs. */
@@ -57,10 +57,16 @@ function show(value: unknown, format: OutputFormat, human: string): void {
 }
 
 /**
- * Follows a session until it finishes, printing each phase change and each condition that
- * changes, and returns the final phase.
+ * Follows a session until it finishes or waits for a prompt after turn `turn` (any turn when not
+ * given), printing each phase change and each condition that changes; returns the session then.
  */
-async function waitFor(api: ApiClient, namespace: string, name: string, quiet: boolean): Promise<ApiSession> {
+async function waitFor(
+  api: ApiClient,
+  namespace: string,
+  name: string,
+  quiet: boolean,
+  turn?: number,
+): Promise<ApiSession> {
   let lastPhase: string | undefined;
   const seen = new Map<string, string>();
   for (;;) {
@@ -77,10 +83,13 @@ async function waitFor(api: ApiClient, namespace: string, name: string, quiet: b
       }
     }
     lastPhase = phase;
-    if (FINISHED.has(phase)) return session;
+    if (turnSettled(session, turn)) return session;
     await sleep(WAIT_POLL_MS);
   }
 }
+
+/** The options of `shepherd run`. */
+type RunOptions = RunFlags & { file?: string; wait?: boolean; interactive?: boolean };
 
 /** Builds the program. `exitOverride` makes usage errors throw instead of exiting, for tests. */
 export function program(): Command {
@@ -109,13 +118,44 @@ export function program(): Command {
     .option('--label <key=value>', 'session label; repeatable', collect)
     .option('--annotation <key=value>', 'runner pod annotation; repeatable', collect)
     .option('-f, --file <path>', 'session file (YAML or JSON): an AgentSession or its spec')
-    .option('--wait', 'follow phase and conditions until the session finishes; exit 0 only if it Succeeded')
+    .option('--keep-open', 'keep the session open for more prompts after a turn (shepherd send)')
+    .option('--inactivity-timeout <duration>', 'how long an open session waits for a prompt, e.g. 2h')
+    .option(
+      '--wait',
+      'follow phase and conditions until the session finishes or waits for a prompt; exit 0 only if it went well',
+    )
+    .option(
+      '-i, --interactive',
+      "keep the session open and converse: stream each turn's log, then send each line of input as the next prompt; end of input leaves it open",
+    )
     .argument('[argv...]', 'for agent command: the command and its arguments (after --)')
-    .action(async (argv: string[], flags: RunFlags & { file?: string; wait?: boolean }, command: Command) => {
+    .action(async (argv: string[], flags: RunOptions, command: Command) => {
       const { api, namespace, format } = context(command);
       const file = flags.file ? parseSessionFile(readFileSync(flags.file, 'utf8')) : undefined;
-      const body = buildCreateBody({ ...flags, argv }, file);
+      const body = buildCreateBody(
+        { ...flags, argv, ...(flags.interactive ? { keepOpen: true } : {}) },
+        file,
+      );
       const created = await api.create(namespace, body);
+      if (flags.interactive) {
+        const name = created.metadata.name;
+        process.stderr.write(`session ${name} created in ${created.metadata.namespace}\n`);
+        const input = createInterface({ input: process.stdin, terminal: false });
+        try {
+          const last = await promptLoop(api, namespace, name, {
+            input,
+            log: process.stdout,
+            notes: process.stderr,
+          });
+          if (last.status.phase && !turnWentWell(last)) {
+            process.stderr.write(`${sessionSummary(last)}\n`);
+            process.exitCode = 1;
+          }
+        } finally {
+          input.close();
+        }
+        return;
+      }
       if (!flags.wait) {
         show(created, format, `session ${created.metadata.name} created in ${created.metadata.namespace}`);
         return;
@@ -123,8 +163,37 @@ export function program(): Command {
       process.stderr.write(`session ${created.metadata.name} created in ${created.metadata.namespace}\n`);
       const done = await waitFor(api, namespace, created.metadata.name, format !== 'human');
       show(done, format, sessionSummary(done));
-      if (done.status.phase !== 'Succeeded') process.exitCode = 1;
+      if (!turnWentWell(done)) process.exitCode = 1;
     });
+
+  for (const kind of ['prompt', 'answer'] as const) {
+    cli
+      .command(kind === 'prompt' ? 'send' : 'answer')
+      .description(
+        kind === 'prompt'
+          ? "Send a session the prompt for its next turn (while it waits for an answer, the prompt is the answer); prints the turn's number"
+          : "Answer the question the session's agent asked; prints the number of the turn the answer starts",
+      )
+      .argument('<name>')
+      .argument('[text]', 'the text; - or none reads it from standard input')
+      .option(
+        '--wait',
+        'follow the turn until the session finishes or waits again; exit 0 only if it went well',
+      )
+      .action(async (name: string, text: string | undefined, flags: { wait?: boolean }, command: Command) => {
+        const { api, namespace, format } = context(command);
+        const prompt = text === undefined || text === '-' ? readFileSync(0, 'utf8') : text;
+        const accepted = await api.prompt(namespace, name, kind, prompt);
+        if (!flags.wait) {
+          show(accepted, format, `turn ${accepted.turn}`);
+          return;
+        }
+        process.stderr.write(`session ${name}: turn ${accepted.turn}\n`);
+        const done = await waitFor(api, namespace, name, format !== 'human', accepted.turn);
+        show(done, format, sessionSummary(done));
+        if (!turnWentWell(done)) process.exitCode = 1;
+      });
+  }
 
   cli
     .command('list')
@@ -181,13 +250,15 @@ export function program(): Command {
 
   cli
     .command('watch')
-    .description('Follow a session until it finishes; exit 0 only if it Succeeded')
+    .description(
+      'Follow a session until it finishes or waits for a prompt; exit 0 only if it went well (Succeeded, its turn succeeded, or it asks a question)',
+    )
     .argument('<name>')
     .action(async (name: string, _flags: unknown, command: Command) => {
       const { api, namespace, format } = context(command);
       const done = await waitFor(api, namespace, name, format !== 'human');
       show(done, format, sessionSummary(done));
-      if (done.status.phase !== 'Succeeded') process.exitCode = 1;
+      if (!turnWentWell(done)) process.exitCode = 1;
     });
 
   cli

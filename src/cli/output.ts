@@ -4,7 +4,7 @@
 import type { ApiTrigger } from './api-client.js';
 import { stringify } from 'yaml';
 import type { ApiSession } from '../api/session-backend.js';
-import type { Condition } from '../resources/types.js';
+import type { Condition, QuestionStatus, TurnStatus } from '../resources/types.js';
 
 /** Output formats of `-o`. */
 export type OutputFormat = 'human' | 'json' | 'yaml';
@@ -90,11 +90,52 @@ export function sessionSummary(session: ApiSession): string {
       .map((r) => `Pull req.:  ${r.pullRequestUrl ?? ''}`),
     `Age:        ${age(metadata.creationTimestamp ?? status.startTime)}`,
   ];
+  if (status.question && status.phase === 'WaitingForInput') {
+    lines.push(...questionLines(status.question));
+  }
+  if (status.turns?.length) {
+    lines.push(
+      'Turns:',
+      ...turnTable(status.turns)
+        .split('\n')
+        .map((line) => `  ${line}`),
+    );
+  }
   if (status.conditions?.length) {
     lines.push('Conditions:');
     for (const condition of status.conditions) lines.push(`  ${conditionLine(condition)}`);
   }
   return lines.join('\n');
+}
+
+/** The agent's question, for `get` and the interactive loop: the text indented under a heading. */
+export function questionLines(question: QuestionStatus): string[] {
+  return [
+    `Question:   (turn ${question.turn}, asked ${age(question.askedTime)} ago; answer with shepherd answer)`,
+    ...question.text.split('\n').map((line) => `  ${line}`),
+  ];
+}
+
+/** The turns table: TURN SOURCE AUTHOR RESULT COMMIT SUMMARY (a running turn has no result yet). */
+export function turnTable(turns: readonly TurnStatus[]): string {
+  return table([
+    ['TURN', 'SOURCE', 'AUTHOR', 'RESULT', 'COMMIT', 'SUMMARY'],
+    ...turns.map((turn) => [
+      String(turn.number),
+      turn.source,
+      turn.author ?? '-',
+      turn.result ?? 'Running',
+      turn.commit ? turn.commit.slice(0, 12) : '-',
+      oneLine(turn.summary),
+    ]),
+  ]);
+}
+
+/** The first line of `text`, shortened to fit a table row. */
+function oneLine(text: string | undefined, max = 60): string {
+  const first = (text ?? '').split('\n')[0]?.trim() ?? '';
+  if (!first) return '-';
+  return first.length > max ? `${first.slice(0, max - 1)}…` : first;
 }
 
 /** The triggers table: NAME SOURCE READY MATCH AGE. */

@@ -25,6 +25,10 @@ export interface RunFlags {
   label?: string[];
   /** `key=value`, repeatable: runner pod annotations. */
   annotation?: string[];
+  /** Keep the session open for more prompts after a turn (`spec.conversation.stopOnTurnFinished: false`). */
+  keepOpen?: boolean;
+  /** How long an open session waits for its next prompt, e.g. 2h. */
+  inactivityTimeout?: string;
 }
 
 /** The create body the API takes. */
@@ -97,6 +101,13 @@ export function buildCreateBody(flags: RunFlags, file?: ReturnType<typeof parseS
     const retries = Number(flags.retries);
     if (!Number.isInteger(retries)) throw new Error(`--retries takes a whole number, not "${flags.retries}"`);
     spec.retries = retries;
+  }
+  if (flags.keepOpen || flags.inactivityTimeout) {
+    spec.conversation = {
+      ...spec.conversation,
+      ...(flags.keepOpen ? { stopOnTurnFinished: false } : {}),
+      ...(flags.inactivityTimeout ? { inactivityTimeout: flags.inactivityTimeout } : {}),
+    };
   }
   if (flags.image) spec.image = flags.image;
   if (flags.model) spec.model = flags.model;

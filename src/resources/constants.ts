@@ -69,3 +69,25 @@ export const STOP_REQUESTED_ANNOTATION = 'shepherd.dev/stop-requested-generation
 
 /** Label and annotation keys under this prefix belong to Shepherd; users may not set them. */
 export const RESERVED_PREFIX = 'shepherd.dev/';
+
+/**
+ * Annotation a `kubectl` user sets on an AgentSession to send it a prompt: the value is the text
+ * for the session's next turn (or the answer to its question). The controller sends it to the
+ * session's workflow (source `kubectl`) and removes it once the workflow took or refused it; a
+ * refusal is left in {@link PROMPT_REFUSED_ANNOTATION}. The one `shepherd.dev/` key users write.
+ */
+export const PROMPT_ANNOTATION = 'shepherd.dev/prompt';
+
+/**
+ * Annotation the controller writes while it sends the prompt of {@link PROMPT_ANNOTATION}: which
+ * prompt (its hash), the id of the Update that carries it, which controller replica sends it and
+ * since when. Written with a resourceVersion precondition, so one replica sends a prompt, and the
+ * Update id makes sending it again (after a crash) return the first answer instead of a new turn.
+ */
+export const PROMPT_CLAIM_ANNOTATION = 'shepherd.dev/prompt-claim';
+
+/**
+ * Annotation with why the session refused the last prompt sent through {@link PROMPT_ANNOTATION}
+ * (finished, running a turn, …). Removed when a later prompt is taken.
+ */
+export const PROMPT_REFUSED_ANNOTATION = 'shepherd.dev/prompt-refused';

@@ -1,17 +1,21 @@
 /**
  * Client-side commands on a session workflow, shared by the CR controller, the API, the webhooks
- * and the CLI: start, stop, restart, send a prompt and read the state. Every start of a session workflow, from any of them,
- * goes through {@link startSessionWorkflow}, so each run carries the same id, memo and search
- * attributes and meets a running workflow the same way whoever started it.
+ * and the CLI: start, stop, restart, send a prompt and read the state. Every start of a session
+ * workflow, from any of them, goes through {@link startSessionWorkflow}, so each run carries the
+ * same id, memo and search attributes and meets a running workflow the same way whoever started
+ * it; every prompt goes through {@link sendSessionPrompt}, so each gets the same answers.
  */
 import {
   type Client,
   WorkflowExecutionAlreadyStartedError,
   WorkflowNotFoundError,
   WorkflowUpdateFailedError,
+  WorkflowUpdateRPCTimeoutOrCancelledError,
 } from '@temporalio/client';
 import { ApplicationFailure, WorkflowIdConflictPolicy, WorkflowIdReusePolicy } from '@temporalio/common';
 import { SEARCH_ATTRIBUTE_KEYS } from '../common/search-attributes.js';
+import type { AgentSessionStatus, Phase } from '../resources/types.js';
+import { promptRefusal } from '../workflows/prompt-refusal.js';
 import {
   answerUpdate,
   PROMPT_REFUSED,
@@ -158,12 +162,40 @@ export type PromptOutcome =
   /** The session cannot take it now; `message` says why and what to do. */
   | { outcome: 'refused'; message: string }
   /** No session workflow of that name ever ran, or its history is gone. */
-  | { outcome: 'not-found' };
+  | { outcome: 'not-found' }
+  /**
+   * The workflow did not take or refuse the prompt within the wait (its worker is down or
+   * restarting, or it is not polling yet). Temporal may still hand the prompt to the workflow once
+   * its worker is back, so a caller that sends it again must use the same `updateId`.
+   */
+  | { outcome: 'unanswered'; message: string };
+
+/** How {@link sendSessionPrompt} sends. */
+export interface SendPromptOptions {
+  /**
+   * The Update's id. Temporal keeps one Update per id in a run, so sending again with the same id
+   * (a retry, a second controller replica) gets the first one's answer instead of a second turn.
+   * @default a new random id: every call is a new prompt
+   */
+  updateId?: string;
+  /**
+   * How long to wait for the workflow to take or refuse the prompt. Long enough for a session
+   * whose worker was killed and restarted: the Update's workflow task waits on the dead worker's
+   * sticky queue until that times out (10 s) before another worker gets it.
+   * @default 30000
+   */
+  timeoutMs?: number;
+}
+
+/** The failure message the workflow SDK gives an Update the workflow has no handler for. */
+const NO_HANDLER = /^No registered handler for update\b/;
 
 /**
  * Sends a prompt for the next turn (`sendPrompt`), or the answer to the agent's question
  * (`answer`), to the session's current run and waits until the workflow took or refused it.
- * A finished session refuses it, as does a running turn: see the Update's validator.
+ * A finished session refuses it, as does a running turn: see the Update's validator. Every caller
+ * (API, CLI through the API, the controller's prompt annotation, webhooks, Slack) sends prompts
+ * through here, so each gets the same answers.
  */
 export async function sendSessionPrompt(
   client: Client,
@@ -171,12 +203,17 @@ export async function sendSessionPrompt(
   name: string,
   input: PromptInput,
   kind: 'prompt' | 'answer' = 'prompt',
+  options: SendPromptOptions = {},
 ): Promise<PromptOutcome> {
   const handle = client.workflow.getHandle(sessionWorkflowId(namespace, name));
+  const timeoutMs = options.timeoutMs ?? 30_000;
   try {
-    const accepted = await handle.executeUpdate(kind === 'answer' ? answerUpdate : sendPromptUpdate, {
-      args: [input],
-    });
+    const accepted = await client.withDeadline(Date.now() + timeoutMs, () =>
+      handle.executeUpdate(kind === 'answer' ? answerUpdate : sendPromptUpdate, {
+        args: [input],
+        ...(options.updateId ? { updateId: options.updateId } : {}),
+      }),
+    );
     return { outcome: 'accepted', turn: accepted.turn };
   } catch (error) {
     if (error instanceof WorkflowUpdateFailedError) {
@@ -184,7 +221,17 @@ export async function sendSessionPrompt(
       if (cause instanceof ApplicationFailure && cause.type === PROMPT_REFUSED) {
         return { outcome: 'refused', message: cause.message };
       }
+      // A run of a workflow from before conversations: it never registered the Update.
+      if (cause instanceof ApplicationFailure && NO_HANDLER.test(cause.message)) {
+        return { outcome: 'refused', message: noConversationRefusal(name) };
+      }
       throw error;
+    }
+    if (error instanceof WorkflowUpdateRPCTimeoutOrCancelledError) {
+      return {
+        outcome: 'unanswered',
+        message: `session ${name} did not take or refuse the prompt within ${Math.round(timeoutMs / 1000)} s: its worker may be down or restarting. Temporal may still hand it the prompt once the worker is back, so check the session's turns before sending it again`,
+      };
     }
     if (error instanceof WorkflowNotFoundError) {
       // Also what an Update to a closed run gets: tell the two apart by the run's state.
@@ -199,4 +246,43 @@ export async function sendSessionPrompt(
 /** The refusal of a prompt to a session whose workflow has ended. */
 export function finishedRefusal(name: string, phase: string): string {
   return `session ${name} has finished (${phase}) and takes no more prompts: start a new session, or restart this one`;
+}
+
+/** The refusal of a prompt to a session whose workflow was started by a Shepherd without conversations. */
+export function noConversationRefusal(name: string): string {
+  return `session ${name} was started by an earlier version of Shepherd and takes no prompts: start a new session`;
+}
+
+/** Phases in which a session's workflow has ended (until a restart starts a new run). */
+const FINISHED_PHASES: ReadonlySet<Phase> = new Set(['Succeeded', 'Failed', 'TimedOut', 'Stopped']);
+
+/**
+ * The refusal the session's workflow certainly gives `input` when the session's recorded status
+ * is `status`, in the workflow's own words (its validator's rule, `promptRefusal`), or undefined
+ * when only the workflow can tell (Idle, WaitingForInput). For callers that hold the recorded
+ * status — the kubernetes API and controller read the CR — so they answer at once instead of
+ * waiting on a workflow that is busy, finished, or has no worker; the validator stays the authority.
+ */
+export function phaseRefusal(
+  name: string,
+  status: Pick<AgentSessionStatus, 'phase' | 'turns'>,
+  input: PromptInput,
+  kind: 'prompt' | 'answer',
+): string | undefined {
+  const phase = status.phase ?? 'Pending';
+  const waiting = phase === 'Idle' ? 'idle' : phase === 'WaitingForInput' ? 'question' : undefined;
+  return promptRefusal(
+    {
+      name,
+      phase,
+      // Whether the run takes prompts at all only the workflow knows.
+      converses: true,
+      finished: FINISHED_PHASES.has(phase),
+      stopping: phase === 'Stopping',
+      ...(waiting ? { waiting } : {}),
+      turn: status.turns?.at(-1)?.number ?? 1,
+    },
+    input,
+    kind,
+  );
 }

@@ -4,6 +4,7 @@
  * OpenAPI document alike, and the RBAC verb it needs on agentsessions in `{ns}`.
  */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { ErrorObject } from 'ajv';
 import type { FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import { RESERVED_PREFIX } from '../../resources/constants.js';
@@ -14,12 +15,14 @@ import {
   ListQuery,
   LogsQuery,
   NamespaceParams,
+  PromptBody,
   SessionParams,
   createSessionBody,
   type CreateSessionBody,
   errorResponses,
 } from '../schemas.js';
-import type { SessionBackend } from '../session-backend.js';
+import { promptValidationError } from '../request-validation.js';
+import type { PromptResult, SessionBackend } from '../session-backend.js';
 import { type CrdSchema, celViolations } from '../session-validation.js';
 
 /** What the session routes need. */
@@ -33,6 +36,7 @@ export interface SessionRoutesOptions {
 }
 
 const SessionRef = Type.Unsafe<import('../session-backend.js').ApiSession>(Type.Ref('Session'));
+const PromptAcceptedRef = Type.Unsafe<PromptResult>(Type.Ref('PromptAccepted'));
 /** Statuses of a session request: no or a bad token, throttled by or no Kubernetes/Temporal. */
 const SESSION_ERRORS = [401, 429, 503];
 /** Statuses of a request that may carry a body: too large, not JSON. */
@@ -202,6 +206,48 @@ export const sessionRoutes: FastifyPluginAsyncTypebox<SessionRoutesOptions> = as
         metrics.sessionActions.inc({ action, runtime });
         void reply.code(202);
         return session;
+      },
+    );
+  }
+
+  for (const kind of ['prompt', 'answer'] as const) {
+    app.post(
+      kind === 'prompt' ? `${item}/prompts` : `${item}/answer`,
+      {
+        preHandler: authorize('update'),
+        schemaErrorFormatter: (errors, context) => promptValidationError(errors as ErrorObject[], context),
+        schema: {
+          operationId: kind === 'prompt' ? 'sendSessionPrompt' : 'answerSession',
+          summary: kind === 'prompt' ? 'Send a prompt' : "Answer the agent's question",
+          description:
+            kind === 'prompt'
+              ? 'Starts the next turn of a conversation with this prompt, on the same workspace and output branch (while the agent waits for an answer, the prompt is the answer). Refused with 409 PromptRefused when the session cannot take it now: finished, stopping, or running a turn.'
+              : "Answers the question the agent asked (phase WaitingForInput, status.question): the answer is the next turn's prompt. Refused with 409 PromptRefused when no question waits.",
+          tags: TAGS,
+          security: SECURITY,
+          params: SessionParams,
+          body: PromptBody,
+          response: {
+            202: PromptAcceptedRef,
+            ...errorResponses(...SESSION_ERRORS, ...BODY_ERRORS, 404, 409),
+          },
+        },
+      },
+      async (request, reply) => {
+        const { ns, name } = request.params;
+        const { prompt, source = 'api' } = request.body;
+        // Who sent it is who the token belongs to, never what the body says. A local API serves
+        // one user, whom it knows by no name.
+        const author = runtime === 'kubernetes' ? request.caller?.username : undefined;
+        const result = await backend.prompt(
+          ns,
+          name,
+          { prompt, source, ...(author ? { author } : {}) },
+          kind,
+        );
+        metrics.sessionActions.inc({ action: kind, runtime });
+        void reply.code(202);
+        return result;
       },
     );
   }

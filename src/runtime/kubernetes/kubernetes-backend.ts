@@ -3,7 +3,8 @@
  * both read. A create makes the CR and starts its workflow right away (idempotently, as the
  * controller would) so a session starts without waiting for the controller's informer; stop and
  * restart change `spec.desiredState` as well as signalling, so the CR keeps saying what the user
- * wants and a controller resync never undoes the API's action.
+ * wants and a controller resync never undoes the API's action. A prompt is an Update to the
+ * workflow, refused at once when the CR's phase says the workflow would refuse it.
  */
 import { finished, PassThrough, type Readable } from 'node:stream';
 import * as k8s from '@kubernetes/client-node';
@@ -19,8 +20,14 @@ import {
   VERSION,
 } from '../../resources/constants.js';
 import type { AgentSession } from '../../resources/types.js';
-import { startSessionWorkflow, stopSession } from '../../session-client/session-commands.js';
+import {
+  phaseRefusal,
+  sendSessionPrompt,
+  startSessionWorkflow,
+  stopSession,
+} from '../../session-client/session-commands.js';
 import { ApiError, toApiError } from '../../api/errors.js';
+import { acceptedTurn } from '../../api/prompt-outcome.js';
 import { heldStatus } from './controller-status.js';
 import { recordStopOps, stopRequestedGeneration } from './stop-record.js';
 import type {
@@ -45,6 +52,11 @@ export interface KubernetesBackendOptions {
   /** The session workflows' task queue. */
   taskQueue: string;
   logger: Logger;
+  /**
+   * How long a prompt waits for the session's workflow to take or refuse it.
+   * @default 30000
+   */
+  promptTimeoutMs?: number;
 }
 
 /**
@@ -79,6 +91,7 @@ export function kubernetesBackend(options: KubernetesBackendOptions): SessionBac
   const core = kubeConfig.makeApiClient(k8s.CoreV1Api);
   const crApi = { group: GROUP, version: VERSION, plural: PLURAL.agentSession };
   const what = (namespace: string, name: string) => `session ${name} in namespace ${namespace}`;
+  const promptOptions = options.promptTimeoutMs === undefined ? {} : { timeoutMs: options.promptTimeoutMs };
 
   /** Runs a Kubernetes call, turning its failures into ApiErrors about this session. */
   const kube = async <T>(namespace: string, name: string, call: () => Promise<T>): Promise<T> => {
@@ -317,6 +330,17 @@ export function kubernetesBackend(options: KubernetesBackendOptions): SessionBac
         signal: 'restart',
       });
       return toApiSession(cr);
+    },
+
+    async prompt(namespace, name, input, kind) {
+      const cr = await read(namespace, name);
+      // The CR's phase answers at once where the workflow certainly refuses (finished, busy), and
+      // the caller does not wait on a workflow that may not even have a worker yet.
+      const refusal = phaseRefusal(name, cr.status ?? {}, input, kind);
+      if (refusal) throw new ApiError('PromptRefused', refusal);
+      const outcome = await sendSessionPrompt(client, namespace, name, input, kind, promptOptions);
+      const turn = acceptedTurn(outcome, what(namespace, name));
+      return { turn, session: toApiSession(await read(namespace, name)) };
     },
 
     async logs(namespace, name, options: LogOptions): Promise<Readable> {

@@ -12,6 +12,9 @@
  * each as a JSON patch that tests the uid and resourceVersion it decided on, so it never writes
  * into a newer CR of the same name nor over a status the workflow wrote meanwhile.
  *
+ * A `shepherd.dev/prompt` annotation is sent to the workflow as a prompt (source `kubectl`) and
+ * removed once taken or refused, once across replicas: see prompt-annotation.ts.
+ *
  * What to do is decided by `decide` (session-decision.ts) from the CR, the latest run of its
  * workflow id and this controller's bookkeeping; this module only feeds it and carries out its
  * actions.
@@ -29,7 +32,12 @@ import { type Client, WorkflowNotFoundError } from '@temporalio/client';
 import type { Logger } from '../../common/logger.js';
 import { GROUP, PLURAL, VERSION } from '../../resources/constants.js';
 import type { AgentSession } from '../../resources/types.js';
-import { startSessionWorkflow } from '../../session-client/session-commands.js';
+import {
+  phaseRefusal,
+  type PromptOutcome,
+  sendSessionPrompt,
+  startSessionWorkflow,
+} from '../../session-client/session-commands.js';
 import {
   SESSION_TASK_QUEUE,
   type SessionWorkflowInput,
@@ -39,6 +47,7 @@ import {
 import { listAllPages } from '../../reconcile/paged-list.js';
 import { createReconcileLoop } from '../../reconcile/reconcile-loop.js';
 import { closedRunStatus, heldStatus } from './controller-status.js';
+import { newHolderId, type PromptSettlement, promptStep, settleOps } from './prompt-annotation.js';
 import { clearStopOps, recordStopOps } from './stop-record.js';
 import {
   type Handled,
@@ -86,6 +95,17 @@ export interface SessionControllerOptions {
    * @default 500
    */
   requeueBackoffMs?: number;
+  /**
+   * How long a replica's claim on a `shepherd.dev/prompt` annotation is its own: past it, another
+   * replica sends the prompt in its place (with the same Update id, so it is taken once).
+   * @default 60000
+   */
+  promptLeaseMs?: number;
+  /**
+   * How long sending a prompt waits for the workflow to take or refuse it.
+   * @default 30000
+   */
+  promptTimeoutMs?: number;
 }
 
 /** Counters for logs, metrics and tests. */
@@ -99,6 +119,10 @@ export interface SessionControllerStats {
   cancelsSent: number;
   /** Statuses written for a run that closed in Temporal without its own final status. */
   closedRunsMarked: number;
+  /** Prompts from the `shepherd.dev/prompt` annotation the workflow took. */
+  promptsTaken: number;
+  /** Prompts from the annotation refused (by the workflow, or at once for a phase that cannot take one). */
+  promptsRefused: number;
   /** Times a CR was looked at again shortly, to start it once another run closed. */
   requeues: number;
   /** Temporal calls that failed; the next event or resync retries them. */
@@ -177,9 +201,15 @@ export function createSessionController(options: SessionControllerOptions): Sess
     restartsSent: 0,
     cancelsSent: 0,
     closedRunsMarked: 0,
+    promptsTaken: 0,
+    promptsRefused: 0,
     requeues: 0,
     failures: 0,
   };
+  /** This replica, as prompt claims name it. */
+  const holder = newHolderId();
+  const promptLeaseMs = options.promptLeaseMs ?? 60_000;
+  const promptOptions = options.promptTimeoutMs === undefined ? {} : { timeoutMs: options.promptTimeoutMs };
 
   /** The latest run of the session's workflow id, or undefined when there is none. */
   const lookUpLatestRun = async (workflowId: string): Promise<LatestRun | undefined> => {
@@ -200,18 +230,22 @@ export function createSessionController(options: SessionControllerOptions): Sess
 
   /**
    * Applies a JSON patch to the CR (or its status) that first tests the uid and resourceVersion
-   * the decision was made on. Returns the patched CR, or undefined when the CR changed or went
-   * meanwhile: its next event decides again.
+   * the decision was made on (without the resourceVersion for a patch whose own `test` operations
+   * say what must not have changed). Returns the patched CR, or undefined when the CR changed or
+   * went meanwhile: its next event decides again.
    */
   const patchGuarded = async (
     session: AgentSession,
     ops: object[],
     subresource: 'status' | undefined,
+    { testResourceVersion = true } = {},
   ): Promise<AgentSession | undefined> => {
     const { namespace = '', name, uid, resourceVersion } = session.metadata;
     const body = [
       { op: 'test', path: '/metadata/uid', value: uid },
-      ...(resourceVersion ? [{ op: 'test', path: '/metadata/resourceVersion', value: resourceVersion }] : []),
+      ...(resourceVersion && testResourceVersion
+        ? [{ op: 'test', path: '/metadata/resourceVersion', value: resourceVersion }]
+        : []),
       ...ops,
     ];
     const request = { group: GROUP, version: VERSION, plural: PLURAL.agentSession, namespace, name, body };
@@ -394,7 +428,7 @@ export function createSessionController(options: SessionControllerOptions): Sess
    * after an action that changed what the decision sees, decides again (a bounded number of
    * times) so that, say, a recorded stop is signalled in the same reconcile.
    */
-  const reconcile = async (key: string, first: ObservedSession): Promise<void> => {
+  const reconcile = async (key: string, first: ObservedSession): Promise<AgentSession | undefined> => {
     // A deleted CR's bookkeeping goes with it; a CR created again under the name starts afresh.
     if (first.deleted) handled.delete(key);
     let observed = first;
@@ -415,11 +449,102 @@ export function createSessionController(options: SessionControllerOptions): Sess
       }
       if (LOOK_AGAIN.has(action.kind)) {
         lookAgainLater(key);
-        return;
+        return after;
       }
       requeued.delete(key);
-      if (!after || !DECIDE_AGAIN.has(action.kind)) return;
+      if (!after || !DECIDE_AGAIN.has(action.kind)) return after;
       observed = { session: after, deleted: false };
+    }
+    return observed.session;
+  };
+
+  /** Looks at the CR again once, after `delayMs` (a prompt claim of another replica expiring). */
+  const lookAgainAt = (key: string, delayMs: number): void => {
+    if (stopped) return;
+    const timer = setTimeout(() => {
+      timers.delete(timer);
+      const [namespace, name] = key.split('/') as [string, string];
+      const current = informer.get(name, namespace || undefined);
+      if (current && !stopped) enqueue(current as unknown as AgentSession, { deleted: false });
+    }, delayMs);
+    timer.unref();
+    timers.add(timer);
+  };
+
+  /**
+   * Sends the prompt of the CR's `shepherd.dev/prompt` annotation, claiming it first, and settles
+   * it (prompt-annotation.ts). A prompt the workflow did not answer in time stays claimed, and is
+   * sent again with the same Update id at the next event or resync.
+   */
+  const takePrompt = async (key: string, first: AgentSession): Promise<void> => {
+    let session = first;
+    // At most: claim, then send or refuse (a claim that loses its race waits for the next event).
+    for (let round = 0; round < 2; round += 1) {
+      const step = promptStep(session, {
+        holder,
+        now: Date.now(),
+        leaseMs: promptLeaseMs,
+        nonce: () => newHolderId(),
+      });
+      const { namespace = '', name } = session.metadata;
+      switch (step.kind) {
+        case 'none':
+          return;
+        case 'wait':
+          lookAgainAt(key, step.retryInMs);
+          return;
+        case 'claim': {
+          const claimed = await patchGuarded(session, step.ops, undefined);
+          if (!claimed) return;
+          session = claimed;
+          continue;
+        }
+        case 'refuse':
+        case 'send': {
+          let settlement: PromptSettlement;
+          if (step.kind === 'refuse') {
+            settlement = { outcome: 'refused', message: step.message };
+          } else {
+            // As the API does: a phase that cannot take a prompt refuses it without a wait.
+            const input = { prompt: step.prompt, source: 'kubectl' as const };
+            const refusal = phaseRefusal(name, session.status ?? {}, input, 'prompt');
+            const outcome: PromptOutcome = refusal
+              ? { outcome: 'refused', message: refusal }
+              : await sendSessionPrompt(client, namespace, name, input, 'prompt', {
+                  updateId: step.updateId,
+                  ...promptOptions,
+                });
+            if (outcome.outcome === 'unanswered') {
+              logger.warn({ session: key }, outcome.message);
+              return;
+            }
+            settlement =
+              outcome.outcome === 'accepted'
+                ? { outcome: 'accepted' }
+                : {
+                    outcome: 'refused',
+                    message:
+                      outcome.outcome === 'refused'
+                        ? outcome.message
+                        : `session ${name} has no workflow to take the prompt (it has not started, or its history is gone)`,
+                  };
+            if (outcome.outcome === 'accepted') {
+              logger.info({ session: key, turn: outcome.turn }, 'prompt from the annotation taken');
+            }
+          }
+          const settled = await patchGuarded(session, settleOps(session, step.claim, settlement), undefined, {
+            testResourceVersion: false,
+          });
+          if (settled) {
+            if (settlement.outcome === 'accepted') counters.promptsTaken += 1;
+            else {
+              counters.promptsRefused += 1;
+              logger.info({ session: key, reason: settlement.message }, 'prompt from the annotation refused');
+            }
+          }
+          return;
+        }
+      }
     }
   };
 
@@ -439,7 +564,11 @@ export function createSessionController(options: SessionControllerOptions): Sess
         const successor = item.deleted
           ? informer.get(item.session.metadata.name, item.session.metadata.namespace)
           : undefined;
-        await reconcile(key, successor ? { ...item, successor: successor as unknown as AgentSession } : item);
+        const current = await reconcile(
+          key,
+          successor ? { ...item, successor: successor as unknown as AgentSession } : item,
+        );
+        if (current && !item.deleted) await takePrompt(key, current);
       } catch (error) {
         counters.failures += 1;
         logger.warn(

@@ -11,7 +11,12 @@ import { type Client, isGrpcServiceError, WorkflowNotFoundError } from '@tempora
 import { attemptFiles, sessionDir } from './local-sessions.js';
 import { SEARCH_ATTRIBUTES } from '../../common/search-attributes.js';
 import { API_VERSION, KIND } from '../../resources/constants.js';
-import { sessionState, startSessionWorkflow, stopSession } from '../../session-client/session-commands.js';
+import {
+  sendSessionPrompt,
+  sessionState,
+  startSessionWorkflow,
+  stopSession,
+} from '../../session-client/session-commands.js';
 import {
   parseSessionWorkflowId,
   SESSION_WORKFLOW_TYPE,
@@ -20,6 +25,7 @@ import {
   sessionWorkflowId,
 } from '../../workflows/session-contract.js';
 import { ApiError, toApiError } from '../../api/errors.js';
+import { acceptedTurn } from '../../api/prompt-outcome.js';
 import type {
   ApiSession,
   ListOptions,
@@ -46,6 +52,11 @@ export interface LocalBackendOptions {
    * @default 10000
    */
   deleteGraceMs?: number;
+  /**
+   * How long a prompt waits for the session's workflow to take or refuse it.
+   * @default 30000
+   */
+  promptTimeoutMs?: number;
 }
 
 /** gRPC status NOT_FOUND, as the raw workflow service reports an unknown workflow id. */
@@ -74,6 +85,7 @@ export function localBackend(options: LocalBackendOptions): SessionBackend {
   const logPollMs = options.logPollMs ?? 250;
   const temporalNamespace = client.options.namespace;
   const what = (namespace: string, name: string) => `session ${name} in namespace ${namespace}`;
+  const promptOptions = options.promptTimeoutMs === undefined ? {} : { timeoutMs: options.promptTimeoutMs };
 
   const temporal = async <T>(call: () => Promise<T>, namespace = '', name = ''): Promise<T> => {
     try {
@@ -165,7 +177,10 @@ export function localBackend(options: LocalBackendOptions): SessionBackend {
     return runs;
   };
 
-  /** Streams the runner log of the session, attempt after attempt when following. */
+  /**
+   * Streams the runner log of the session, attempt after attempt when following, until the session
+   * finishes or waits for its next prompt.
+   */
   async function* followLog(namespace: string, name: string, firstAttempt: number, signal: AbortSignal) {
     let attempt = firstAttempt;
     let offset = 0;
@@ -208,7 +223,8 @@ export function localBackend(options: LocalBackendOptions): SessionBackend {
           }
           continue;
         }
-        if (state.finished) {
+        // A conversation waiting for its next prompt has no runner: this turn's log is complete.
+        if (state.finished || state.phase === 'Idle' || state.phase === 'WaitingForInput') {
           moveOn = true;
           continue;
         }
@@ -404,6 +420,18 @@ export function localBackend(options: LocalBackendOptions): SessionBackend {
         name,
       );
       return read(namespace, name);
+    },
+
+    async prompt(namespace, name, input, kind) {
+      await read(namespace, name);
+      // The workflow's state is the local session's record: its validator answers, no one else.
+      const outcome = await temporal(
+        () => sendSessionPrompt(client, namespace, name, input, kind, promptOptions),
+        namespace,
+        name,
+      );
+      const turn = acceptedTurn(outcome, what(namespace, name));
+      return { turn, session: await read(namespace, name) };
     },
 
     async logs(namespace, name, options: LogOptions) {

@@ -5,6 +5,7 @@
  */
 import { Readable } from 'node:stream';
 import { ApiError } from '../../../src/api/errors.js';
+import type { PromptInput } from '../../../src/workflows/session-contract.js';
 import type {
   ApiSession,
   ListOptions,
@@ -13,20 +14,34 @@ import type {
   SessionBackend,
 } from '../../../src/api/session-backend.js';
 
+/** A prompt the double was sent. */
+export interface SentPrompt {
+  namespace: string;
+  name: string;
+  input: PromptInput;
+  kind: 'prompt' | 'answer';
+}
+
 /** The double, with what it recorded. */
 export interface FakeSessionBackend extends SessionBackend {
   sessions: Map<string, ApiSession>;
+  /** Every prompt and answer sent, taken or not. */
+  prompts: SentPrompt[];
+  /** The next prompt is refused as a running turn's would be, whatever the phase. */
+  failNextPrompt?: boolean;
   /** The next call (any method) throws this. */
   failNext?: unknown;
   readiness: Readiness;
   logText: string;
 }
 
-export function fakeSessionBackend(): FakeSessionBackend {
+/** A double of the `runtime` backend (what differs is only what the routes do by runtime). */
+export function fakeSessionBackend(runtime: SessionBackend['runtime'] = 'local'): FakeSessionBackend {
   const key = (ns: string, name: string) => `${ns}/${name}`;
   const backend: FakeSessionBackend = {
-    runtime: 'local',
+    runtime,
     sessions: new Map(),
+    prompts: [],
     readiness: { temporal: true },
     logText: 'hello from the runner\n',
     async create(session: NewSession) {
@@ -81,6 +96,35 @@ export function fakeSessionBackend(): FakeSessionBackend {
       const session = found(namespace, name);
       session.status = { ...session.status, phase: 'Pending', attempt: (session.status.attempt ?? 0) + 1 };
       return Promise.resolve(session);
+    },
+    prompt(namespace, name, input, kind) {
+      fail();
+      const session = found(namespace, name);
+      backend.prompts.push({ namespace, name, input, kind });
+      // As the workflow does: an Idle session takes a prompt, one waiting for an answer takes either.
+      const phase = session.status.phase;
+      const takes = phase === 'WaitingForInput' || (phase === 'Idle' && kind === 'prompt');
+      if (backend.failNextPrompt) {
+        backend.failNextPrompt = false;
+        throw new ApiError('PromptRefused', `session ${name} is running a turn`);
+      }
+      if (!takes) {
+        throw new ApiError(
+          'PromptRefused',
+          `session ${name} cannot take a ${kind} now (${phase ?? 'Pending'})`,
+        );
+      }
+      const turns = session.status.turns ?? [{ number: 1, source: 'spec' as const }];
+      const turn = turns.length + 1;
+      session.status = {
+        ...session.status,
+        phase: 'Running',
+        turns: [
+          ...turns,
+          { number: turn, source: input.source, ...(input.author ? { author: input.author } : {}) },
+        ],
+      };
+      return Promise.resolve({ turn, session });
     },
     logs(namespace, name) {
       fail();
