@@ -164,6 +164,9 @@ export type PromptOutcome =
  * Sends a prompt for the next turn (`sendPrompt`), or the answer to the agent's question
  * (`answer`), to the session's current run and waits until the workflow took or refused it.
  * A finished session refuses it, as does a running turn: see the Update's validator.
+ *
+ * @param updateId The Update's id, for a caller that may send the same prompt twice (a webhook
+ *   redelivered): the run takes one Update per id, and the second call gets the first's outcome.
  */
 export async function sendSessionPrompt(
   client: Client,
@@ -171,11 +174,13 @@ export async function sendSessionPrompt(
   name: string,
   input: PromptInput,
   kind: 'prompt' | 'answer' = 'prompt',
+  updateId?: string,
 ): Promise<PromptOutcome> {
   const handle = client.workflow.getHandle(sessionWorkflowId(namespace, name));
   try {
     const accepted = await handle.executeUpdate(kind === 'answer' ? answerUpdate : sendPromptUpdate, {
       args: [input],
+      ...(updateId ? { updateId } : {}),
     });
     return { outcome: 'accepted', turn: accepted.turn };
   } catch (error) {
