@@ -4,7 +4,7 @@
  * query. Imported by workflow code, so it stays free of Node built-ins.
  */
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
-import type { AgentSessionSpec, AgentSessionStatus, Phase, PromptSource } from '../resources/types.js';
+import type { AgentSessionSpec, AgentSessionStatus, Phase, PromptSource, Usage } from '../resources/types.js';
 import type { RunnerLaunch, WorkspaceInfo } from '../runtime/session-activities.js';
 import type { RunnerTermination } from '../session/exit-outcome.js';
 import type { ResolvedSession } from '../session/resolved-session.js';
@@ -93,6 +93,12 @@ export interface ContinuedSessionRun {
   stopRequest?: { reason: string };
   /** A restart asked for and not acted on yet. */
   restartRequested: boolean;
+  /** The conversation turn of the attempt (absent in hand-overs of older workers: turn 1). */
+  turn?: number;
+  /** The turn's prompt, from turn 2 on. */
+  turnPrompt?: string;
+  /** `status.usage` of the turns before. */
+  usageBeforeTurn?: Usage;
 }
 
 /** The runner of `attempt` is running in `podName`. */

@@ -5,11 +5,20 @@
  * the workflow's steps read it and act, so a signal never races a step. A run that continued as
  * new starts from the state its predecessor handed over.
  */
-import { setHandler, workflowInfo } from '@temporalio/workflow';
+import { ApplicationFailure, setHandler, workflowInfo } from '@temporalio/workflow';
+import type { Usage } from '../resources/types.js';
 import type { RunnerLaunch, SessionRef, WorkspaceInfo } from '../runtime/session-activities.js';
 import type { ResolvedSession } from '../session/resolved-session.js';
+import { promptRefusal } from './prompt-refusal.js';
 import {
+  answerUpdate,
   type ContinuedSessionRun,
+  PROMPT_REFUSED,
+  type PromptAccepted,
+  type PromptInput,
+  type PullRequestClosed,
+  pullRequestClosedSignal,
+  sendPromptUpdate,
   type RunnerEvent,
   restartSignal,
   runnerEventSignal,
@@ -34,8 +43,29 @@ export interface SessionRun {
    * pushed branches, feedback to the trigger's source. Runs recorded before it replay without it.
    */
   readonly publishes: boolean;
-  /** The start feedback in flight, which the end feedback waits for so the two arrive in order. */
+  /**
+   * Whether the run holds a conversation (`patched`): it records turns, and unless the session
+   * stops on a finished turn it waits Idle for the next prompt. Runs recorded before it replay
+   * without it.
+   */
+  readonly converses: boolean;
+  /**
+   * The feedback sent last and maybe still in flight (the start, a turn, a question), which the
+   * next feedback waits for so they arrive in order.
+   */
   feedbackStarted?: Promise<unknown>;
+  /** The current conversation turn, from 1 once the attempts began. */
+  turn: number;
+  /** The prompt of the current turn, from turn 2 on (turn 1's is the spec's). */
+  turnPrompt?: string;
+  /** `status.usage` of the turns before the current one. */
+  usageBeforeTurn?: Usage;
+  /** What the session waits for between turns, while it waits. */
+  waiting?: 'idle' | 'question';
+  /** The prompt taken for the next turn, not started yet. */
+  nextPrompt?: { input: PromptInput; turn: number };
+  /** A pull request of the session was merged or closed. */
+  pullRequestClosed?: PullRequestClosed;
   /** The session the activities act on; the uid is filled in once the session is read. */
   readonly ref: SessionRef;
   /** What the state query returns; `state.status` is the status the run maintains. */
@@ -77,12 +107,19 @@ export interface SessionRun {
 }
 
 /** Creates the run's state and installs the query and signal handlers on it. */
-export function startRun(input: SessionWorkflowInput, hardened: boolean, publishes: boolean): SessionRun {
+export function startRun(
+  input: SessionWorkflowInput,
+  hardened: boolean,
+  publishes: boolean,
+  converses: boolean,
+): SessionRun {
   const info = workflowInfo();
   const run: SessionRun = {
     input,
     hardened,
     publishes,
+    converses,
+    turn: 0,
     ref: { namespace: input.namespace, name: input.name, ...(input.uid ? { uid: input.uid } : {}) },
     state: {
       namespace: input.namespace,
@@ -113,6 +150,18 @@ export function startRun(input: SessionWorkflowInput, hardened: boolean, publish
   setHandler(stopSignal, (request) => {
     run.stopRequest ??= { reason: request?.reason ?? 'stopped on request' };
   });
+  setHandler(pullRequestClosedSignal, (closed) => {
+    run.pullRequestClosed ??= closed;
+  });
+  const take = (prompt: PromptInput): PromptAccepted => {
+    const turn = run.turn + 1;
+    run.nextPrompt = { input: prompt, turn };
+    return { turn };
+  };
+  setHandler(sendPromptUpdate, take, {
+    validator: (prompt: PromptInput) => refusePrompt(run, prompt, 'prompt'),
+  });
+  setHandler(answerUpdate, take, { validator: (prompt: PromptInput) => refusePrompt(run, prompt, 'answer') });
   setHandler(restartSignal, () => {
     // After the final status is out, the run is only cleaning up: a restart then must become a
     // new run rather than be lost.
@@ -122,6 +171,26 @@ export function startRun(input: SessionWorkflowInput, hardened: boolean, publish
     else run.restartRequested = true;
   });
   return run;
+}
+
+/** Throws the PROMPT_REFUSED failure when the run cannot take `prompt` now (the Updates' validator). */
+function refusePrompt(run: SessionRun, prompt: PromptInput | undefined, kind: 'prompt' | 'answer'): void {
+  const refusal = promptRefusal(
+    {
+      name: run.ref.name,
+      phase: run.state.phase,
+      converses: run.converses,
+      finished: run.state.finished,
+      stopping: run.stopRequest !== undefined,
+      ...(run.waiting ? { waiting: run.waiting } : {}),
+      turn: run.turn,
+      ...(run.nextPrompt ? { nextTurn: run.nextPrompt.turn } : {}),
+    },
+    prompt,
+    kind,
+  );
+  if (refusal)
+    throw ApplicationFailure.create({ type: PROMPT_REFUSED, message: refusal, nonRetryable: true });
 }
 
 /** Takes over the state a run that continued as new handed over. */
@@ -141,6 +210,9 @@ function resume(run: SessionRun, continued: ContinuedSessionRun, runId: string):
   run.attempt = continued.attempt;
   run.firstAttemptOfRun = continued.firstAttemptOfRun;
   run.deadline = continued.deadline;
+  run.turn = continued.turn || 1;
+  if (continued.turnPrompt !== undefined) run.turnPrompt = continued.turnPrompt;
+  if (continued.usageBeforeTurn) run.usageBeforeTurn = continued.usageBeforeTurn;
 }
 
 /** What a run hands over when it continues as new while it waits for its runner. */
@@ -158,6 +230,9 @@ export function handOver(run: SessionRun, session: ResolvedSession): ContinuedSe
     events: [...run.events],
     ...(run.stopRequest ? { stopRequest: run.stopRequest } : {}),
     restartRequested: run.restartRequested,
+    turn: run.turn,
+    ...(run.turnPrompt !== undefined ? { turnPrompt: run.turnPrompt } : {}),
+    ...(run.usageBeforeTurn ? { usageBeforeTurn: run.usageBeforeTurn } : {}),
   };
 }
 

@@ -468,7 +468,7 @@ export function finished(
 }
 
 /** Sets one condition, observing the status's generation. */
-function withCondition(
+export function withCondition(
   status: AgentSessionStatus,
   type: string,
   conditionStatus: ConditionStatus,

@@ -35,6 +35,17 @@ import { type ExitOutcome, exitOutcome, type RunnerTermination } from '../sessio
 import type { ResolvedSession } from '../session/resolved-session.js';
 import type { SessionState, SessionWorkflowInput } from './session-contract.js';
 import { handOver, hasNews, type SessionRun, startRun, takeEvent } from './session-run.js';
+import { formatDuration } from '../session/duration.js';
+import {
+  conversationIdle,
+  questionAsked,
+  questionOf,
+  turnAttempt,
+  turnEnded,
+  turnRecorded,
+  turnResultOf,
+  turnStarted,
+} from './conversation-status.js';
 import {
   attemptEnded,
   attemptStarting,
@@ -171,6 +182,15 @@ const HARDENED_PATCH = 'hardened-core';
  */
 const PUBLISH_PATCH = 'pull-requests-and-feedback';
 
+/**
+ * Marks the runs that hold a conversation: they record turns, take prompts (the `sendPrompt` and
+ * `answer` Updates) and wait Idle between turns. Histories from before it replay without it.
+ */
+const CONVERSATION_PATCH = 'conversations';
+
+/** How long an idle conversation waits when its resolved session does not say (older workers). */
+const DEFAULT_INACTIVITY_MS = 24 * 3_600_000;
+
 /** How one attempt ended, as far as the run is concerned. */
 type AttemptEnd =
   | { kind: 'ended'; termination: RunnerTermination }
@@ -185,7 +205,8 @@ const STOPPED = Symbol('stopped');
 /** The session workflow. */
 export async function agentSessionWorkflow(input: SessionWorkflowInput): Promise<SessionState> {
   const hardened = patched(HARDENED_PATCH);
-  const run = startRun(input, hardened, hardened && patched(PUBLISH_PATCH));
+  const publishes = hardened && patched(PUBLISH_PATCH);
+  const run = startRun(input, hardened, publishes, publishes && patched(CONVERSATION_PATCH));
   upsertSearchAttributes([
     { key: SEARCH_ATTRIBUTE_KEYS.namespace, value: input.namespace },
     { key: SEARCH_ATTRIBUTE_KEYS.session, value: input.name },
@@ -325,6 +346,10 @@ async function runAttempts(run: SessionRun, resolved: ResolvedSession, resuming:
   if (!resuming) {
     run.attempt = (run.state.status.attempt ?? 0) + 1;
     run.firstAttemptOfRun = run.attempt;
+    if (run.converses) {
+      run.turn = 1;
+      setStatus(run, turnStarted(run.state.status, { number: 1, source: 'spec' }, run.attempt, now()));
+    }
     // The source hears of the session once, when it first starts: not on a restart, not when a
     // run continued as new. The runner does not wait for it.
     if (run.publishes && session.trigger?.name && !run.input.restart) {
@@ -366,7 +391,10 @@ async function runAttempts(run: SessionRun, resolved: ResolvedSession, resuming:
             retries: session.retries,
             timeoutMs: session.timeoutMs,
           });
-    if (ended.kind === 'ended') setStatus(run, attemptEnded(run.state.status, ended.termination));
+    if (ended.kind === 'ended') {
+      setStatus(run, attemptEnded(run.state.status, ended.termination));
+      recordTurn(run, ended.termination);
+    }
     if (outcome.kind === 'retry') {
       setStatus(run, retrying(run.state.status, outcome.message, now()));
       await mirror(run);
@@ -388,6 +416,13 @@ async function runAttempts(run: SessionRun, resolved: ResolvedSession, resuming:
         await cleanupAndFinish(run, 'Failed', Reason.PushNotFound, message, false);
         return;
       }
+      const question = run.converses && ended.kind === 'ended' ? questionOf(ended.termination) : undefined;
+      if (run.converses && (question !== undefined || session.conversation?.stopOnTurnFinished === false)) {
+        const next = await betweenTurns(run, session, question);
+        if (!next) return;
+        session = next;
+        continue;
+      }
       await cleanupAndFinish(run, 'Succeeded', Reason.Succeeded, outcome.message, !session.workspace.retain);
     } else if (outcome.kind === 'timedOut') {
       await stopAndRecord(run, attempt);
@@ -397,6 +432,137 @@ async function runAttempts(run: SessionRun, resolved: ResolvedSession, resuming:
     }
     return;
   }
+}
+
+/**
+ * 7. Between the turns of a conversation: the turn is recorded, the runner's Job and Secrets go
+ * (the workspace stays), and the session waits — Idle, or WaitingForInput with the agent's
+ * question — for the next prompt, a stop, its pull request closing, or the inactivity timeout.
+ * Returns the session for the next turn, or undefined when the run has ended.
+ */
+async function betweenTurns(
+  run: SessionRun,
+  session: ResolvedSession,
+  question: string | undefined,
+): Promise<ResolvedSession | undefined> {
+  const waitMs = session.conversation?.inactivityTimeoutMs ?? DEFAULT_INACTIVITY_MS;
+  const { turn } = run;
+  setStatus(run, turnEnded(run.state.status, question === undefined ? 'Succeeded' : 'Question', now()));
+  setStatusAndPhase(
+    run,
+    question === undefined
+      ? conversationIdle(run.state.status, turn, waitMs, now())
+      : questionAsked(run.state.status, question, turn, waitMs, now()),
+  );
+  run.waiting = question === undefined ? 'idle' : 'question';
+  await mirror(run);
+  const { result, usage, reconciledRepos } = run.state.status;
+  sendTurnFeedback(run, session, {
+    moment: question === undefined ? 'turn' : 'question',
+    turn,
+    inactivityTimeoutMs: waitMs,
+    ...(question === undefined ? {} : { question }),
+    ...(result ? { result } : {}),
+    ...(usage ? { usage } : {}),
+    ...(reconciledRepos ? { repos: reconciledRepos } : {}),
+  });
+  await activities(ACTIVITY, 'remove the runner between turns, keeping the workspace').cleanup({
+    session: run.ref,
+    attempts: run.attemptsLaunched,
+    deleteWorkspace: false,
+  });
+  // Those runners are gone; the final cleanup looks after the next turn's.
+  run.attemptsLaunched.splice(0);
+
+  const deadline = Date.now() + waitMs;
+  for (;;) {
+    if (run.nextPrompt) break;
+    if (run.stopRequest) {
+      await cleanupAndFinish(run, 'Stopped', Reason.UserStopped, run.stopRequest.reason, false);
+      return undefined;
+    }
+    if (run.pullRequestClosed) {
+      const { url, merged } = run.pullRequestClosed;
+      const message = `pull request ${url} was ${merged ? 'merged' : 'closed'}, so the conversation ended`;
+      await cleanupAndFinish(run, 'Succeeded', Reason.PullRequestClosed, message, !session.workspace.retain);
+      return undefined;
+    }
+    if (run.restartRequested) {
+      // A restart of an idle conversation runs the last turn's prompt again, as the next turn.
+      run.restartRequested = false;
+      const last = run.state.status.turns?.at(-1);
+      run.nextPrompt = {
+        input: { prompt: run.turnPrompt ?? session.initialPrompt, source: last?.source ?? 'spec' },
+        turn: turn + 1,
+      };
+      break;
+    }
+    const left = deadline - Date.now();
+    if (left <= 0) {
+      const message = `no prompt came within ${formatDuration(waitMs)} of turn ${turn}, so the conversation ended`;
+      await cleanupAndFinish(run, 'Succeeded', Reason.Inactive, message, !session.workspace.retain);
+      return undefined;
+    }
+    await condition(
+      () =>
+        run.nextPrompt !== undefined ||
+        run.stopRequest !== undefined ||
+        run.pullRequestClosed !== undefined ||
+        run.restartRequested,
+      left,
+    );
+  }
+
+  const { input, turn: next } = run.nextPrompt;
+  run.turn = next;
+  run.turnPrompt = input.prompt;
+  run.usageBeforeTurn = run.state.status.usage;
+  run.attempt += 1;
+  run.firstAttemptOfRun = run.attempt;
+  setStatusAndPhase(
+    run,
+    turnStarted(
+      run.state.status,
+      { number: next, source: input.source, ...(input.author ? { author: input.author } : {}) },
+      run.attempt,
+      now(),
+    ),
+  );
+  run.nextPrompt = undefined;
+  run.waiting = undefined;
+  return reload(run);
+}
+
+/** The session as the current turn's runner gets it: from turn 2 on, with that turn's prompt. */
+function forTurn(run: SessionRun, session: ResolvedSession): ResolvedSession {
+  if (run.turn < 2 || run.turnPrompt === undefined) return session;
+  return { ...session, turn: run.turn, initialPrompt: run.turnPrompt };
+}
+
+/** What the runner of the turn reported, into the turn's record (conversation runs). */
+function recordTurn(run: SessionRun, termination: RunnerTermination): void {
+  if (run.converses) setStatus(run, turnRecorded(run.state.status, termination, run.usageBeforeTurn));
+}
+
+/**
+ * Tells the trigger's source that a turn finished or the agent asked, after the feedback before
+ * it; the run does not wait for it, and a failure is only recorded.
+ */
+function sendTurnFeedback(
+  run: SessionRun,
+  session: ResolvedSession,
+  input: Omit<FeedbackInput, 'session' | 'resolved'>,
+): void {
+  if (!run.publishes || !session.trigger?.name) return;
+  const before = run.feedbackStarted;
+  run.feedbackStarted = (async () => {
+    await before;
+    await outcomes(
+      input.moment === 'question' ? 'ask the source the question' : 'tell the source the turn finished',
+    )
+      .sendFeedback({ session: run.ref, resolved: session, ...input })
+      .catch(() => undefined);
+  })();
 }
 
 /**
@@ -441,10 +607,11 @@ async function reload(run: SessionRun): Promise<ResolvedSession | undefined> {
       ...(input.labels ? { labels: input.labels } : {}),
       previousAttempt: run.attempt - 1,
     });
-    await activities(PROVISIONING, 'update the runner secrets').provisionSecrets(loaded.session);
-    run.session = loaded.session;
-    setStatus(run, sessionReloaded(run.state.status, loaded.session.generation));
-    return loaded.session;
+    const session = forTurn(run, loaded.session);
+    await activities(PROVISIONING, 'update the runner secrets').provisionSecrets(session);
+    run.session = session;
+    setStatus(run, sessionReloaded(run.state.status, session.generation));
+    return session;
   } catch (error) {
     if (isCancellation(error)) throw error;
     const failure = failureOf(error);
@@ -471,6 +638,7 @@ async function reload(run: SessionRun): Promise<ResolvedSession | undefined> {
 async function runAttempt(run: SessionRun, session: ResolvedSession): Promise<AttemptEnd> {
   const { attempt } = run;
   setStatus(run, attemptStarting(run.state.status, attempt));
+  if (run.converses) setStatus(run, turnAttempt(run.state.status, attempt));
   run.attemptsLaunched.push(attempt);
   const launcher = activities(ACTIVITY, `launch the runner of ${session.name}, attempt ${attempt}`);
   let launch: RunnerLaunch;
@@ -585,7 +753,10 @@ async function stopAndRecord(run: SessionRun, attempt: number): Promise<void> {
     );
     if (ended?.kind === 'ended') termination = ended.termination;
   }
-  if (termination) setStatus(run, resultRecorded(run.state.status, termination));
+  if (termination) {
+    setStatus(run, resultRecorded(run.state.status, termination));
+    recordTurn(run, termination);
+  }
 }
 
 /**
@@ -640,6 +811,12 @@ async function cleanupAndFinish(
     run.attemptsLaunched.length > 0
       ? run.attemptsLaunched
       : [run.state.status.attempt ?? 0].filter((a) => a > 0);
+  if (run.converses) {
+    // The last turn ends with the session (one that ended Idle already has its result).
+    const { question: _question, ...rest } = turnEnded(run.state.status, turnResultOf(phase), now());
+    setStatus(run, rest);
+    run.waiting = undefined;
+  }
   // The status flips first: the user waits for it, and cleanup is idempotent and retried.
   finish(run, phase, reason, message);
   await mirror(run);

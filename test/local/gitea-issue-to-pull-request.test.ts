@@ -53,6 +53,8 @@ spec:
     agent: command
     command: [sh, -c, 'printf "fixed\\n" > FIXED.md']
     timeout: 5m
+    # One turn: this test follows the session to its end (a triggered session would stay open).
+    conversation: {stopOnTurnFinished: true}
 ---
 apiVersion: v1
 kind: Secret

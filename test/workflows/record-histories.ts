@@ -166,6 +166,41 @@ const recordings: Recording[] = [
     async play() {},
   },
   { history: 'hardened-restarted-while-running', ...restartedWhileRunning },
+  {
+    // Three turns: one prompt while Idle, a question answered, then a stop while Idle.
+    history: 'conversation-turns-question-stopped',
+    options: { spec: sessionSpec({ initialPrompt: 'fix it', conversation: { stopOnTurnFinished: false } }) },
+    async play(session) {
+      const idle = () => session.runtime.mirrored((status) => status.phase === 'Idle');
+      await session.runnerStarts(1);
+      await session.runnerExits(1, 0, pushedResult(session.name));
+      await idle();
+      await session.prompt('also fix the other test');
+      await session.runnerStarts(2);
+      await session.runnerExits(2, 0, { ...pushedResult(session.name), question: 'Which database?' });
+      await session.runtime.mirrored((status) => status.phase === 'WaitingForInput');
+      await session.prompt('PostgreSQL', 'answer');
+      await session.runnerStarts(3);
+      await session.runnerExits(3, 0, pushedResult(session.name));
+      await idle();
+      await session.stop();
+    },
+  },
+  {
+    history: 'conversation-inactive',
+    options: {
+      spec: sessionSpec({
+        initialPrompt: 'fix it',
+        conversation: { stopOnTurnFinished: false, inactivityTimeout: '1h' },
+      }),
+    },
+    async play(session) {
+      await session.runnerStarts(1);
+      await session.runnerExits(1, 0, pushedResult(session.name));
+      await session.runtime.mirrored((status) => status.phase === 'Idle');
+      await session.timePasses('2h');
+    },
+  },
 ];
 
 const args = process.argv.slice(2);

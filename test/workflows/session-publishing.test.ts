@@ -133,8 +133,10 @@ describe('pull requests', () => {
 });
 
 describe('feedback to the source', () => {
+  // One turn: a triggered session would otherwise stay open for replies (see session-conversation).
   const triggered = sessionSpec({
     trigger: { name: 'shop-issues', source: 'gitea', url: 'https://git.example.com/team-a/shop/issues/3' },
+    conversation: { stopOnTurnFinished: true },
   });
 
   it('a triggered session reports its start, then its end with the result and the pull requests', async () => {

@@ -24,6 +24,7 @@ import { repoRoot, testToolPaths } from '../../../src/processes/tools.js';
 import type { AgentSessionSpec } from '../../../src/resources/types.js';
 import type { RunnerResult } from '../../../src/runner-contract/result.js';
 import type { RunnerTermination } from '../../../src/session/exit-outcome.js';
+import { type PromptOutcome, sendSessionPrompt } from '../../../src/session-client/session-commands.js';
 import {
   restartSignal,
   runnerEventSignal,
@@ -105,6 +106,12 @@ export class TestSession {
   /** Time passes on the server — skipped, not waited for — while the session's timers run. */
   async timePasses(duration: Duration): Promise<void> {
     await this.env.sleep(duration);
+  }
+
+  /** Alice sends a prompt (or, as `answer`, the answer to the agent's question) through the API's path. */
+  async prompt(text: string, kind: 'prompt' | 'answer' = 'prompt'): Promise<PromptOutcome> {
+    const input = { prompt: text, source: 'api' as const, author: 'alice' };
+    return sendSessionPrompt(this.env.client, SESSION_NAMESPACE, this.name, input, kind);
   }
 
   /** The watcher saw the runner of `attempt` start (once the workflow has launched it). */
