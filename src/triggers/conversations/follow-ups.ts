@@ -167,8 +167,10 @@ export function createFollowUps(deps: FollowUpDeps & { logger: Logger }): Follow
   };
 
   return {
-    async run(plan, startsNew) {
-      const event = await withHead(plan);
+    async run(planned, startsNew) {
+      const event = await withHead(planned);
+      // What the forge told is checked like the payload: the session must own the event as read.
+      const plan = { ...planned, event };
       const { namespace } = plan;
       const headName = headSessionName(event);
       const headSession = headName ? await sessions.get(namespace, headName) : undefined;
