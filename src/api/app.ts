@@ -46,6 +46,7 @@ import {
   strictSpecSchema,
 } from './session-validation.js';
 import { sessionSpecValidator } from '../triggers/template-validation.js';
+import type { FollowUpDeps } from '../triggers/conversations/follow-up-ports.js';
 import type { TriggerCatalog } from '../triggers/trigger-catalog.js';
 import {
   createWebhookReceiver,
@@ -111,6 +112,11 @@ export interface WebhookDeps {
   now?: () => number;
   /** Limits of the start queue. */
   queue?: WebhookReceiverOptions['queue'];
+  /**
+   * Follow-ups for sessions that exist: comments on their issues and pull requests, replies in
+   * their Slack threads, their pull requests closed. Without it deliveries only start sessions.
+   */
+  followUps?: FollowUpDeps;
 }
 
 /** No triggers: every delivery is refused. */
@@ -272,6 +278,7 @@ export const shepherdApi = fp(
       ...(deps.webhooks?.startJiraTicket ? { startJiraTicket: deps.webhooks.startJiraTicket } : {}),
       ...(deps.webhooks?.now ? { now: deps.webhooks.now } : {}),
       ...(deps.webhooks?.queue ? { queue: deps.webhooks.queue } : {}),
+      ...(deps.webhooks?.followUps ? { followUps: deps.webhooks.followUps } : {}),
     });
     root.decorate('webhookStarts', { idle: () => receiver.idle(), stats: () => receiver.stats() });
     // Starts accepted before the API stops get a few seconds to be made.

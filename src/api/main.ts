@@ -17,6 +17,8 @@ import { jiraTicketStarter } from '../triggers/jira/jira-ticket-start.js';
 import { startKubernetesTriggerCatalog } from '../triggers/kubernetes-trigger-catalog.js';
 import { startLocalTriggerCatalog } from '../triggers/local-trigger-catalog.js';
 import { kubernetesSecretSource } from '../triggers/secret-source.js';
+import { kubernetesFollowUps, localFollowUps } from '../triggers/conversations/runtime-follow-ups.js';
+import { parseForgesConfig } from '../forges/forge-registry.js';
 
 const config = apiConfigFromEnv();
 const logger = pino({ level: config.logLevel, base: { service: 'shepherd-api' } });
@@ -25,6 +27,8 @@ const client = new Client({ connection, namespace: config.temporalNamespace });
 
 let deps;
 const triggerLogger = logger.child({ component: 'triggers' });
+// Follow-ups read the forges the worker knows, for an API address not where the type puts it.
+const forges = parseForgesConfig(process.env.SHEPHERD_FORGES);
 if (config.runtime === 'kubernetes') {
   const kubeConfig = loadKubeConfig(config.kubeconfig);
   deps = {
@@ -37,16 +41,25 @@ if (config.runtime === 'kubernetes') {
         logger: triggerLogger,
       }),
       startJiraTicket: jiraTicketStarter({ client, taskQueue: config.taskQueue }),
+      followUps: kubernetesFollowUps({ kubeConfig, client, forges, logger: triggerLogger }),
     },
   };
 } else {
+  const backend = localBackend({ client, taskQueue: config.taskQueue, dataDir: config.dataDir });
   deps = {
-    backend: localBackend({ client, taskQueue: config.taskQueue, dataDir: config.dataDir }),
+    backend,
     auth: localAuthenticator(config.apiToken),
     loopbackOnly: config.loopbackOnly,
     webhooks: {
       catalog: startLocalTriggerCatalog({ file: config.triggersFile, logger: triggerLogger }),
       startJiraTicket: jiraTicketStarter({ client, taskQueue: config.taskQueue }),
+      followUps: localFollowUps({
+        backend,
+        triggersFile: config.triggersFile,
+        client,
+        forges,
+        logger: triggerLogger,
+      }),
     },
   };
 }

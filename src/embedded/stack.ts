@@ -18,6 +18,7 @@ import { startServer } from '../api/server.js';
 import { stopGroup } from '../processes/daemon.js';
 import { freePorts } from '../processes/ports.js';
 import { startTemporalDevServer } from '../processes/temporal-dev-server.js';
+import { localFollowUps } from '../triggers/conversations/runtime-follow-ups.js';
 import { startLocalTriggerCatalog } from '../triggers/local-trigger-catalog.js';
 import { toolPaths } from '../processes/tools.js';
 import { startSessionWorker } from '../worker/session-worker.js';
@@ -138,12 +139,23 @@ export async function startEmbeddedStack(options: EmbeddedStackOptions) {
       logger: logger.child({ component: 'triggers' }),
     });
     stops.push(() => catalog.stop());
+    const backend = localBackend({ client, taskQueue: SESSION_TASK_QUEUE, dataDir });
     const app = await buildApp(
       {
-        backend: localBackend({ client, taskQueue: SESSION_TASK_QUEUE, dataDir }),
+        backend,
         auth: localAuthenticator(process.env.SHEPHERD_API_TOKEN),
         loopbackOnly: true,
-        webhooks: { catalog, startJiraTicket: jiraTicketStarter({ client, taskQueue: SESSION_TASK_QUEUE }) },
+        webhooks: {
+          catalog,
+          startJiraTicket: jiraTicketStarter({ client, taskQueue: SESSION_TASK_QUEUE }),
+          followUps: localFollowUps({
+            backend,
+            triggersFile: options.triggersFile,
+            client,
+            forges: parseForgesConfig(process.env.SHEPHERD_FORGES),
+            logger: logger.child({ component: 'follow-ups' }),
+          }),
+        },
       },
       { loggerInstance: logger.child({ component: 'api' }) },
     );

@@ -1,9 +1,10 @@
 /**
  * The forge port: what the session workflow's activities ask of GitHub or Gitea after the runner
  * pushed — is the reported commit really at the tip of the output branch, open (or update) the
- * pull request for that branch, comment on the issue that started the session — and the two
- * errors every adapter throws, so the activities retry an outage (bounded) and report a refusal
- * without retrying it.
+ * pull request for that branch, comment on the issue that started the session — what a follow-up
+ * comment needs read (the pull request's head branch, a review's thread and its position in the
+ * diff), and the two errors every adapter throws, so the activities retry an outage (bounded) and
+ * report a refusal without retrying it.
  *
  * Both error classes set `name`: Temporal's ApplicationFailure type is the error's name, which is
  * how the workflow tells the retryable from the non-retryable. Messages name the forge, the
@@ -44,6 +45,33 @@ export interface PullRequestResult {
   missingLabels?: string[];
 }
 
+/** A pull request as a follow-up reads it. */
+export interface PullRequestInfo {
+  number: number;
+  /** Its web page. */
+  url: string;
+  /** The head branch. */
+  head: string;
+  /** `owner/name` of the head branch's repository (another one for a fork); unknown when deleted. */
+  headRepository?: string;
+  state: 'open' | 'closed';
+  merged: boolean;
+}
+
+/** A comment on a line of a pull request's diff. */
+export interface ReviewComment {
+  id: number;
+  /** The login of who wrote it. */
+  author?: string;
+  body: string;
+  /** Its web page. */
+  url?: string;
+  /** The file, the line and the diff hunk up to it. */
+  path?: string;
+  line?: number;
+  diffHunk?: string;
+}
+
 /** One forge (github.com, a GitHub Enterprise Server, a Gitea or Forgejo) with one set of credentials. */
 export interface Forge {
   readonly type: ForgeType;
@@ -57,6 +85,27 @@ export interface Forge {
   ensurePullRequest(request: PullRequestRequest): Promise<PullRequestResult>;
   /** Comments on an issue or pull request; returns the comment's web URL. */
   comment(repo: ForgeRepo, issueNumber: number, body: string): Promise<{ url: string }>;
+  /** The pull request `number` (ForgeRefusedError with status 404 when there is none). */
+  pullRequest(repo: ForgeRepo, number: number): Promise<PullRequestInfo>;
+  /**
+   * The thread on the diff that comment `comment.id` of pull request `number` is in, oldest first;
+   * undefined when it is no comment on the diff (a comment on the conversation). `inReplyTo` is
+   * the thread's first comment when the webhook named it.
+   */
+  reviewThread(
+    repo: ForgeRepo,
+    number: number,
+    comment: { id: number; inReplyTo?: number },
+  ): Promise<ReviewComment[] | undefined>;
+  /**
+   * The comments on the diff of a review of pull request `number`: the review `id`, or where the
+   * webhook names none (Gitea) the latest review by `author` with that `body`.
+   */
+  reviewComments(
+    repo: ForgeRepo,
+    number: number,
+    review: { id?: number; author?: string; body?: string },
+  ): Promise<ReviewComment[]>;
 }
 
 /**

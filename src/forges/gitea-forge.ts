@@ -11,7 +11,14 @@
  * 409, which this treats as "someone opened it in between". Every call ends after a timeout or
  * when the caller's signal aborts; retries are the activities'.
  */
-import type { Forge, ForgeRepo, PullRequestRequest, PullRequestResult } from './forge.js';
+import type {
+  Forge,
+  ForgeRepo,
+  PullRequestInfo,
+  PullRequestRequest,
+  PullRequestResult,
+  ReviewComment,
+} from './forge.js';
 import {
   DEFAULT_FORGE_TIMEOUT_MS,
   type ForgeCall,
@@ -54,6 +61,49 @@ interface GiteaPull {
 interface GiteaLabel {
   id: number;
   name: string;
+}
+
+/** What this adapter reads of a pull request it is asked about. */
+interface GiteaPullDetails {
+  number: number;
+  html_url: string;
+  state: string;
+  merged: boolean;
+  head: { ref: string; repo?: { full_name: string } | null };
+}
+
+/** What this adapter reads of a review. */
+interface GiteaReview {
+  id: number;
+  body: string;
+  user?: { login: string } | null;
+}
+
+/** What this adapter reads of a review's comment on the diff. */
+interface GiteaReviewComment {
+  id: number;
+  body: string;
+  user?: { login: string } | null;
+  html_url?: string;
+  path: string;
+  diff_hunk?: string;
+  /** The line on the new side (0 when the comment is on the old side). */
+  position: number;
+  /** The line on the old side (0 when on the new side). */
+  original_position: number;
+}
+
+function reviewComment(c: GiteaReviewComment): ReviewComment {
+  const line = c.position || c.original_position;
+  return {
+    id: c.id,
+    ...(c.user?.login ? { author: c.user.login } : {}),
+    body: c.body,
+    ...(c.html_url ? { url: c.html_url } : {}),
+    path: c.path,
+    ...(line ? { line } : {}),
+    ...(c.diff_hunk ? { diffHunk: c.diff_hunk } : {}),
+  };
 }
 
 /** Gitea's page size cap (MAX_RESPONSE_ITEMS) by default. */
@@ -329,5 +379,82 @@ export class GiteaForge implements Forge {
       { body: { body } },
     );
     return { url: comment.html_url };
+  }
+
+  async pullRequest(repo: ForgeRepo, number: number): Promise<PullRequestInfo> {
+    const call = this.call(repo, `reading pull request #${number}`, 'read:repository');
+    const pull = await this.sendFor<GiteaPullDetails>(call, 'GET', `${this.repoPath(repo)}/pulls/${number}`);
+    const headRepository = pull.head.repo?.full_name;
+    return {
+      number: pull.number,
+      url: pull.html_url,
+      head: pull.head.ref,
+      ...(headRepository ? { headRepository } : {}),
+      state: pull.state === 'closed' ? 'closed' : 'open',
+      merged: pull.merged,
+    };
+  }
+
+  /** Every review of pull request `number`, oldest first. */
+  private async reviews(repo: ForgeRepo, number: number): Promise<GiteaReview[]> {
+    const call = this.call(repo, `reading the reviews of #${number}`, 'read:repository');
+    return (await this.all<GiteaReview>(call, `${this.repoPath(repo)}/pulls/${number}/reviews`)) ?? [];
+  }
+
+  private async commentsOf(repo: ForgeRepo, number: number, reviewId: number): Promise<GiteaReviewComment[]> {
+    const call = this.call(
+      repo,
+      `reading the comments of review ${reviewId} on #${number}`,
+      'read:repository',
+    );
+    return (
+      (await this.send<GiteaReviewComment[]>(
+        call,
+        'GET',
+        `${this.repoPath(repo)}/pulls/${number}/reviews/${reviewId}/comments`,
+      )) ?? []
+    );
+  }
+
+  async reviewThread(
+    repo: ForgeRepo,
+    number: number,
+    comment: { id: number; inReplyTo?: number },
+  ): Promise<ReviewComment[] | undefined> {
+    // Gitea threads a conversation on the diff by file and line, across reviews (a reply is a
+    // review of its own): every review's comments are read, and the comment's peers kept.
+    const all: GiteaReviewComment[] = [];
+    for (const review of await this.reviews(repo, number)) {
+      all.push(...(await this.commentsOf(repo, number, review.id)));
+    }
+    const found = all.find((c) => c.id === comment.id);
+    if (!found) return undefined;
+    return all
+      .filter(
+        (c) =>
+          c.path === found.path &&
+          c.position === found.position &&
+          c.original_position === found.original_position,
+      )
+      .sort((a, b) => a.id - b.id)
+      .map(reviewComment);
+  }
+
+  async reviewComments(
+    repo: ForgeRepo,
+    number: number,
+    review: { id?: number; author?: string; body?: string },
+  ): Promise<ReviewComment[]> {
+    const reviews = await this.reviews(repo, number);
+    const chosen =
+      review.id !== undefined
+        ? reviews.find((r) => r.id === review.id)
+        : reviews
+            .filter(
+              (r) => r.user?.login === review.author && (review.body === undefined || r.body === review.body),
+            )
+            .at(-1);
+    if (!chosen) return [];
+    return (await this.commentsOf(repo, number, chosen.id)).sort((a, b) => a.id - b.id).map(reviewComment);
   }
 }

@@ -19,7 +19,14 @@ import {
   describeCredentials,
   isAppCredentials,
 } from './forge-credentials.js';
-import type { Forge, ForgeRepo, PullRequestRequest, PullRequestResult } from './forge.js';
+import type {
+  Forge,
+  ForgeRepo,
+  PullRequestInfo,
+  PullRequestRequest,
+  PullRequestResult,
+  ReviewComment,
+} from './forge.js';
 import { ForgeRefusedError } from './forge.js';
 import {
   DEFAULT_FORGE_TIMEOUT_MS,
@@ -87,6 +94,35 @@ interface Pull {
   title: string;
   body: string | null;
   labels: { name: string }[];
+}
+
+/** What this adapter reads of a review comment. */
+interface GitHubReviewComment {
+  id: number;
+  in_reply_to_id?: number;
+  user: { login: string } | null;
+  body: string;
+  html_url: string;
+  path: string;
+  line?: number | null;
+  original_line?: number | null;
+  diff_hunk: string;
+}
+
+/** Review comments are listed up to this many pages of 100: a thread far longer is not read whole. */
+const MAX_COMMENT_PAGES = 10;
+
+function reviewComment(c: GitHubReviewComment): ReviewComment {
+  const line = c.line ?? c.original_line ?? undefined;
+  return {
+    id: c.id,
+    ...(c.user?.login ? { author: c.user.login } : {}),
+    body: c.body,
+    url: c.html_url,
+    path: c.path,
+    ...(line != null ? { line } : {}),
+    ...(c.diff_hunk ? { diffHunk: c.diff_hunk } : {}),
+  };
 }
 
 function header(error: OctokitError, name: string): string | undefined {
@@ -346,5 +382,77 @@ export class GitHubForge implements Forge {
       }),
     );
     return { url: data.html_url };
+  }
+
+  async pullRequest(repo: ForgeRepo, number: number): Promise<PullRequestInfo> {
+    const call = this.call(repo, `reading pull request #${number}`, 'pull_requests:read');
+    const client = await this.clientFor(repo);
+    const { data } = await this.attempt(call, () =>
+      client.rest.pulls.get({ owner: repo.owner, repo: repo.name, pull_number: number }),
+    );
+    const headRepository = data.head.repo?.full_name;
+    return {
+      number: data.number,
+      url: data.html_url,
+      head: data.head.ref,
+      ...(headRepository ? { headRepository } : {}),
+      state: data.state === 'closed' ? 'closed' : 'open',
+      merged: data.merged,
+    };
+  }
+
+  async reviewThread(
+    repo: ForgeRepo,
+    number: number,
+    comment: { id: number; inReplyTo?: number },
+  ): Promise<ReviewComment[] | undefined> {
+    const call = this.call(repo, `reading the review comments of #${number}`, 'pull_requests:read');
+    const client = await this.clientFor(repo);
+    // Every reply of a thread names its first comment (in_reply_to_id).
+    const root = comment.inReplyTo ?? comment.id;
+    const thread: ReviewComment[] = [];
+    await this.attempt(call, async () => {
+      for (let page = 1; page <= MAX_COMMENT_PAGES; page++) {
+        const { data } = await client.rest.pulls.listReviewComments({
+          owner: repo.owner,
+          repo: repo.name,
+          pull_number: number,
+          sort: 'created',
+          direction: 'asc',
+          per_page: 100,
+          page,
+        });
+        for (const c of data as GitHubReviewComment[]) {
+          if (c.id === root || c.in_reply_to_id === root) thread.push(reviewComment(c));
+        }
+        if (data.length < 100) break;
+      }
+    });
+    return thread.some((c) => c.id === root) ? thread : undefined;
+  }
+
+  async reviewComments(
+    repo: ForgeRepo,
+    number: number,
+    review: { id?: number; author?: string; body?: string },
+  ): Promise<ReviewComment[]> {
+    if (review.id === undefined) return [];
+    const reviewId = review.id;
+    const call = this.call(
+      repo,
+      `reading the comments of review ${reviewId} on #${number}`,
+      'pull_requests:read',
+    );
+    const client = await this.clientFor(repo);
+    const { data } = await this.attempt(call, () =>
+      client.rest.pulls.listCommentsForReview({
+        owner: repo.owner,
+        repo: repo.name,
+        pull_number: number,
+        review_id: reviewId,
+        per_page: 100,
+      }),
+    );
+    return (data as unknown as GitHubReviewComment[]).map(reviewComment);
   }
 }

@@ -360,6 +360,11 @@ export interface TriggerMatch {
   assignee?: string;
   /** The command word a comment or message starts with, e.g. `/shepherd`. */
   command?: string;
+  /**
+   * The login people @-mention to talk to the sessions of this trigger (the bot's, without `@`);
+   * defaults to `assignee`.
+   */
+  mention?: string;
   jql?: string;
   /** A Jira status a ticket moved to. */
   status?: string;

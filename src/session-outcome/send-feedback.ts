@@ -1,21 +1,35 @@
 /**
  * The `sendFeedback` activity: tells the source of a session's trigger that it started (with
- * links to follow it) or how it ended (result, pull requests, usage and cost; for a failure the
- * reason and the end of the runner log). GitHub and Gitea get an issue comment, Jira a comment and
+ * links to follow it), how it ended (result, pull requests, usage and cost; for a failure the
+ * reason and the end of the runner log), that a turn of its conversation finished (what changed,
+ * how long it waits and how to send the next prompt; under `feedback.onEnd`), or the agent's
+ * question (always: the session waits for its answer). GitHub and Gitea get an issue comment, Jira a comment and
  * the transition the trigger names, Slack a reply in the thread. What the source refuses, or a
  * trigger that is gone or says no feedback, is returned as `skipped` and logged; only a source that
  * cannot be reached fails the activity, for Temporal to retry within its budget.
  */
 import { ForgeRefusedError } from '../forges/forge.js';
-import { readForgeCredentials } from '../forges/forge-credentials.js';
-import { createForge, GITHUB_COM } from '../forges/forge-registry.js';
+import { triggerForge } from '../forges/trigger-forge.js';
 import { sessionLinks } from '../forges/pull-request-text.js';
 import type { AgentTrigger } from '../resources/types.js';
 import { Redactor } from '../runner/redact.js';
 import { CredentialsNotFoundError } from '../runtime/errors.js';
-import { type SlackReply as SlackMessage, SlackReplyError } from '../triggers/slack/slack-reply.js';
+import {
+  readSlackBotToken,
+  type SlackReply as SlackMessage,
+  SlackReplyError,
+} from '../triggers/slack/slack-reply.js';
 import type { RunnerLogTail } from '../runtime/worker-runtime.js';
-import { endedText, type FeedbackMarkup, type FeedbackSession, startedText } from './feedback-text.js';
+import { mentionLogin } from '../triggers/conversations/follow-up-match.js';
+import {
+  endedText,
+  type FeedbackAddress,
+  type FeedbackMarkup,
+  type FeedbackSession,
+  questionText,
+  startedText,
+  turnText,
+} from './feedback-text.js';
 import type { FeedbackInput, FeedbackOutput } from './outcome-activities.js';
 import type { OutcomeDeps } from './publish-pull-requests.js';
 
@@ -58,7 +72,9 @@ export function createSendFeedback(deps: FeedbackDeps) {
     const trigger = await deps.readTrigger(resolved.namespace, name);
     if (!trigger) return { sent: [], skipped: `AgentTrigger ${resolved.namespace}/${name} does not exist` };
     const feedback = trigger.spec.feedback ?? {};
-    const say = moment === 'started' ? feedback.onStart !== false : feedback.onEnd !== false;
+    // A question is always posted: without it nobody knows the session waits for an answer.
+    const say =
+      moment === 'question' || (moment === 'started' ? feedback.onStart !== false : feedback.onEnd !== false);
     const ids = resolved.trigger?.ids ?? {};
     const session: FeedbackSession = {
       namespace: resolved.namespace,
@@ -66,8 +82,38 @@ export function createSendFeedback(deps: FeedbackDeps) {
       agent: resolved.agent,
       links: sessionLinks(deps.links, resolved.namespace, resolved.name),
     };
+    const mention = mentionLogin(trigger);
+    const address: FeedbackAddress = {
+      source: trigger.spec.source,
+      ...(trigger.spec.match?.command ? { command: trigger.spec.match.command } : {}),
+      ...(mention ? { mention } : {}),
+    };
     const text = async (markup: FeedbackMarkup): Promise<string> => {
       if (moment === 'started') return startedText(markup, session);
+      if (moment === 'question') {
+        return questionText(
+          markup,
+          session,
+          { turn: input.turn ?? 1, question: input.question ?? '' },
+          address,
+        );
+      }
+      if (moment === 'turn') {
+        return turnText(
+          markup,
+          session,
+          {
+            turn: input.turn ?? 1,
+            ...(input.result ? { result: input.result } : {}),
+            ...(input.usage ? { usage: input.usage } : {}),
+            ...(input.repos ? { repos: input.repos } : {}),
+            ...(input.inactivityTimeoutMs !== undefined
+              ? { inactivityTimeoutMs: input.inactivityTimeoutMs }
+              : {}),
+          },
+          address,
+        );
+      }
       const failed = input.phase !== 'Succeeded';
       const lines = feedback.logTailLines ?? LOG_TAIL_LINES;
       const tail =
@@ -121,22 +167,8 @@ async function deliver(
     const [owner, repoName] = (ids.repository ?? '').split('/');
     const issue = Number(ids.issue);
     if (!say || !owner || !repoName || !Number.isSafeInteger(issue)) return [];
-    const secret = trigger.spec.forge?.credentialsSecretRef.name;
-    if (!secret)
-      throw new CredentialsNotFoundError(
-        `AgentTrigger ${trigger.metadata.name} names no spec.forge.credentialsSecretRef`,
-      );
-    const credentials = await readForgeCredentials(deps.secrets, namespace, secret);
-    const url = (trigger.spec.forge?.url ?? GITHUB_COM.url).replace(/\/+$/, '');
-    const known = deps.forges.find((f) => f.type === source && f.url === url);
-    const forge = createForge({
-      ...(known ?? { type: source, url }),
-      credentials,
-      credentialsSource: `Secret ${namespace}/${secret}`,
-      logger: deps.logger,
-      ...(deps.fetch ? { fetch: deps.fetch } : {}),
-    });
-    const body = new Redactor(Object.values(credentials)).redact(await text('markdown'));
+    const { forge, secretValues } = await triggerForge(deps, trigger);
+    const body = new Redactor(secretValues).redact(await text('markdown'));
     const comment = await forge.comment({ owner, name: repoName }, issue, body);
     return [comment.url];
   }
@@ -163,14 +195,9 @@ async function deliver(
     return sent;
   }
   const channel = ids.channel;
-  const ref = trigger.spec.slack?.botTokenSecretRef;
-  if (!say || !channel || !ref) return [];
-  const token = await deps.secrets.read(namespace, { name: ref.name, key: ref.key ?? 'botToken' });
-  if (!token) {
-    throw new CredentialsNotFoundError(
-      `Secret ${namespace}/${ref.name} has no key ${ref.key ?? 'botToken'} (spec.slack.botTokenSecretRef of AgentTrigger ${trigger.metadata.name})`,
-    );
-  }
+  if (!say || !channel) return [];
+  const token = await readSlackBotToken(deps.secrets, namespace, trigger);
+  if (!token) return [];
   const reply = await deps.slackReply(token, {
     channel,
     ...(ids.threadTs ? { threadTs: ids.threadTs } : {}),

@@ -13,6 +13,8 @@
  * - Jira: `status` (moved to it) and `label` (given it); with both set, the ticket must have both
  *   and this delivery made one of them true. `jql` is the poller's alone: a webhook never matches
  *   on it.
+ * - A Slack thread reply and a closed pull request never start a session: they only continue or
+ *   end one (src/triggers/conversations/).
  *
  * Loops — the bot reacting to its own feedback — are stopped at three places: every comment
  * Shepherd posts carries `FEEDBACK_MARKER`, and an event whose text has it matches nothing; a
@@ -152,6 +154,10 @@ export function matchTrigger(trigger: AgentTrigger, event: TriggerEvent): MatchR
     }
     case 'jiraTicket':
       return jiraMatch(trigger, event);
+    case 'threadReply':
+      return { matches: false, reason: 'a reply in a Slack thread only continues the session of its thread' };
+    case 'pullRequestClosed':
+      return { matches: false, reason: 'a closed pull request starts no session' };
   }
 }
 

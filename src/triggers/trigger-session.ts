@@ -8,6 +8,7 @@
 import { createHash } from 'node:crypto';
 import { RESERVED_PREFIX } from '../resources/constants.js';
 import type { AgentSessionSpec, AgentTrigger, RepoSpec } from '../resources/types.js';
+import { positionText } from './conversations/follow-up-prompt.js';
 import type { TriggerEvent } from './trigger-event.js';
 
 /** Label on a session started by a trigger, naming the trigger. */
@@ -15,6 +16,32 @@ export const TRIGGER_LABEL = `${RESERVED_PREFIX}trigger`;
 
 /** Label on a session started by a trigger, naming its source. */
 export const TRIGGER_SOURCE_LABEL = `${RESERVED_PREFIX}source`;
+
+/**
+ * Label on a session started by a trigger: the thread it came from ({@link threadKey}), so a
+ * follow-up in that thread (a comment on the issue, a reply in the Slack thread) finds it with a
+ * label selector.
+ */
+export const THREAD_LABEL = `${RESERVED_PREFIX}thread`;
+
+/**
+ * The thread of a source where replies to a session are written, as a label value: a hash of the
+ * source and, from `spec.trigger.ids`, the forge repository (without case) and issue or pull
+ * request number, or the Slack channel and thread. A hash, as `owner/name` is no label value; the
+ * label only narrows a search, and a follow-up checks the ids themselves. Undefined for a source
+ * or an event without a thread (a Jira ticket, a slash command outside a thread).
+ */
+export function threadKey(source: string, ids: Record<string, string>): string | undefined {
+  let where: string | undefined;
+  if ((source === 'github' || source === 'gitea') && ids.repository && ids.issue) {
+    where = `${ids.repository.toLowerCase()}#${ids.issue}`;
+  } else if (source === 'slack' && ids.channel && ids.threadTs) {
+    where = `${ids.channel}/${ids.threadTs}`;
+  }
+  return where === undefined
+    ? undefined
+    : createHash('sha256').update(`${source}\n${where}`).digest('hex').slice(0, 40);
+}
 
 /** The default web address of a github trigger's forge. */
 export const GITHUB_URL = 'https://github.com';
@@ -72,6 +99,7 @@ export function triggeredPrompt(template: string | undefined, event: TriggerEven
     const who = event.actor ? ` from ${event.actor}` : '';
     parts.push(`Request${who}:\n${quoted(event.text)}`);
   }
+  if (event.review?.position) parts.push(positionText(event.review.position));
   const links = [subject.url, ...(event.links ?? [])].filter((l): l is string => Boolean(l));
   if (links.length > 0) parts.push(`Links:\n${[...new Set(links)].map((l) => `- ${l}`).join('\n')}`);
   return parts.join('\n\n');
@@ -138,10 +166,15 @@ export function triggeredSession(trigger: AgentTrigger, event: TriggerEvent): Tr
       ? { pullRequest: { ...(forge ? { forge } : {}), ...template.pullRequest } }
       : {}),
   };
+  const thread = threadKey(event.source, spec.trigger?.ids ?? {});
   return {
     namespace,
     name: triggeredSessionName(trigger, event),
-    labels: { [TRIGGER_LABEL]: trigger.metadata.name, [TRIGGER_SOURCE_LABEL]: event.source },
+    labels: {
+      [TRIGGER_LABEL]: trigger.metadata.name,
+      [TRIGGER_SOURCE_LABEL]: event.source,
+      ...(thread ? { [THREAD_LABEL]: thread } : {}),
+    },
     spec,
   };
 }

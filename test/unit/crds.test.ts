@@ -197,6 +197,7 @@ const triggerMatchKeys: Record<keyof TriggerMatch, true> = {
   label: true,
   assignee: true,
   command: true,
+  mention: true,
   jql: true,
   status: true,
   channels: true,

@@ -6,7 +6,13 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { FEEDBACK_MARKER } from '../../src/triggers/trigger-match.js';
-import { endedText, startedText, type FeedbackSession } from '../../src/session-outcome/feedback-text.js';
+import {
+  endedText,
+  type FeedbackSession,
+  questionText,
+  startedText,
+  turnText,
+} from '../../src/session-outcome/feedback-text.js';
 
 const session: FeedbackSession = {
   namespace: 'team-a',
@@ -81,5 +87,66 @@ describe('feedback text', () => {
     const text = endedText('plain', session, { phase: 'Succeeded', result: `${'a'.repeat(10_000)}THE END` });
     assert.ok(text.length < 7_000);
     assert.match(text, /…a+THE END/);
+  });
+
+  it('a finished turn says what changed, how long the session waits, and how to send the next prompt', () => {
+    const turn = {
+      turn: 2,
+      result: 'Renamed the checkout test',
+      usage: { inputTokens: 1000, outputTokens: 200, costUsd: 0.05 },
+      inactivityTimeoutMs: 24 * 3_600_000,
+      repos: [
+        {
+          url: 'https://github.com/acme/shop.git',
+          branch: 'shepherd/shop-issues-1a2b3c',
+          commit: '3f786850e387550fdab836ed7e6dc881de23001b',
+          status: 'Pushed' as const,
+          pullRequestUrl: 'https://github.com/acme/shop/pull/7',
+        },
+      ],
+    };
+    const address = { source: 'github' as const, command: '/shepherd', mention: 'shepherd-bot' };
+    const markdown = turnText('markdown', session, turn, address);
+    assert.match(markdown, /session `team-a\/shop-issues-1a2b3c` finished turn 2\./);
+    assert.match(markdown, /Renamed the checkout test/);
+    assert.match(
+      markdown,
+      /- https:\/\/github\.com\/acme\/shop\.git `shepherd\/shop-issues-1a2b3c` at `3f786850e387`: \[pull request\]\(https:\/\/github\.com\/acme\/shop\/pull\/7\)/,
+    );
+    assert.match(markdown, /Usage: 1,000 input and 200 output tokens · \$0\.05/);
+    assert.match(markdown, /waits 24h for the next prompt, then ends\./);
+    assert.match(
+      markdown,
+      /comment here or on the pull request that starts with `\/shepherd` or mentions @shepherd-bot/,
+    );
+    assert.match(markdown, /`shepherd send shop-issues-1a2b3c -n team-a "…"`/);
+    assert.ok(markdown.endsWith(FEEDBACK_MARKER));
+    const slack = turnText('slack', session, { turn: 3 }, { source: 'slack' });
+    assert.match(slack, /No changes in this turn\./);
+    assert.match(slack, /Reply in this thread/);
+    assert.ok(
+      !slack.includes(FEEDBACK_MARKER),
+      'Slack shows no HTML comment; its bot messages are ignored by bot_id',
+    );
+    const jira = turnText('plain', session, { turn: 2 }, { source: 'jira' });
+    assert.match(
+      jira,
+      /Run shepherd send shop-issues-1a2b3c -n team-a "…", or send it through the Shepherd API\./,
+    );
+  });
+
+  it('a question is quoted, with how to answer it', () => {
+    const asked = { turn: 1, question: 'Which database?\nPostgres or SQLite?' };
+    const markdown = questionText('markdown', session, asked, { source: 'gitea', mention: 'shepherd-bot' });
+    assert.match(markdown, /has a question \(turn 1\):\n\n> Which database\?\n> Postgres or SQLite\?/);
+    assert.match(
+      markdown,
+      /the answer is the next turn's prompt\. Reply with a comment here or on the pull request that mentions @shepherd-bot/,
+    );
+    assert.ok(markdown.endsWith(FEEDBACK_MARKER));
+    assert.match(
+      questionText('plain', session, asked, { source: 'jira' }),
+      /\n\nWhich database\?\nPostgres or SQLite\?\n\n/,
+    );
   });
 });

@@ -169,7 +169,7 @@ test('the other issue and comment actions, pull requests, pushes and pings start
   const others = [
     ...gitHubExamples('issues').valid.filter((e) => e.action !== 'labeled' && e.action !== 'assigned'),
     ...gitHubExamples('issue_comment').valid.filter((e) => e.action !== 'created'),
-    ...gitHubExamples('pull_request').valid,
+    ...gitHubExamples('pull_request').valid.filter((e) => e.action !== 'closed'),
     ...gitHubExamples('push').valid,
     ...gitHubExamples('ping').valid,
   ];
@@ -177,6 +177,18 @@ test('the other issue and comment actions, pull requests, pushes and pings start
   for (const { event, action, payload } of others) {
     const parsed = parseGitHubDelivery(headers(event), payload);
     assert.equal(parsed.kind, 'ignored', `${event}.${action ?? ''}`);
+  }
+  // A closed pull request only ends the session whose branch it is: no trigger starts for it.
+  const closed = gitHubExamples('pull_request').valid.filter((e) => e.action === 'closed');
+  assert.ok(closed.length > 0);
+  for (const { payload } of closed) {
+    const parsed = parseGitHubDelivery(headers('pull_request'), payload);
+    assert.ok(parsed.kind === 'events');
+    assert.equal(parsed.events[0]!.kind, 'pullRequestClosed');
+    assert.equal(
+      matchTrigger(agentTrigger('github', { command: '/shepherd' }), parsed.events[0]!).matches,
+      false,
+    );
   }
 });
 

@@ -16,6 +16,9 @@ import {
   type WebAPIRateLimitedError,
   WebClient,
 } from '@slack/web-api';
+import type { AgentTrigger } from '../../resources/types.js';
+import { CredentialsNotFoundError } from '../../runtime/errors.js';
+import type { SecretSource } from '../secret-source.js';
 
 /** Where and how to reply. */
 export interface SlackReplyOptions {
@@ -128,4 +131,25 @@ export async function postSlackReply(
   } catch (error) {
     throw classify(error);
   }
+}
+
+/**
+ * The bot token of a slack trigger (`spec.slack.botTokenSecretRef`, in `namespace`); undefined
+ * when the trigger names none. Throws CredentialsNotFoundError when the Secret has no such key.
+ */
+export async function readSlackBotToken(
+  secrets: SecretSource,
+  namespace: string,
+  trigger: AgentTrigger,
+): Promise<string | undefined> {
+  const ref = trigger.spec.slack?.botTokenSecretRef;
+  if (!ref) return undefined;
+  const key = ref.key ?? 'botToken';
+  const token = await secrets.read(namespace, { name: ref.name, key });
+  if (!token) {
+    throw new CredentialsNotFoundError(
+      `Secret ${namespace}/${ref.name} has no key ${key} (spec.slack.botTokenSecretRef of AgentTrigger ${trigger.metadata.name})`,
+    );
+  }
+  return token;
 }

@@ -13,7 +13,15 @@
  *   same session, which exists already and is not started twice. (The price: removing a label and
  *   adding it again starts nothing while the first session exists.)
  * - Comments are `X-Gitea-Event: issue_comment` with action `created`, on issues and pull
- *   requests alike (`is_pull`).
+ *   requests alike (`is_pull`; on a pull request the payload carries it, with its head branch). A
+ *   reply to a thread on the diff arrives the same way, without its position: the follow-up reads
+ *   the thread from Gitea's API.
+ * - A submitted review is `X-Gitea-Event: pull_request_comment` (`pull_request_approved`,
+ *   `pull_request_rejected`) with action `reviewed` and only the review's type and body; its
+ *   comments on the diff, which Gitea sends no webhook for, are read from the API. Nothing in the
+ *   payload identifies the review, so its delivery id is the `X-Gitea-Delivery`.
+ * - A pull request merged or closed is `X-Gitea-Event: pull_request` with action `closed`
+ *   (`pull_request.merged` tells which).
  *
  * Gitea accounts carry no bot flag, so comments by the bot are recognised by the matcher (the
  * feedback marker, the trigger's assignee), not here.
@@ -21,7 +29,14 @@
 import type { TriggerEvent } from '../trigger-event.js';
 import { type Headers, headerValue } from './signatures.js';
 import { field, list, number, type ParsedDelivery, text } from './delivery.js';
-import { githubSubject, repositoryFields } from './github-events.js';
+import { githubSubject, pullRequestSubject, repositoryFields } from './github-events.js';
+
+/** Gitea's review events, by `X-Gitea-Event`, and the verdict each is. */
+const REVIEW_EVENTS: Record<string, string> = {
+  pull_request_comment: 'commented',
+  pull_request_approved: 'approved',
+  pull_request_rejected: 'changes_requested',
+};
 
 /** A user's login; Gitea writes it as `login` (and `username` for older clients). */
 function login(user: unknown): string | undefined {
@@ -38,8 +53,45 @@ export function parseGiteaDelivery(headers: Headers, payload: unknown): ParsedDe
   const action = text(payload, 'action');
   const issue = field(payload, 'issue');
   const repositoryFieldsOf = repositoryFields(field(payload, 'repository'));
-  const issueNumber = number(issue, 'number');
   const actor = login(field(payload, 'sender'));
+  const pull = field(payload, 'pull_request');
+  const review = REVIEW_EVENTS[name] !== undefined && action === 'reviewed';
+  const closed = name === 'pull_request' && action === 'closed';
+  if (review || closed) {
+    const pullNumber = number(payload, 'number') ?? number(pull, 'number');
+    const deliveryId = headerValue(headers, 'x-gitea-delivery') ?? headerValue(headers, 'x-forgejo-delivery');
+    if (!repositoryFieldsOf.repository || pullNumber === undefined || !deliveryId) {
+      return {
+        kind: 'invalid',
+        message:
+          'the payload has no repository.full_name or number, or the X-Gitea-Delivery header is missing',
+      };
+    }
+    const subject = { ...pullRequestSubject(pull), number: pullNumber };
+    const pullUrl = text(pull, 'html_url');
+    const base = {
+      source: 'gitea' as const,
+      ...repositoryFieldsOf,
+      ...(actor ? { actor } : {}),
+      subject,
+      deliveryId: `${repositoryFieldsOf.repository}#${pullNumber}/${review ? 'review' : 'closed'}/${deliveryId}`,
+      ...(pullUrl ? { links: [pullUrl] } : {}),
+    };
+    if (closed) {
+      return {
+        kind: 'events',
+        events: [{ ...base, kind: 'pullRequestClosed', merged: field(pull, 'merged') === true }],
+      };
+    }
+    const event: TriggerEvent = {
+      ...base,
+      kind: 'comment',
+      text: text(field(payload, 'review'), 'content') ?? '',
+      review: { kind: 'review', state: REVIEW_EVENTS[name]! },
+    };
+    return { kind: 'events', events: [event] };
+  }
+  const issueNumber = number(issue, 'number');
   const relevant =
     (name === 'issues' && (action === 'label_updated' || action === 'assigned' || action === 'opened')) ||
     (name === 'issue_comment' && action === 'created');
@@ -58,12 +110,20 @@ export function parseGiteaDelivery(headers: Headers, payload: unknown): ParsedDe
     const commentId = number(comment, 'id');
     if (commentId === undefined) return { kind: 'invalid', message: 'the payload has no comment.id' };
     const commentUrl = text(comment, 'html_url');
+    const onPull = subject.isPullRequest || field(payload, 'is_pull') === true;
+    const head = onPull ? pullRequestSubject(pull) : undefined;
     const event: TriggerEvent = {
       ...base,
       kind: 'comment',
       deliveryId: `${key}/comment/${commentId}`,
-      subject: { ...subject, isPullRequest: subject.isPullRequest || field(payload, 'is_pull') === true },
+      subject: {
+        ...subject,
+        isPullRequest: onPull,
+        ...(head?.headBranch ? { headBranch: head.headBranch } : {}),
+        ...(head?.headRepository ? { headRepository: head.headRepository } : {}),
+      },
       text: text(comment, 'body') ?? '',
+      commentId,
       ...(commentUrl ? { links: [commentUrl] } : {}),
     };
     const author = login(field(comment, 'user'));

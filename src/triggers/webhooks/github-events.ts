@@ -1,9 +1,13 @@
 /**
- * GitHub webhook deliveries → TriggerEvent. The events that can start a session are `issues`
- * with action `labeled` (the label added is `label`) or `assigned` (the user is `assignee`), and
- * `issue_comment` with action `created` (on an issue or a pull request). Everything else,
- * including `ping` and comments by a bot account (`sender.type: Bot`, which is how a GitHub App's
- * own comments arrive — Shepherd's feedback among them), is acknowledged and ignored.
+ * GitHub webhook deliveries → TriggerEvent. The events that can start a session, or continue one,
+ * are `issues` with action `labeled` (the label added is `label`) or `assigned` (the user is
+ * `assignee`), `issue_comment` with action `created` (on an issue or a pull request),
+ * `pull_request_review_comment` with action `created` (a comment on a line of the diff: its
+ * position and the ids of its review and thread come along) and `pull_request_review` with action
+ * `submitted` (the review's body is the text). `pull_request` with action `closed` is the end of
+ * the pull request, for the session whose output branch it is. Everything else, including `ping`
+ * and comments by a bot account (`sender.type: Bot`, which is how a GitHub App's own comments
+ * arrive — Shepherd's feedback among them), is acknowledged and ignored.
  *
  * The delivery id is `X-GitHub-Delivery`, which GitHub keeps when a delivery is redelivered.
  * Payload shapes are GitHub's, as published in @octokit/webhooks-schemas (the tests run the
@@ -29,6 +33,20 @@ export function githubSubject(issue: unknown): TriggerSubject {
     ...(issueNumber !== undefined ? { number: issueNumber } : {}),
     isPullRequest: field(issue, 'pull_request') != null,
     labels,
+  };
+}
+
+/** The subject of a `pull_request` object: the pull request, its head branch and the head's repository. */
+export function pullRequestSubject(pull: unknown): TriggerSubject {
+  const subject = githubSubject(pull);
+  const head = field(pull, 'head');
+  const headBranch = text(head, 'ref');
+  const headRepository = text(field(head, 'repo'), 'full_name');
+  return {
+    ...subject,
+    isPullRequest: true,
+    ...(headBranch ? { headBranch } : {}),
+    ...(headRepository ? { headRepository } : {}),
   };
 }
 
@@ -75,21 +93,94 @@ export function parseGitHubDelivery(headers: Headers, payload: unknown): ParsedD
     if (!assignee) return { kind: 'invalid', message: 'an issues.assigned payload has no assignee.login' };
     return { kind: 'events', events: [{ ...base, kind: 'issueAssigned', assignee, subject }] };
   }
-  if (name === 'issue_comment' && action === 'created') {
+  const isComment =
+    (name === 'issue_comment' && action === 'created') ||
+    (name === 'pull_request_review_comment' && action === 'created') ||
+    (name === 'pull_request_review' && action === 'submitted');
+  if (isComment) {
     if (text(sender, 'type') === 'Bot') {
       return { kind: 'ignored', reason: `a comment by the bot ${actor ?? ''} is never a request`.trim() };
     }
+    if (name === 'pull_request_review') {
+      const review = field(payload, 'review');
+      const reviewId = number(review, 'id');
+      const state = text(review, 'state');
+      const reviewUrl = text(review, 'html_url');
+      return {
+        kind: 'events',
+        events: [
+          {
+            ...base,
+            kind: 'comment',
+            subject: pullRequestSubject(field(payload, 'pull_request')),
+            text: text(review, 'body') ?? '',
+            review: {
+              kind: 'review',
+              ...(reviewId !== undefined ? { reviewId } : {}),
+              ...(state ? { state: state.toLowerCase() } : {}),
+            },
+            ...(reviewUrl ? { links: [reviewUrl] } : {}),
+          },
+        ],
+      };
+    }
     const comment = field(payload, 'comment');
     const commentUrl = text(comment, 'html_url');
+    const commentId = number(comment, 'id');
+    const event: TriggerEvent = {
+      ...base,
+      kind: 'comment',
+      subject: githubSubject(field(payload, 'issue')),
+      text: text(comment, 'body') ?? '',
+      ...(commentId !== undefined ? { commentId } : {}),
+      ...(commentUrl ? { links: [commentUrl] } : {}),
+    };
+    if (name === 'issue_comment') return { kind: 'events', events: [event] };
+    const path = text(comment, 'path');
+    const line = number(comment, 'line') ?? number(comment, 'original_line');
+    const startLine = number(comment, 'start_line') ?? number(comment, 'original_start_line');
+    const diffHunk = text(comment, 'diff_hunk');
+    const commitId = text(comment, 'commit_id');
+    const reviewId = number(comment, 'pull_request_review_id');
+    const inReplyTo = number(comment, 'in_reply_to_id');
+    return {
+      kind: 'events',
+      events: [
+        {
+          ...event,
+          subject: pullRequestSubject(field(payload, 'pull_request')),
+          review: {
+            kind: 'comment',
+            ...(path
+              ? {
+                  position: {
+                    path,
+                    ...(line !== undefined ? { line } : {}),
+                    ...(startLine !== undefined && startLine !== line ? { startLine } : {}),
+                    ...(diffHunk ? { diffHunk } : {}),
+                    ...(commitId ? { commitId } : {}),
+                  },
+                }
+              : {}),
+            ...(reviewId !== undefined ? { reviewId } : {}),
+            ...(inReplyTo !== undefined ? { inReplyTo } : {}),
+          },
+        },
+      ],
+    };
+  }
+  if (name === 'pull_request' && action === 'closed') {
+    const pull = field(payload, 'pull_request');
+    const pullUrl = text(pull, 'html_url');
     return {
       kind: 'events',
       events: [
         {
           ...base,
-          kind: 'comment',
-          subject: githubSubject(field(payload, 'issue')),
-          text: text(comment, 'body') ?? '',
-          ...(commentUrl ? { links: [commentUrl] } : {}),
+          kind: 'pullRequestClosed',
+          subject: pullRequestSubject(pull),
+          merged: field(pull, 'merged') === true,
+          ...(pullUrl ? { links: [pullUrl] } : {}),
         },
       ],
     };

@@ -15,6 +15,12 @@
  * 5. The starts are queued (start-queue.ts) and made after the answer: SessionBackend.create for
  *    forge and Slack triggers; for Jira, the injected `startJiraTicket`, which claims the ticket
  *    and starts its workflow `jira/<site>/<key>`.
+ * 6. A follow-up — a comment addressed to Shepherd on a session's issue or pull request, a reply in
+ *    its Slack thread, its pull request closed — is planned from memory too (one per namespace,
+ *    src/triggers/conversations/follow-up-match.ts) and queued with the starts of its namespace: it
+ *    looks for the session after the answer, and only when none takes it are those sessions
+ *    started, as they would be without conversations. So the answer of such a delivery names the
+ *    sessions it would start, and says the choice is made after it.
  *
  * No Kubernetes or Temporal call happens before the answer.
  */
@@ -25,6 +31,9 @@ import { ApiError } from '../../api/errors.js';
 import type { ApiMetrics } from '../../api/metrics.js';
 import type { SessionBackend } from '../../api/session-backend.js';
 import type { AgentTrigger, TriggerSource } from '../../resources/types.js';
+import { eventThread, planFollowUps } from '../conversations/follow-up-match.js';
+import type { FollowUpDeps } from '../conversations/follow-up-ports.js';
+import { createFollowUps } from '../conversations/follow-ups.js';
 import type { SessionSpecValidator } from '../template-validation.js';
 import type { CatalogTrigger, TriggerCatalog } from '../trigger-catalog.js';
 import { matchDelivery } from '../trigger-match.js';
@@ -85,6 +94,11 @@ export interface WebhookReceiverOptions {
   logger: Logger;
   /** Jira deliveries start nothing without it (they are acknowledged and logged). */
   startJiraTicket?: StartJiraTicket;
+  /**
+   * Follow-ups: comments, Slack thread replies and closed pull requests for sessions that exist
+   * (src/triggers/conversations/). Without it every delivery only starts new sessions.
+   */
+  followUps?: FollowUpDeps;
   metrics?: Pick<ApiMetrics, 'webhookDeliveries'>;
   /** The clock, for Slack's timestamp window. @default Date.now */
   now?: () => number;
@@ -172,6 +186,7 @@ const ref = (trigger: AgentTrigger) => `${trigger.metadata.namespace ?? 'default
 /** Creates a receiver; call `stop` when the API stops. */
 export function createWebhookReceiver(options: WebhookReceiverOptions): WebhookReceiver {
   const { catalog, backend, validator, logger, startJiraTicket, metrics } = options;
+  const followUps = options.followUps ? createFollowUps({ ...options.followUps, logger }) : undefined;
   const now = options.now ?? Date.now;
   const seen = new LRUCache<string, true>({
     max: options.dedupe?.max ?? 10_000,
@@ -279,8 +294,13 @@ export function createWebhookReceiver(options: WebhookReceiverOptions): WebhookR
       );
 
       const sessions: SessionRef[] = [];
-      const jobs: Array<{
+      let jobs: Array<{
+        /** The delivery's key in the recent deliveries. */
         key: string;
+        /** The queue's key: jobs with one key run one at a time. */
+        queueKey: string;
+        /** Keys of the starts a follow-up carries, remembered with it. */
+        carries?: string[];
         session?: SessionRef;
         start: () => Promise<void>;
         retryable: (e: unknown) => boolean;
@@ -302,6 +322,7 @@ export function createWebhookReceiver(options: WebhookReceiverOptions): WebhookR
           }
           jobs.push({
             key,
+            queueKey: key,
             what: { ...what, ticket: event.jira?.key },
             start: async () => {
               await startJiraTicket({ trigger, event });
@@ -332,6 +353,7 @@ export function createWebhookReceiver(options: WebhookReceiverOptions): WebhookR
         }
         jobs.push({
           key,
+          queueKey: `${session.namespace}/${session.name}`,
           session: sessionRef,
           what: { ...what, session: `${session.namespace}/${session.name}` },
           start: async () => {
@@ -352,16 +374,54 @@ export function createWebhookReceiver(options: WebhookReceiverOptions): WebhookR
         });
       }
 
+      let followed = 0;
+      for (const plan of followUps
+        ? planFollowUps(
+            usable.map((entry) => entry.trigger),
+            parsed.events,
+          )
+        : []) {
+        const key = `${source}\nfollow-up\n${plan.namespace}\n${plan.event.deliveryId}`;
+        // The namespace's new sessions wait for the follow-up: made only when no session takes it.
+        const starts = jobs.filter((job) => job.session?.namespace === plan.namespace);
+        jobs = jobs.filter((job) => !starts.includes(job));
+        if (seen.has(key)) {
+          duplicates += 1;
+          continue;
+        }
+        followed += 1;
+        jobs.push({
+          key,
+          // One at a time per thread, so two comments in a row reach the session in order.
+          queueKey: `${plan.namespace}/thread/${eventThread(plan.event) ?? plan.event.deliveryId}`,
+          carries: starts.map((job) => job.key),
+          what: {
+            source,
+            deliveryId,
+            namespace: plan.namespace,
+            eventId: plan.event.deliveryId,
+            followUp: plan.event.kind,
+          },
+          start: async () => {
+            const result = await followUps!.run(plan, starts.length > 0);
+            if (result.outcome !== 'none') return;
+            for (const job of starts) await job.start();
+          },
+          retryable: createRetryable,
+        });
+      }
+
       let queued = 0;
       for (const job of jobs) {
         const offered = queue.offer({
-          key: job.session ? `${job.session.namespace}/${job.session.name}` : job.key,
+          key: job.queueKey,
           what: job.what,
           run: job.start,
           retryable: job.retryable,
         });
         if (offered) {
           seen.set(job.key, true);
+          for (const carried of job.carries ?? []) seen.set(carried, true);
           queued += 1;
         }
       }
@@ -381,10 +441,13 @@ export function createWebhookReceiver(options: WebhookReceiverOptions): WebhookR
           { source, deliveryId, sessions: sessions.map((s) => `${s.namespace}/${s.name}`), starts: queued },
           'webhook delivery accepted',
         );
+        const names = sessions.map((s) => `${s.namespace}/${s.name}`).join(', ');
         const started =
           source === 'jira'
             ? `starting ${queued} Jira ticket(s)`
-            : `starting ${sessions.map((s) => `${s.namespace}/${s.name}`).join(', ')}`;
+            : followed > 0
+              ? `passing this on to the session it is for${names ? `, or starting ${names} if there is none` : ''}`
+              : `starting ${names}`;
         return answer(202, { status: 'accepted', message: `Shepherd is ${started}`, sessions });
       }
       if (duplicates > 0) {
