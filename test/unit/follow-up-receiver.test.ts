@@ -74,7 +74,7 @@ const reviewReply = (body: string, repository = REPO, head = `shepherd/${SESSION
       p.sender.login = 'bob';
       p.repository.full_name = repository;
       p.pull_request.head.ref = head;
-      p.pull_request.head.repo!.full_name = repository;
+      p.pull_request.head.repo.full_name = repository;
     },
     (p) => (p.comment as { line?: number }).line === 265,
   );
