@@ -2,7 +2,8 @@
  * A real Gitea for tests, on loopback in a private temp directory: SQLite, no mail, no SSH, git
  * over HTTP, webhooks allowed to loopback and delivered at once. It comes up with an admin and a
  * bot user (`shepherd-bot`), each with an API token, and offers the few API calls a test of the
- * issue → webhook → pushed branch → pull request → comment flow needs. The binary is the pinned
+ * issue → webhook → pushed branch → pull request → comment flow needs, and of a conversation on
+ * it: comments, a review on the diff, closing the pull request. The binary is the pinned
  * one (`npm run setup -- gitea`, or $SHEPHERD_GITEA).
  */
 import { randomBytes } from 'node:crypto';
@@ -72,6 +73,22 @@ export interface GiteaComment {
   body: string;
   user: { login: string };
 }
+export interface GiteaCommit {
+  sha: string;
+  commit: { message: string };
+}
+export interface GiteaReview {
+  id: number;
+  body: string;
+  state: string;
+  user: { login: string };
+}
+/** A comment of a review on the diff: `new_position` is the line in the new file. */
+export interface GiteaReviewCommentOption {
+  path: string;
+  body: string;
+  new_position: number;
+}
 
 /** A running Gitea. */
 export interface Gitea {
@@ -102,6 +119,30 @@ export interface Gitea {
   /** Pull requests in any state. */
   listPulls(owner: string, repo: string): Promise<GiteaPull[]>;
   listComments(owner: string, repo: string, issue: number): Promise<GiteaComment[]>;
+  /** A comment on an issue or pull request, by the admin; an `issue_comment` webhook fires. */
+  createComment(owner: string, repo: string, issue: number, body: string): Promise<GiteaComment>;
+  /**
+   * Submits a review of a pull request by the admin, with comments on the diff; Gitea delivers it
+   * as `pull_request_comment` (`COMMENT`), `pull_request_approved` or `pull_request_rejected`.
+   */
+  createReview(
+    owner: string,
+    repo: string,
+    pull: number,
+    review: {
+      body: string;
+      event?: 'COMMENT' | 'APPROVED' | 'REQUEST_CHANGES';
+      comments?: GiteaReviewCommentOption[];
+    },
+  ): Promise<GiteaReview>;
+  /** Closes a pull request without merging it; a `pull_request` webhook (`closed`) fires. */
+  closePull(owner: string, repo: string, pull: number): Promise<GiteaPull>;
+  /** The commits of a pull request, newest first (as `git log` lists them). */
+  listPullCommits(owner: string, repo: string, pull: number): Promise<GiteaCommit[]>;
+  /** The names of the files a pull request changes. */
+  listPullFiles(owner: string, repo: string, pull: number): Promise<string[]>;
+  /** A file's text at `ref` (a branch, tag or commit). */
+  readFile(owner: string, repo: string, path: string, ref: string): Promise<string>;
   /** Kills the server's process group and removes its directory. Safe to call twice. */
   stop(): Promise<void>;
 }
@@ -336,6 +377,29 @@ export async function startGitea(options: GiteaOptions = {}): Promise<Gitea> {
       listPulls: (owner, repo) => api<GiteaPull[]>(`${repoPath(owner, repo)}/pulls?state=all`),
       listComments: (owner, repo, issue) =>
         api<GiteaComment[]>(`${repoPath(owner, repo)}/issues/${issue}/comments`),
+      createComment: (owner, repo, issue, body) =>
+        api<GiteaComment>(`${repoPath(owner, repo)}/issues/${issue}/comments`, { body: { body } }),
+      createReview: (owner, repo, pull, review) =>
+        api<GiteaReview>(`${repoPath(owner, repo)}/pulls/${pull}/reviews`, {
+          body: { body: review.body, event: review.event ?? 'COMMENT', comments: review.comments ?? [] },
+        }),
+      closePull: (owner, repo, pull) =>
+        api<GiteaPull>(`${repoPath(owner, repo)}/pulls/${pull}`, {
+          method: 'PATCH',
+          body: { state: 'closed' },
+        }),
+      listPullCommits: (owner, repo, pull) =>
+        api<GiteaCommit[]>(`${repoPath(owner, repo)}/pulls/${pull}/commits`),
+      async listPullFiles(owner, repo, pull) {
+        const files = await api<Array<{ filename: string }>>(`${repoPath(owner, repo)}/pulls/${pull}/files`);
+        return files.map((f) => f.filename);
+      },
+      async readFile(owner, repo, path, ref) {
+        const file = await api<{ content: string }>(
+          `${repoPath(owner, repo)}/contents/${path.split('/').map(encodeURIComponent).join('/')}?ref=${encodeURIComponent(ref)}`,
+        );
+        return Buffer.from(file.content, 'base64').toString('utf8');
+      },
       stop,
     };
   } catch (error) {
