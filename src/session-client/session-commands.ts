@@ -61,13 +61,20 @@ export interface StartSessionWorkflowOptions {
    * @default none: a plain start, which leaves a running workflow alone
    */
   signal?: 'restart';
+  /**
+   * A plain start of the id's first run: refused (as `already-running`) when the id has had a
+   * run since the caller looked, even a closed one, so a start decided on an old look never
+   * follows a run that was terminated meanwhile.
+   * @default false: a closed run of the id may be followed by a new one
+   */
+  firstRun?: boolean;
 }
 
 /** What {@link startSessionWorkflow} did. */
 export type StartSessionWorkflowResult =
   /** A new run started. */
   | { outcome: 'started'; runId: string }
-  /** A plain start found the workflow running and left it alone. */
+  /** A plain start found the workflow running and left it alone (or, `firstRun`, found it had run). */
   | { outcome: 'already-running' }
   /** The restart signal reached a running run, or a new run started with it. */
   | { outcome: 'restart-signalled'; runId: string };
@@ -80,7 +87,7 @@ export async function startSessionWorkflow(
   client: Client,
   options: StartSessionWorkflowOptions,
 ): Promise<StartSessionWorkflowResult> {
-  const { taskQueue, input, restartGeneration, signal } = options;
+  const { taskQueue, input, restartGeneration, signal, firstRun = false } = options;
   const memo = {
     ...(input.uid === undefined ? {} : { [SESSION_UID_MEMO]: input.uid }),
     ...(restartGeneration === undefined ? {} : { [RESTART_GENERATION_MEMO]: restartGeneration }),
@@ -88,7 +95,10 @@ export async function startSessionWorkflow(
   const common = {
     taskQueue,
     workflowId: sessionWorkflowId(input.namespace, input.name),
-    workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE,
+    workflowIdReusePolicy:
+      firstRun && signal !== 'restart'
+        ? WorkflowIdReusePolicy.REJECT_DUPLICATE
+        : WorkflowIdReusePolicy.ALLOW_DUPLICATE,
     memo,
     // What the Web UI shows for the run before it has said anything itself.
     staticSummary: `AgentSession ${input.namespace}/${input.name}`,

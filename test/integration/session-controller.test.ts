@@ -22,6 +22,7 @@ import { RESTART_STOP_REASON } from '../../src/runtime/kubernetes/session-decisi
 import {
   RESTART_GENERATION_MEMO,
   SESSION_UID_MEMO,
+  startSessionWorkflow,
   stopSession,
 } from '../../src/session-client/session-commands.js';
 import { Reason } from '../../src/resources/conditions.js';
@@ -494,4 +495,29 @@ test('a run closed in Temporal without a final status is marked Failed at the ne
       );
     }),
   );
+});
+
+test("a session's first run is never started behind a run that appeared and closed since the lookup", async () => {
+  // What a second replica does when it decided to start before another started the run and an
+  // operator terminated it: the start is refused, so the terminated run is marked, not replaced.
+  const input = { namespace: `first-${randomSuffix()}`, name: 'once', uid: 'uid-1' };
+  const handle = temporal.client.workflow.getHandle(sessionWorkflowId(input.namespace, input.name));
+  const first = await startSessionWorkflow(temporal.client, {
+    taskQueue: temporal.taskQueue,
+    input,
+    firstRun: true,
+  });
+  assert.equal(first.outcome, 'started');
+  await handle.terminate('operator');
+  const late = await startSessionWorkflow(temporal.client, {
+    taskQueue: temporal.taskQueue,
+    input,
+    firstRun: true,
+  });
+  assert.deepEqual(late, { outcome: 'already-running' });
+  assert.equal((await handle.describe()).status.name, 'TERMINATED');
+  // A start that knows of the closed run (a deleted CR's, say) may follow it.
+  const next = await startSessionWorkflow(temporal.client, { taskQueue: temporal.taskQueue, input });
+  assert.equal(next.outcome, 'started');
+  await handle.terminate('done');
 });

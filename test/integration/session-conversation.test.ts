@@ -21,6 +21,7 @@ import { useWorker } from '../support/worker-fixture.js';
 const kc = kubeConfig();
 const core = kc.makeApiClient(k8s.CoreV1Api);
 const batch = kc.makeApiClient(k8s.BatchV1Api);
+const rbac = kc.makeApiClient(k8s.RbacAuthorizationV1Api);
 const objects = shepherdObjects(kc);
 const fixture = useWorker(kc);
 
@@ -52,6 +53,12 @@ async function children(namespace: string, name: string) {
   return {
     jobs: (await batch.listNamespacedJob({ namespace, labelSelector })).items,
     secrets: (await core.listNamespacedSecret({ namespace, labelSelector })).items,
+    // The runner's identity, which the cleanup between turns removes last.
+    access: [
+      ...(await core.listNamespacedServiceAccount({ namespace, labelSelector })).items,
+      ...(await rbac.listNamespacedRole({ namespace, labelSelector })).items,
+      ...(await rbac.listNamespacedRoleBinding({ namespace, labelSelector })).items,
+    ],
     pvcs: (await core.listNamespacedPersistentVolumeClaim({ namespace, labelSelector })).items
       .filter((p) => !p.metadata?.deletionTimestamp)
       .map((p) => p.metadata!.uid!),
@@ -68,11 +75,13 @@ test('a conversation takes turns on one workspace, survives a worker killed whil
   const afterTurn1 = await eventually(
     'the runner of turn 1 to be removed',
     () => children(namespace, name),
-    (c) => c.jobs.length === 0 && c.secrets.length === 0,
+    (c) => c.jobs.length === 0 && c.secrets.length === 0 && c.access.length === 0,
   );
   assert.equal(afterTurn1.pvcs.length, 1, 'the workspace stays between turns');
 
   // The worker dies while the session waits; the next prompt still reaches it once it is back.
+  // (Killed during the cleanup instead, the lost activity would hold the session for its
+  // one-minute start-to-close timeout: that is Temporal's, not what this test is about.)
   await fixture.worker.kill();
   await fixture.worker.restart();
   const sent = await sendSessionPrompt(fixture.client, namespace, name, {
@@ -86,6 +95,7 @@ test('a conversation takes turns on one workspace, survives a worker killed whil
     "turn 2's Job",
     async () => (await children(namespace, name)).jobs,
     (jobs) => jobs.length === 1,
+    60_000,
   );
   const env = job[0]?.spec?.template.spec?.containers.find((c) => c.name === 'runner')?.env ?? [];
   assert.equal(env.find((e) => e.name === RUNNER_ENV.attempt)?.value, '2');

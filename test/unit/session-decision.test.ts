@@ -70,7 +70,11 @@ const deleted = (session: AgentSession) => ({ session, deleted: true });
 
 test('a new session with no run of its workflow id is started, after looking the run up', () => {
   assert.deepEqual(decide(live(cr()), NOT_LOOKED_UP, undefined), { kind: 'look-up-latest-run' });
-  assert.deepEqual(decide(live(cr()), undefined, undefined), { kind: 'start', record: { started: true } });
+  assert.deepEqual(decide(live(cr()), undefined, undefined), {
+    kind: 'start',
+    record: { started: true },
+    firstRun: true,
+  });
 });
 
 test('a session whose status names its workflow, or that this controller started, needs no lookup on an event', () => {
@@ -261,6 +265,7 @@ test('a held session set to Running gets its first run, which consumes the stop 
     kind: 'start',
     restartGeneration: 3,
     record: { started: true },
+    firstRun: true,
   });
   assert.deepEqual(decide(live(held), run({ restartGeneration: 3 }), undefined), {
     kind: 'clear-stop-request',

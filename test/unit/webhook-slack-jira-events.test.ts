@@ -88,12 +88,13 @@ test('an app mention is a request without the mention, replied to in its thread'
       kind: 'appMention',
       deliveryId: 'Ev0MDYGDKJ',
       text: 'fix the flaky test',
-      slack: { channel: 'C0LAN2Q65', threadTs: '1515449438.000011', teamId: 'T061EG9R6' },
+      slack: { channel: 'C0LAN2Q65', threadTs: '1515449438.000011', inThread: false, teamId: 'T061EG9R6' },
     },
   );
   const inThread = parseSlackDelivery(mention('<@U0LAN0Z89> again', { thread_ts: '1515449000.000001' }));
   assert.ok(inThread.kind === 'events');
   assert.equal(inThread.events[0]!.slack?.threadTs, '1515449000.000001');
+  assert.equal(inThread.events[0]!.slack?.inThread, true);
   // A mention needs no command word; a leading one is taken off the request.
   assert.equal(matchTrigger(agentTrigger('slack', {}), event!).matches, true);
   const withWord = parseSlackDelivery(mention('<@U0LAN0Z89> /shepherd fix it'));

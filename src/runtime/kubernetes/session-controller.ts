@@ -293,12 +293,14 @@ export function createSessionController(options: SessionControllerOptions): Sess
           taskQueue,
           input: workflowInput(session, false),
           ...(action.restartGeneration === undefined ? {} : { restartGeneration: action.restartGeneration }),
+          ...(action.firstRun ? { firstRun: true } : {}),
         });
         if (result.outcome === 'started') {
           counters.started += 1;
           logger.info({ workflowId, ...result }, 'session workflow started');
         } else {
-          // Another replica (or the API) started it between our look and our start.
+          // Another replica (or the API) started it between our look and our start; if that run
+          // has closed already, the next resync sees it.
           counters.alreadyStarted += 1;
           logger.debug({ workflowId }, 'session workflow was already started');
         }

@@ -108,9 +108,11 @@ export type SessionAction =
   | { kind: 'nothing'; reason: NothingReason; record?: HandledUpdate }
   /**
    * Start the session's first run (memo: the uid, and `restartGeneration` when it is started by
-   * desiredState Running after a hold, so the record of the stop is seen consumed).
+   * desiredState Running after a hold, so the record of the stop is seen consumed). `firstRun`:
+   * the workflow id had no run when looked up, so the start must not follow a run that appeared
+   * since (another replica's, already closed): that one is this session's, and decided on instead.
    */
-  | { kind: 'start'; record: HandledUpdate; restartGeneration?: number }
+  | { kind: 'start'; record: HandledUpdate; restartGeneration?: number; firstRun?: true }
   /**
    * Cancel the running run of an earlier CR of the same name (never signal it: it is not ours),
    * then decide again once it closed.
@@ -302,7 +304,14 @@ export function decide(
     }
     // Never started (held): the first run. Otherwise a new run continues the attempt count.
     const everRan = owned || Boolean(session.status?.workflowId) || entry.started === true;
-    if (!everRan) return { kind: 'start', restartGeneration: generation, record: { started: true } };
+    if (!everRan) {
+      return {
+        kind: 'start',
+        restartGeneration: generation,
+        record: { started: true },
+        ...firstRun(latestRun),
+      };
+    }
     return { kind: 'restart-as-new-run', generation, record: { started: true } };
   }
 
@@ -319,7 +328,12 @@ export function decide(
     if (runOwnedBy(latestRun, session, uid)) return nothing('owns-latest-run', { started: true });
     if (latestRun.status === 'RUNNING') return cancelOtherRun(latestRun);
   }
-  return { kind: 'start', record: { started: true } };
+  return { kind: 'start', record: { started: true }, ...firstRun(latestRun) };
+}
+
+/** Marks a start as the workflow id's first run when the lookup found none. */
+function firstRun(latestRun: LatestRun | undefined): { firstRun?: true } {
+  return latestRun === undefined ? { firstRun: true } : {};
 }
 
 function cancelOtherRun(run: LatestRun): SessionAction {
