@@ -1,11 +1,14 @@
 /**
- * `npm run bench:prompts -- [--sessions N] [--turns T]`: N conversations kept open on ONE worker
- * process on the real environment, each taking T follow-up prompts, one after the other as each
- * goes Idle (all N at once). It reports, over the N × T prompts:
+ * `npm run bench:prompts -- [--sessions N] [--turns T] [--immediate]`: N conversations kept open
+ * on ONE worker process on the real environment, each taking T follow-up prompts, one after the
+ * other as each goes Idle (all N at once). A prompt is sent once the session has removed its last
+ * runner, as a person replying takes longer than that; `--immediate` sends it the moment the
+ * session is Idle, so the next turn also waits for that clean-up. It reports, over the N × T prompts:
  *  - prompt accepted → the next turn's Job exists (p50/p99): the time the issue's target is about
  *    (p99 ≤ 1 s), from the moment `sendSessionPrompt` returns the turn to the Job's ADDED event;
  *  - the Update's round trip (sent → accepted, p50/p99), which a caller waits for;
- *  - how many turns ended Succeeded, and Jobs per attempt (must be exactly one).
+ *  - how many turns ended Succeeded, and Jobs per attempt (must be exactly one);
+ *  - per activity, how long it ran and how long it waited for a worker slot.
  * Every runner runs one second on the KWOK node and exits 0.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -15,10 +18,11 @@ import { Client, Connection } from '@temporalio/client';
 import { FAKE_POD_ANNOTATIONS } from '../src/devenv/kwok-stages.js';
 import { startEnvironment } from '../src/devenv/environment.js';
 import { missingTools, toolPaths } from '../src/processes/tools.js';
-import { GROUP, PLURAL, VERSION } from '../src/resources/constants.js';
+import { GROUP, PLURAL, SESSION_LABEL, VERSION } from '../src/resources/constants.js';
 import type { AgentSession } from '../src/resources/types.js';
 import { jobName } from '../src/runtime/kubernetes/builders/session-names.js';
 import { sendSessionPrompt } from '../src/session-client/session-commands.js';
+import { sessionWorkflowId } from '../src/workflows/session-contract.js';
 import { installCrds } from '../test/support/crds.js';
 import { shepherdObjects } from '../test/support/shepherd-objects.js';
 import { startWorkerProcess } from '../test/support/worker-process.js';
@@ -27,10 +31,12 @@ const { values } = parseArgs({
   options: {
     sessions: { type: 'string', default: '20' },
     turns: { type: 'string', default: '5' },
+    immediate: { type: 'boolean', default: false },
   },
 });
 const total = Number(values.sessions);
 const followUps = Number(values.turns);
+const immediate = values.immediate;
 
 function percentile(samples: number[], p: number): number {
   if (samples.length === 0) return NaN;
@@ -116,10 +122,25 @@ try {
     }
   };
 
+  /**
+   * Waits until the idle session's clean-up between turns is done: the runner's identity, which it
+   * removes last, is gone, and no activity is in flight.
+   */
+  const cleanedUp = async (name: string): Promise<void> => {
+    const handle = client.workflow.getHandle(sessionWorkflowId(namespace, name));
+    const labelSelector = `${SESSION_LABEL}=${name}`;
+    while ((await core.listNamespacedServiceAccount({ namespace, labelSelector })).items.length > 0) {
+      await sleep(100);
+    }
+    while ((await handle.describe()).raw.pendingActivities?.length) await sleep(50);
+  };
+
   const toJob: number[] = [];
   const roundTrip: number[] = [];
   const failures: string[] = [];
-  console.log(`# ${total} conversations, ${followUps} follow-up prompts each`);
+  console.log(
+    `# ${total} conversations, ${followUps} follow-up prompts each, sent ${immediate ? 'the moment each is Idle' : 'once each has cleaned up'}`,
+  );
   const started = Date.now();
   await Promise.all(
     Array.from({ length: total }, async (_, i) => {
@@ -140,6 +161,7 @@ try {
         );
         for (let turn = 1; turn <= followUps; turn += 1) {
           const idle = await idleAfter(name, turn);
+          if (!immediate) await cleanedUp(name);
           const job = jobName(name, (idle.status?.attempt ?? 0) + 1);
           const sent = performance.now();
           const outcome = await sendSessionPrompt(client, namespace, name, {
@@ -161,6 +183,37 @@ try {
   await jobs.stop();
   await sessions.stop();
 
+  // Where the time goes: each activity's wait for a worker slot and its own run, from the
+  // sessions' histories.
+  const waited = new Map<string, number[]>();
+  const ran = new Map<string, number[]>();
+  const ms = (t: { seconds?: unknown; nanos?: number | null } | null | undefined) =>
+    Number(t?.seconds ?? 0) * 1000 + (t?.nanos ?? 0) / 1e6;
+  for (const name of latest.keys()) {
+    const history = await client.workflow.getHandle(sessionWorkflowId(namespace, name)).fetchHistory();
+    const scheduled = new Map<string, { type: string; at: number }>();
+    const started = new Map<string, number>();
+    for (const event of history.events ?? []) {
+      const id = String(event.eventId);
+      const at = ms(event.eventTime);
+      const s = event.activityTaskScheduledEventAttributes;
+      if (s) scheduled.set(id, { type: s.activityType?.name ?? '?', at });
+      const st = event.activityTaskStartedEventAttributes;
+      if (st) {
+        const of = scheduled.get(String(st.scheduledEventId));
+        if (of) (waited.get(of.type) ?? waited.set(of.type, []).get(of.type)!).push(at - of.at);
+        started.set(String(st.scheduledEventId), at);
+      }
+      const c = event.activityTaskCompletedEventAttributes;
+      if (c) {
+        const of = scheduled.get(String(c.scheduledEventId));
+        const from = started.get(String(c.scheduledEventId));
+        if (of && from !== undefined)
+          (ran.get(of.type) ?? ran.set(of.type, []).get(of.type)!).push(at - from);
+      }
+    }
+  }
+
   const turnsSucceeded = [...latest.values()]
     .flatMap((s) => s.status?.turns ?? [])
     .filter((t) => t.result === 'Succeeded').length;
@@ -176,6 +229,12 @@ try {
   console.log(
     `Update round trip (sent → accepted): p50 ${fmt(percentile(roundTrip, 50))}, p99 ${fmt(percentile(roundTrip, 99))}`,
   );
+  for (const [type, samples] of [...ran].sort(([a], [b]) => a.localeCompare(b))) {
+    const queue = waited.get(type) ?? [];
+    console.log(
+      `  ${type}: runs p50 ${fmt(percentile(samples, 50))}, p99 ${fmt(percentile(samples, 99))}; waits for a worker p50 ${fmt(percentile(queue, 50))}, p99 ${fmt(percentile(queue, 99))} (${samples.length})`,
+    );
+  }
 } finally {
   await connection?.close();
   await worker?.stop();

@@ -6,7 +6,7 @@
  * (ObjectConflictError otherwise), "not found" on delete is success, and only owned objects are
  * deleted. A refusal by the runtime is RejectedError: neither is worth retrying.
  */
-import type { AgentSessionSpec, AgentSessionStatus } from '../resources/types.js';
+import type { AgentSessionSpec, AgentSessionStatus, TurnStatus } from '../resources/types.js';
 import type { RunnerTermination } from '../session/exit-outcome.js';
 import type { ResolvedSession } from '../session/resolved-session.js';
 import type { RunnerEvent } from '../workflows/session-contract.js';
@@ -25,6 +25,8 @@ export interface LoadSessionInput extends SessionRef {
   labels?: Record<string, string>;
   /** The previous run's last attempt, when the runtime keeps no status of its own. */
   previousAttempt?: number;
+  /** The previous run's turns, likewise. */
+  previousTurns?: TurnStatus[];
 }
 
 /** What `loadSession` found. */
@@ -32,6 +34,8 @@ export interface LoadedSession {
   session: ResolvedSession;
   /** The last attempt an earlier run recorded, 0 for a new session. */
   previousAttempt: number;
+  /** The turns an earlier run of a conversation recorded, which a restart goes on from. */
+  previousTurns?: TurnStatus[];
 }
 
 /** The workspace once provisioned. */

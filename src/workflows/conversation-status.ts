@@ -5,7 +5,14 @@
  * each, and the question is in the status only while it waits.
  */
 import { ConditionType, Reason } from '../resources/conditions.js';
-import type { AgentSessionStatus, PromptSource, TurnResult, TurnStatus, Usage } from '../resources/types.js';
+import {
+  type AgentSessionStatus,
+  type PromptSource,
+  TRIGGER_SOURCES,
+  type TurnResult,
+  type TurnStatus,
+  type Usage,
+} from '../resources/types.js';
 import { parseRunnerResult } from '../runner-contract/result.js';
 import { formatDuration } from '../session/duration.js';
 import type { RunnerTermination } from '../session/exit-outcome.js';
@@ -24,6 +31,16 @@ export interface TurnOrigin {
   number: number;
   source: PromptSource;
   author?: string;
+}
+
+/**
+ * Where the first turn of a run came from: the trigger's source for a session a forge, Jira or
+ * Slack started (the spec holds what that source asked), else the spec.
+ */
+export function firstTurnSource(triggerSource: string | undefined): PromptSource {
+  return (TRIGGER_SOURCES as readonly string[]).includes(triggerSource ?? '')
+    ? (triggerSource as PromptSource)
+    : 'spec';
 }
 
 /** The last turn, replaced by `change` applied to it; the status unchanged when there is none. */

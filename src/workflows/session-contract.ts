@@ -4,7 +4,14 @@
  * query. Imported by workflow code, so it stays free of Node built-ins.
  */
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
-import type { AgentSessionSpec, AgentSessionStatus, Phase, PromptSource, Usage } from '../resources/types.js';
+import type {
+  AgentSessionSpec,
+  AgentSessionStatus,
+  Phase,
+  PromptSource,
+  TurnStatus,
+  Usage,
+} from '../resources/types.js';
 import type { RunnerLaunch, WorkspaceInfo } from '../runtime/session-activities.js';
 import type { RunnerTermination } from '../session/exit-outcome.js';
 import type { ResolvedSession } from '../session/resolved-session.js';
@@ -56,6 +63,8 @@ export interface SessionWorkflowInput {
    * it from `status.attempt`.
    */
   previousAttempt?: number;
+  /** The turns of the previous run (local runtime, restarts): on Kubernetes, `status.turns`. */
+  previousTurns?: TurnStatus[];
   /**
    * Set by the workflow itself when a run that waits for its runner continues as new to keep its
    * history short: the new run resumes that wait, for the same attempt.

@@ -8,7 +8,7 @@
  * assignment would keep it: the workflow compares serialised statuses to skip unchanged writes.
  */
 import { ConditionType, Reason, setStatusCondition } from '../resources/conditions.js';
-import type { AgentSessionStatus, ConditionStatus, Phase } from '../resources/types.js';
+import type { AgentSessionStatus, ConditionStatus, Phase, TurnStatus } from '../resources/types.js';
 import type { PublishOutput } from '../session-outcome/outcome-activities.js';
 import type { RunnerLaunch, WorkspaceInfo } from '../runtime/session-activities.js';
 import { formatDuration } from '../session/duration.js';
@@ -24,12 +24,20 @@ export function initialStatus(workflowId: string, runId: string): AgentSessionSt
   return { phase: 'Pending', workflowId, runId, conditions: [] };
 }
 
-/** The session was read: the generation its conditions observe, and the previous run's attempt. */
+/**
+ * The session was read: the generation its conditions observe, and the previous run's attempt and
+ * turns (a restarted conversation goes on from them).
+ */
 export function sessionLoaded(
   status: AgentSessionStatus,
-  loaded: { generation: number; previousAttempt: number },
+  loaded: { generation: number; previousAttempt: number; previousTurns?: TurnStatus[] },
 ): AgentSessionStatus {
-  return { ...status, observedGeneration: loaded.generation, attempt: loaded.previousAttempt };
+  return {
+    ...status,
+    observedGeneration: loaded.generation,
+    attempt: loaded.previousAttempt,
+    ...(loaded.previousTurns?.length ? { turns: loaded.previousTurns } : {}),
+  };
 }
 
 /** The spec cannot run (InvalidSpec, ProviderNotReady): Validated=False says why. */

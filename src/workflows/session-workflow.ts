@@ -38,6 +38,7 @@ import { handOver, hasNews, type SessionRun, startRun, takeEvent } from './sessi
 import { formatDuration } from '../session/duration.js';
 import {
   conversationIdle,
+  firstTurnSource,
   questionAsked,
   questionOf,
   turnAttempt,
@@ -248,6 +249,7 @@ async function resolve(run: SessionRun): Promise<ResolvedSession | undefined> {
       ...(input.spec ? { spec: input.spec } : {}),
       ...(input.labels ? { labels: input.labels } : {}),
       ...(input.previousAttempt !== undefined ? { previousAttempt: input.previousAttempt } : {}),
+      ...(input.previousTurns?.length ? { previousTurns: input.previousTurns } : {}),
     });
     session = loaded.session;
     run.session = session;
@@ -258,6 +260,7 @@ async function resolve(run: SessionRun): Promise<ResolvedSession | undefined> {
       sessionLoaded(run.state.status, {
         generation: session.generation,
         previousAttempt: loaded.previousAttempt,
+        ...(loaded.previousTurns ? { previousTurns: loaded.previousTurns } : {}),
       }),
     );
     upsertSearchAttributes([
@@ -347,8 +350,12 @@ async function runAttempts(run: SessionRun, resolved: ResolvedSession, resuming:
     run.attempt = (run.state.status.attempt ?? 0) + 1;
     run.firstAttemptOfRun = run.attempt;
     if (run.converses) {
-      run.turn = 1;
-      setStatus(run, turnStarted(run.state.status, { number: 1, source: 'spec' }, run.attempt, now()));
+      // A restarted conversation goes on as its next turn, with the spec's prompt; the agent
+      // takes up its conversation where the last run left it.
+      run.turn = (run.state.status.turns?.at(-1)?.number ?? 0) + 1;
+      const source = run.turn === 1 ? firstTurnSource(session.trigger?.source) : 'spec';
+      setStatus(run, turnStarted(run.state.status, { number: run.turn, source }, run.attempt, now()));
+      session = forTurn(run, session);
     }
     // The source hears of the session once, when it first starts: not on a restart, not when a
     // run continued as new. The runner does not wait for it.
@@ -533,10 +540,17 @@ async function betweenTurns(
   return reload(run);
 }
 
-/** The session as the current turn's runner gets it: from turn 2 on, with that turn's prompt. */
+/**
+ * The session as the current turn's runner gets it: from turn 2 on, with that turn's prompt (the
+ * first turn of a restarted run keeps the spec's).
+ */
 function forTurn(run: SessionRun, session: ResolvedSession): ResolvedSession {
-  if (run.turn < 2 || run.turnPrompt === undefined) return session;
-  return { ...session, turn: run.turn, initialPrompt: run.turnPrompt };
+  if (run.turn < 2) return session;
+  return {
+    ...session,
+    turn: run.turn,
+    ...(run.turnPrompt === undefined ? {} : { initialPrompt: run.turnPrompt }),
+  };
 }
 
 /** What the runner of the turn reported, into the turn's record (conversation runs). */

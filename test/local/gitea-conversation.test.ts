@@ -300,8 +300,8 @@ test('a conversation on Gitea: turns from the issue, the API, the CLI and a revi
   assert.deepEqual(
     ended.status.turns?.map((t) => [t.number, t.source, t.author, t.result]),
     [
-      // Turn 1's prompt is the spec's, which the trigger rendered from the issue.
-      [1, 'spec', undefined, 'Succeeded'],
+      // Turn 1's prompt is the one the trigger rendered from the labelled issue.
+      [1, 'gitea', undefined, 'Succeeded'],
       // A local API serves one user it knows by no name.
       [2, 'api', undefined, 'Succeeded'],
       [3, 'cli', undefined, 'Succeeded'],

@@ -9,6 +9,7 @@ import type { AgentSessionStatus } from '../../src/resources/types.js';
 import {
   addUsage,
   conversationIdle,
+  firstTurnSource,
   MAX_TURNS,
   questionAsked,
   turnEnded,
@@ -33,6 +34,13 @@ describe('turns', () => {
     assert.equal(second.phase, 'Provisioning');
     assert.equal(second.question, undefined);
     assert.equal(second.turns?.[1]?.author, 'octocat');
+  });
+
+  it("a run's first turn comes from the trigger's source, or from the spec", () => {
+    assert.equal(firstTurnSource('gitea'), 'gitea');
+    assert.equal(firstTurnSource('slack'), 'slack');
+    assert.equal(firstTurnSource(undefined), 'spec');
+    assert.equal(firstTurnSource('cron'), 'spec', 'a source that is no prompt source');
   });
 
   it('keeps the last MAX_TURNS turns', () => {

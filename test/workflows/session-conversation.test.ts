@@ -149,6 +149,44 @@ describe('a conversation', () => {
     assert.match(refused.outcome === 'refused' ? refused.message : '', /has finished \(Succeeded\)/);
   });
 
+  it('a restart of a finished conversation goes on as its next turn, keeping the earlier turns', async () => {
+    const session = await sessions.startSession({ name: 'restarted-talk', spec: conversation });
+    await session.runnerStarts(1);
+    await session.runnerExits(1, 0, pushedResult('restarted-talk'));
+    await untilPhase(session, 'Idle');
+    assert.deepEqual(await session.prompt('also the docs'), { outcome: 'accepted', turn: 2 });
+    await session.runnerStarts(2);
+    await session.runnerExits(2, 1);
+    const failed = await session.result();
+    assert.equal(failed.phase, 'Failed');
+
+    await session.restart();
+    await session.runnerStarts(3);
+    const launch = session.runtime.inputsOf('launchRunner').at(-1);
+    assert.equal(launch?.session.turn, 3, 'the agent resumes its conversation');
+    assert.equal(launch?.session.initialPrompt, 'fix the flaky test', "the spec's prompt");
+    await session.runnerExits(3, 0, pushedResult('restarted-talk'));
+    await untilPhase(session, 'Idle');
+    const idle = await session.state();
+    assert.notEqual(idle.status.runId, failed.status.runId, 'a new run');
+    assert.deepEqual(
+      idle.status.turns?.map((turn) => [
+        turn.number,
+        turn.source,
+        turn.author,
+        turn.firstAttempt,
+        turn.result,
+      ]),
+      [
+        [1, 'spec', undefined, 1, 'Succeeded'],
+        [2, 'api', 'alice', 2, 'Failed'],
+        [3, 'spec', undefined, 3, 'Succeeded'],
+      ],
+    );
+    await session.stop();
+    assert.equal((await session.result()).phase, 'Stopped');
+  });
+
   it('refuses an empty prompt and an answer when no question waits, naming the fix', async () => {
     const session = await sessions.startSession({ name: 'refusals', spec: conversation });
     await session.runnerStarts(1);

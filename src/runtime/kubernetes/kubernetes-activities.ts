@@ -152,7 +152,11 @@ export function createKubernetesActivities(deps: KubernetesActivityDeps): Sessio
         ...(config ? { config } : {}),
         ...(provider ? { provider } : {}),
       });
-      return { session, previousAttempt: cr.status?.attempt ?? 0 };
+      return {
+        session,
+        previousAttempt: cr.status?.attempt ?? 0,
+        ...(cr.status?.turns?.length ? { previousTurns: cr.status.turns } : {}),
+      };
     },
 
     async provisionWorkspace(session: ResolvedSession) {
@@ -204,12 +208,18 @@ export function createKubernetesActivities(deps: KubernetesActivityDeps): Sessio
       });
       const apis = childObjectApis(deps.kubeConfig, namespace);
       await asLiveSession(session, async () => {
-        // A retry, or a restart after the user rotated a token: the Secret takes the current values.
-        await createOrReplaceOwned(apis.secret, secret, session, Object.values(secret.stringData ?? {}));
-        // One at a time, so a conflict or refusal is reported for the first object, not raced.
-        await createOrAdoptOwned(apis.serviceAccount, buildRunnerServiceAccount(session), session);
-        await createOrAdoptOwned(apis.role, buildRunnerRole(session), session);
-        await createOrAdoptOwned(apis.roleBinding, buildRunnerRoleBinding(session), session);
+        // All four at once (each turn of a conversation makes them again, so this is on the way
+        // from a prompt to its runner); a conflict or refusal is reported for the first of them in
+        // this order, whichever failed first.
+        const made = await Promise.allSettled([
+          // A retry, or a restart after the user rotated a token: the Secret takes the current values.
+          createOrReplaceOwned(apis.secret, secret, session, Object.values(secret.stringData ?? {})),
+          createOrAdoptOwned(apis.serviceAccount, buildRunnerServiceAccount(session), session),
+          createOrAdoptOwned(apis.role, buildRunnerRole(session), session),
+          createOrAdoptOwned(apis.roleBinding, buildRunnerRoleBinding(session), session),
+        ]);
+        const failed = made.find((result) => result.status === 'rejected');
+        if (failed) throw failed.reason;
       });
     },
 

@@ -184,6 +184,7 @@ export function createLocalActivities(deps: LocalActivityDeps): SessionActivitie
       return {
         session: { ...resolved, provider: { ...resolved.provider, environment } },
         previousAttempt: input.previousAttempt ?? 0,
+        ...(input.previousTurns?.length ? { previousTurns: input.previousTurns } : {}),
       };
     },
 

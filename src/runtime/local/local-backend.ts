@@ -413,6 +413,7 @@ export function localBackend(options: LocalBackendOptions): SessionBackend {
               spec: session.spec,
               ...(session.metadata.labels ? { labels: session.metadata.labels } : {}),
               ...(session.status.attempt ? { previousAttempt: session.status.attempt } : {}),
+              ...(session.status.turns?.length ? { previousTurns: session.status.turns } : {}),
             },
             signal: 'restart',
           }),

@@ -111,6 +111,11 @@ export class FakeRuntime {
 
   private readonly runners = new Map<number, RunnerRecord>();
   private readonly holds: Hold[] = [];
+  /** Lets every held call go at once: see {@link releaseHolds}. */
+  private releaseAll!: () => void;
+  private readonly allReleased = new Promise<void>((resolve) => {
+    this.releaseAll = resolve;
+  });
   private readonly failures: ScriptedFailure[] = [];
   private spec: AgentSessionSpec;
   private generation = 1;
@@ -155,6 +160,14 @@ export class FakeRuntime {
    */
   hold(name: ActivityName, release: Promise<void>): void {
     this.holds.push({ name, release });
+  }
+
+  /**
+   * Lets every held call go, whether or not its test did: a test that failed before opening its
+   * gate must not keep the file's worker from shutting down.
+   */
+  releaseHolds(): void {
+    this.releaseAll();
   }
 
   /**
@@ -249,7 +262,7 @@ export class FakeRuntime {
     const index = this.holds.findIndex((hold) => hold.name === name);
     if (index >= 0) {
       const [hold] = this.holds.splice(index, 1);
-      await hold?.release;
+      await Promise.race([hold?.release, this.allReleased]);
     }
     try {
       const failure = this.failures.find((f) => f.name === name && f.remaining > 0 && f.when(input));
@@ -283,7 +296,12 @@ export class FakeRuntime {
       },
       spec: this.spec,
     });
-    return { session, previousAttempt: input.previousAttempt ?? this.status?.attempt ?? 0 };
+    const previousTurns = input.previousTurns ?? this.status?.turns;
+    return {
+      session,
+      previousAttempt: input.previousAttempt ?? this.status?.attempt ?? 0,
+      ...(previousTurns?.length ? { previousTurns } : {}),
+    };
   }
 
   private async provisionWorkspace(session: ResolvedSession): Promise<WorkspaceInfo> {

@@ -313,6 +313,7 @@ export class SessionEnvironment {
 
   /** Shuts the worker down and stops the test server. */
   async stop(): Promise<void> {
+    for (const runtime of this.runtimes.values()) runtime.releaseHolds();
     if (this.worker) {
       this.worker.worker.shutdown();
       await this.worker.running;
