@@ -7,6 +7,7 @@
  * destination's markup — Markdown for GitHub and Gitea, Slack's mrkdwn, plain text for Jira (whose
  * client turns it into a document). Pure.
  */
+import { Reason } from '../resources/conditions.js';
 import type { Phase, ReconciledRepo, TriggerSource, Usage } from '../resources/types.js';
 import { formatDuration } from '../session/duration.js';
 import { type SessionLinks, usageLine } from '../forges/pull-request-text.js';
@@ -87,6 +88,9 @@ const PHASE_WORDS: Partial<Record<Phase, string>> = {
   Stopped: 'was stopped',
 };
 
+/** Reasons a conversation ends with success, whose message says why it ended when it did. */
+const CONVERSATION_ENDS: ReadonlySet<string> = new Set([Reason.Inactive, Reason.PullRequestClosed]);
+
 /** The report when a session ends. */
 export function endedText(markup: FeedbackMarkup, session: FeedbackSession, end: FeedbackEnd): string {
   const what = PHASE_WORDS[end.phase] ?? `ended ${end.phase}`;
@@ -94,7 +98,8 @@ export function endedText(markup: FeedbackMarkup, session: FeedbackSession, end:
   const failed = end.phase !== 'Succeeded';
   const reason = failed && end.reason ? ` (${end.reason})` : '';
   sections.push(`Shepherd session ${code(markup, `${session.namespace}/${session.name}`)} ${what}${reason}.`);
-  if (failed && end.message) sections.push(end.message);
+  // A conversation that ended well says why it ended now (inactivity, its pull request closed).
+  if ((failed || CONVERSATION_ENDS.has(end.reason ?? '')) && end.message) sections.push(end.message);
   if (end.result?.trim()) sections.push(cut(end.result.trim()));
   const prs = (end.repos ?? []).filter((r) => r.pullRequestUrl);
   if (prs.length > 0) {

@@ -108,6 +108,11 @@ export interface ContinuedSessionRun {
   turnPrompt?: string;
   /** `status.usage` of the turns before. */
   usageBeforeTurn?: Usage;
+  /**
+   * Set when the run continued as new between two turns of a conversation: the new run goes on
+   * waiting for the next prompt (or the answer to the question), until the same deadline.
+   */
+  waitingForTurn?: { waiting: 'idle' | 'question'; deadline: number };
 }
 
 /** The runner of `attempt` is running in `podName`. */

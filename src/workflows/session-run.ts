@@ -213,6 +213,7 @@ function resume(run: SessionRun, continued: ContinuedSessionRun, runId: string):
   run.turn = continued.turn || 1;
   if (continued.turnPrompt !== undefined) run.turnPrompt = continued.turnPrompt;
   if (continued.usageBeforeTurn) run.usageBeforeTurn = continued.usageBeforeTurn;
+  if (continued.waitingForTurn) run.waiting = continued.waitingForTurn.waiting;
 }
 
 /** What a run hands over when it continues as new while it waits for its runner. */

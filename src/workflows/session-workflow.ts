@@ -189,6 +189,12 @@ const PUBLISH_PATCH = 'pull-requests-and-feedback';
  */
 const CONVERSATION_PATCH = 'conversations';
 
+/**
+ * Runs that continue as new between two turns when their history grows long, as they do while
+ * they wait for a runner: a conversation may wait through many turns for days.
+ */
+const IDLE_CONTINUE_AS_NEW_PATCH = 'continue-as-new-between-turns';
+
 /** How long an idle conversation waits when its resolved session does not say (older workers). */
 const DEFAULT_INACTIVITY_MS = 24 * 3_600_000;
 
@@ -344,9 +350,17 @@ async function provision(run: SessionRun, session: ResolvedSession): Promise<boo
  * 3–5. Attempts: launch, wait for the runner under the timeout, apply the exit-code contract. A
  * run that continued as new (`resuming`) goes back to waiting for the attempt it took over.
  */
-async function runAttempts(run: SessionRun, resolved: ResolvedSession, resuming: boolean): Promise<void> {
+async function runAttempts(run: SessionRun, resolved: ResolvedSession, resumed: boolean): Promise<void> {
   let session = resolved;
-  if (!resuming) {
+  let resuming = resumed;
+  const between = resumed ? run.input.continued?.waitingForTurn : undefined;
+  if (between) {
+    // Continued as new between two turns: the wait for the next prompt goes on.
+    const next = await nextTurn(run, session, between.deadline);
+    if (!next) return;
+    session = next;
+    resuming = false;
+  } else if (!resuming) {
     run.attempt = (run.state.status.attempt ?? 0) + 1;
     run.firstAttemptOfRun = run.attempt;
     if (run.converses) {
@@ -480,8 +494,21 @@ async function betweenTurns(
   });
   // Those runners are gone; the final cleanup looks after the next turn's.
   run.attemptsLaunched.splice(0);
+  return nextTurn(run, session, Date.now() + waitMs);
+}
 
-  const deadline = Date.now() + waitMs;
+/**
+ * Waits, until `deadline`, for the next prompt, a stop, the pull request closing or a restart,
+ * and starts the next turn. Continues as new when the history grows long, handing the wait over.
+ * Returns the session for the next turn, or undefined when the run has ended.
+ */
+async function nextTurn(
+  run: SessionRun,
+  session: ResolvedSession,
+  deadline: number,
+): Promise<ResolvedSession | undefined> {
+  const waitMs = session.conversation?.inactivityTimeoutMs ?? DEFAULT_INACTIVITY_MS;
+  const { turn } = run;
   for (;;) {
     if (run.nextPrompt) break;
     if (run.stopRequest) {
@@ -510,14 +537,19 @@ async function betweenTurns(
       await cleanupAndFinish(run, 'Succeeded', Reason.Inactive, message, !session.workspace.retain);
       return undefined;
     }
-    await condition(
-      () =>
-        run.nextPrompt !== undefined ||
-        run.stopRequest !== undefined ||
-        run.pullRequestClosed !== undefined ||
-        run.restartRequested,
-      left,
-    );
+    if (historyIsLong(run, IDLE_CONTINUE_AS_NEW_PATCH)) {
+      // The source hears of the turn first; whatever arrived meanwhile is taken up by this run.
+      await run.feedbackStarted;
+      if (!hasTurnNews(run)) {
+        const waitingForTurn = { waiting: run.waiting ?? ('idle' as const), deadline };
+        await continueAsNew<typeof agentSessionWorkflow>({
+          ...run.input,
+          continued: { ...handOver(run, session), waitingForTurn },
+        });
+      }
+      continue;
+    }
+    await condition(() => hasTurnNews(run), left);
   }
 
   const { input, turn: next } = run.nextPrompt;
@@ -538,6 +570,16 @@ async function betweenTurns(
   run.nextPrompt = undefined;
   run.waiting = undefined;
   return reload(run);
+}
+
+/** Whether anything the wait between two turns must act on has arrived. */
+function hasTurnNews(run: SessionRun): boolean {
+  return (
+    run.nextPrompt !== undefined ||
+    run.stopRequest !== undefined ||
+    run.pullRequestClosed !== undefined ||
+    run.restartRequested
+  );
 }
 
 /**
@@ -740,11 +782,11 @@ async function waitForRunner(run: SessionRun, session: ResolvedSession): Promise
  * Whether the run should continue as new: Temporal suggests it (or the history reached the input's
  * test threshold), and the run is one that does so (`patched`, so that older histories replay).
  */
-function historyIsLong(run: SessionRun): boolean {
+function historyIsLong(run: SessionRun, patch = CONTINUE_AS_NEW_PATCH): boolean {
   const info = workflowInfo();
   const limit = run.input.continueAsNewAfterEvents;
   const long = limit === undefined ? info.continueAsNewSuggested : info.historyLength >= limit;
-  return long && patched(CONTINUE_AS_NEW_PATCH);
+  return long && patched(patch);
 }
 
 /** The activities that stop the runner of `attempt`. */

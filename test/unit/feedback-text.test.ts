@@ -63,6 +63,24 @@ describe('feedback text', () => {
     assert.doesNotMatch(text, /should not appear/);
   });
 
+  it('a conversation that ended well says why it ended then; a plain success carries no message', () => {
+    const closed = endedText('markdown', session, {
+      phase: 'Succeeded',
+      reason: 'PullRequestClosed',
+      message:
+        'pull request https://gitea.example.com/acme/shop/pulls/7 was merged, so the conversation ended',
+    });
+    assert.match(closed, /succeeded\.\n\npull request \S+ was merged, so the conversation ended/);
+    const inactive = endedText('plain', session, {
+      phase: 'Succeeded',
+      reason: 'Inactive',
+      message: 'no prompt came within 24h of turn 3, so the conversation ended',
+    });
+    assert.match(inactive, /no prompt came within 24h of turn 3/);
+    const plain = endedText('plain', session, { phase: 'Succeeded', reason: 'Succeeded', message: 'exit 0' });
+    assert.doesNotMatch(plain, /exit 0/);
+  });
+
   it('a failure reports the reason, the message and the end of the log in a code block', () => {
     const text = endedText('markdown', session, {
       phase: 'Failed',

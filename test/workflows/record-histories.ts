@@ -55,6 +55,29 @@ const longWait: Omit<Recording, 'history'> = {
   },
 };
 
+/** A conversation whose history is long after turn 1: it continues as new while Idle, then takes turn 2. */
+const longConversation: Omit<Recording, 'history'> = {
+  options: {
+    spec: sessionSpec({
+      initialPrompt: 'fix it',
+      conversation: { stopOnTurnFinished: false, inactivityTimeout: '1h' },
+    }),
+    input: { continueAsNewAfterEvents: 40 },
+  },
+  async play(session) {
+    await session.runnerStarts(1);
+    const first = (await session.state()).status.runId;
+    await session.runnerExits(1, 0, pushedResult(session.name));
+    // The new run writes no status until the next turn: ask it.
+    while ((await session.state()).status.runId === first) await new Promise((r) => setTimeout(r, 20));
+    await session.prompt('also fix the other test');
+    await session.runnerStarts(2);
+    await session.runnerExits(2, 0, pushedResult(session.name));
+    await session.runtime.mirrored((status) => status.phase === 'Idle' && status.turns?.length === 2);
+    await session.stop();
+  },
+};
+
 /** A session restarted while its runner runs: the second attempt succeeds. */
 const restartedWhileRunning: Omit<Recording, 'history'> = {
   async play(session) {
@@ -201,6 +224,8 @@ const recordings: Recording[] = [
       await session.timePasses('2h');
     },
   },
+  { history: 'conversation-continued-between-turns', ...longConversation, run: 'first' },
+  { history: 'conversation-resumed-between-turns', ...longConversation, run: 'last' },
 ];
 
 const args = process.argv.slice(2);

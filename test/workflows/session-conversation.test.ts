@@ -117,6 +117,54 @@ describe('a conversation', () => {
     assert.equal(session.runtime.inputsOf('cleanup').at(-1)?.deleteWorkspace, true);
   });
 
+  it('continues as new between turns when its history is long, and goes on waiting until the same deadline', async () => {
+    // The time-skipping server never suggests continuing as new; the input's threshold stands in.
+    const session = sessions.session({
+      name: 'long-talk',
+      spec: conversation,
+      input: { continueAsNewAfterEvents: 40 },
+    });
+    const firstRunId = await session.start();
+    await session.runnerStarts(1);
+    await session.runnerExits(1, 0, pushedResult('long-talk'));
+    for (let i = 0; i < 500 && (await session.state()).status.runId === firstRunId; i += 1) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    const continued = await session.state();
+    assert.notEqual(continued.status.runId, firstRunId, 'a new run waits for the next prompt');
+    assert.equal(continued.phase, 'Idle');
+    assert.equal(statusOf(continued, 'Ready'), 'True/TurnFinished');
+
+    assert.deepEqual(await session.prompt('also the docs'), { outcome: 'accepted', turn: 2 });
+    await session.runnerStarts(2);
+    const launch = session.runtime.inputsOf('launchRunner').at(-1);
+    assert.equal(launch?.session.turn, 2);
+    assert.equal(launch?.session.initialPrompt, 'also the docs');
+    await session.runnerExits(2, 0, pushedResult('long-talk', 'documented it'));
+
+    const done = await session.result();
+    assert.equal(statusOf(done, 'Completed'), 'True/Inactive');
+    assert.match(
+      done.status.conditions?.find((c) => c.type === 'Completed')?.message ?? '',
+      /no prompt came within 2h of turn 2/,
+    );
+    assert.deepEqual(
+      done.status.turns?.map((turn) => [turn.number, turn.source, turn.result]),
+      [
+        [1, 'spec', 'Succeeded'],
+        [2, 'api', 'Succeeded'],
+      ],
+    );
+    const ended = Date.parse(
+      done.status.conditions?.find((c) => c.type === 'Completed')?.lastTransitionTime ?? '',
+    );
+    const waited = ended - Date.parse(done.status.turns?.[1]?.completionTime ?? '');
+    // Condition times are whole seconds.
+    assert.ok(waited > 7_199_000 && waited < 7_200_000 + 60_000, `ended ${waited} ms after turn 2`);
+    // Nothing was read again for the hand-overs: once per turn.
+    assert.equal(session.runtime.inputsOf('loadSession').length, 2);
+  });
+
   it('ends Succeeded/PullRequestClosed when its pull request is merged while it is idle', async () => {
     const session = await sessions.startSession({ name: 'merged', spec: conversation });
     await session.runnerStarts(1);
