@@ -13,7 +13,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before } from 'node:test';
-import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
+import { type ConnectionPlugin, WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { type Duration, WorkflowIdReusePolicy } from '@temporalio/common';
 import proto from '@temporalio/proto';
@@ -366,6 +366,24 @@ export function sessionsOfFile(): Pick<SessionEnvironment, 'session' | 'startSes
 }
 
 /**
+ * The client's keepalive as the Java test server accepts it. The SDK pings every 30 s, also
+ * without calls; grpc-java allows one ping per 5 minutes, and only with a call in flight, so a file
+ * that runs longer than a minute or two (a loaded machine) got its connection closed with
+ * "too_many_pings", and a call waiting on it (a result, a query) could wait forever.
+ */
+const JAVA_SERVER_KEEPALIVE: ConnectionPlugin = {
+  name: 'java-test-server-keepalive',
+  configureConnection: (options) => ({
+    ...options,
+    channelArgs: {
+      ...options.channelArgs,
+      'grpc.keepalive_time_ms': 330_000,
+      'grpc.keepalive_permit_without_calls': 0,
+    },
+  }),
+};
+
+/**
  * Starts the test server. The SDK gives it 5 s to answer, which a JVM on a machine busy with
  * other builds can miss; the SDK then stops it, and it is tried again.
  */
@@ -374,6 +392,7 @@ async function startTestServer(path: string): Promise<TestWorkflowEnvironment> {
     try {
       return await TestWorkflowEnvironment.createTimeSkipping({
         server: { executable: { type: 'existing-path', path } },
+        plugins: [JAVA_SERVER_KEEPALIVE],
       });
     } catch (error) {
       if (attempt >= 8 || !String(error).includes('did not start within')) throw error;
