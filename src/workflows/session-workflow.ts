@@ -348,7 +348,8 @@ async function provision(run: SessionRun, session: ResolvedSession): Promise<boo
 
 /**
  * 3–5. Attempts: launch, wait for the runner under the timeout, apply the exit-code contract. A
- * run that continued as new (`resuming`) goes back to waiting for the attempt it took over.
+ * run that continued as new (`resumed`) goes back to waiting for the attempt it took over, or,
+ * between two turns of a conversation, for the next prompt.
  */
 async function runAttempts(run: SessionRun, resolved: ResolvedSession, resumed: boolean): Promise<void> {
   let session = resolved;
