@@ -26,6 +26,7 @@ import { sessionWorkflowId } from '../src/workflows/session-contract.js';
 import { installCrds } from '../test/support/crds.js';
 import { shepherdObjects } from '../test/support/shepherd-objects.js';
 import { startWorkerProcess } from '../test/support/worker-process.js';
+import { percentile } from './percentile.js';
 
 const { values } = parseArgs({
   options: {
@@ -38,11 +39,6 @@ const total = Number(values.sessions);
 const followUps = Number(values.turns);
 const immediate = values.immediate;
 
-function percentile(samples: number[], p: number): number {
-  if (samples.length === 0) return NaN;
-  const sorted = [...samples].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
-}
 const fmt = (ms: number) => `${ms.toFixed(0)} ms`;
 
 if (missingTools(toolPaths()).length > 0) throw new Error('tools missing: run `npm run setup` first');

@@ -28,6 +28,7 @@ import { resolveSession } from '../src/session/resolve-session.js';
 import { installCrds } from '../test/support/crds.js';
 import { shepherdObjects } from '../test/support/shepherd-objects.js';
 import { startWorkerProcess } from '../test/support/worker-process.js';
+import { percentile } from './percentile.js';
 
 const { values } = parseArgs({
   options: {
@@ -40,11 +41,6 @@ const total = Number(values.sessions);
 const rate = Number(values.rate);
 const durationS = Number(values.duration);
 
-function percentile(samples: number[], p: number): number {
-  if (samples.length === 0) return NaN;
-  const sorted = [...samples].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
-}
 const fmt = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
 
 function rssMiB(pid: number): number {
