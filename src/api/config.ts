@@ -1,6 +1,7 @@
 /**
  * API configuration from the environment. Only the API's `main` reads it.
  */
+import { type TemporalConnectOptions, temporalTarget } from '../common/temporal-connection.js';
 import { defaultDataDir } from '../runtime/local/local-sessions.js';
 import { SESSION_TASK_QUEUE } from '../workflows/session-contract.js';
 
@@ -21,6 +22,8 @@ export interface ApiConfig {
   temporalAddress: string;
   /** `TEMPORAL_NAMESPACE`. @default default */
   temporalNamespace: string;
+  /** TLS, API key and gRPC metadata besides the address (`TEMPORAL_TLS*`, `TEMPORAL_API_KEY`, …). */
+  temporalConnection: TemporalConnectOptions;
   /** `SHEPHERD_TASK_QUEUE`. @default shepherd-sessions */
   taskQueue: string;
   /** `KUBECONFIG`; unset means in-cluster, else ~/.kube/config. */
@@ -63,13 +66,15 @@ export function apiConfigFromEnv(env: NodeJS.ProcessEnv = process.env): ApiConfi
       'SHEPHERD_TRIGGERS_FILE is for the local runtime; on Kubernetes apply the AgentTriggers and their Secrets to the cluster instead',
     );
   }
+  const temporal = temporalTarget(env);
   return {
     runtime,
     host,
     loopbackOnly: runtime === 'local' && LOOPBACK.has(host),
     port,
-    temporalAddress: env.TEMPORAL_ADDRESS ?? '127.0.0.1:7233',
-    temporalNamespace: env.TEMPORAL_NAMESPACE ?? 'default',
+    temporalAddress: temporal.connection.address,
+    temporalNamespace: temporal.namespace,
+    temporalConnection: temporal.connection,
     taskQueue: env.SHEPHERD_TASK_QUEUE ?? SESSION_TASK_QUEUE,
     ...(env.KUBECONFIG ? { kubeconfig: env.KUBECONFIG } : {}),
     ...(env.SHEPHERD_API_TOKEN ? { apiToken: env.SHEPHERD_API_TOKEN } : {}),

@@ -22,7 +22,7 @@ import { parseForgesConfig } from '../forges/forge-registry.js';
 
 const config = apiConfigFromEnv();
 const logger = pino({ level: config.logLevel, base: { service: 'shepherd-api' } });
-const connection = await Connection.connect({ address: config.temporalAddress });
+const connection = await Connection.connect(config.temporalConnection);
 const client = new Client({ connection, namespace: config.temporalNamespace });
 
 let deps;

@@ -2,6 +2,7 @@
  * Worker configuration from the environment. Only the worker's `main` reads it; everything else
  * takes its dependencies as arguments.
  */
+import { type TemporalConnectOptions, temporalTarget } from '../common/temporal-connection.js';
 import { type ForgeConfig, parseForgesConfig } from '../forges/forge-registry.js';
 import { defaultDataDir } from '../runtime/local/local-sessions.js';
 import { SESSION_TASK_QUEUE, type SessionRuntime } from '../workflows/session-contract.js';
@@ -16,6 +17,11 @@ export interface WorkerConfig {
   temporalAddress: string;
   /** Temporal namespace (`TEMPORAL_NAMESPACE`). @default default */
   temporalNamespace: string;
+  /**
+   * TLS, API key and gRPC metadata besides the address (`TEMPORAL_TLS*`, `TEMPORAL_API_KEY`,
+   * `TEMPORAL_GRPC_META_*`, or a `TEMPORAL_CONFIG_FILE` profile). @default just the address
+   */
+  temporalConnection?: TemporalConnectOptions;
   /** Task queue (`SHEPHERD_TASK_QUEUE`). @default shepherd-sessions */
   taskQueue: string;
   /** Kubeconfig file (`KUBECONFIG`); unset means in-cluster, else ~/.kube/config. */
@@ -73,11 +79,13 @@ export function workerConfigFromEnv(env: NodeJS.ProcessEnv = process.env): Worke
   if (runtime !== 'kubernetes' && runtime !== 'local') {
     throw new Error(`SHEPHERD_RUNTIME must be "kubernetes" or "local", not "${runtime}"`);
   }
+  const temporal = temporalTarget(env);
   return {
     runtime,
     dataDir: defaultDataDir(env),
-    temporalAddress: env.TEMPORAL_ADDRESS ?? '127.0.0.1:7233',
-    temporalNamespace: env.TEMPORAL_NAMESPACE ?? 'default',
+    temporalAddress: temporal.connection.address,
+    temporalNamespace: temporal.namespace,
+    temporalConnection: temporal.connection,
     taskQueue: env.SHEPHERD_TASK_QUEUE ?? SESSION_TASK_QUEUE,
     ...(env.KUBECONFIG ? { kubeconfig: env.KUBECONFIG } : {}),
     ...(env.SHEPHERD_SESSION_SELECTOR ? { sessionSelector: env.SHEPHERD_SESSION_SELECTOR } : {}),

@@ -75,8 +75,9 @@ export async function startSessionWorker(config: WorkerConfig, logger: Logger): 
     Runtime.install({ logger: new DefaultLogger('WARN') });
     runtimeInstalled = true;
   }
-  const nativeConnection = await NativeConnection.connect({ address: config.temporalAddress });
-  const connection = await Connection.connect({ address: config.temporalAddress });
+  const temporalConnection = config.temporalConnection ?? { address: config.temporalAddress };
+  const nativeConnection = await NativeConnection.connect(temporalConnection);
+  const connection = await Connection.connect(temporalConnection);
   const client = new Client({ connection, namespace: config.temporalNamespace });
 
   const kubeConfig = config.runtime === 'kubernetes' ? loadKubeConfig(config.kubeconfig) : undefined;
