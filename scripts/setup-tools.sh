@@ -10,7 +10,7 @@
 # taken, in order, from: an environment variable naming the binary (SHEPHERD_ETCD,
 # SHEPHERD_KUBE_APISERVER, SHEPHERD_KUBE_CONTROLLER_MANAGER, SHEPHERD_KUBE_SCHEDULER,
 # SHEPHERD_KUBECTL, SHEPHERD_KWOK, SHEPHERD_TEMPORAL, SHEPHERD_TEMPORAL_TEST_SERVER, SHEPHERD_CLAUDE,
-# SHEPHERD_OPENCODE, SHEPHERD_GITEA); the cache; a
+# SHEPHERD_OPENCODE, SHEPHERD_GITEA, SHEPHERD_HELM); the cache; a
 # binary of the right version on PATH (linked into the cache); a build (or, with
 # SHEPHERD_TOOLS_SOURCE=download, a download). The test server is never looked up on PATH (it has
 # no version to check) and is always fetched with Maven; the agent CLIs are never taken from PATH
@@ -26,8 +26,11 @@
 # Gitea's own source tree), so they are copied beside the binary; a downloaded release has them
 # embedded.
 #
+# Helm (helm.sh/helm/v4, no replace directives) is installed with `go install` like KWOK; `helm`
+# has no --version flag, so a helm on PATH is not adopted (SHEPHERD_HELM names one instead).
+#
 # Usage: setup-tools.sh [kubernetes] [etcd] [kwok] [temporal] [temporal-test-server] [schemathesis]
-#        [claude-code] [opencode] [gitea]
+#        [claude-code] [opencode] [gitea] [helm]
 #        (no argument: the environment's tools, kubernetes etcd kwok temporal)
 set -euo pipefail
 
@@ -64,6 +67,7 @@ schemathesis_dir="$cache/schemathesis-$SCHEMATHESIS_VERSION"
 claude_dir="$cache/claude-code-$CLAUDE_CODE_VERSION"
 opencode_dir="$cache/opencode-$OPENCODE_VERSION"
 gitea_dir="$cache/gitea-$GITEA_VERSION"
+helm_dir="$cache/helm-$HELM_VERSION"
 
 # adopt_override VAR LINK: when VAR names a binary, makes LINK a link to it (dying when it is not an
 # executable file) and succeeds; fails when VAR is unset or empty. Callers test it (`&& return 0`),
@@ -135,6 +139,12 @@ build_temporal() {
     "github.com/temporalio/cli/cmd/temporal@$TEMPORAL_CLI_VERSION"
 }
 
+build_helm() {
+  GOBIN="$helm_dir" CGO_ENABLED=0 go install -trimpath \
+    -ldflags "-s -w -X helm.sh/helm/v4/internal/version.version=$HELM_VERSION" \
+    "helm.sh/helm/v4/cmd/helm@$HELM_VERSION"
+}
+
 # Gitea without the `bindata` tag, which needs files generated into its source tree: it then reads
 # its templates, locale and other options, and static files from STATIC_ROOT_PATH on disk, so those
 # three directories are copied from the module source beside the binary (the module has no built
@@ -196,6 +206,15 @@ fetch_temporal() {
   download "https://temporal.download/cli/archive/${TEMPORAL_CLI_VERSION}?platform=$os&arch=$arch" "$tmp/temporal.tgz"
   tar -xzf "$tmp/temporal.tgz" -C "$tmp"
   mv "$tmp/temporal" "$temporal_dir/temporal" && rm -rf "$tmp"
+}
+
+fetch_helm() {
+  local os arch tmp
+  read -r os arch <<<"$(platform)"
+  tmp=$(mktemp -d)
+  download "https://get.helm.sh/helm-$HELM_VERSION-$os-$arch.tar.gz" "$tmp/helm.tgz"
+  tar -xzf "$tmp/helm.tgz" -C "$tmp"
+  mkdir -p "$helm_dir" && mv "$tmp/$os-$arch/helm" "$helm_dir/helm" && rm -rf "$tmp"
 }
 
 fetch_gitea() {
@@ -327,8 +346,8 @@ provide() {
 wanted=" ${*:-kubernetes etcd kwok temporal} "
 for tool in $wanted; do
   case $tool in
-    kubernetes | etcd | kwok | temporal | temporal-test-server | schemathesis | claude-code | opencode | gitea) ;;
-    *) die "unknown tool '$tool': use kubernetes, etcd, kwok, temporal, temporal-test-server, schemathesis, claude-code, opencode or gitea" ;;
+    kubernetes | etcd | kwok | temporal | temporal-test-server | schemathesis | claude-code | opencode | gitea | helm) ;;
+    *) die "unknown tool '$tool': use kubernetes, etcd, kwok, temporal, temporal-test-server, schemathesis, claude-code, opencode, gitea or helm" ;;
   esac
 done
 want() { [[ $wanted == *" $1 "* ]]; }
@@ -356,5 +375,8 @@ if want claude-code; then
 fi
 if want opencode; then npm_tool opencode "$opencode_dir" opencode-ai "$OPENCODE_VERSION" SHEPHERD_OPENCODE opencode; fi
 if want gitea; then have gitea "$gitea_dir" SHEPHERD_GITEA "version ${GITEA_VERSION#v} built" || provide gitea; fi
+if want helm; then
+  if ! adopt_override SHEPHERD_HELM "$helm_dir/helm" && ! [ -x "$helm_dir/helm" ]; then provide helm; fi
+fi
 
 log "tools ready in $((SECONDS - started))s under $cache"

@@ -35,6 +35,7 @@ export interface ToolVersions {
   CLAUDE_CODE_VERSION: string;
   OPENCODE_VERSION: string;
   GITEA_VERSION: string;
+  HELM_VERSION: string;
 }
 
 /** Absolute paths of what the workflow tests run: only the time-skipping test server. */
@@ -61,6 +62,7 @@ export function readToolVersions(root = repoRoot): ToolVersions {
     'CLAUDE_CODE_VERSION',
     'OPENCODE_VERSION',
     'GITEA_VERSION',
+    'HELM_VERSION',
   ];
   for (const key of keys) {
     if (!values[key]) throw new Error(`tools/versions.env does not set ${key}`);
@@ -118,6 +120,12 @@ export function schemathesisPath(env: NodeJS.ProcessEnv = process.env, root = re
 export function giteaPath(env: NodeJS.ProcessEnv = process.env, root = repoRoot): string {
   const v = readToolVersions(root);
   return env.SHEPHERD_GITEA ?? join(cacheDir(env), `gitea-${v.GITEA_VERSION}`, 'gitea');
+}
+
+/** The helm binary the chart tests and the test run's chart install use: $SHEPHERD_HELM, else the cache's. */
+export function helmPath(env: NodeJS.ProcessEnv = process.env, root = repoRoot): string {
+  const v = readToolVersions(root);
+  return env.SHEPHERD_HELM ?? join(cacheDir(env), `helm-${v.HELM_VERSION}`, 'helm');
 }
 
 /** Absolute paths of the agent CLIs, as npm installs them under their cache directory. */

@@ -47,6 +47,8 @@ export interface WorkerConfig {
   temporalUiUrl?: string;
   /** Local runtime: the AgentTriggers and their Secrets (`SHEPHERD_TRIGGERS_FILE`). */
   triggersFile?: string;
+  /** The port of `/healthz` and `/readyz` (`SHEPHERD_HEALTH_PORT`); unset: no probe server. */
+  healthPort?: number;
 }
 
 /** An http(s) URL from `name`, or a clear error. */
@@ -66,6 +68,13 @@ function positiveInt(value: string, name: string): number {
   const n = Number(value);
   if (!Number.isSafeInteger(n) || n <= 0)
     throw new Error(`${name} must be a whole number of milliseconds, not "${value}"`);
+  return n;
+}
+
+function port(value: string, name: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n <= 0 || n > 65535)
+    throw new Error(`${name} must be a port number, not "${value}"`);
   return n;
 }
 
@@ -103,5 +112,8 @@ export function workerConfigFromEnv(env: NodeJS.ProcessEnv = process.env): Worke
       ? { temporalUiUrl: httpUrl(env.SHEPHERD_TEMPORAL_UI_URL, 'SHEPHERD_TEMPORAL_UI_URL') }
       : {}),
     ...(env.SHEPHERD_TRIGGERS_FILE ? { triggersFile: env.SHEPHERD_TRIGGERS_FILE } : {}),
+    ...(env.SHEPHERD_HEALTH_PORT
+      ? { healthPort: port(env.SHEPHERD_HEALTH_PORT, 'SHEPHERD_HEALTH_PORT') }
+      : {}),
   };
 }

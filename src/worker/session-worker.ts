@@ -32,6 +32,8 @@ export interface SessionWorker {
   /** Resolves when the worker has stopped (after `stop`, or on a fatal error). */
   done: Promise<void>;
   stop(): Promise<void>;
+  /** Whether the Temporal worker is polling its task queue (for the readiness probe). */
+  polling(): boolean;
 }
 
 /** The workflow code: the pre-built bundle when one is configured, else the sources. */
@@ -190,5 +192,5 @@ export async function startSessionWorker(config: WorkerConfig, logger: Logger): 
       throw error;
     },
   );
-  return { done, stop };
+  return { done, stop, polling: () => worker.getState() === 'RUNNING' };
 }
