@@ -8,7 +8,10 @@
  * environment; test/workflows/ needs the time-skipping test server, which each file starts itself.
  * The runner tests that drive a real agent CLI (test/runner/runner-agent-*.test.ts) get the pinned
  * Claude Code and OpenCode installed first when they are missing, and the files that start a
- * Gitea (those importing test/support/gitea.ts) get it built first when it is missing.
+ * Gitea (those importing test/support/gitea.ts) get it built first when it is missing. With an
+ * environment, the Helm chart is installed into it first, and the worker and API processes the
+ * tests start use its ServiceAccounts' tokens (SHEPHERD_TEST_WORKER_KUBECONFIG,
+ * SHEPHERD_TEST_API_KUBECONFIG).
  */
 import { spawn } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
@@ -16,9 +19,11 @@ import { join, relative, resolve } from 'node:path';
 import { DefaultLogger, bundleWorkflowCode } from '@temporalio/worker';
 import { execa } from 'execa';
 import { childEnv, type Environment, startEnvironment } from '../src/devenv/environment.js';
+import { installTestRelease } from './support/chart-release.js';
 import {
   agentToolPaths,
   giteaPath,
+  helmPath,
   missingTools,
   repoRoot,
   schemathesisPath,
@@ -101,9 +106,18 @@ try {
     await step('setup gitea', 'bash', ['scripts/setup-tools.sh', 'gitea']);
   if (needsEnvironment) {
     if (missingTools(toolPaths()).length > 0) await step('setup tools', 'bash', ['scripts/setup-tools.sh']);
+    if (!existsSync(helmPath())) await step('setup helm', 'bash', ['scripts/setup-tools.sh', 'helm']);
     console.log('# starting the environment');
     environment = await startEnvironment();
     console.log(`# environment ready in ${(environment.startMs / 1000).toFixed(1)} s (${environment.dir})`);
+    // The chart is installed as a user installs it, and the worker and API processes the tests
+    // start run as its ServiceAccounts: the lifecycle and API tests prove its RBAC is enough.
+    const chartStarted = Date.now();
+    Object.assign(
+      environment.variables,
+      await installTestRelease(environment.variables.KUBECONFIG ?? '', environment.dir),
+    );
+    console.log(`# chart installed in ${((Date.now() - chartStarted) / 1000).toFixed(1)} s`);
     // Every worker process the tests start loads this one bundle, as a production worker does,
     // instead of bundling the workflow sources again at each start.
     const bundleStarted = Date.now();

@@ -57,7 +57,7 @@ before(async () => {
   await installCrds(kc);
   worker = await startWorkerProcess();
   connection = await Connection.connect({ address: envVar('TEMPORAL_ADDRESS') });
-  app = await kubernetesApi(kc, new Client({ connection }), worker.taskQueue);
+  app = await kubernetesApi(new Client({ connection }), worker.taskQueue);
   server = await startServer(app, { host: '127.0.0.1', port: 0 });
   nsA = await createApiNamespace(kc, 'api-a');
   nsB = await createApiNamespace(kc, 'api-b');

@@ -39,7 +39,7 @@ import {
 } from '../../src/runtime/kubernetes/session-controller.js';
 import { installCrds } from '../support/crds.js';
 import { shepherdObjects } from '../support/shepherd-objects.js';
-import { envVar, eventually, kubeConfig, randomSuffix } from '../support/kube.js';
+import { envVar, eventually, kubeConfig, randomSuffix, processKubeConfig } from '../support/kube.js';
 import {
   aliceHeaders,
   aliceToken,
@@ -52,6 +52,8 @@ import { type FixtureWorker, startFixtureWorker } from '../support/temporal.js';
 import { startWorkerProcess, TEST_RUN_LABEL, type WorkerProcess } from '../support/worker-process.js';
 
 const kc = kubeConfig();
+// The API runs as the chart's ServiceAccount; the tests' own calls are admin's.
+const apiKc = processKubeConfig('api');
 const core = kc.makeApiClient(k8s.CoreV1Api);
 const custom = kc.makeApiClient(k8s.CustomObjectsApi);
 const objects = shepherdObjects(kc);
@@ -73,7 +75,7 @@ before(async () => {
   client = new Client({ connection });
   // The worker runs one controller replica; this is the second, as a second worker would run it.
   secondReplica = createSessionController({
-    kubeConfig: kc,
+    kubeConfig: processKubeConfig('worker'),
     client,
     logger: pino({ level: process.env.LOG_LEVEL ?? 'warn' }),
     taskQueue: worker.taskQueue,
@@ -81,7 +83,7 @@ before(async () => {
     resyncIntervalMs: 0,
   });
   await secondReplica.start();
-  app = await kubernetesApi(kc, client, worker.taskQueue);
+  app = await kubernetesApi(client, worker.taskQueue);
   server = await startServer(app, { host: '127.0.0.1', port: 0 });
   namespace = await createApiNamespace(kc, 'prompts');
   await grantSessions(kc, namespace, 'alice');
@@ -261,13 +263,13 @@ test('a workflow from before conversations refuses a prompt as such; one nobody 
   const apiOn = (temporal: Client, taskQueue: string) =>
     buildApp({
       backend: kubernetesBackend({
-        kubeConfig: kc,
+        kubeConfig: apiKc,
         client: temporal,
         taskQueue,
         logger: silent,
         promptTimeoutMs: 2000,
       }),
-      auth: kubernetesAuthenticator({ kubeConfig: kc }),
+      auth: kubernetesAuthenticator({ kubeConfig: apiKc }),
       metrics: createApiMetrics(false),
     });
   const olderApi = await apiOn(older.client, older.taskQueue);

@@ -16,9 +16,11 @@ import { GROUP, PLURAL, VERSION } from '../../src/resources/constants.js';
 import { kubernetesAuthenticator } from '../../src/runtime/kubernetes/kubernetes-auth.js';
 import { kubernetesBackend } from '../../src/runtime/kubernetes/kubernetes-backend.js';
 import { installCrds } from '../support/crds.js';
-import { envVar, kubeConfig, randomSuffix } from '../support/kube.js';
+import { envVar, kubeConfig, randomSuffix, processKubeConfig } from '../support/kube.js';
 
 const kc = kubeConfig();
+// The API runs as the chart's ServiceAccount; the tests' own calls are admin's.
+const apiKc = processKubeConfig('api');
 const core = kc.makeApiClient(k8s.CoreV1Api);
 const custom = kc.makeApiClient(k8s.CustomObjectsApi);
 /** The environment's admin (system:masters), whose token the kubeconfig holds. */
@@ -40,12 +42,12 @@ before(async () => {
   connection = await Connection.connect({ address: envVar('TEMPORAL_ADDRESS') });
   app = await buildApp({
     backend: kubernetesBackend({
-      kubeConfig: kc,
+      kubeConfig: apiKc,
       client: new Client({ connection }),
       taskQueue: `refuse-${randomSuffix()}`,
       logger: silent,
     }),
-    auth: kubernetesAuthenticator({ kubeConfig: kc }),
+    auth: kubernetesAuthenticator({ kubeConfig: apiKc }),
     metrics: createApiMetrics(false),
   });
 });

@@ -40,7 +40,7 @@ before(async () => {
   connection = await Connection.connect({ address: envVar('TEMPORAL_ADDRESS') });
   // No worker: the sessions the fuzzer creates only need to exist as CRs; their workflows wait
   // on a task queue nobody polls and end with the test environment.
-  app = await kubernetesApi(kc, new Client({ connection }), `fuzz-${randomSuffix()}`);
+  app = await kubernetesApi(new Client({ connection }), `fuzz-${randomSuffix()}`);
   server = await startServer(app, { host: '127.0.0.1', port: 0 });
 });
 

@@ -42,7 +42,7 @@ before(async () => {
   worker = await startWorkerProcess();
   connection = await Connection.connect({ address: envVar('TEMPORAL_ADDRESS') });
   client = new Client({ connection });
-  app = await kubernetesApi(kc, client, worker.taskQueue);
+  app = await kubernetesApi(client, worker.taskQueue);
   ns = await createApiNamespace(kc, 'intent');
   await grantSessions(kc, ns, 'alice');
 });

@@ -22,6 +22,22 @@ export function kubeConfig(variable = 'KUBECONFIG'): k8s.KubeConfig {
   return kc;
 }
 
+/**
+ * The kubeconfig the tests' worker or API process runs with: the chart's ServiceAccount for it
+ * when `npm test` installed the chart (SHEPHERD_TEST_WORKER_KUBECONFIG / _API_), else admin's (a
+ * file run against `npm run env:up` by hand).
+ */
+export function processKubeconfigPath(component: 'worker' | 'api'): string {
+  return process.env[`SHEPHERD_TEST_${component.toUpperCase()}_KUBECONFIG`] ?? envVar('KUBECONFIG');
+}
+
+/** {@link processKubeconfigPath}, loaded. */
+export function processKubeConfig(component: 'worker' | 'api'): k8s.KubeConfig {
+  const kc = new k8s.KubeConfig();
+  kc.loadFromFile(processKubeconfigPath(component));
+  return kc;
+}
+
 /** A short random suffix for names. */
 export function randomSuffix(): string {
   return randomBytes(4).toString('hex');

@@ -14,7 +14,7 @@ import { FAKE_POD_ANNOTATIONS } from '../../src/devenv/kwok-stages.js';
 import { GROUP, PLURAL } from '../../src/resources/constants.js';
 import { kubernetesAuthenticator } from '../../src/runtime/kubernetes/kubernetes-auth.js';
 import { kubernetesBackend } from '../../src/runtime/kubernetes/kubernetes-backend.js';
-import { envVar, randomSuffix } from './kube.js';
+import { envVar, processKubeConfig, randomSuffix } from './kube.js';
 
 /** The bearer token of alice, a user the test API server knows (and nothing grants by itself). */
 export function aliceToken(): string {
@@ -27,14 +27,12 @@ export function aliceHeaders(): { authorization: string } {
 }
 
 /**
- * Builds the API app in kubernetes mode; its sessions' workflows go to `taskQueue`.
+ * Builds the API app in kubernetes mode, running as the chart's API ServiceAccount (see
+ * processKubeConfig); its sessions' workflows go to `taskQueue`.
  * Its logger is silent: a test reports what it checks.
  */
-export function kubernetesApi(
-  kc: k8s.KubeConfig,
-  client: Client,
-  taskQueue: string,
-): Promise<FastifyInstance> {
+export function kubernetesApi(client: Client, taskQueue: string): Promise<FastifyInstance> {
+  const kc = processKubeConfig('api');
   const silent = { debug() {}, info() {}, warn() {}, error() {} };
   return buildApp({
     backend: kubernetesBackend({ kubeConfig: kc, client, taskQueue, logger: silent }),

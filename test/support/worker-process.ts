@@ -8,7 +8,7 @@ import { createWriteStream } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { repoRoot } from '../../src/processes/tools.js';
-import { randomSuffix } from './kube.js';
+import { processKubeconfigPath, randomSuffix } from './kube.js';
 
 /** Label that routes a test's AgentSessions to its own worker. */
 export const TEST_RUN_LABEL = 'shepherd.dev-test/run';
@@ -42,6 +42,7 @@ function spawnWorker(
     cwd: repoRoot,
     env: {
       ...process.env,
+      KUBECONFIG: processKubeconfigPath('worker'),
       SHEPHERD_TASK_QUEUE: taskQueue,
       SHEPHERD_SESSION_SELECTOR: `${TEST_RUN_LABEL}=${run}`,
       LOG_LEVEL: process.env.LOG_LEVEL ?? 'info',

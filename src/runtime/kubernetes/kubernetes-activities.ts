@@ -208,15 +208,17 @@ export function createKubernetesActivities(deps: KubernetesActivityDeps): Sessio
       });
       const apis = childObjectApis(deps.kubeConfig, namespace);
       await asLiveSession(session, async () => {
-        // All four at once (each turn of a conversation makes them again, so this is on the way
-        // from a prompt to its runner); a conflict or refusal is reported for the first of them in
-        // this order, whichever failed first.
+        // At once (each turn of a conversation makes them again, so this is on the way from a
+        // prompt to its runner), but the RoleBinding only after its Role: the worker has no `bind`
+        // right, so the API server checks the Role it names, which must exist by then. A conflict
+        // or refusal is reported for the first of them in this order, whichever failed first.
         const made = await Promise.allSettled([
           // A retry, or a restart after the user rotated a token: the Secret takes the current values.
           createOrReplaceOwned(apis.secret, secret, session, Object.values(secret.stringData ?? {})),
           createOrAdoptOwned(apis.serviceAccount, buildRunnerServiceAccount(session), session),
-          createOrAdoptOwned(apis.role, buildRunnerRole(session), session),
-          createOrAdoptOwned(apis.roleBinding, buildRunnerRoleBinding(session), session),
+          createOrAdoptOwned(apis.role, buildRunnerRole(session), session).then(() =>
+            createOrAdoptOwned(apis.roleBinding, buildRunnerRoleBinding(session), session),
+          ),
         ]);
         const failed = made.find((result) => result.status === 'rejected');
         if (failed) throw failed.reason;

@@ -1,0 +1,359 @@
+/**
+ * The Helm chart against the real API server: it lints, its schema refuses a mistyped value,
+ * everything it renders is accepted by a server-side dry run, an upgrade from the previous chart
+ * version keeps the CRDs and a running session, and an uninstall leaves the CRDs and nothing else.
+ * Its ServiceAccounts are refused what they must not do (the run's own release, which the test
+ * run's worker and API processes use, proves they may do what they must).
+ */
+import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import * as k8s from '@kubernetes/client-node';
+import { execa } from 'execa';
+import { parseAllDocuments } from 'yaml';
+import { FAKE_POD_ANNOTATIONS } from '../../src/devenv/kwok-stages.js';
+import { GROUP, PLURAL, VERSION } from '../../src/resources/constants.js';
+import type { AgentSession } from '../../src/resources/types.js';
+import { sessionObjectNames } from '../../src/runtime/kubernetes/builders/session-names.js';
+import {
+  CHART_DIR,
+  helm,
+  serviceAccountKubeconfig,
+  TEST_ACCOUNTS,
+  TEST_RELEASE,
+} from '../support/chart-release.js';
+import {
+  envVar,
+  eventually,
+  kubeConfig,
+  processKubeConfig,
+  randomSuffix,
+  statusOf,
+  testNamespace,
+} from '../support/kube.js';
+import { shepherdObjects } from '../support/shepherd-objects.js';
+import { useWorker } from '../support/worker-fixture.js';
+
+const kc = kubeConfig();
+const kubeconfig = envVar('KUBECONFIG');
+const core = kc.makeApiClient(k8s.CoreV1Api);
+const apiext = kc.makeApiClient(k8s.ApiextensionsV1Api);
+const objects = shepherdObjects(kc);
+const fixture = useWorker(kc);
+const PREVIOUS_CHART = new URL('./fixtures/charts/shepherd-0.1.0.tgz', import.meta.url).pathname;
+const CRDS = ['agentsessions', 'agentconfigs', 'agentproviders', 'agenttriggers'].map(
+  (p) => `${p}.shepherd.dev`,
+);
+
+/** Every option of the chart turned on, with the names a real install would use. */
+const ALL_OPTIONS = [
+  '--set', 'agentConfig.namespaces[0]=default',
+  '--set', 'agentConfig.spec.defaultAgent=opencode',
+  '--set', 'temporal.tls.secretName=temporal-tls',
+  '--set', 'temporal.tls.serverName=temporal.internal',
+  '--set', 'temporal.apiKey.secretName=temporal-cloud',
+  '--set', 'temporal.registerSearchAttributes.enabled=true',
+  '--set', 'temporal.uiUrl=https://temporal.example.com',
+  '--set', 'publicApiUrl=https://shepherd.example.com',
+  '--set', 'api.ingress.enabled=true',
+  '--set', 'api.ingress.className=nginx',
+  '--set', 'api.ingress.hosts[0].host=shepherd.example.com',
+  '--set', 'api.ingress.hosts[0].paths[0].path=/',
+  '--set', 'api.ingress.hosts[0].paths[0].pathType=Prefix',
+  '--set', 'networkPolicy.enabled=true',
+  '--set', 'networkPolicy.egress[0].to[0].ipBlock.cidr=10.0.0.0/8',
+  '--set', 'forges[0].type=gitea',
+  '--set', 'forges[0].url=https://gitea.example.com',
+  '--set', 'imagePullSecrets[0]=registry',
+  '--set', 'worker.extraEnv[0].name=SHEPHERD_PROVIDER_RESYNC_MS',
+  '--set-string', 'worker.extraEnv[0].value=5000',
+]; // prettier-ignore
+
+/** One object of a rendered chart. */
+interface Rendered {
+  kind: string;
+  metadata: { name: string };
+  spec?: unknown;
+}
+
+/** The objects of a rendered chart, as parsed YAML. */
+function documents(rendered: string): Rendered[] {
+  return parseAllDocuments(rendered)
+    .map((doc) => doc.toJSON() as Rendered | null)
+    .filter((doc): doc is Rendered => doc !== null);
+}
+
+test('helm lint passes, and the strict schema refuses a mistyped key or a value of the wrong type', async () => {
+  await helm(kubeconfig, ['lint', CHART_DIR, '--strict', ...ALL_OPTIONS]);
+  await assert.rejects(
+    helm(kubeconfig, ['template', 'x', CHART_DIR, '--set', 'worker.replica=3']),
+    /replica.*not allowed/,
+  );
+  await assert.rejects(
+    helm(kubeconfig, ['template', 'x', CHART_DIR, '--set', 'worker.replicas=two']),
+    /worker\/replicas.*want integer/,
+  );
+  await assert.rejects(
+    helm(kubeconfig, ['template', 'x', CHART_DIR, '--set', 'temporal.address=no-port']),
+    /temporal\/address/,
+  );
+  await assert.rejects(
+    helm(kubeconfig, ['template', 'x', CHART_DIR, '--set', 'forges[0].type=gitlab']),
+    /forges/,
+  );
+});
+
+test('everything the chart renders, every option on, passes a server-side dry run', async () => {
+  const rendered = await helm(kubeconfig, [
+    'template',
+    'dry',
+    CHART_DIR,
+    '--namespace',
+    'default',
+    ...ALL_OPTIONS,
+  ]);
+  const docs = documents(rendered);
+  const kinds = new Set(docs.map((d) => d.kind));
+  for (const kind of ['Deployment', 'Service', 'ServiceAccount', 'ClusterRole', 'ClusterRoleBinding', 'PodDisruptionBudget', 'NetworkPolicy', 'Ingress', 'Job', 'AgentConfig', 'CustomResourceDefinition'])
+    assert.ok(kinds.has(kind), `the chart renders a ${kind}`); // prettier-ignore
+
+  // The CRDs exist already (the run's release), so a dry run of the whole set is of real objects.
+  const file = join(mkdtempSync(join(tmpdir(), 'shepherd-chart-')), 'rendered.yaml');
+  writeFileSync(file, rendered);
+  const applied = await execa('kubectl', ['apply', '--dry-run=server', '-f', file], {
+    env: { ...process.env, KUBECONFIG: kubeconfig },
+    reject: false,
+  });
+  assert.equal(applied.exitCode, 0, applied.stderr);
+  assert.match(applied.stdout, /deployment.apps\/dry-shepherd-worker created \(server dry run\)/);
+
+  // What the options promise, in the objects themselves.
+  const worker = docs.find(
+    (d) => d.kind === 'Deployment' && d.metadata.name === 'dry-shepherd-worker',
+  ) as k8s.V1Deployment;
+  const pod = worker.spec!.template.spec!;
+  const container = pod.containers[0]!;
+  const env = Object.fromEntries((container.env ?? []).map((e) => [e.name, e.value ?? e.valueFrom]));
+  assert.equal(env.TEMPORAL_TLS, 'true');
+  assert.equal(env.TEMPORAL_TLS_CLIENT_CERT_PATH, '/etc/shepherd/temporal-tls/tls.crt');
+  assert.deepEqual(env.TEMPORAL_API_KEY, { secretKeyRef: { name: 'temporal-cloud', key: 'api-key' } });
+  assert.equal(env.SHEPHERD_FORGES, '[{"type":"gitea","url":"https://gitea.example.com"}]');
+  assert.equal(env.SHEPHERD_PROVIDER_RESYNC_MS, '5000');
+  assert.equal(pod.securityContext?.runAsNonRoot, true);
+  assert.equal(container.securityContext?.allowPrivilegeEscalation, false);
+  assert.deepEqual(container.securityContext?.capabilities?.drop, ['ALL']);
+  assert.equal(container.readinessProbe?.httpGet?.path, '/readyz');
+  assert.deepEqual(pod.imagePullSecrets, [{ name: 'registry' }]);
+  const config = docs.find((d) => d.kind === 'AgentConfig');
+  assert.deepEqual(config?.spec, {
+    defaultAgent: 'opencode',
+    defaultImage: 'ghcr.io/shepherd-dev/runner:0.2.0',
+  });
+
+  // The ServiceMonitor's CRD is the Prometheus Operator's, not in this cluster: rendered only.
+  const monitored = documents(
+    await helm(kubeconfig, ['template', 'dry', CHART_DIR, '--set', 'serviceMonitor.enabled=true']),
+  ).find((d) => d.kind === 'ServiceMonitor') as { spec: { endpoints: Array<{ path: string }> } } | undefined;
+  assert.equal(monitored?.spec.endpoints[0]?.path, '/metrics');
+});
+
+test('an upgrade from the previous chart version keeps the CRDs and a running session; an uninstall leaves the CRDs and nothing else', async (t) => {
+  const namespace = await testNamespace(t, kc, 'chart');
+  const release = `up-${randomSuffix()}`;
+  const crdUids = async (): Promise<string[]> =>
+    Promise.all(
+      CRDS.map(async (name) => (await apiext.readCustomResourceDefinition({ name })).metadata?.uid ?? ''),
+    );
+  const before = await crdUids();
+
+  // 0.1.0 held only the CRDs. They exist already, so the release takes them over, as an
+  // operator's first install over hand-applied CRDs would.
+  await helm(kubeconfig, ['install', release, PREVIOUS_CHART, '--namespace', namespace, '--take-ownership']);
+  const name = 'survives-upgrade';
+  await objects.createSession(
+    namespace,
+    name,
+    {
+      agent: 'command',
+      command: ['sh', '-c', 'echo working'],
+      image: 'shepherd/runner:test',
+      podMetadata: {
+        annotations: { [FAKE_POD_ANNOTATIONS.exitCode]: '0', [FAKE_POD_ANNOTATIONS.duration]: '1h' },
+      },
+    },
+    fixture.worker.labels,
+  );
+  const running = await eventually(
+    `session ${name} to run`,
+    () => objects.readSession(namespace, name),
+    (s) => s.status?.phase === 'Running',
+    90_000,
+  );
+
+  await helm(kubeconfig, ['upgrade', release, CHART_DIR, '--namespace', namespace]);
+  assert.deepEqual(await crdUids(), before, 'the CRDs were upgraded in place, never replaced');
+  const after = await objects.readSession(namespace, name);
+  assert.equal(after.metadata.uid, running.metadata.uid);
+  assert.equal(after.status?.phase, 'Running');
+  const deployments = await kc
+    .makeApiClient(k8s.AppsV1Api)
+    .listNamespacedDeployment({ namespace, labelSelector: `app.kubernetes.io/instance=${release}` });
+  assert.deepEqual(deployments.items.map((d) => d.metadata?.name).sort(), [
+    `${release}-shepherd-api`,
+    `${release}-shepherd-worker`,
+  ]);
+
+  await helm(kubeconfig, ['uninstall', release, '--namespace', namespace, '--wait']);
+  assert.deepEqual(await crdUids(), before, 'crds.keep left the CRDs');
+  assert.equal(
+    (await objects.readSession(namespace, name)).status?.phase,
+    'Running',
+    'and the session with them',
+  );
+  const selector = { labelSelector: `app.kubernetes.io/instance=${release}` };
+  const apps = kc.makeApiClient(k8s.AppsV1Api);
+  const rbac = kc.makeApiClient(k8s.RbacAuthorizationV1Api);
+  const policy = kc.makeApiClient(k8s.PolicyV1Api);
+  const left = {
+    deployments: (await apps.listNamespacedDeployment({ namespace, ...selector })).items.length,
+    services: (await core.listNamespacedService({ namespace, ...selector })).items.length,
+    serviceAccounts: (await core.listNamespacedServiceAccount({ namespace, ...selector })).items.length,
+    budgets: (await policy.listNamespacedPodDisruptionBudget({ namespace, ...selector })).items.length,
+    clusterRoles: (await rbac.listClusterRole(selector)).items.length,
+    clusterRoleBindings: (await rbac.listClusterRoleBinding(selector)).items.length,
+    releaseRecords: (
+      await core.listNamespacedSecret({ namespace, labelSelector: `owner=helm,name=${release}` })
+    ).items.length,
+  };
+  assert.deepEqual(left, { deployments: 0, services: 0, serviceAccounts: 0, budgets: 0, clusterRoles: 0, clusterRoleBindings: 0, releaseRecords: 0 }); // prettier-ignore
+});
+
+/** Whether `call` is refused with 403 Forbidden. */
+async function forbidden(call: () => Promise<unknown>): Promise<boolean> {
+  try {
+    await call();
+    return false;
+  } catch (error) {
+    if (statusOf(error) === 403) return true;
+    throw error;
+  }
+}
+
+test("each ServiceAccount is refused what it must not do: the API's, the worker's and a runner's", async (t) => {
+  const namespace = await testNamespace(t, kc, 'deny');
+  const api = processKubeConfig('api');
+  const worker = processKubeConfig('worker');
+  assert.notEqual(
+    api.getCurrentUser()?.name,
+    kc.getCurrentUser()?.name,
+    'the run installed the chart: not admin',
+  );
+  const as = (config: k8s.KubeConfig) => ({
+    core: config.makeApiClient(k8s.CoreV1Api),
+    batch: config.makeApiClient(k8s.BatchV1Api),
+    rbac: config.makeApiClient(k8s.RbacAuthorizationV1Api),
+    custom: config.makeApiClient(k8s.CustomObjectsApi),
+  });
+  const job = { metadata: { name: 'not-yours' }, spec: { template: { spec: { restartPolicy: 'Never', containers: [{ name: 'x', image: 'x' }] } } } }; // prettier-ignore
+
+  // The API: no Secret listed (it may get one an AgentTrigger names, never enumerate them), no
+  // Job, PVC or RBAC made: sessions run only through the worker.
+  const a = as(api);
+  assert.ok(await forbidden(() => a.core.listNamespacedSecret({ namespace })), 'API: list Secrets');
+  assert.ok(
+    await forbidden(() => a.batch.createNamespacedJob({ namespace, body: job })),
+    'API: create a Job',
+  );
+  assert.ok(
+    await forbidden(() =>
+      a.core.createNamespacedPersistentVolumeClaim({
+        namespace,
+        body: {
+          metadata: { name: 'x' },
+          spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '1Gi' } } },
+        },
+      }),
+    ),
+    'API: create a PVC',
+  );
+  assert.ok(await forbidden(() => a.core.deleteNamespace({ name: namespace })), 'API: delete a namespace');
+
+  // The worker: no Secret listed, no cluster-wide RBAC, no namespace deleted, and no Role
+  // granting more than it holds (the API server's escalation check).
+  const w = as(worker);
+  assert.ok(await forbidden(() => w.core.listSecretForAllNamespaces()), 'worker: list Secrets');
+  assert.ok(await forbidden(() => w.core.deleteNamespace({ name: namespace })), 'worker: delete a namespace');
+  assert.ok(
+    await forbidden(() =>
+      w.rbac.createClusterRoleBinding({
+        body: {
+          metadata: { name: `steal-${randomSuffix()}` },
+          roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'cluster-admin' },
+          subjects: [
+            { kind: 'ServiceAccount', name: TEST_ACCOUNTS.worker, namespace: TEST_RELEASE.namespace },
+          ],
+        },
+      }),
+    ),
+    'worker: bind cluster-admin',
+  );
+  assert.ok(
+    await forbidden(() =>
+      w.rbac.createNamespacedRole({
+        namespace,
+        body: {
+          metadata: { name: 'wider' },
+          rules: [{ apiGroups: [''], resources: ['secrets'], verbs: ['list'] }],
+        },
+      }),
+    ),
+    'worker: a Role wider than its own rights',
+  );
+
+  // A runner: its session's ServiceAccount reads its own session and writes nothing.
+  const name = 'runner-rights';
+  await objects.createSession(
+    namespace,
+    name,
+    {
+      agent: 'command',
+      command: ['sh', '-c', 'echo working'],
+      image: 'shepherd/runner:test',
+      podMetadata: {
+        annotations: { [FAKE_POD_ANNOTATIONS.exitCode]: '0', [FAKE_POD_ANNOTATIONS.duration]: '1h' },
+      },
+    },
+    fixture.worker.labels,
+  );
+  await eventually(
+    `session ${name} to run`,
+    () => objects.readSession(namespace, name),
+    (s) => s.status?.phase === 'Running',
+    90_000,
+  );
+  const runnerFile = join(mkdtempSync(join(tmpdir(), 'shepherd-runner-')), 'runner.kubeconfig');
+  const runner = new k8s.KubeConfig();
+  runner.loadFromFile(
+    await serviceAccountKubeconfig(kc, namespace, sessionObjectNames(name).runner, runnerFile, 1),
+  );
+  const r = as(runner);
+  const session = { group: GROUP, version: VERSION, namespace, plural: PLURAL.agentSession, name };
+  const own = (await r.custom.getNamespacedCustomObject(session)) as AgentSession;
+  assert.equal(own.metadata.name, name, 'a runner reads its own session');
+  assert.ok(
+    await forbidden(() =>
+      r.custom.patchNamespacedCustomObjectStatus(
+        { ...session, body: [{ op: 'replace', path: '/status/phase', value: 'Succeeded' }] },
+        k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.JsonPatch),
+      ),
+    ),
+    'runner: write its status',
+  );
+  assert.ok(await forbidden(() => r.core.listNamespacedSecret({ namespace })), 'runner: list Secrets');
+  assert.ok(
+    await forbidden(() => r.custom.listNamespacedCustomObject({ ...session, name: undefined } as never)),
+    'runner: list sessions',
+  );
+});
