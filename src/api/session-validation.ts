@@ -43,6 +43,15 @@ export interface FieldViolation {
 
 const CRD_FILE = new URL('../../charts/shepherd/files/crds/agentsessions.yaml', import.meta.url);
 
+/**
+ * The CRD file's text, when a bundle carries it: src/image/build-dist.ts defines this constant,
+ * because dist/ has no charts directory beside it. Undeclared when running from the sources,
+ * which read the file.
+ */
+declare const SHEPHERD_BUNDLED_AGENTSESSION_CRD: string | undefined;
+const bundledCrd =
+  typeof SHEPHERD_BUNDLED_AGENTSESSION_CRD === 'string' ? SHEPHERD_BUNDLED_AGENTSESSION_CRD : undefined;
+
 type Json = Record<string, unknown>;
 const has = (self: unknown, key: string): boolean =>
   typeof self === 'object' && self !== null && (self as Json)[key] !== undefined;
@@ -131,13 +140,15 @@ export function sessionSpecAjv(): Ajv {
   return ajv;
 }
 
-/** The CRD's `spec` schema, as written in the CRD file. */
-export function loadCrdSpecSchema(file: URL | string = CRD_FILE): CrdSchema {
-  const crd = parse(readFileSync(file, 'utf8')) as {
+/** The CRD's `spec` schema, as written in `file` (by default the chart's CRD, or the bundled copy). */
+export function loadCrdSpecSchema(file?: URL | string): CrdSchema {
+  const text =
+    file === undefined && bundledCrd !== undefined ? bundledCrd : readFileSync(file ?? CRD_FILE, 'utf8');
+  const crd = parse(text) as {
     spec: { versions: Array<{ schema: { openAPIV3Schema: CrdSchema } }> };
   };
   const spec = crd.spec.versions[0]?.schema.openAPIV3Schema.properties?.spec;
-  if (!spec) throw new Error(`${String(file)} has no spec schema`);
+  if (!spec) throw new Error(`${String(file ?? CRD_FILE)} has no spec schema`);
   return spec;
 }
 

@@ -32,6 +32,7 @@ export interface ToolVersions {
   TEMPORAL_CLI_VERSION: string;
   TEMPORAL_TEST_SERVER_VERSION: string;
   SCHEMATHESIS_VERSION: string;
+  HADOLINT_VERSION: string;
   CLAUDE_CODE_VERSION: string;
   OPENCODE_VERSION: string;
   GITEA_VERSION: string;
@@ -59,6 +60,7 @@ export function readToolVersions(root = repoRoot): ToolVersions {
     'TEMPORAL_CLI_VERSION',
     'TEMPORAL_TEST_SERVER_VERSION',
     'SCHEMATHESIS_VERSION',
+    'HADOLINT_VERSION',
     'CLAUDE_CODE_VERSION',
     'OPENCODE_VERSION',
     'GITEA_VERSION',
@@ -111,6 +113,15 @@ export function testToolPaths(env: NodeJS.ProcessEnv = process.env, root = repoR
 export function schemathesisPath(env: NodeJS.ProcessEnv = process.env, root = repoRoot): string {
   const v = readToolVersions(root);
   return env.SHEPHERD_SCHEMATHESIS ?? join(cacheDir(env), `schemathesis-${v.SCHEMATHESIS_VERSION}`, 'st');
+}
+
+/**
+ * The hadolint binary the Dockerfile test runs: $SHEPHERD_HADOLINT if set, else its cache
+ * location (a link into its venv).
+ */
+export function hadolintPath(env: NodeJS.ProcessEnv = process.env, root = repoRoot): string {
+  const v = readToolVersions(root);
+  return env.SHEPHERD_HADOLINT ?? join(cacheDir(env), `hadolint-${v.HADOLINT_VERSION}`, 'hadolint');
 }
 
 /**

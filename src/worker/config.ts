@@ -32,6 +32,11 @@ export interface WorkerConfig {
   controller: boolean;
   /** A pre-built workflow bundle (`SHEPHERD_WORKFLOW_BUNDLE`); unset means the workflow sources. */
   workflowBundle?: string;
+  /**
+   * Local runtime: a pre-built runner bundle to run (`SHEPHERD_RUNNER_BUNDLE`); unset means the
+   * runner is bundled from its sources into the data directory at start.
+   */
+  runnerBundle?: string;
   /** pino level (`LOG_LEVEL`). @default info */
   logLevel: string;
   /** How often AgentProvider status is checked against its Secret (`SHEPHERD_PROVIDER_RESYNC_MS`). @default 10000 */
@@ -100,6 +105,7 @@ export function workerConfigFromEnv(env: NodeJS.ProcessEnv = process.env): Worke
     ...(env.SHEPHERD_SESSION_SELECTOR ? { sessionSelector: env.SHEPHERD_SESSION_SELECTOR } : {}),
     controller: controller === 'true',
     ...(env.SHEPHERD_WORKFLOW_BUNDLE ? { workflowBundle: env.SHEPHERD_WORKFLOW_BUNDLE } : {}),
+    ...(env.SHEPHERD_RUNNER_BUNDLE ? { runnerBundle: env.SHEPHERD_RUNNER_BUNDLE } : {}),
     logLevel: env.LOG_LEVEL ?? 'info',
     ...(env.SHEPHERD_PROVIDER_RESYNC_MS
       ? { providerResyncMs: positiveInt(env.SHEPHERD_PROVIDER_RESYNC_MS, 'SHEPHERD_PROVIDER_RESYNC_MS') }

@@ -96,7 +96,13 @@ export async function startSessionWorker(config: WorkerConfig, logger: Logger): 
         ...(config.sessionSelector ? { sessionSelector: config.sessionSelector } : {}),
         ...(config.providerResyncMs ? { providerResyncMs: config.providerResyncMs } : {}),
       })
-    : await createLocalRuntime({ dataDir: config.dataDir, client, logger, resources: localResources });
+    : await createLocalRuntime({
+        dataDir: config.dataDir,
+        client,
+        logger,
+        resources: localResources,
+        ...(config.runnerBundle ? { runnerBundle: config.runnerBundle } : {}),
+      });
   const triggers = startTriggers(config, kubeConfig, localResources, logger);
   const activities = {
     ...runtime.activities,

@@ -1,11 +1,12 @@
 /**
  * The local runtime for the worker: the activities that run sessions as directories and detached
  * processes under the data directory, and the watcher that reports those processes. The runner
- * is bundled into the data directory when the worker starts, so each attempt starts it in a
- * fraction of a second instead of compiling its sources again.
+ * is bundled into the data directory when the worker starts (unless a pre-built bundle is given,
+ * as dist/ has one), so each attempt starts it in a fraction of a second instead of compiling its
+ * sources again.
  */
 import type { LocalResources } from '../../triggers/local-resources.js';
-import { mkdirSync, renameSync } from 'node:fs';
+import { existsSync, mkdirSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Client } from '@temporalio/client';
 import type { Logger } from 'pino';
@@ -23,6 +24,11 @@ export interface LocalRuntimeOptions {
   logger: Logger;
   /** The local triggers file, whose Secrets the runner's credentials may come from. */
   resources?: () => LocalResources;
+  /**
+   * A pre-built runner bundle, run where it is: it never changes under a running runner (dist/ is
+   * read-only in the Shepherd image), and a bundle has no runner sources to build one from.
+   */
+  runnerBundle?: string;
 }
 
 /**
@@ -40,11 +46,16 @@ async function installRunner(dataDir: string): Promise<string> {
   return target;
 }
 
-/** Builds the local runtime (bundling the runner first); nothing runs until its services are started. */
+/**
+ * Builds the local runtime (bundling the runner first, unless given one); nothing runs until its
+ * services are started.
+ */
 export async function createLocalRuntime(options: LocalRuntimeOptions): Promise<WorkerRuntime> {
   const { dataDir, client, logger } = options;
   mkdirSync(dataDir, { recursive: true });
-  const runner = await installRunner(dataDir);
+  if (options.runnerBundle && !existsSync(options.runnerBundle))
+    throw new Error(`the runner bundle ${options.runnerBundle} does not exist`);
+  const runner = options.runnerBundle ?? (await installRunner(dataDir));
   return {
     activities: createLocalActivities({
       dataDir,
