@@ -15,6 +15,7 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import type { ApiSession } from '../../src/api/session-backend.js';
 import { buildDist, type Dist } from '../../src/image/build-dist.js';
+import { freePorts } from '../../src/processes/ports.js';
 import { bareRepo } from '../support/git.js';
 import { envVar, eventually, randomSuffix } from '../support/kube.js';
 import { productionModules } from '../support/production-modules.js';
@@ -114,6 +115,9 @@ async function stop(started: Started): Promise<{ code: number | null; signal: st
 
 before(async () => {
   mkdirSync(app);
+  // The worker's probe port; only the worker reads it (the API's probes are on its own port).
+  const [healthPort] = await freePorts(1);
+  env.SHEPHERD_HEALTH_PORT = String(healthPort);
   const timed = async <T>(what: string, work: () => Promise<T>): Promise<T> => {
     const started = Date.now();
     const result = await work();
@@ -167,10 +171,13 @@ test('the worker and the API from dist/ run a session to its pushed commit, and 
     'the worker runs the bundled runner, not one it bundles itself',
   );
 
-  const health = await fetch(`${url}/healthz`);
-  assert.equal(health.status, 200);
-  const ready = await fetch(`${url}/readyz`);
-  assert.equal(ready.status, 200, await ready.text());
+  const workerProbes = `http://127.0.0.1:${env.SHEPHERD_HEALTH_PORT}`;
+  for (const base of [url, workerProbes]) {
+    const health = await fetch(`${base}/healthz`);
+    assert.equal(health.status, 200, `${base}/healthz`);
+    const ready = await fetch(`${base}/readyz`);
+    assert.equal(ready.status, 200, `${base}/readyz: ${await ready.text()}`);
+  }
 
   const repo = bareRepo(root);
   const headers = { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' };
