@@ -31,7 +31,7 @@ export const BUILT_IN_DEFAULTS = {
   /** How long an idle conversation waits for its next prompt: 24h. */
   inactivityTimeoutMs: 86_400_000,
   /** The runner image; it contains git, the runner and both agents. */
-  image: 'ghcr.io/shepherd-dev/runner:0.1.0',
+  image: 'ghcr.io/shepherd-dev/runner:0.2.0',
 } as const;
 
 const ENV_NAME = new RegExp(ENV_NAME_PATTERN);
