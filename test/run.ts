@@ -83,7 +83,7 @@ const runTests = async (
   testFiles: string[],
   env: NodeJS.ProcessEnv,
 ): Promise<number> => {
-  console.log(`# tests on node ${version}: ${testFiles.length} files`);
+  console.log(`# tests on node ${version}: ${testFiles.length} file${testFiles.length === 1 ? '' : 's'}`);
   const started = Date.now();
   child = spawn(
     node,
