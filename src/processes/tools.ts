@@ -2,8 +2,8 @@
  * Where the pinned real components live. scripts/setup-tools.sh puts each tool at
  * `<cache>/<tool>-<version>/<binary>`; an environment variable naming a binary overrides that.
  * The environment's tools, the test server the workflow tests run on, the agent CLIs the runner
- * tests drive, and the Gitea the forge tests run against are listed apart, so starting an
- * environment never asks for Java or npm, nor builds Gitea.
+ * tests drive, the Gitea the forge tests run against, and the Node 24 the tests also run on are
+ * listed apart, so starting an environment never asks for Java or npm, nor builds Gitea.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
@@ -37,6 +37,7 @@ export interface ToolVersions {
   OPENCODE_VERSION: string;
   GITEA_VERSION: string;
   HELM_VERSION: string;
+  NODE24_VERSION: string;
 }
 
 /** Absolute paths of what the workflow tests run: only the time-skipping test server. */
@@ -50,7 +51,7 @@ export function readToolVersions(root = repoRoot): ToolVersions {
   const text = readFileSync(join(root, 'tools', 'versions.env'), 'utf8');
   const values: Record<string, string> = {};
   for (const line of text.split('\n')) {
-    const match = /^\s*([A-Z_]+)=(\S+)\s*$/.exec(line);
+    const match = /^\s*([A-Z][A-Z0-9_]*)=(\S+)\s*$/.exec(line);
     if (match?.[1] && match[2]) values[match[1]] = match[2];
   }
   const keys = [
@@ -65,6 +66,7 @@ export function readToolVersions(root = repoRoot): ToolVersions {
     'OPENCODE_VERSION',
     'GITEA_VERSION',
     'HELM_VERSION',
+    'NODE24_VERSION',
   ];
   for (const key of keys) {
     if (!values[key]) throw new Error(`tools/versions.env does not set ${key}`);
@@ -137,6 +139,18 @@ export function giteaPath(env: NodeJS.ProcessEnv = process.env, root = repoRoot)
 export function helmPath(env: NodeJS.ProcessEnv = process.env, root = repoRoot): string {
   const v = readToolVersions(root);
   return env.SHEPHERD_HELM ?? join(cacheDir(env), `helm-${v.HELM_VERSION}`, 'helm');
+}
+
+/**
+ * The Node 24 binary `npm test` runs the unit, runner and local-mode tests on a second time:
+ * $SHEPHERD_NODE24 if set, else its cache location (npm links the package's `bin/node` as
+ * `<cache>/node-<version>/node_modules/.bin/node`).
+ */
+export function node24Path(env: NodeJS.ProcessEnv = process.env, root = repoRoot): string {
+  const v = readToolVersions(root);
+  return (
+    env.SHEPHERD_NODE24 ?? join(cacheDir(env), `node-${v.NODE24_VERSION}`, 'node_modules', '.bin', 'node')
+  );
 }
 
 /** Absolute paths of the agent CLIs, as npm installs them under their cache directory. */

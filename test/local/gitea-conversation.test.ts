@@ -271,8 +271,15 @@ test('a conversation on Gitea: turns from the issue, the API, the CLI and a revi
   assert.deepEqual(await gitea.listPullFiles(owner, 'shop', pull.number), ['NOTES.md']);
   assert.equal((await gitea.listPulls(owner, 'shop')).length, 1, 'one pull request');
 
-  // On the issue, the bot said what each finished turn changed: the branch at its commit.
-  const byBot = (await gitea.listComments(owner, 'shop', issue.number)).filter((c) => c.user.login === bot);
+  // On the issue, the bot said what each finished turn changed: the branch at its commit. The
+  // workflow shows the session Idle before it sends the last turn's comment, so that one is awaited.
+  const comments = await eventually(
+    'the comment for turn 5 on the issue',
+    () => gitea.listComments(owner, 'shop', issue.number),
+    (list) => list.some((c) => c.user.login === bot && c.body.includes('finished turn 5.')),
+    60_000,
+  );
+  const byBot = comments.filter((c) => c.user.login === bot);
   const turnComment = (n: number): GiteaComment | undefined =>
     byBot.find((c) => c.body.includes(`finished turn ${n}.`));
   for (const turn of turns.filter((t) => t.result === 'Succeeded')) {

@@ -66,10 +66,15 @@ describe('Dockerfiles', () => {
     }
   });
 
-  it('both build on the same pinned Node 24 image', () => {
+  it('both build on the same pinned Node 24 image, the one the tests run on', () => {
     const versions = DOCKERFILES.map((file) => args(file).get('NODE_VERSION'));
     assert.match(versions[0] ?? '', /^24\.\d+\.\d+$/, 'a full Node 24 version, so the base image is pinned');
     assert.deepEqual(new Set(versions).size, 1, `one Node version for both images: ${versions.join(', ')}`);
+    assert.equal(
+      versions[0],
+      readToolVersions().NODE24_VERSION,
+      'the Node 24 npm test runs on (tools/versions.env)',
+    );
     for (const file of DOCKERFILES) {
       for (const from of read(file).matchAll(/^FROM\s+(\S+)/gm)) {
         assert.equal(
