@@ -40,14 +40,17 @@ import type {
 } from '../../api/session-backend.js';
 import { kubernetesReachable, temporalReachable } from '../../api/temporal-readiness.js';
 import { continueTokenProblem } from './continue-token.js';
+import type { WatchNamespaces } from '../../reconcile/watch-scope.js';
 
 /** Dependencies of the kubernetes backend. */
 export interface KubernetesBackendOptions {
   /**
    * The API's own credentials: agentsessions (create, get, list, patch, delete), pods/log (get),
-   * namespaces (list).
+   * namespaces (list, unless `namespaces` limits the API to a list of its own).
    */
   kubeConfig: k8s.KubeConfig;
+  /** The namespaces Shepherd is limited to; `namespaces()` lists them without asking the cluster. @default every namespace */
+  namespaces?: WatchNamespaces;
   client: Client;
   /** The session workflows' task queue. */
   taskQueue: string;
@@ -401,6 +404,7 @@ export function kubernetesBackend(options: KubernetesBackendOptions): SessionBac
     },
 
     async namespaces() {
+      if (options.namespaces) return [...options.namespaces].sort();
       const names: string[] = [];
       let token: string | undefined;
       do {
