@@ -169,7 +169,7 @@ test("the worker's ServiceAccount is refused pods in another namespace and every
   assert.ok(await forbidden(() => w.custom.listClusterCustomObject(sessions)), 'sessions cluster-wide');
 });
 
-test("the API as the release's account serves the listed namespace and offers only it", async () => {
+test("the API as the release's account serves the listed namespace, offers only it and refuses another", async () => {
   // Alice may use sessions in both namespaces; the API is limited to one.
   await grantSessions(kc, watched, 'alice');
   await grantSessions(kc, other, 'alice');
@@ -188,6 +188,16 @@ test("the API as the release's account serves the listed namespace and offers on
     const namespaces = await app.inject({ url: '/api/v1/user/namespaces', headers: aliceHeaders() });
     assert.equal(namespaces.statusCode, 200, namespaces.body);
     assert.deepEqual(namespaces.json(), { namespaces: [watched] });
+
+    // A session elsewhere is refused by the API itself, saying why, rather than by its Roles.
+    const refused = await app.inject({
+      method: 'POST',
+      url: `/api/v1/namespaces/${other}/sessions`,
+      headers: aliceHeaders(),
+      payload: { metadata: { name: 'elsewhere', labels: worker.labels }, spec },
+    });
+    assert.equal(refused.statusCode, 403, refused.body);
+    assert.match(refused.json<{ message: string }>().message, /SHEPHERD_WATCH_NAMESPACES/);
   } finally {
     await app.close();
   }

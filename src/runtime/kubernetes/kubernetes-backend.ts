@@ -49,7 +49,10 @@ export interface KubernetesBackendOptions {
    * namespaces (list, unless `namespaces` limits the API to a list of its own).
    */
   kubeConfig: k8s.KubeConfig;
-  /** The namespaces Shepherd is limited to; `namespaces()` lists them without asking the cluster. @default every namespace */
+  /**
+   * The namespaces Shepherd is limited to: `namespaces()` lists them without asking the cluster,
+   * and a session elsewhere is refused. @default every namespace
+   */
   namespaces?: WatchNamespaces;
   client: Client;
   /** The session workflows' task queue. */
@@ -96,8 +99,19 @@ export function kubernetesBackend(options: KubernetesBackendOptions): SessionBac
   const what = (namespace: string, name: string) => `session ${name} in namespace ${namespace}`;
   const promptOptions = options.promptTimeoutMs === undefined ? {} : { timeoutMs: options.promptTimeoutMs };
 
-  /** Runs a Kubernetes call, turning its failures into ApiErrors about this session. */
+  /**
+   * Runs a Kubernetes call, turning its failures into ApiErrors about this session. A namespace
+   * Shepherd is not limited to is refused first: the API's Roles would refuse it too, with a
+   * message that blames its RBAC, and no worker would ever run a session there.
+   */
   const kube = async <T>(namespace: string, name: string, call: () => Promise<T>): Promise<T> => {
+    if (options.namespaces && !options.namespaces.includes(namespace)) {
+      throw new ApiError(
+        'Forbidden',
+        `Shepherd is limited to namespaces ${options.namespaces.join(', ')} (SHEPHERD_WATCH_NAMESPACES); namespace ${namespace} is not one of them`,
+        { namespace },
+      );
+    }
     try {
       return await call();
     } catch (error) {
