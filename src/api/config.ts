@@ -2,6 +2,7 @@
  * API configuration from the environment. Only the API's `main` reads it.
  */
 import { type TemporalConnectOptions, temporalTarget } from '../common/temporal-connection.js';
+import { parseWatchNamespaces } from '../reconcile/watch-scope.js';
 import { defaultDataDir } from '../runtime/local/local-sessions.js';
 import { SESSION_TASK_QUEUE } from '../workflows/session-contract.js';
 
@@ -28,6 +29,12 @@ export interface ApiConfig {
   taskQueue: string;
   /** `KUBECONFIG`; unset means in-cluster, else ~/.kube/config. */
   kubeconfig?: string;
+  /**
+   * The namespaces the API serves (`SHEPHERD_WATCH_NAMESPACES`, comma-separated): AgentTriggers
+   * are watched in each of them instead of across the cluster, and `/user/namespaces` offers only
+   * them, so a Role per namespace is enough. Unset: every namespace.
+   */
+  watchNamespaces?: readonly string[];
   /** `SHEPHERD_API_TOKEN`: local mode's static bearer token. */
   apiToken?: string;
   /** `SHEPHERD_DATA_DIR`: local mode's data directory (runner logs). @default ~/.local/share/shepherd */
@@ -67,6 +74,7 @@ export function apiConfigFromEnv(env: NodeJS.ProcessEnv = process.env): ApiConfi
     );
   }
   const temporal = temporalTarget(env);
+  const watchNamespaces = parseWatchNamespaces(env.SHEPHERD_WATCH_NAMESPACES, 'SHEPHERD_WATCH_NAMESPACES');
   return {
     runtime,
     host,
@@ -77,6 +85,7 @@ export function apiConfigFromEnv(env: NodeJS.ProcessEnv = process.env): ApiConfi
     temporalConnection: temporal.connection,
     taskQueue: env.SHEPHERD_TASK_QUEUE ?? SESSION_TASK_QUEUE,
     ...(env.KUBECONFIG ? { kubeconfig: env.KUBECONFIG } : {}),
+    ...(watchNamespaces ? { watchNamespaces } : {}),
     ...(env.SHEPHERD_API_TOKEN ? { apiToken: env.SHEPHERD_API_TOKEN } : {}),
     dataDir: defaultDataDir(env),
     logLevel: env.LOG_LEVEL ?? 'info',

@@ -32,11 +32,18 @@ const forges = parseForgesConfig(process.env.SHEPHERD_FORGES);
 if (config.runtime === 'kubernetes') {
   const kubeConfig = loadKubeConfig(config.kubeconfig);
   deps = {
-    backend: kubernetesBackend({ kubeConfig, client, taskQueue: config.taskQueue, logger }),
+    backend: kubernetesBackend({
+      kubeConfig,
+      namespaces: config.watchNamespaces,
+      client,
+      taskQueue: config.taskQueue,
+      logger,
+    }),
     auth: kubernetesAuthenticator({ kubeConfig }),
     webhooks: {
       catalog: startKubernetesTriggerCatalog({
         kubeConfig,
+        namespaces: config.watchNamespaces,
         secrets: kubernetesSecretSource(kubeConfig),
         logger: triggerLogger,
       }),

@@ -1,20 +1,16 @@
 /**
- * The Kubernetes TriggerCatalog: one informer over AgentTriggers in every namespace (supervised,
- * so it outlives API server outages), each trigger's template checked and its webhook Secret read
- * through the SecretSource when the trigger is added or changed, and every Secret read again each
- * `secretRefreshMs` — a rotated secret is picked up without watching Secrets, which would need
- * list and watch on every Secret of the cluster; reading needs only get on the ones named.
+ * The Kubernetes TriggerCatalog: one informer over AgentTriggers in every namespace, or one per
+ * watched namespace (watch-scope.ts), supervised so that it outlives API server outages; each
+ * trigger's template checked and its webhook Secret read through the SecretSource when the
+ * trigger is added or changed, and every Secret read again each `secretRefreshMs` — a rotated
+ * secret is picked up without watching Secrets, which would need list and watch on every Secret
+ * of the cluster; reading needs only get on the ones named.
  * Routing reads the result from memory: no Kubernetes call on a delivery's path.
  */
-import {
-  CustomObjectsApi,
-  type KubeConfig,
-  type KubernetesListObject,
-  type KubernetesObject,
-  makeInformer,
-} from '@kubernetes/client-node';
+import { CustomObjectsApi, type KubeConfig, type KubernetesObject } from '@kubernetes/client-node';
 import type { Logger } from '../common/logger.js';
 import { superviseInformer, type SupervisedInformerOptions } from '../reconcile/supervised-informer.js';
+import { type WatchNamespaces, customObjectCollection, watchedInformer } from '../reconcile/watch-scope.js';
 import { GROUP, PLURAL, VERSION } from '../resources/constants.js';
 import type { AgentTrigger } from '../resources/types.js';
 import { indexBySource, resolveCatalogTrigger, catalogKey, keyOf } from './catalog-entry.js';
@@ -25,6 +21,8 @@ import type { CatalogTrigger, TriggerCatalog } from './trigger-catalog.js';
 /** Options of {@link startKubernetesTriggerCatalog}. */
 export interface KubernetesTriggerCatalogOptions {
   kubeConfig: KubeConfig;
+  /** The namespaces whose AgentTriggers are used; others are never seen. @default every namespace */
+  namespaces?: WatchNamespaces;
   /** Where webhook secrets are read (kubernetesSecretSource in production). */
   secrets: SecretSource;
   logger: Logger;
@@ -76,27 +74,14 @@ export function startKubernetesTriggerCatalog(options: KubernetesTriggerCatalogO
     return work;
   };
 
-  let markListed: () => void = () => undefined;
-  const listed = new Promise<void>((resolveListed) => {
-    markListed = resolveListed;
-  });
-  const informer = makeInformer<KubernetesObject>(
+  const informer = watchedInformer(
     kubeConfig,
-    `/apis/${GROUP}/${VERSION}/${PLURAL.agentTrigger}`,
-    async () => {
-      const list = (await custom.listClusterCustomObject({
-        group: GROUP,
-        version: VERSION,
-        plural: PLURAL.agentTrigger,
-      })) as KubernetesListObject<KubernetesObject>;
-      // The informer adds the listed objects right after this returns; their Secret reads are
-      // pending by the next turn of the event loop.
-      setImmediate(() => {
-        void Promise.all([...pending]).then(() => markListed());
-      });
-      return list;
-    },
+    'agent-triggers',
+    options.namespaces,
+    customObjectCollection(custom, { group: GROUP, version: VERSION, plural: PLURAL.agentTrigger }),
   );
+  // Once listed, the listed triggers' Secret reads are pending; the catalog is ready when they end.
+  const listed = informer.listed().then(() => Promise.all([...pending]).then(() => undefined));
   const onUpsert = (object: KubernetesObject) => {
     const trigger = object as unknown as AgentTrigger;
     latest.set(keyOf(trigger), trigger);
@@ -109,8 +94,10 @@ export function startKubernetesTriggerCatalog(options: KubernetesTriggerCatalogO
     latest.delete(key);
     if (entries.delete(key)) changed();
   });
-  const supervised = superviseInformer(informer, { name: 'agent-triggers', logger, ...options.backoff });
-  void supervised.start();
+  const supervised = Object.entries(informer.informers).map(([name, each]) =>
+    superviseInformer(each, { name, logger, ...options.backoff }),
+  );
+  for (const each of supervised) void each.start();
 
   const refreshMs = options.secretRefreshMs ?? 60_000;
   let refreshing = false;
@@ -139,7 +126,7 @@ export function startKubernetesTriggerCatalog(options: KubernetesTriggerCatalogO
     async stop() {
       stopped = true;
       clearInterval(timer);
-      await supervised.stop();
+      await Promise.all(supervised.map((each) => each.stop()));
       await Promise.all([...pending]);
     },
   };

@@ -4,6 +4,7 @@
  */
 import { type TemporalConnectOptions, temporalTarget } from '../common/temporal-connection.js';
 import { type ForgeConfig, parseForgesConfig } from '../forges/forge-registry.js';
+import { parseWatchNamespaces } from '../reconcile/watch-scope.js';
 import { defaultDataDir } from '../runtime/local/local-sessions.js';
 import { SESSION_TASK_QUEUE, type SessionRuntime } from '../workflows/session-contract.js';
 
@@ -26,6 +27,12 @@ export interface WorkerConfig {
   taskQueue: string;
   /** Kubeconfig file (`KUBECONFIG`); unset means in-cluster, else ~/.kube/config. */
   kubeconfig?: string;
+  /**
+   * The namespaces Shepherd is limited to (`SHEPHERD_WATCH_NAMESPACES`, comma-separated): every
+   * list and watch is made in each of them instead of across the cluster, so a Role per namespace
+   * is enough. Unset: every namespace.
+   */
+  watchNamespaces?: readonly string[];
   /** Only AgentSessions matching this label selector are started by this worker's controller (`SHEPHERD_SESSION_SELECTOR`). */
   sessionSelector?: string;
   /** Run the CR controller (`SHEPHERD_CONTROLLER`, "false" to disable). @default true */
@@ -94,6 +101,7 @@ export function workerConfigFromEnv(env: NodeJS.ProcessEnv = process.env): Worke
     throw new Error(`SHEPHERD_RUNTIME must be "kubernetes" or "local", not "${runtime}"`);
   }
   const temporal = temporalTarget(env);
+  const watchNamespaces = parseWatchNamespaces(env.SHEPHERD_WATCH_NAMESPACES, 'SHEPHERD_WATCH_NAMESPACES');
   return {
     runtime,
     dataDir: defaultDataDir(env),
@@ -102,6 +110,7 @@ export function workerConfigFromEnv(env: NodeJS.ProcessEnv = process.env): Worke
     temporalConnection: temporal.connection,
     taskQueue: env.SHEPHERD_TASK_QUEUE ?? SESSION_TASK_QUEUE,
     ...(env.KUBECONFIG ? { kubeconfig: env.KUBECONFIG } : {}),
+    ...(watchNamespaces ? { watchNamespaces } : {}),
     ...(env.SHEPHERD_SESSION_SELECTOR ? { sessionSelector: env.SHEPHERD_SESSION_SELECTOR } : {}),
     controller: controller === 'true',
     ...(env.SHEPHERD_WORKFLOW_BUNDLE ? { workflowBundle: env.SHEPHERD_WORKFLOW_BUNDLE } : {}),

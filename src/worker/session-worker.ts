@@ -60,7 +60,13 @@ function startTriggers(
   const log = logger.child({ component: 'trigger-catalog' });
   if (kubeConfig) {
     const secrets = kubernetesSecretSource(kubeConfig);
-    return { secrets, catalog: startKubernetesTriggerCatalog({ kubeConfig, secrets, logger: log }) };
+    const catalog = startKubernetesTriggerCatalog({
+      kubeConfig,
+      namespaces: config.watchNamespaces,
+      secrets,
+      logger: log,
+    });
+    return { secrets, catalog };
   }
   return {
     secrets: localSecretSource(localResources),
@@ -93,6 +99,7 @@ export async function startSessionWorker(config: WorkerConfig, logger: Logger): 
         logger,
         taskQueue: config.taskQueue,
         controller: config.controller,
+        namespaces: config.watchNamespaces,
         ...(config.sessionSelector ? { sessionSelector: config.sessionSelector } : {}),
         ...(config.providerResyncMs ? { providerResyncMs: config.providerResyncMs } : {}),
       })

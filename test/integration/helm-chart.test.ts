@@ -67,6 +67,7 @@ const ALL_OPTIONS = [
   '--set', 'forges[0].type=gitea',
   '--set', 'forges[0].url=https://gitea.example.com',
   '--set', 'imagePullSecrets[0]=registry',
+  '--set', 'watchNamespaces[0]=default',
   '--set', 'worker.extraEnv[0].name=SHEPHERD_PROVIDER_RESYNC_MS',
   '--set-string', 'worker.extraEnv[0].value=5000',
 ]; // prettier-ignore
@@ -103,6 +104,10 @@ test('helm lint passes, and the strict schema refuses a mistyped key or a value 
     helm(kubeconfig, ['template', 'x', CHART_DIR, '--set', 'forges[0].type=gitlab']),
     /forges/,
   );
+  await assert.rejects(
+    helm(kubeconfig, ['template', 'x', CHART_DIR, '--set', 'watchNamespaces[0]=Team_A']),
+    /watchNamespaces\/0/,
+  );
 });
 
 test('everything the chart renders, every option on, passes a server-side dry run', async () => {
@@ -116,7 +121,7 @@ test('everything the chart renders, every option on, passes a server-side dry ru
   ]);
   const docs = documents(rendered);
   const kinds = new Set(docs.map((d) => d.kind));
-  for (const kind of ['Deployment', 'Service', 'ServiceAccount', 'ClusterRole', 'ClusterRoleBinding', 'PodDisruptionBudget', 'NetworkPolicy', 'Ingress', 'Job', 'AgentConfig', 'CustomResourceDefinition'])
+  for (const kind of ['Deployment', 'Service', 'ServiceAccount', 'ClusterRole', 'ClusterRoleBinding', 'Role', 'RoleBinding', 'PodDisruptionBudget', 'NetworkPolicy', 'Ingress', 'Job', 'AgentConfig', 'CustomResourceDefinition'])
     assert.ok(kinds.has(kind), `the chart renders a ${kind}`); // prettier-ignore
 
   // The CRDs exist already (the run's release), so a dry run of the whole set is of real objects.
@@ -141,6 +146,7 @@ test('everything the chart renders, every option on, passes a server-side dry ru
   assert.deepEqual(env.TEMPORAL_API_KEY, { secretKeyRef: { name: 'temporal-cloud', key: 'api-key' } });
   assert.equal(env.SHEPHERD_FORGES, '[{"type":"gitea","url":"https://gitea.example.com"}]');
   assert.equal(env.SHEPHERD_PROVIDER_RESYNC_MS, '5000');
+  assert.equal(env.SHEPHERD_WATCH_NAMESPACES, 'default');
   assert.equal(pod.securityContext?.runAsNonRoot, true);
   assert.equal(container.securityContext?.allowPrivilegeEscalation, false);
   assert.deepEqual(container.securityContext?.capabilities?.drop, ['ALL']);

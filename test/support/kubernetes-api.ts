@@ -26,16 +26,34 @@ export function aliceHeaders(): { authorization: string } {
   return { authorization: `Bearer ${aliceToken()}` };
 }
 
+/** What a test's API runs as and is limited to, when not the run's release and every namespace. */
+export interface KubernetesApiOptions {
+  /** The API's credentials. @default the run's API ServiceAccount (processKubeConfig) */
+  kubeConfig?: k8s.KubeConfig;
+  /** The namespaces the API is limited to (SHEPHERD_WATCH_NAMESPACES). @default every namespace */
+  namespaces?: readonly string[];
+}
+
 /**
  * Builds the API app in kubernetes mode, running as the chart's API ServiceAccount (see
- * processKubeConfig); its sessions' workflows go to `taskQueue`.
- * Its logger is silent: a test reports what it checks.
+ * processKubeConfig) unless `options` names other credentials; its sessions' workflows go to
+ * `taskQueue`. Its logger is silent: a test reports what it checks.
  */
-export function kubernetesApi(client: Client, taskQueue: string): Promise<FastifyInstance> {
-  const kc = processKubeConfig('api');
+export function kubernetesApi(
+  client: Client,
+  taskQueue: string,
+  options: KubernetesApiOptions = {},
+): Promise<FastifyInstance> {
+  const kc = options.kubeConfig ?? processKubeConfig('api');
   const silent = { debug() {}, info() {}, warn() {}, error() {} };
   return buildApp({
-    backend: kubernetesBackend({ kubeConfig: kc, client, taskQueue, logger: silent }),
+    backend: kubernetesBackend({
+      kubeConfig: kc,
+      namespaces: options.namespaces,
+      client,
+      taskQueue,
+      logger: silent,
+    }),
     auth: kubernetesAuthenticator({ kubeConfig: kc }),
     metrics: createApiMetrics(false),
   });

@@ -49,7 +49,7 @@ app.kubernetes.io/component: {{ .component }}
 {{/*
 The environment both processes read: the standard Temporal client variables (the certificate files
 come from the volume "temporal-tls", the API key from its Secret, never from the values file), the
-task queue and Kubernetes as the runtime.
+task queue, Kubernetes as the runtime, the forges and the namespaces they are limited to.
 */}}
 {{- define "shepherd.temporalEnv" -}}
 - name: SHEPHERD_RUNTIME
@@ -86,6 +86,10 @@ task queue and Kubernetes as the runtime.
 {{- with .Values.forges }}
 - name: SHEPHERD_FORGES
   value: {{ toJson . | quote }}
+{{- end }}
+{{- with .Values.watchNamespaces }}
+- name: SHEPHERD_WATCH_NAMESPACES
+  value: {{ join "," . | quote }}
 {{- end }}
 {{- end -}}
 
@@ -165,5 +169,198 @@ imagePullSecrets:
   {{- range . }}
   - name: {{ . | quote }}
   {{- end }}
+{{- end }}
+{{- end -}}
+
+{{- /*
+The worker's rules, verb by verb, from what its code calls (src/runtime/kubernetes/,
+src/triggers/) and proven by the test suite, whose worker processes run with this account's token:
+  - AgentSessions: read and watch them (the controller, the activities), patch them (the controller
+    claims the shepherd.dev/prompt annotation), write their status (the mirror), create them (the
+    Jira poller's sessions), and set owner references on them (finalizers, for clusters that enforce
+    OwnerReferencesPermissionEnforcement);
+  - AgentConfigs and AgentProviders: read (resolve); AgentProviders' status (the provider check);
+  - AgentTriggers: list and watch (the trigger catalog: Jira schedules, feedback);
+  - each session's objects: PVC, Secret, ServiceAccount, Role, RoleBinding and Job: create, read,
+    delete; Secrets also replaced (the runner's Secret is refreshed per attempt) and read when a
+    session references one (its credentials);
+  - pods, Jobs and events: list and watch (the shared runner watcher), pod logs (the failure's log
+    tail in feedback);
+  - StorageClasses: read (the workspace's class is checked before the PVC is made). They are
+    cluster-scoped, so this rule is in a ClusterRole in both modes.
+The worker holds get and watch on AgentSessions, so it may grant exactly that to a runner's Role.
+*/ -}}
+{{- define "shepherd.workerRules.namespaced" -}}
+- apiGroups: [shepherd.dev]
+  resources: [agentsessions]
+  verbs: [get, list, watch, create, patch]
+- apiGroups: [shepherd.dev]
+  resources: [agentsessions/status]
+  verbs: [get, patch]
+- apiGroups: [shepherd.dev]
+  resources: [agentsessions/finalizers]
+  verbs: [update]
+- apiGroups: [shepherd.dev]
+  resources: [agentconfigs, agentproviders, agenttriggers]
+  verbs: [get, list, watch]
+- apiGroups: [shepherd.dev]
+  resources: [agentproviders/status]
+  verbs: [update]
+- apiGroups: ['']
+  resources: [persistentvolumeclaims, serviceaccounts]
+  verbs: [get, create, delete]
+- apiGroups: ['']
+  resources: [secrets]
+  verbs: [get, create, update, delete]
+- apiGroups: [rbac.authorization.k8s.io]
+  resources: [roles, rolebindings]
+  verbs: [get, create, delete]
+- apiGroups: [batch]
+  resources: [jobs]
+  verbs: [get, list, watch, create, delete]
+- apiGroups: ['']
+  resources: [pods, events]
+  verbs: [list, watch]
+- apiGroups: ['']
+  resources: [pods/log]
+  verbs: [get]
+{{- end -}}
+
+{{- define "shepherd.workerRules.cluster" -}}
+- apiGroups: [storage.k8s.io]
+  resources: [storageclasses]
+  verbs: [get]
+{{- end -}}
+
+{{- define "shepherd.workerRules.allNamespaces" -}}
+{{- end -}}
+
+{{- /*
+The API's rules, from src/api/ and src/runtime/kubernetes/kubernetes-backend.ts, proven by the API
+tests, whose API runs with this account's token. It acts for its callers only after asking the API
+server (TokenReview, SubjectAccessReview), so its own rights are what a session needs:
+  - TokenReviews and SubjectAccessReviews: create (authentication and authorization of callers);
+    cluster-scoped, so in a ClusterRole in both modes;
+  - AgentSessions: create, read, list, watch, patch (spec.intent: stop, restart), delete; their
+    status: patch (a session created stopped is marked held there at once);
+  - AgentTriggers: list and watch (the webhook catalog); Secrets: get, never list or watch — only
+    the ones AgentTriggers name, for their webhook signing secrets;
+  - pods: list, pods/log: get (session logs);
+  - namespaces: list (the namespaces a caller may see), cluster-wide only: limited to
+    watchNamespaces, the API offers those without asking the cluster.
+It may not create Jobs, PVCs or RBAC, nor write any other status: sessions run only through the
+worker.
+*/ -}}
+{{- define "shepherd.apiRules.namespaced" -}}
+- apiGroups: [shepherd.dev]
+  resources: [agentsessions]
+  verbs: [get, list, watch, create, patch, delete]
+- apiGroups: [shepherd.dev]
+  resources: [agentsessions/status]
+  verbs: [patch]
+- apiGroups: [shepherd.dev]
+  resources: [agenttriggers]
+  verbs: [list, watch]
+- apiGroups: ['']
+  resources: [secrets]
+  verbs: [get]
+- apiGroups: ['']
+  resources: [pods]
+  verbs: [list]
+- apiGroups: ['']
+  resources: [pods/log]
+  verbs: [get]
+{{- end -}}
+
+{{- define "shepherd.apiRules.cluster" -}}
+- apiGroups: [authentication.k8s.io]
+  resources: [tokenreviews]
+  verbs: [create]
+- apiGroups: [authorization.k8s.io]
+  resources: [subjectaccessreviews]
+  verbs: [create]
+{{- end -}}
+
+{{- define "shepherd.apiRules.allNamespaces" -}}
+- apiGroups: ['']
+  resources: [namespaces]
+  verbs: [list]
+{{- end -}}
+
+{{- /*
+One component's RBAC (dict "root" . "component" "worker" or "api"), from its three rule sets
+above: "namespaced" (rules on objects in a namespace), "cluster" (rules on cluster-scoped objects,
+always in a ClusterRole) and "allNamespaces" (cluster-scoped rules needed only when watching every
+namespace). With watchNamespaces empty, one ClusterRole holds them all; otherwise the ClusterRole
+holds the "cluster" rules alone and each listed namespace gets a Role with the "namespaced" ones.
+*/ -}}
+{{- define "shepherd.rbac" -}}
+{{- $root := .root }}
+{{- $name := include "shepherd.componentName" . }}
+{{- $namespaces := $root.Values.watchNamespaces }}
+{{- $namespaced := include (printf "shepherd.%sRules.namespaced" .component) . }}
+{{- $cluster := include (printf "shepherd.%sRules.cluster" .component) . }}
+{{- $allNamespaces := include (printf "shepherd.%sRules.allNamespaces" .component) . }}
+{{- $labels := include "shepherd.labels" $root }}
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRole
+metadata:
+  name: {{ $name }}
+  labels:
+    {{- $labels | nindent 4 }}
+    app.kubernetes.io/component: {{ .component }}
+rules:
+  {{- $cluster | nindent 2 }}
+  {{- if not $namespaces }}
+  {{- with $allNamespaces }}
+  {{- . | nindent 2 }}
+  {{- end }}
+  {{- $namespaced | nindent 2 }}
+  {{- end }}
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRoleBinding
+metadata:
+  name: {{ $name }}
+  labels:
+    {{- $labels | nindent 4 }}
+    app.kubernetes.io/component: {{ .component }}
+roleRef:
+  apiGroup: rbac.authorization.k8s.io
+  kind: ClusterRole
+  name: {{ $name }}
+subjects:
+  - kind: ServiceAccount
+    name: {{ $name }}
+    namespace: {{ $root.Release.Namespace }}
+{{- range $namespaces }}
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: Role
+metadata:
+  name: {{ $name }}
+  namespace: {{ . }}
+  labels:
+    {{- $labels | nindent 4 }}
+    app.kubernetes.io/component: {{ $.component }}
+rules:
+  {{- $namespaced | nindent 2 }}
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: RoleBinding
+metadata:
+  name: {{ $name }}
+  namespace: {{ . }}
+  labels:
+    {{- $labels | nindent 4 }}
+    app.kubernetes.io/component: {{ $.component }}
+roleRef:
+  apiGroup: rbac.authorization.k8s.io
+  kind: Role
+  name: {{ $name }}
+subjects:
+  - kind: ServiceAccount
+    name: {{ $name }}
+    namespace: {{ $root.Release.Namespace }}
 {{- end }}
 {{- end -}}

@@ -40,14 +40,20 @@ import type {
 } from '../../api/session-backend.js';
 import { kubernetesReachable, temporalReachable } from '../../api/temporal-readiness.js';
 import { continueTokenProblem } from './continue-token.js';
+import type { WatchNamespaces } from '../../reconcile/watch-scope.js';
 
 /** Dependencies of the kubernetes backend. */
 export interface KubernetesBackendOptions {
   /**
    * The API's own credentials: agentsessions (create, get, list, patch, delete), pods/log (get),
-   * namespaces (list).
+   * namespaces (list, unless `namespaces` limits the API to a list of its own).
    */
   kubeConfig: k8s.KubeConfig;
+  /**
+   * The namespaces Shepherd is limited to: `namespaces()` lists them without asking the cluster,
+   * and a session elsewhere is refused. @default every namespace
+   */
+  namespaces?: WatchNamespaces;
   client: Client;
   /** The session workflows' task queue. */
   taskQueue: string;
@@ -93,8 +99,19 @@ export function kubernetesBackend(options: KubernetesBackendOptions): SessionBac
   const what = (namespace: string, name: string) => `session ${name} in namespace ${namespace}`;
   const promptOptions = options.promptTimeoutMs === undefined ? {} : { timeoutMs: options.promptTimeoutMs };
 
-  /** Runs a Kubernetes call, turning its failures into ApiErrors about this session. */
+  /**
+   * Runs a Kubernetes call, turning its failures into ApiErrors about this session. A namespace
+   * Shepherd is not limited to is refused first: the API's Roles would refuse it too, with a
+   * message that blames its RBAC, and no worker would ever run a session there.
+   */
   const kube = async <T>(namespace: string, name: string, call: () => Promise<T>): Promise<T> => {
+    if (options.namespaces && !options.namespaces.includes(namespace)) {
+      throw new ApiError(
+        'Forbidden',
+        `Shepherd is limited to namespaces ${options.namespaces.join(', ')} (SHEPHERD_WATCH_NAMESPACES); namespace ${namespace} is not one of them`,
+        { namespace },
+      );
+    }
     try {
       return await call();
     } catch (error) {
@@ -401,6 +418,7 @@ export function kubernetesBackend(options: KubernetesBackendOptions): SessionBac
     },
 
     async namespaces() {
+      if (options.namespaces) return [...options.namespaces].sort();
       const names: string[] = [];
       let token: string | undefined;
       do {

@@ -6,6 +6,7 @@
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { Client } from '@temporalio/client';
 import type { Logger } from 'pino';
+import type { WatchNamespaces } from '../../reconcile/watch-scope.js';
 import type { RuntimeService, WorkerRuntime } from '../worker-runtime.js';
 import { createKubernetesActivities } from './kubernetes-activities.js';
 import { createProviderStatusReconciler } from './provider-status.js';
@@ -26,19 +27,27 @@ export interface KubernetesRuntimeOptions {
   sessionSelector?: string;
   /** How often AgentProvider status is checked against its Secret. @default 10000 */
   providerResyncMs?: number;
+  /** The namespaces the watcher, the controller and the provider check are limited to. @default every namespace */
+  namespaces?: WatchNamespaces;
 }
 
 /** Builds the Kubernetes runtime; nothing runs until its services are started. */
 export function createKubernetesRuntime(options: KubernetesRuntimeOptions): WorkerRuntime {
-  const { kubeConfig, client, logger } = options;
+  const { kubeConfig, client, logger, namespaces } = options;
   const services: RuntimeService[] = [
-    createRunnerWatcher({ kubeConfig, client, logger: logger.child({ component: 'runner-watcher' }) }),
+    createRunnerWatcher({
+      kubeConfig,
+      client,
+      namespaces,
+      logger: logger.child({ component: 'runner-watcher' }),
+    }),
   ];
   if (options.controller) {
     services.push(
       createSessionController({
         kubeConfig,
         client,
+        namespaces,
         taskQueue: options.taskQueue,
         logger: logger.child({ component: 'session-controller' }),
         ...(options.sessionSelector ? { labelSelector: options.sessionSelector } : {}),
@@ -48,6 +57,7 @@ export function createKubernetesRuntime(options: KubernetesRuntimeOptions): Work
   services.push(
     createProviderStatusReconciler({
       kubeConfig,
+      namespaces,
       logger: logger.child({ component: 'provider-status' }),
       ...(options.providerResyncMs ? { intervalMs: options.providerResyncMs } : {}),
     }),

@@ -7,6 +7,7 @@
 import * as k8s from '@kubernetes/client-node';
 import type { Logger } from '../../common/logger.js';
 import { type ReconcileLoop, createReconcileLoop } from '../../reconcile/reconcile-loop.js';
+import { type WatchNamespaces, customObjectCollection, listWatched } from '../../reconcile/watch-scope.js';
 import { setStatusCondition } from '../../resources/conditions.js';
 import { GROUP, PLURAL, VERSION } from '../../resources/constants.js';
 import type { AgentProvider } from '../../resources/types.js';
@@ -75,6 +76,8 @@ export function withReadiness(
 export interface ProviderStatusReconcilerOptions {
   kubeConfig: k8s.KubeConfig;
   logger: Logger;
+  /** The namespaces whose AgentProviders are checked. @default every namespace */
+  namespaces?: WatchNamespaces;
   /** How often every AgentProvider is checked. @default 10000 */
   intervalMs?: number;
 }
@@ -91,15 +94,16 @@ export function createProviderStatusReconciler(
   const custom = options.kubeConfig.makeApiClient(k8s.CustomObjectsApi);
   const intervalMs = options.intervalMs ?? 10_000;
 
+  const providers = customObjectCollection(custom, {
+    group: GROUP,
+    version: VERSION,
+    plural: PLURAL.agentProvider,
+  });
+
   const reconcileAll = async () => {
-    const list = (await custom.listClusterCustomObject({
-      group: GROUP,
-      version: VERSION,
-      plural: PLURAL.agentProvider,
-    })) as {
-      items: AgentProvider[];
-    };
-    for (const provider of list.items) {
+    // Typed by client-node's object shape; the API returns plain AgentProvider JSON.
+    const listed = (await listWatched(options.namespaces, providers)) as unknown as AgentProvider[];
+    for (const provider of listed) {
       const namespace = provider.metadata.namespace ?? '';
       const updated = withReadiness(provider, await providerReadiness(core, namespace, provider), new Date());
       if (JSON.stringify(updated.status) === JSON.stringify(provider.status)) continue;

@@ -1,7 +1,7 @@
 /**
  * The one Job/Pod watcher of a worker process. It watches every runner Job and pod of the cluster
- * (or of a shard, by label selector) and signals the owning session workflow when a runner starts
- * and when it ends. This replaces a heartbeating "wait for the Job" activity with a watch of its
+ * or of the namespaces it is limited to (watch-scope.ts), or of a shard by label selector, and
+ * signals the owning session workflow when a runner starts and when it ends. This replaces a heartbeating "wait for the Job" activity with a watch of its
  * own per session, which would hold 1,000 activity slots and 1,000 watches for 1,000 sessions.
  *
  * Events are derived from the objects' current state (runner-events.ts), never from the kind of
@@ -12,8 +12,8 @@
  *
  * A runner whose pod the cluster refuses (admission, quota) has no pod to watch: the Job controller
  * only records `FailedCreate` Events on its Job. A third informer, over those Events alone (one
- * field-selected watch for the whole cluster, whatever the number of sessions), ends such an
- * attempt within seconds with the API server's own message.
+ * field-selected watch for the cluster, or per watched namespace, whatever the number of
+ * sessions), ends such an attempt within seconds with the API server's own message.
  *
  * Each attempt's last sent `started` and `ended` are remembered, so an unchanged state is not sent
  * again; the workflow tolerates duplicates, so forgetting (after a restart) is harmless.
@@ -23,18 +23,20 @@ import {
   CoreV1Api,
   type CoreV1Event,
   type KubeConfig,
-  ListWatch,
   type V1Job,
   type V1Pod,
-  Watch,
-  makeInformer,
 } from '@kubernetes/client-node';
 import { type Client, WorkflowNotFoundError } from '@temporalio/client';
 import type { Logger } from '../../common/logger.js';
 import { COMPONENT_LABEL, MANAGED_BY_LABEL, MANAGED_BY_VALUE } from '../../resources/constants.js';
 import { type RunnerEvent, runnerEventSignal, sessionWorkflowId } from '../../workflows/session-contract.js';
-import { listAllPages } from '../../reconcile/paged-list.js';
 import { createReconcileLoop } from '../../reconcile/reconcile-loop.js';
+import {
+  type ListParams,
+  type WatchNamespaces,
+  listWatched,
+  watchedInformer,
+} from '../../reconcile/watch-scope.js';
 import {
   type RunnerRef,
   attemptKey,
@@ -50,8 +52,10 @@ export const RUNNER_SELECTOR = `${MANAGED_BY_LABEL}=${MANAGED_BY_VALUE},${COMPON
 
 /** Dependencies and tuning of the runner watcher. */
 export interface RunnerWatcherOptions {
-  /** Where the runners run. Needs list and watch on pods, jobs and events in all namespaces. */
+  /** Where the runners run. Needs list and watch on pods, jobs and events in the watched namespaces. */
   kubeConfig: KubeConfig;
+  /** The namespaces whose runners are watched. @default every namespace */
+  namespaces?: WatchNamespaces;
   /** Signals the session workflows. */
   client: Client;
   logger: Logger;
@@ -224,27 +228,31 @@ export function createRunnerWatcher(options: RunnerWatcherOptions): RunnerWatche
     sent.delete(key);
   };
 
-  const podInformer = makeInformer<V1Pod>(
-    kubeConfig,
-    '/api/v1/pods',
-    () => core.listPodForAllNamespaces({ labelSelector: selector }),
-    selector,
-  );
-  const jobInformer = makeInformer<V1Job>(
-    kubeConfig,
-    '/apis/batch/v1/jobs',
-    () => batch.listJobForAllNamespaces({ labelSelector: selector }),
-    selector,
-  );
-
-  const eventInformer = new ListWatch<CoreV1Event>(
-    '/api/v1/events',
-    new Watch(kubeConfig),
-    () => core.listEventForAllNamespaces({ fieldSelector: FAILED_CREATE_FIELD_SELECTOR }),
-    false,
-    undefined,
-    FAILED_CREATE_FIELD_SELECTOR,
-  );
+  const pods = {
+    path: '/api/v1/pods',
+    listAll: (params: ListParams) => core.listPodForAllNamespaces(params),
+    listIn: (namespace: string, params: ListParams) => core.listNamespacedPod({ ...params, namespace }),
+  };
+  const jobs = {
+    path: '/apis/batch/v1/jobs',
+    listAll: (params: ListParams) => batch.listJobForAllNamespaces(params),
+    listIn: (namespace: string, params: ListParams) => batch.listNamespacedJob({ ...params, namespace }),
+  };
+  const events = {
+    path: '/api/v1/events',
+    listAll: (params: ListParams) => core.listEventForAllNamespaces(params),
+    listIn: (namespace: string, params: ListParams) => core.listNamespacedEvent({ ...params, namespace }),
+  };
+  const { namespaces } = options;
+  const podInformer = watchedInformer<V1Pod>(kubeConfig, 'runner-pods', namespaces, pods, {
+    labelSelector: selector,
+  });
+  const jobInformer = watchedInformer<V1Job>(kubeConfig, 'runner-jobs', namespaces, jobs, {
+    labelSelector: selector,
+  });
+  const eventInformer = watchedInformer<CoreV1Event>(kubeConfig, 'runner-refusals', namespaces, events, {
+    fieldSelector: FAILED_CREATE_FIELD_SELECTOR,
+  });
 
   const onPod = (pod: V1Pod): void => {
     const ref = runnerRefOfPod(pod);
@@ -312,27 +320,9 @@ export function createRunnerWatcher(options: RunnerWatcherOptions): RunnerWatche
     const startedAt = Date.now();
     // Jobs first, then pods: a pod that existed when its finished Job was listed is still in the
     // pod list unless it was deleted meanwhile, so "finished Job without a pod" is never a lag.
-    const jobList = await listAllPages((page) =>
-      batch.listJobForAllNamespaces({
-        labelSelector: selector,
-        limit: page.limit,
-        ...(page.continueToken ? { _continue: page.continueToken } : {}),
-      }),
-    );
-    const podList = await listAllPages((page) =>
-      core.listPodForAllNamespaces({
-        labelSelector: selector,
-        limit: page.limit,
-        ...(page.continueToken ? { _continue: page.continueToken } : {}),
-      }),
-    );
-    const eventList = await listAllPages((page) =>
-      core.listEventForAllNamespaces({
-        fieldSelector: FAILED_CREATE_FIELD_SELECTOR,
-        limit: page.limit,
-        ...(page.continueToken ? { _continue: page.continueToken } : {}),
-      }),
-    );
+    const jobList = await listWatched(namespaces, jobs, { labelSelector: selector });
+    const podList = await listWatched(namespaces, pods, { labelSelector: selector });
+    const eventList = await listWatched(namespaces, events, { fieldSelector: FAILED_CREATE_FIELD_SELECTOR });
     const listedRefusals = new Map<string, PodRefusal[]>();
     for (const event of eventList) {
       const located = podRefusalOfEvent(event);
@@ -386,12 +376,12 @@ export function createRunnerWatcher(options: RunnerWatcherOptions): RunnerWatche
     logger,
     resync: resyncOnce,
     resyncIntervalMs,
-    informers: { 'runner-jobs': jobInformer, 'runner-pods': podInformer, 'runner-refusals': eventInformer },
+    informers: { ...jobInformer.informers, ...podInformer.informers, ...eventInformer.informers },
     ...(options.informerRestartBackoffMs === undefined
       ? {}
       : { informerRestartBackoffMs: options.informerRestartBackoffMs }),
     ...(options.maxSignalsInFlight === undefined ? {} : { concurrency: options.maxSignalsInFlight }),
-    logFields: { labelSelector: selector },
+    logFields: { labelSelector: selector, namespaces: namespaces ?? 'all' },
   });
 
   return {

@@ -22,9 +22,7 @@
 import {
   CustomObjectsApi,
   type KubeConfig,
-  type KubernetesListObject,
   type KubernetesObject,
-  makeInformer,
   PatchStrategy,
   setHeaderOptions,
 } from '@kubernetes/client-node';
@@ -44,8 +42,13 @@ import {
   sessionWorkflowId,
   stopSignal,
 } from '../../workflows/session-contract.js';
-import { listAllPages } from '../../reconcile/paged-list.js';
 import { createReconcileLoop } from '../../reconcile/reconcile-loop.js';
+import {
+  type WatchNamespaces,
+  customObjectCollection,
+  listWatched,
+  watchedInformer,
+} from '../../reconcile/watch-scope.js';
 import { closedRunStatus, heldStatus } from './controller-status.js';
 import { newHolderId, type PromptSettlement, promptStep, settleOps } from './prompt-annotation.js';
 import { clearStopOps, recordStopOps } from './stop-record.js';
@@ -61,8 +64,10 @@ import {
 
 /** Dependencies and tuning of the controller. */
 export interface SessionControllerOptions {
-  /** Needs list and watch on agentsessions in all namespaces. */
+  /** Needs list and watch on agentsessions in the watched namespaces. */
   kubeConfig: KubeConfig;
+  /** The namespaces whose AgentSessions are handled; others are never seen. @default every namespace */
+  namespaces?: WatchNamespaces;
   /** Starts, signals and cancels the session workflows. */
   client: Client;
   logger: Logger;
@@ -581,28 +586,14 @@ export function createSessionController(options: SessionControllerOptions): Sess
     });
   };
 
-  const listPage = (page: { limit: number; continueToken: string | undefined }) =>
-    customObjects.listClusterCustomObject({
-      group: GROUP,
-      version: VERSION,
-      plural: PLURAL.agentSession,
-      limit: page.limit,
-      ...(labelSelector ? { labelSelector } : {}),
-      ...(page.continueToken ? { _continue: page.continueToken } : {}),
-    }) as Promise<KubernetesListObject<KubernetesObject>>;
-
-  const informer = makeInformer<KubernetesObject>(
-    kubeConfig,
-    `/apis/${GROUP}/${VERSION}/${PLURAL.agentSession}`,
-    () =>
-      customObjects.listClusterCustomObject({
-        group: GROUP,
-        version: VERSION,
-        plural: PLURAL.agentSession,
-        ...(labelSelector ? { labelSelector } : {}),
-      }) as Promise<KubernetesListObject<KubernetesObject>>,
-    labelSelector,
-  );
+  const sessions = customObjectCollection(customObjects, {
+    group: GROUP,
+    version: VERSION,
+    plural: PLURAL.agentSession,
+  });
+  const informer = watchedInformer(kubeConfig, 'agentsessions', options.namespaces, sessions, {
+    ...(labelSelector ? { labelSelector } : {}),
+  });
   // The informer is typed by client-node's object shape; the API returns plain AgentSession JSON.
   const onChange = (object: KubernetesObject) =>
     enqueue(object as unknown as AgentSession, { deleted: false });
@@ -612,14 +603,16 @@ export function createSessionController(options: SessionControllerOptions): Sess
 
   const resyncOnce = async (): Promise<void> => {
     const startedAt = Date.now();
-    const sessions = await listAllPages(listPage);
-    for (const object of sessions) {
+    const listed = await listWatched(options.namespaces, sessions, {
+      ...(labelSelector ? { labelSelector } : {}),
+    });
+    for (const object of listed) {
       // The informer's copy is usually newer than a list that took a while.
       const { name, namespace } = object.metadata ?? {};
       const cached = name ? informer.get(name, namespace) : undefined;
       enqueue((cached ?? object) as unknown as AgentSession, { deleted: false, resync: true });
     }
-    logger.debug({ sessions: sessions.length, durationMs: Date.now() - startedAt }, 'session resync queued');
+    logger.debug({ sessions: listed.length, durationMs: Date.now() - startedAt }, 'session resync queued');
   };
 
   const loop = createReconcileLoop({
@@ -629,12 +622,12 @@ export function createSessionController(options: SessionControllerOptions): Sess
     resyncIntervalMs,
     // The caller of resyncNow wants the reconciles done, not just queued.
     resyncWaitsForQueue: true,
-    informers: { agentsessions: informer },
+    informers: informer.informers,
     ...(options.informerRestartBackoffMs === undefined
       ? {}
       : { informerRestartBackoffMs: options.informerRestartBackoffMs }),
     ...(options.maxCallsInFlight === undefined ? {} : { concurrency: options.maxCallsInFlight }),
-    logFields: { taskQueue, labelSelector },
+    logFields: { taskQueue, labelSelector, namespaces: options.namespaces ?? 'all' },
   });
 
   return {
