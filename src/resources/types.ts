@@ -321,6 +321,8 @@ export interface AgentConfigSpec {
   defaultAgent?: AgentType;
   defaultProviders?: Partial<Record<AgentType, string>>;
   defaultImage?: string;
+  /** Pull secrets of the runner pods (the registry of `defaultImage` or a session's image). */
+  imagePullSecrets?: Array<{ name: string }>;
   defaultTimeout?: string;
   storageClass?: string;
   storageSize?: string;

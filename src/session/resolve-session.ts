@@ -283,6 +283,9 @@ export function resolveSession(session: AgentSession, inputs: ResolveInputs = {}
       retain: spec.workspace?.retain ?? false,
     },
     image: spec.image ?? configSpec.defaultImage ?? BUILT_IN_DEFAULTS.image,
+    ...(configSpec.imagePullSecrets?.length
+      ? { imagePullSecrets: configSpec.imagePullSecrets.map((secret) => secret.name) }
+      : {}),
     env,
     ...(spec.resources
       ? {

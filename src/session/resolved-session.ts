@@ -83,6 +83,8 @@ export interface ResolvedSession {
   retries: number;
   workspace: ResolvedWorkspace;
   image: string;
+  /** The AgentConfig's pull secrets for the runner pod (absent when none, and in sessions of older workers). */
+  imagePullSecrets?: string[];
   /** AgentConfig env merged with the session's (the session's entry wins by name). */
   env: EnvVar[];
   resources?: ResourceRequirements;

@@ -67,6 +67,7 @@ const ALL_OPTIONS = [
   '--set', 'forges[0].type=gitea',
   '--set', 'forges[0].url=https://gitea.example.com',
   '--set', 'imagePullSecrets[0]=registry',
+  '--set', 'runner.imagePullSecrets[0]=runner-registry',
   '--set', 'watchNamespaces[0]=default',
   '--set', 'worker.extraEnv[0].name=SHEPHERD_PROVIDER_RESYNC_MS',
   '--set-string', 'worker.extraEnv[0].value=5000',
@@ -156,6 +157,7 @@ test('everything the chart renders, every option on, passes a server-side dry ru
   assert.deepEqual(config?.spec, {
     defaultAgent: 'opencode',
     defaultImage: 'ghcr.io/shepherd-dev/runner:0.2.0',
+    imagePullSecrets: [{ name: 'runner-registry' }],
   });
 
   // The ServiceMonitor's CRD is the Prometheus Operator's, not in this cluster: rendered only.
@@ -175,7 +177,8 @@ test('an upgrade from the previous chart version keeps the CRDs and a running se
   const before = await crdUids();
 
   // 0.1.0 held only the CRDs. They exist already, so the release takes them over, as an
-  // operator's first install over hand-applied CRDs would.
+  // operator's first install over hand-applied CRDs would. Its AgentConfig CRD lacks
+  // imagePullSecrets until the upgrade (for the seconds between, no test of the run relies on it).
   await helm(kubeconfig, ['install', release, PREVIOUS_CHART, '--namespace', namespace, '--take-ownership']);
   const name = 'survives-upgrade';
   await objects.createSession(
@@ -198,8 +201,16 @@ test('an upgrade from the previous chart version keeps the CRDs and a running se
     90_000,
   );
 
+  const configFields = async () =>
+    Object.keys(
+      (await apiext.readCustomResourceDefinition({ name: 'agentconfigs.shepherd.dev' })).spec.versions[0]
+        ?.schema?.openAPIV3Schema?.properties?.spec?.properties ?? {},
+    );
+  assert.ok(!(await configFields()).includes('imagePullSecrets'), 'the previous version is installed');
+
   await helm(kubeconfig, ['upgrade', release, CHART_DIR, '--namespace', namespace]);
   assert.deepEqual(await crdUids(), before, 'the CRDs were upgraded in place, never replaced');
+  assert.ok((await configFields()).includes('imagePullSecrets'), "and carry this version's fields");
   const after = await objects.readSession(namespace, name);
   assert.equal(after.metadata.uid, running.metadata.uid);
   assert.equal(after.status?.phase, 'Running');

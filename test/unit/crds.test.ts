@@ -206,6 +206,7 @@ const configSpecKeys: Record<keyof AgentConfigSpec, true> = {
   defaultAgent: true,
   defaultProviders: true,
   defaultImage: true,
+  imagePullSecrets: true,
   defaultTimeout: true,
   storageClass: true,
   storageSize: true,

@@ -113,6 +113,7 @@ describe('resolveSession', () => {
       {
         config: config({
           defaultImage: 'registry.internal/runner:2',
+          imagePullSecrets: [{ name: 'registry-internal' }],
           defaultTimeout: '2h',
           storageClass: 'standard',
           storageSize: '50Gi',
@@ -125,6 +126,7 @@ describe('resolveSession', () => {
     );
     assert.equal(resolved.timeoutMs, 20 * 60 * 1000);
     assert.equal(resolved.image, 'registry.internal/runner:2');
+    assert.deepEqual(resolved.imagePullSecrets, ['registry-internal']);
     assert.deepEqual(resolved.workspace, { size: '2Gi', storageClass: 'standard', retain: false });
     assert.deepEqual(resolved.env, [
       { name: 'A', value: 'session' },

@@ -280,6 +280,14 @@ describe('the Job', () => {
     assert.equal(job.spec?.template.spec?.tolerations?.[0]?.key, 'dedicated');
   });
 
+  it("pulls the runner image with the AgentConfig's pull secrets, and names none without them", () => {
+    const pullSecrets = (job: V1Job) => job.spec?.template.spec?.imagePullSecrets;
+    assert.deepEqual(pullSecrets(buildSessionJob(resolvedSession({ imagePullSecrets: ['registry'] }), 1)), [
+      { name: 'registry' },
+    ]);
+    assert.equal(pullSecrets(buildSessionJob(resolvedSession(), 1)), undefined);
+  });
+
   it('tells the runner its conversation turn: 1 for a session resolved without one, else the turn the workflow set', () => {
     const turnOf = (job: V1Job) =>
       runner(job).env?.find((variable) => variable.name === RUNNER_ENV.turn)?.value;

@@ -190,6 +190,9 @@ export function buildSessionJob(session: ResolvedSession, attempt: number): V1Jo
           ...(session.tolerations.length > 0
             ? { tolerations: session.tolerations.map((t) => ({ ...t })) }
             : {}),
+          ...(session.imagePullSecrets?.length
+            ? { imagePullSecrets: session.imagePullSecrets.map((name) => ({ name })) }
+            : {}),
         },
       },
     },
