@@ -30,8 +30,8 @@ import {
   kubeConfig,
   processKubeConfig,
   randomSuffix,
-  statusOf,
   testNamespace,
+  forbidden,
 } from '../support/kube.js';
 import { shepherdObjects } from '../support/shepherd-objects.js';
 import { useWorker } from '../support/worker-fixture.js';
@@ -85,6 +85,29 @@ function documents(rendered: string): Rendered[] {
   return parseAllDocuments(rendered)
     .map((doc) => doc.toJSON() as Rendered | null)
     .filter((doc): doc is Rendered => doc !== null);
+}
+
+/** Creates a session whose fake runner runs for an hour, and waits until it is Running. */
+async function runningSession(namespace: string, name: string): Promise<AgentSession> {
+  await objects.createSession(
+    namespace,
+    name,
+    {
+      agent: 'command',
+      command: ['sh', '-c', 'echo working'],
+      image: 'shepherd/runner:test',
+      podMetadata: {
+        annotations: { [FAKE_POD_ANNOTATIONS.exitCode]: '0', [FAKE_POD_ANNOTATIONS.duration]: '1h' },
+      },
+    },
+    fixture.worker.labels,
+  );
+  return eventually(
+    `session ${name} to run`,
+    () => objects.readSession(namespace, name),
+    (s) => s.status?.phase === 'Running',
+    90_000,
+  );
 }
 
 test('helm lint passes, and the strict schema refuses a mistyped key or a value of the wrong type', async () => {
@@ -181,25 +204,7 @@ test('an upgrade from the previous chart version keeps the CRDs and a running se
   // imagePullSecrets until the upgrade (for the seconds between, no test of the run relies on it).
   await helm(kubeconfig, ['install', release, PREVIOUS_CHART, '--namespace', namespace, '--take-ownership']);
   const name = 'survives-upgrade';
-  await objects.createSession(
-    namespace,
-    name,
-    {
-      agent: 'command',
-      command: ['sh', '-c', 'echo working'],
-      image: 'shepherd/runner:test',
-      podMetadata: {
-        annotations: { [FAKE_POD_ANNOTATIONS.exitCode]: '0', [FAKE_POD_ANNOTATIONS.duration]: '1h' },
-      },
-    },
-    fixture.worker.labels,
-  );
-  const running = await eventually(
-    `session ${name} to run`,
-    () => objects.readSession(namespace, name),
-    (s) => s.status?.phase === 'Running',
-    90_000,
-  );
+  const running = await runningSession(namespace, name);
 
   const configFields = async () =>
     Object.keys(
@@ -246,17 +251,6 @@ test('an upgrade from the previous chart version keeps the CRDs and a running se
   };
   assert.deepEqual(left, { deployments: 0, services: 0, serviceAccounts: 0, budgets: 0, clusterRoles: 0, clusterRoleBindings: 0, releaseRecords: 0 }); // prettier-ignore
 });
-
-/** Whether `call` is refused with 403 Forbidden. */
-async function forbidden(call: () => Promise<unknown>): Promise<boolean> {
-  try {
-    await call();
-    return false;
-  } catch (error) {
-    if (statusOf(error) === 403) return true;
-    throw error;
-  }
-}
 
 test("each ServiceAccount is refused what it must not do: the API's, the worker's and a runner's", async (t) => {
   const namespace = await testNamespace(t, kc, 'deny');
@@ -331,25 +325,7 @@ test("each ServiceAccount is refused what it must not do: the API's, the worker'
 
   // A runner: its session's ServiceAccount reads its own session and writes nothing.
   const name = 'runner-rights';
-  await objects.createSession(
-    namespace,
-    name,
-    {
-      agent: 'command',
-      command: ['sh', '-c', 'echo working'],
-      image: 'shepherd/runner:test',
-      podMetadata: {
-        annotations: { [FAKE_POD_ANNOTATIONS.exitCode]: '0', [FAKE_POD_ANNOTATIONS.duration]: '1h' },
-      },
-    },
-    fixture.worker.labels,
-  );
-  await eventually(
-    `session ${name} to run`,
-    () => objects.readSession(namespace, name),
-    (s) => s.status?.phase === 'Running',
-    90_000,
-  );
+  await runningSession(namespace, name);
   const runnerFile = join(mkdtempSync(join(tmpdir(), 'shepherd-runner-')), 'runner.kubeconfig');
   const runner = new k8s.KubeConfig();
   runner.loadFromFile(

@@ -19,7 +19,7 @@ import { GROUP, PLURAL, SESSION_LABEL, VERSION } from '../../src/resources/const
 import type { AgentSessionSpec } from '../../src/resources/types.js';
 import { sessionWorkflowId } from '../../src/workflows/session-contract.js';
 import { CHART_DIR, helm, serviceAccountKubeconfig } from '../support/chart-release.js';
-import { envVar, eventually, kubeConfig, randomSuffix, statusOf } from '../support/kube.js';
+import { envVar, eventually, kubeConfig, randomSuffix, forbidden } from '../support/kube.js';
 import { aliceHeaders, createApiNamespace, grantSessions, kubernetesApi } from '../support/kubernetes-api.js';
 import { shepherdObjects } from '../support/shepherd-objects.js';
 import { startWorkerProcess, type WorkerProcess } from '../support/worker-process.js';
@@ -64,17 +64,6 @@ async function accountKubeConfig(component: 'worker' | 'api'): Promise<k8s.KubeC
   const config = new k8s.KubeConfig();
   config.loadFromFile(file);
   return config;
-}
-
-/** Whether `call` is refused with 403 Forbidden. */
-async function forbidden(call: () => Promise<unknown>): Promise<boolean> {
-  try {
-    await call();
-    return false;
-  } catch (error) {
-    if (statusOf(error) === 403) return true;
-    throw error;
-  }
 }
 
 before(async () => {

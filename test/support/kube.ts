@@ -89,6 +89,17 @@ export function statusOf(error: unknown): number | undefined {
   return error instanceof k8s.ApiException ? error.code : undefined;
 }
 
+/** Whether `call` is refused with 403 Forbidden (any other failure is thrown). */
+export async function forbidden(call: () => Promise<unknown>): Promise<boolean> {
+  try {
+    await call();
+    return false;
+  } catch (error) {
+    if (statusOf(error) === 403) return true;
+    throw error;
+  }
+}
+
 /** Resolves when `promise` fails with an ApiException; returns its HTTP status. */
 export async function rejectionStatus(promise: Promise<unknown>): Promise<number | undefined> {
   try {
