@@ -169,16 +169,25 @@ export class TestSession {
     }
   }
 
-  /** Waits until the latest run's history satisfies `check`. */
+  /**
+   * Waits (up to 60 s: the test server answers slowly on a loaded machine) until the latest run's
+   * history satisfies `check`. On timeout the error lists the last events, so a stalled run says
+   * where it stopped.
+   */
   async historyShows(
     check: (events: proto.temporal.api.history.v1.IHistoryEvent[]) => boolean,
   ): Promise<void> {
-    const deadline = Date.now() + 30_000;
+    const deadline = Date.now() + 60_000;
     for (;;) {
-      const history = await this.handle.fetchHistory();
-      if (check(history.events ?? [])) return;
-      if (Date.now() > deadline) throw new Error(`${this.name}: the history never showed what was expected`);
-      await sleep(20);
+      const events = (await this.handle.fetchHistory()).events ?? [];
+      if (check(events)) return;
+      if (Date.now() > deadline) {
+        const last = events.slice(-6).map((e) => proto.temporal.api.enums.v1.EventType[e.eventType ?? 0]);
+        throw new Error(
+          `${this.name}: the history never showed what was expected; its last events: ${last.join(', ')}`,
+        );
+      }
+      await sleep(100);
     }
   }
 
