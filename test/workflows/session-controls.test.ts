@@ -21,6 +21,7 @@ describe('stopping a session', () => {
     session.runtime.hold('provisionWorkspace', provisioned.opened);
     await session.start();
     await session.runtime.called('provisionWorkspace');
+    await session.onlyInFlight('provisionWorkspace');
     await session.stop('not needed any more');
     // The stop cancels provisioning; the time-skipping server stalls a run whose cancellation
     // races the activity's completion (a real server does not), so the activity returns only once

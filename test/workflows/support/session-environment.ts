@@ -170,6 +170,22 @@ export class TestSession {
   }
 
   /**
+   * Waits until the only activity in flight is `activity` (one the fake runtime holds), so a stop
+   * sent next cancels that one alone: the test server stalls a run whose cancellation races the
+   * completion of another activity (e.g. a status mirror started beside it).
+   */
+  async onlyInFlight(activity: string): Promise<void> {
+    const deadline = Date.now() + 60_000;
+    for (;;) {
+      const pending = (await this.handle.describe()).raw.pendingActivities ?? [];
+      if (pending.length === 1 && pending[0]?.activityType?.name === activity) return;
+      if (Date.now() > deadline)
+        throw new Error(`${this.name}: ${activity} never was the only activity in flight`);
+      await sleep(50);
+    }
+  }
+
+  /**
    * Waits (up to 60 s: the test server answers slowly on a loaded machine) until the latest run's
    * history satisfies `check`. On timeout the error lists the last events, so a stalled run says
    * where it stopped.
