@@ -19,12 +19,10 @@ export interface ApiConfig {
   loopbackOnly: boolean;
   /** `SHEPHERD_API_PORT`. @default 8080 */
   port: number;
-  /** `TEMPORAL_ADDRESS`. @default 127.0.0.1:7233 */
-  temporalAddress: string;
+  /** `TEMPORAL_ADDRESS` (default 127.0.0.1:7233) with TLS, API key and gRPC metadata (`TEMPORAL_TLS*`, `TEMPORAL_API_KEY`, …). */
+  temporalConnection: TemporalConnectOptions;
   /** `TEMPORAL_NAMESPACE`. @default default */
   temporalNamespace: string;
-  /** TLS, API key and gRPC metadata besides the address (`TEMPORAL_TLS*`, `TEMPORAL_API_KEY`, …). */
-  temporalConnection: TemporalConnectOptions;
   /** `SHEPHERD_TASK_QUEUE`. @default shepherd-sessions */
   taskQueue: string;
   /** `KUBECONFIG`; unset means in-cluster, else ~/.kube/config. */
@@ -80,9 +78,8 @@ export function apiConfigFromEnv(env: NodeJS.ProcessEnv = process.env): ApiConfi
     host,
     loopbackOnly: runtime === 'local' && LOOPBACK.has(host),
     port,
-    temporalAddress: temporal.connection.address,
-    temporalNamespace: temporal.namespace,
     temporalConnection: temporal.connection,
+    temporalNamespace: temporal.namespace,
     taskQueue: env.SHEPHERD_TASK_QUEUE ?? SESSION_TASK_QUEUE,
     ...(env.KUBECONFIG ? { kubeconfig: env.KUBECONFIG } : {}),
     ...(watchNamespaces ? { watchNamespaces } : {}),

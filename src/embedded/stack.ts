@@ -118,7 +118,7 @@ export async function startEmbeddedStack(options: EmbeddedStackOptions) {
       {
         runtime: 'local',
         dataDir,
-        temporalAddress: temporal.address,
+        temporalConnection: { address: temporal.address },
         temporalNamespace: temporal.namespace,
         taskQueue: SESSION_TASK_QUEUE,
         controller: false,

@@ -14,15 +14,14 @@ export interface WorkerConfig {
   runtime: SessionRuntime;
   /** The local runtime's data directory (`SHEPHERD_DATA_DIR`). @default ~/.local/share/shepherd */
   dataDir: string;
-  /** Temporal frontend `host:port` (`TEMPORAL_ADDRESS`). @default 127.0.0.1:7233 */
-  temporalAddress: string;
+  /**
+   * Where and how to reach Temporal: the frontend `host:port` (`TEMPORAL_ADDRESS`, default
+   * 127.0.0.1:7233) with TLS, API key and gRPC metadata (`TEMPORAL_TLS*`, `TEMPORAL_API_KEY`,
+   * `TEMPORAL_GRPC_META_*`, or a `TEMPORAL_CONFIG_FILE` profile).
+   */
+  temporalConnection: TemporalConnectOptions;
   /** Temporal namespace (`TEMPORAL_NAMESPACE`). @default default */
   temporalNamespace: string;
-  /**
-   * TLS, API key and gRPC metadata besides the address (`TEMPORAL_TLS*`, `TEMPORAL_API_KEY`,
-   * `TEMPORAL_GRPC_META_*`, or a `TEMPORAL_CONFIG_FILE` profile). @default just the address
-   */
-  temporalConnection?: TemporalConnectOptions;
   /** Task queue (`SHEPHERD_TASK_QUEUE`). @default shepherd-sessions */
   taskQueue: string;
   /** Kubeconfig file (`KUBECONFIG`); unset means in-cluster, else ~/.kube/config. */
@@ -105,9 +104,8 @@ export function workerConfigFromEnv(env: NodeJS.ProcessEnv = process.env): Worke
   return {
     runtime,
     dataDir: defaultDataDir(env),
-    temporalAddress: temporal.connection.address,
-    temporalNamespace: temporal.namespace,
     temporalConnection: temporal.connection,
+    temporalNamespace: temporal.namespace,
     taskQueue: env.SHEPHERD_TASK_QUEUE ?? SESSION_TASK_QUEUE,
     ...(env.KUBECONFIG ? { kubeconfig: env.KUBECONFIG } : {}),
     ...(watchNamespaces ? { watchNamespaces } : {}),

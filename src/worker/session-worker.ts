@@ -83,9 +83,8 @@ export async function startSessionWorker(config: WorkerConfig, logger: Logger): 
     Runtime.install({ logger: new DefaultLogger('WARN') });
     runtimeInstalled = true;
   }
-  const temporalConnection = config.temporalConnection ?? { address: config.temporalAddress };
-  const nativeConnection = await NativeConnection.connect(temporalConnection);
-  const connection = await Connection.connect(temporalConnection);
+  const nativeConnection = await NativeConnection.connect(config.temporalConnection);
+  const connection = await Connection.connect(config.temporalConnection);
   const client = new Client({ connection, namespace: config.temporalNamespace });
 
   const kubeConfig = config.runtime === 'kubernetes' ? loadKubeConfig(config.kubeconfig) : undefined;
@@ -177,7 +176,7 @@ export async function startSessionWorker(config: WorkerConfig, logger: Logger): 
     {
       runtime: config.runtime,
       taskQueue: config.taskQueue,
-      temporal: config.temporalAddress,
+      temporal: config.temporalConnection.address,
       controller: config.runtime === 'kubernetes' && config.controller,
       ...(config.runtime === 'local' ? { dataDir: config.dataDir } : {}),
     },
