@@ -16,7 +16,7 @@ import { readFileSync } from 'node:fs';
 import { Ajv, type ErrorObject } from 'ajv';
 import addFormatsModule from 'ajv-formats';
 import { parse } from 'yaml';
-import { quantityGreaterThan } from './quantity.js';
+import { quantityGreaterThan } from '../resources/quantity.js';
 
 /** A JSON schema node as the CRD writes it (OpenAPI v3 subset plus Kubernetes extensions). */
 export interface CrdSchema {

@@ -20,6 +20,7 @@ export const KIND = {
   agentProvider: 'AgentProvider',
   agentConfig: 'AgentConfig',
   agentTrigger: 'AgentTrigger',
+  namespacePolicy: 'NamespacePolicy',
 } as const;
 
 /** Plural resource names, as used in REST paths, RBAC rules and `CustomObjectsApi` calls. */
@@ -28,10 +29,17 @@ export const PLURAL = {
   agentProvider: 'agentproviders',
   agentConfig: 'agentconfigs',
   agentTrigger: 'agenttriggers',
+  namespacePolicy: 'namespacepolicies',
 } as const;
 
 /** The one AgentConfig per namespace that Shepherd reads; the CRD refuses any other name. */
 export const AGENT_CONFIG_NAME = 'default';
+
+/** The one NamespacePolicy per namespace that Shepherd reads; the CRD refuses any other name. */
+export const NAMESPACE_POLICY_NAME = 'default';
+
+/** The label a Secret carries to be usable by sessions under the chart's default policy. */
+export const USABLE_SECRET_LABEL = 'shepherd.dev/usable';
 
 /**
  * Label on every child object (and the runner pod) naming its AgentSession. The value is the

@@ -337,6 +337,77 @@ export interface AgentConfig {
   spec?: AgentConfigSpec;
 }
 
+/** A prefix pattern: an exact value, or a prefix followed by `*` (`ghcr.io/acme/*`). */
+export type PolicyPattern = string;
+
+/** `NamespacePolicy.spec.budget`: caps on runner-reported cost, in USD. */
+export interface PolicyBudget {
+  perSessionUsd?: number;
+  monthlyUsd?: number;
+  /** At a cap: `Pause` waits for an `approve` with a new cap (the default), `Stop` ends the session. */
+  onExceeded?: 'Pause' | 'Stop';
+}
+
+/** One allowed egress destination of `NamespacePolicy.spec.egress.allow`. */
+export interface EgressRule {
+  cidr: string;
+  except?: string[];
+  ports?: Array<{ port: number; protocol?: 'TCP' | 'UDP' }>;
+}
+
+/** `NamespacePolicy.spec.egress`: what a runner pod may reach besides DNS, model and forges. */
+export interface PolicyEgress {
+  /** Defaults to true: every runner pod gets a default-deny egress NetworkPolicy. */
+  restrict?: boolean;
+  allow?: EgressRule[];
+}
+
+/** `NamespacePolicy.spec`: what the sessions of a namespace may ask for. Unset means no limit. */
+export interface NamespacePolicySpec {
+  allowedAgents?: AgentType[];
+  allowedModels?: PolicyPattern[];
+  allowedImages?: PolicyPattern[];
+  allowedRepositories?: PolicyPattern[];
+  allowedForgeHosts?: string[];
+  maxTimeout?: string;
+  maxRetries?: number;
+  /** Caps on each request and limit of `spec.resources`, by resource name. */
+  maxResources?: Record<string, Quantity>;
+  maxWorkspaceSize?: string;
+  allowedNodeSelectorKeys?: string[];
+  /** A session's toleration must equal one of these in every field it sets. */
+  allowedTolerations?: Toleration[];
+  /** Prefixes that pod label and annotation keys of `spec.podMetadata` must start with. */
+  allowedPodMetadataPrefixes?: string[];
+  /** The labels a Secret must carry for a session to reference it. */
+  usableSecrets?: { matchLabels: Record<string, string> };
+  maxConcurrentSessions?: number;
+  budget?: PolicyBudget;
+  /** Tool names passed to the agent (Claude Code's `--allowedTools` / `--disallowedTools`). */
+  tools?: { allowed?: string[]; denied?: string[] };
+  egress?: PolicyEgress;
+}
+
+/** `NamespacePolicy.status`: the namespace's usage, as the worker last recorded it. */
+export interface NamespacePolicyStatus {
+  /** `YYYY-MM` (UTC) of `spentUsd`. */
+  month?: string;
+  spentUsd?: number;
+  tokens?: number;
+  runningSessions?: number;
+  queuedSessions?: number;
+  conditions?: Condition[];
+}
+
+/** A NamespacePolicy; Shepherd reads only the one named `default` in each namespace. */
+export interface NamespacePolicy {
+  apiVersion: 'shepherd.dev/v1alpha1';
+  kind: 'NamespacePolicy';
+  metadata: ObjectMeta;
+  spec?: NamespacePolicySpec;
+  status?: NamespacePolicyStatus;
+}
+
 /** Where an AgentTrigger's work comes from. */
 export type TriggerSource = 'github' | 'gitea' | 'jira' | 'slack';
 

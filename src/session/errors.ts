@@ -30,3 +30,12 @@ export class InvalidSpecError extends Error {
 export class ProviderNotReadyError extends Error {
   override readonly name = 'ProviderNotReadyError';
 }
+
+/**
+ * The session asks for something its namespace's NamespacePolicy does not allow (or references a
+ * Secret the policy does not mark usable). The session ends Failed/PolicyViolation before anything
+ * is created; the message names the rule and the field.
+ */
+export class PolicyViolationError extends Error {
+  override readonly name = 'PolicyViolationError';
+}

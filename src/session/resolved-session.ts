@@ -5,6 +5,8 @@
  * no secret values: Secrets by reference, the provider's environment by variable name.
  */
 import type {
+  PolicyBudget,
+  PolicyEgress,
   AgentType,
   EnvVar,
   PullRequestSpec,
@@ -102,6 +104,24 @@ export interface ResolvedSession {
    * `initialPrompt` is that turn's prompt). Absent means turn 1.
    */
   turn?: number;
+  /**
+   * What the namespace's policy asks of the session beyond validation (absent in sessions of older
+   * workers, and when the policy sets none of it).
+   */
+  policy?: ResolvedPolicy;
+}
+
+/** The parts of the NamespacePolicy that act while the session runs. */
+export interface ResolvedPolicy {
+  /** Labels a Secret must carry before the worker reads it for this session. */
+  usableSecretLabels?: Record<string, string>;
+  /** Tools passed to the agent. */
+  tools?: { allowed?: string[]; denied?: string[] };
+  /** Whether the runner pod gets the egress NetworkPolicy, and what it allows beyond the defaults. */
+  egress?: PolicyEgress;
+  /** How many sessions of the namespace may run a turn at once. */
+  maxConcurrentSessions?: number;
+  budget?: PolicyBudget;
 }
 
 /** `spec.conversation` with its defaults applied. */

@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { parseQuantity, quantityGreaterThan } from '../../src/api/quantity.js';
+import { parseQuantity, quantityGreaterThan } from '../../src/resources/quantity.js';
 
 test('equal quantities in different units are not greater', () => {
   for (const [a, b] of [
