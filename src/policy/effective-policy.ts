@@ -43,5 +43,5 @@ export function defaultPolicyFromEnv(env: NodeJS.ProcessEnv): NamespacePolicySpe
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
     throw new Error('SHEPHERD_DEFAULT_POLICY must be a JSON object: a NamespacePolicy spec');
   }
-  return parsed as NamespacePolicySpec;
+  return parsed;
 }

@@ -322,8 +322,9 @@ export function policyViolations(
   subject: PolicySubject,
   policy: NamespacePolicySpec,
 ): PolicyViolation[] {
-  return POLICY_RULES.flatMap(({ rule, field, check }) => {
-    const detail = check(subject, policy);
+  return POLICY_RULES.flatMap((entry) => {
+    const detail = entry.check(subject, policy);
+    const { rule, field } = entry;
     return detail === undefined
       ? []
       : [{ rule, field, message: violationMessage(namespace, rule, field, detail) }];
