@@ -2,6 +2,8 @@
  * API configuration from the environment. Only the API's `main` reads it.
  */
 import { type TemporalConnectOptions, temporalTarget } from '../common/temporal-connection.js';
+import { defaultPolicyFromEnv } from '../policy/effective-policy.js';
+import type { NamespacePolicySpec } from '../resources/types.js';
 import { parseWatchNamespaces } from '../reconcile/watch-scope.js';
 import { defaultDataDir } from '../runtime/local/local-sessions.js';
 import { SESSION_TASK_QUEUE } from '../workflows/session-contract.js';
@@ -45,6 +47,11 @@ export interface ApiConfig {
    * webhook delivery is refused. On Kubernetes the AgentTriggers of the cluster are used.
    */
   triggersFile?: string;
+  /**
+   * `SHEPHERD_DEFAULT_POLICY`: the NamespacePolicy spec (JSON) of namespaces without one of their
+   * own, as the worker has it (the chart's `defaultPolicy`). Unset: no limits.
+   */
+  defaultPolicy?: NamespacePolicySpec;
 }
 
 const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
@@ -87,5 +94,6 @@ export function apiConfigFromEnv(env: NodeJS.ProcessEnv = process.env): ApiConfi
     dataDir: defaultDataDir(env),
     logLevel: env.LOG_LEVEL ?? 'info',
     ...(env.SHEPHERD_TRIGGERS_FILE ? { triggersFile: env.SHEPHERD_TRIGGERS_FILE } : {}),
+    ...(env.SHEPHERD_DEFAULT_POLICY ? { defaultPolicy: defaultPolicyFromEnv(env) } : {}),
   };
 }

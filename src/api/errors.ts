@@ -22,6 +22,12 @@ export const ErrorCode = {
   InvalidSignature: 401,
   /** The caller may not do this to sessions in this namespace (SubjectAccessReview said no). */
   Forbidden: 403,
+  /**
+   * The session asks for something its namespace's NamespacePolicy does not allow;
+   * `details.rule` names the (first) policy rule broken and `details.field` the session's field;
+   * `details.violations` lists every broken rule with its field and message.
+   */
+  PolicyViolation: 403,
   /** The session (or route) does not exist. */
   NotFound: 404,
   /** The path exists but not with this HTTP method; the `Allow` header lists the methods it has. */

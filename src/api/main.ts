@@ -38,6 +38,7 @@ if (config.runtime === 'kubernetes') {
       client,
       taskQueue: config.taskQueue,
       logger,
+      ...(config.defaultPolicy ? { defaultPolicy: config.defaultPolicy } : {}),
     }),
     auth: kubernetesAuthenticator({ kubeConfig }),
     webhooks: {

@@ -13,7 +13,7 @@ import type {
 import { PolicyViolationError } from '../session/errors.js';
 import type { ResolvedPolicy } from '../session/resolved-session.js';
 import type { EffectivePolicy } from './effective-policy.js';
-import { policyViolations } from './policy-rules.js';
+import { type PolicyViolation, policyViolations } from './policy-rules.js';
 import { policySubject } from './policy-subject.js';
 
 /** A Secret a session makes Shepherd (or its runner pod) read, and the field that names it. */
@@ -76,6 +76,16 @@ export function unusableSecretMessage(
   return `NamespacePolicy ${namespace}/default rule usableSecrets: ${ref.field} names Secret ${ref.name}, which is not labelled ${wanted}; label it (kubectl label secret ${ref.name} -n ${namespace} ${wanted}) or reference another`;
 }
 
+/** Every rule `spec` breaks once the AgentConfig's defaults apply, in the rule table's order. */
+export function sessionViolations(
+  namespace: string,
+  spec: AgentSessionSpec,
+  config: AgentConfig | undefined,
+  policy: EffectivePolicy,
+): PolicyViolation[] {
+  return policyViolations(namespace, policySubject(spec, config), policy.spec);
+}
+
 /**
  * Checks `spec` against the policy and returns what of it the session carries.
  *
@@ -87,7 +97,7 @@ export function applyPolicy(
   config: AgentConfig | undefined,
   policy: EffectivePolicy,
 ): ResolvedPolicy | undefined {
-  const violations = policyViolations(namespace, policySubject(spec, config), policy.spec);
+  const violations = sessionViolations(namespace, spec, config, policy);
   if (violations.length > 0) {
     throw new PolicyViolationError(violations.map((violation) => violation.message).join('; '));
   }

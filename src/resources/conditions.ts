@@ -56,6 +56,12 @@ export const Reason = {
   /** The referenced AgentProvider is missing, not ready, or does not serve the agent. Validated=False, Failed=True. */
   ProviderNotReady: 'ProviderNotReady',
   /**
+   * The session asks for something its namespace's NamespacePolicy does not allow, or references
+   * a Secret the policy does not mark usable; the message names the rule and the field. Nothing
+   * is created. Validated=False (or SecretsReady=False), Failed=True.
+   */
+  PolicyViolation: 'PolicyViolation',
+  /**
    * A Secret the session needs — the provider's token or a repository's credentialsSecretRef — is
    * missing or lacks its key. SecretsReady=False, Failed=True.
    */

@@ -2,6 +2,8 @@
  * Worker configuration from the environment. Only the worker's `main` reads it; everything else
  * takes its dependencies as arguments.
  */
+import { defaultPolicyFromEnv } from '../policy/effective-policy.js';
+import type { NamespacePolicySpec } from '../resources/types.js';
 import { type TemporalConnectOptions, temporalTarget } from '../common/temporal-connection.js';
 import { type ForgeConfig, parseForgesConfig } from '../forges/forge-registry.js';
 import { parseWatchNamespaces } from '../reconcile/watch-scope.js';
@@ -60,6 +62,11 @@ export interface WorkerConfig {
   triggersFile?: string;
   /** The port of `/healthz` and `/readyz` (`SHEPHERD_HEALTH_PORT`); unset: no probe server. */
   healthPort?: number;
+  /**
+   * The NamespacePolicy spec of namespaces without one of their own (`SHEPHERD_DEFAULT_POLICY`,
+   * JSON; the chart's `defaultPolicy`). @default no limits
+   */
+  defaultPolicy?: NamespacePolicySpec;
 }
 
 /** An http(s) URL from `name`, or a clear error. */
@@ -128,5 +135,6 @@ export function workerConfigFromEnv(env: NodeJS.ProcessEnv = process.env): Worke
     ...(env.SHEPHERD_HEALTH_PORT
       ? { healthPort: port(env.SHEPHERD_HEALTH_PORT, 'SHEPHERD_HEALTH_PORT') }
       : {}),
+    ...(env.SHEPHERD_DEFAULT_POLICY ? { defaultPolicy: defaultPolicyFromEnv(env) } : {}),
   };
 }

@@ -101,6 +101,7 @@ export async function startSessionWorker(config: WorkerConfig, logger: Logger): 
         namespaces: config.watchNamespaces,
         ...(config.sessionSelector ? { sessionSelector: config.sessionSelector } : {}),
         ...(config.providerResyncMs ? { providerResyncMs: config.providerResyncMs } : {}),
+        ...(config.defaultPolicy ? { defaultPolicy: config.defaultPolicy } : {}),
       })
     : await createLocalRuntime({
         dataDir: config.dataDir,
@@ -144,7 +145,13 @@ export async function startSessionWorker(config: WorkerConfig, logger: Logger): 
       triggers: triggers.catalog,
       secrets: triggers.secrets,
       createSession: kubeConfig
-        ? kubernetesSessionCreator({ kubeConfig, client, taskQueue: config.taskQueue, logger })
+        ? kubernetesSessionCreator({
+            kubeConfig,
+            client,
+            taskQueue: config.taskQueue,
+            logger,
+            ...(config.defaultPolicy ? { defaultPolicy: config.defaultPolicy } : {}),
+          })
         : localSessionCreator({ client, taskQueue: config.taskQueue, dataDir: config.dataDir }),
       client,
       taskQueue: config.taskQueue,

@@ -119,6 +119,8 @@ const FAILURE_REASONS: Readonly<Record<string, Reason>> = {
   // The provisioning budget ran out while a deleted session's object of the same name stayed.
   ObjectPendingRemovalError: Reason.ObjectConflict,
   RejectedError: Reason.Rejected,
+  // A Secret relabelled not usable between validation and provisioning.
+  PolicyViolationError: Reason.PolicyViolation,
 };
 
 /**

@@ -84,6 +84,7 @@ import {
  */
 const NON_RETRYABLE = [
   'InvalidSpecError',
+  'PolicyViolationError',
   'ProviderNotReadyError',
   'CredentialsNotFoundError',
   'SessionGoneError',
@@ -91,6 +92,13 @@ const NON_RETRYABLE = [
   'RejectedError',
   'StatusRejectedError',
 ];
+
+/** The failures of loading a session that end it at validation, and the reason each gives. */
+const VALIDATION_FAILURE_REASONS: Readonly<Record<string, Reason>> = {
+  InvalidSpecError: Reason.InvalidSpec,
+  PolicyViolationError: Reason.PolicyViolation,
+  ProviderNotReadyError: Reason.ProviderNotReady,
+};
 
 /**
  * Kubernetes calls are short. Every activity has a bounded budget: an API server that stays
@@ -280,8 +288,8 @@ async function resolve(run: SessionRun): Promise<ResolvedSession | undefined> {
       run.state.finished = true;
       return undefined;
     }
-    if (failure?.type === 'InvalidSpecError' || failure?.type === 'ProviderNotReadyError') {
-      const reason = failure.type === 'InvalidSpecError' ? Reason.InvalidSpec : Reason.ProviderNotReady;
+    const reason = failure?.type ? VALIDATION_FAILURE_REASONS[failure.type] : undefined;
+    if (failure && reason) {
       setStatus(run, validationFailed(run.state.status, reason, failure.message, now()));
       finish(run, 'Failed', reason, failure.message);
       await mirror(run);
@@ -679,11 +687,8 @@ async function reload(run: SessionRun): Promise<ResolvedSession | undefined> {
       return undefined;
     }
     const reason =
-      failure?.type === 'InvalidSpecError'
-        ? Reason.InvalidSpec
-        : failure?.type === 'ProviderNotReadyError'
-          ? Reason.ProviderNotReady
-          : provisioningFailureReason(failure?.type);
+      (failure?.type ? VALIDATION_FAILURE_REASONS[failure.type] : undefined) ??
+      provisioningFailureReason(failure?.type);
     const message = failure?.message ?? String(error);
     setStatus(run, validationFailed(run.state.status, reason, message, now()));
     await cleanupAndFinish(run, 'Failed', reason, message, false);

@@ -5,6 +5,7 @@
  * platform team would grant it, the test user alice's token, and a `command` session whose runner
  * KWOK plays. Each test file keeps its own hooks, since each needs a different part of this.
  */
+import type { NamespacePolicySpec } from '../../src/resources/types.js';
 import * as k8s from '@kubernetes/client-node';
 import type { Client } from '@temporalio/client';
 import type { FastifyInstance } from 'fastify';
@@ -32,6 +33,8 @@ export interface KubernetesApiOptions {
   kubeConfig?: k8s.KubeConfig;
   /** The namespaces the API is limited to (SHEPHERD_WATCH_NAMESPACES). @default every namespace */
   namespaces?: readonly string[];
+  /** The policy of namespaces without a NamespacePolicy (SHEPHERD_DEFAULT_POLICY). @default no limits */
+  defaultPolicy?: NamespacePolicySpec;
 }
 
 /**
@@ -53,6 +56,7 @@ export function kubernetesApi(
       client,
       taskQueue,
       logger: silent,
+      ...(options.defaultPolicy ? { defaultPolicy: options.defaultPolicy } : {}),
     }),
     auth: kubernetesAuthenticator({ kubeConfig: kc }),
     metrics: createApiMetrics(false),

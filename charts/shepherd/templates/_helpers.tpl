@@ -180,6 +180,7 @@ src/triggers/) and proven by the test suite, whose worker processes run with thi
     Jira poller's sessions), and set owner references on them (finalizers, for clusters that enforce
     OwnerReferencesPermissionEnforcement);
   - AgentConfigs and AgentProviders: read (resolve); AgentProviders' status (the provider check);
+  - NamespacePolicies: read (every session is checked against its namespace's policy);
   - AgentTriggers: list and watch (the trigger catalog: Jira schedules, feedback);
   - each session's objects: PVC, Secret, ServiceAccount, Role, RoleBinding and Job: create, read,
     delete; Secrets also replaced (the runner's Secret is refreshed per attempt) and read when a
@@ -201,7 +202,7 @@ The worker holds get and watch on AgentSessions, so it may grant exactly that to
   resources: [agentsessions/finalizers]
   verbs: [update]
 - apiGroups: [shepherd.dev]
-  resources: [agentconfigs, agentproviders, agenttriggers]
+  resources: [agentconfigs, agentproviders, agenttriggers, namespacepolicies]
   verbs: [get, list, watch]
 - apiGroups: [shepherd.dev]
   resources: [agentproviders/status]
@@ -243,6 +244,8 @@ server (TokenReview, SubjectAccessReview), so its own rights are what a session 
     cluster-scoped, so in a ClusterRole in both modes;
   - AgentSessions: create, read, list, watch, patch (spec.intent: stop, restart), delete; their
     status: patch (a session created stopped is marked held there at once);
+  - AgentConfigs and NamespacePolicies: get (a new session is checked against its namespace's
+    policy, with the AgentConfig's defaults applied, before it is created);
   - AgentTriggers: list and watch (the webhook catalog); Secrets: get, never list or watch — only
     the ones AgentTriggers name, for their webhook signing secrets;
   - pods: list, pods/log: get (session logs);
@@ -261,6 +264,9 @@ worker.
 - apiGroups: [shepherd.dev]
   resources: [agenttriggers]
   verbs: [list, watch]
+- apiGroups: [shepherd.dev]
+  resources: [agentconfigs, namespacepolicies]
+  verbs: [get]
 - apiGroups: ['']
   resources: [secrets]
   verbs: [get]

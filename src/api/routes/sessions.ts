@@ -99,7 +99,7 @@ export const sessionRoutes: FastifyPluginAsyncTypebox<SessionRoutesOptions> = as
         operationId: 'createSession',
         summary: 'Create a session',
         description:
-          'Creates a session and starts its workflow. The body is validated against the AgentSession CRD: its schema and its CEL rules.',
+          "Creates a session and starts its workflow. The body is validated against the AgentSession CRD (its schema and its CEL rules), then against the namespace's NamespacePolicy with the AgentConfig's defaults applied: a broken rule is 403 PolicyViolation, whose details.rule names the rule and details.field the session's field.",
         tags: TAGS,
         security: SECURITY,
         params: NamespaceParams,

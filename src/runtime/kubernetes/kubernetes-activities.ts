@@ -22,8 +22,30 @@ import { statusOf } from './api-refusal.js';
 import { runnerEvents } from './runner-events.js';
 import { stopRunnerJob } from './runner-stop.js';
 import { FAILED_CREATE_FIELD_SELECTOR, podRefusalOfEvent } from './pod-refusals.js';
-import { ATTEMPT_LABEL, AGENT_CONFIG_NAME, GROUP, PLURAL, VERSION } from '../../resources/constants.js';
-import type { AgentConfig, AgentProvider, AgentSession, SecretKeyRef } from '../../resources/types.js';
+import {
+  ATTEMPT_LABEL,
+  AGENT_CONFIG_NAME,
+  GROUP,
+  NAMESPACE_POLICY_NAME,
+  PLURAL,
+  VERSION,
+} from '../../resources/constants.js';
+import type {
+  AgentConfig,
+  AgentProvider,
+  AgentSession,
+  NamespacePolicy,
+  NamespacePolicySpec,
+  SecretKeyRef,
+} from '../../resources/types.js';
+import { effectivePolicy } from '../../policy/effective-policy.js';
+import {
+  applyPolicy,
+  secretIsUsable,
+  secretReferences,
+  unusableSecretMessage,
+} from '../../policy/session-policy.js';
+import { PolicyViolationError } from '../../session/errors.js';
 import { providerEnvironment, providerNameFor, resolveSession } from '../../session/resolve-session.js';
 import type { ResolvedSession } from '../../session/resolved-session.js';
 import {
@@ -44,6 +66,11 @@ export interface KubernetesActivityDeps {
    * only delays the Job, whose pod waits for the volume anyway. @default 0
    */
   pvcBindWaitMs?: number;
+  /**
+   * The installation's default policy, for namespaces without a NamespacePolicy of their own
+   * (the chart's `defaultPolicy`). @default no limits
+   */
+  defaultPolicy?: NamespacePolicySpec;
 }
 
 /** Resolves to undefined on 404. */
@@ -98,13 +125,27 @@ export function createKubernetesActivities(deps: KubernetesActivityDeps): Sessio
     }
   }
 
-  /** Reads one key of a Secret in `namespace`; the error names Secret and key, never a value. */
-  async function readSecretKey(namespace: string, ref: SecretKeyRef, purpose: string): Promise<string> {
+  /**
+   * Reads one key of a Secret in `namespace`; the error names Secret and key, never a value. A
+   * Secret without the labels the session's policy asks for is refused before its data is used:
+   * the label may have been taken off since the session was validated.
+   */
+  async function readSecretKey(
+    session: ResolvedSession,
+    ref: SecretKeyRef,
+    purpose: string,
+    field: string,
+  ): Promise<string> {
+    const { namespace } = session;
     const secret = await orUndefined(core.readNamespacedSecret({ name: ref.name, namespace }));
     if (!secret) {
       throw new CredentialsNotFoundError(
         `Secret ${ref.name} (${purpose}) does not exist in namespace ${namespace}; create it with key ${ref.key}`,
       );
+    }
+    const labels = session.policy?.usableSecretLabels;
+    if (labels && !secretIsUsable(secret.metadata?.labels, labels)) {
+      throw new PolicyViolationError(unusableSecretMessage(namespace, { name: ref.name, field }, labels));
     }
     const encoded = secret.data?.[ref.key];
     if (encoded === undefined) {
@@ -133,6 +174,32 @@ export function createKubernetesActivities(deps: KubernetesActivityDeps): Sessio
     return providerEnvironment(namespace, provider, stored ? { provider: stored } : {});
   }
 
+  /**
+   * Checks a session against its namespace's policy — the rules, then the labels of every Secret
+   * it references, read by metadata only — and returns what of the policy acts while it runs.
+   * Read at every load, so a changed policy applies to the next session and the next turn.
+   */
+  async function checkPolicy(
+    cr: AgentSession,
+    config: AgentConfig | undefined,
+    provider: AgentProvider | undefined,
+  ) {
+    const namespace = cr.metadata.namespace!;
+    const own = await getCustom<NamespacePolicy>(namespace, PLURAL.namespacePolicy, NAMESPACE_POLICY_NAME);
+    const policy = effectivePolicy(own, deps.defaultPolicy ?? {});
+    const resolved = applyPolicy(namespace, cr.spec, config, policy);
+    const labels = resolved?.usableSecretLabels;
+    if (!labels) return resolved;
+    for (const ref of secretReferences(cr.spec, config, provider)) {
+      const secret = await orUndefined(core.readNamespacedSecret({ name: ref.name, namespace }));
+      // A missing Secret is reported where it is needed, with the key it must hold.
+      if (secret && !secretIsUsable(secret.metadata?.labels, labels)) {
+        throw new PolicyViolationError(unusableSecretMessage(namespace, ref, labels));
+      }
+    }
+    return resolved;
+  }
+
   return {
     async loadSession(ref: SessionRef): Promise<LoadedSession> {
       const [cr, config] = await Promise.all([
@@ -148,10 +215,13 @@ export function createKubernetesActivities(deps: KubernetesActivityDeps): Sessio
       const provider = stored
         ? withReadiness(stored, await providerReadiness(core, ref.namespace, stored), new Date())
         : undefined;
-      const session = resolveSession(cr, {
+      // The policy first: a session it refuses is refused for that, whatever else is wrong with it.
+      const policy = await checkPolicy(cr, config, stored);
+      const resolved = resolveSession(cr, {
         ...(config ? { config } : {}),
         ...(provider ? { provider } : {}),
       });
+      const session = policy ? { ...resolved, policy } : resolved;
       return {
         session,
         previousAttempt: cr.status?.attempt ?? 0,
@@ -187,18 +257,22 @@ export function createKubernetesActivities(deps: KubernetesActivityDeps): Sessio
       const tokenRef = session.provider.authTokenSecretRef;
       const providerToken = tokenRef
         ? await readSecretKey(
-            namespace,
+            session,
             tokenRef,
             `auth token of provider ${session.provider.name ?? '(inline)'}`,
+            session.provider.name
+              ? `AgentProvider ${session.provider.name} spec.authTokenSecretRef`
+              : 'spec.provider.authTokenSecretRef',
           )
         : undefined;
       const repoTokens: Record<string, string> = {};
-      for (const repo of session.repos) {
+      for (const [index, repo] of session.repos.entries()) {
         if (!repo.credentialsSecretRef) continue;
         repoTokens[repo.url] = await readSecretKey(
-          namespace,
+          session,
           repo.credentialsSecretRef,
           `credentials of ${repo.url}`,
+          `spec.repos[${index}].credentialsSecretRef`,
         );
       }
       const secret = buildSessionSecret(session, {

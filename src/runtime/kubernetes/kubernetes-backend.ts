@@ -18,8 +18,19 @@ import {
   PLURAL,
   STOP_REQUESTED_ANNOTATION,
   VERSION,
+  AGENT_CONFIG_NAME,
+  NAMESPACE_POLICY_NAME,
 } from '../../resources/constants.js';
-import type { AgentSession } from '../../resources/types.js';
+import type {
+  AgentConfig,
+  AgentSession,
+  AgentSessionSpec,
+  NamespacePolicy,
+  NamespacePolicySpec,
+} from '../../resources/types.js';
+import { effectivePolicy } from '../../policy/effective-policy.js';
+import { sessionViolations } from '../../policy/session-policy.js';
+import { InvalidSpecError } from '../../session/errors.js';
 import {
   phaseRefusal,
   sendSessionPrompt,
@@ -63,6 +74,8 @@ export interface KubernetesBackendOptions {
    * @default 30000
    */
   promptTimeoutMs?: number;
+  /** The policy of namespaces without a NamespacePolicy (the chart's `defaultPolicy`). @default no limits */
+  defaultPolicy?: NamespacePolicySpec;
 }
 
 /**
@@ -116,6 +129,60 @@ export function kubernetesBackend(options: KubernetesBackendOptions): SessionBac
       return await call();
     } catch (error) {
       throw toApiError(error, what(namespace, name)) ?? error;
+    }
+  };
+
+  /** A namespace's object of Shepherd's group, or undefined when it has none. */
+  const readOptional = async <T>(namespace: string, plural: string, name: string): Promise<T | undefined> => {
+    try {
+      return (await custom.getNamespacedCustomObject({
+        group: GROUP,
+        version: VERSION,
+        namespace,
+        plural,
+        name,
+      })) as T;
+    } catch (error) {
+      if (error instanceof k8s.ApiException && error.code === 404) return undefined;
+      throw error;
+    }
+  };
+
+  /**
+   * Refuses a new session that breaks its namespace's policy, with the AgentConfig's defaults
+   * applied as the workflow will apply them, so the caller hears of it now rather than from a
+   * Failed session. The labels of referenced Secrets are the workflow's to check: the API does
+   * not read Secrets on a session's behalf.
+   */
+  const checkPolicy = async (namespace: string, name: string, spec: AgentSessionSpec): Promise<void> => {
+    const [own, config] = await kube(namespace, name, () =>
+      Promise.all([
+        readOptional<NamespacePolicy>(namespace, PLURAL.namespacePolicy, NAMESPACE_POLICY_NAME),
+        readOptional<AgentConfig>(namespace, PLURAL.agentConfig, AGENT_CONFIG_NAME),
+      ]),
+    );
+    let violations;
+    try {
+      violations = sessionViolations(
+        namespace,
+        spec,
+        config,
+        effectivePolicy(own, options.defaultPolicy ?? {}),
+      );
+    } catch (error) {
+      // A duration the rules cannot compare: the session's field, named as validation names it.
+      if (error instanceof InvalidSpecError) {
+        throw new ApiError('InvalidSession', error.message, { field: error.field });
+      }
+      throw error;
+    }
+    const [first, ...others] = violations;
+    if (first) {
+      throw new ApiError('PolicyViolation', [first, ...others].map((v) => v.message).join('; '), {
+        rule: first.rule,
+        field: first.field,
+        violations: [first, ...others],
+      });
     }
   };
 
@@ -225,6 +292,7 @@ export function kubernetesBackend(options: KubernetesBackendOptions): SessionBac
       // Created stopped: the record of desiredState Stopped goes in with it (a new object's
       // generation is 1), so Running later means "start", and no workflow is started now.
       const held = session.spec.desiredState === 'Stopped';
+      await checkPolicy(namespace, name, session.spec);
       const cr = await kube(
         namespace,
         name,

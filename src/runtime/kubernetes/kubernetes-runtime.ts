@@ -6,6 +6,7 @@
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { Client } from '@temporalio/client';
 import type { Logger } from 'pino';
+import type { NamespacePolicySpec } from '../../resources/types.js';
 import type { WatchNamespaces } from '../../reconcile/watch-scope.js';
 import type { RuntimeService, WorkerRuntime } from '../worker-runtime.js';
 import { createKubernetesActivities } from './kubernetes-activities.js';
@@ -29,6 +30,8 @@ export interface KubernetesRuntimeOptions {
   providerResyncMs?: number;
   /** The namespaces the watcher, the controller and the provider check are limited to. @default every namespace */
   namespaces?: WatchNamespaces;
+  /** The policy of namespaces without a NamespacePolicy. @default no limits */
+  defaultPolicy?: NamespacePolicySpec;
 }
 
 /** Builds the Kubernetes runtime; nothing runs until its services are started. */
@@ -63,7 +66,10 @@ export function createKubernetesRuntime(options: KubernetesRuntimeOptions): Work
     }),
   );
   return {
-    activities: createKubernetesActivities({ kubeConfig }),
+    activities: createKubernetesActivities({
+      kubeConfig,
+      ...(options.defaultPolicy ? { defaultPolicy: options.defaultPolicy } : {}),
+    }),
     logTail: kubernetesLogTail(kubeConfig),
     services,
   };

@@ -5,6 +5,7 @@
  * session's name is deterministic (trigger-session.ts), so a second create of it is `exists`, not
  * a second session: that is what makes a retried activity harmless.
  */
+import type { NamespacePolicySpec } from '../../resources/types.js';
 import type { Client } from '@temporalio/client';
 import type * as k8s from '@kubernetes/client-node';
 import { ApiError } from '../../api/errors.js';
@@ -23,7 +24,14 @@ export class SessionRefusedError extends Error {
 }
 
 /** Errors of a create that retrying cannot fix. */
-const REFUSALS = new Set(['InvalidSession', 'InvalidRequest', 'NotFound', 'Forbidden', 'Unauthenticated']);
+const REFUSALS = new Set([
+  'InvalidSession',
+  'InvalidRequest',
+  'NotFound',
+  'Forbidden',
+  'PolicyViolation',
+  'Unauthenticated',
+]);
 
 /** A creator over a runtime's backend. */
 export function backendSessionCreator(backend: Pick<SessionBackend, 'create'>): SessionCreator {
@@ -54,6 +62,8 @@ export function kubernetesSessionCreator(options: {
   client: Client;
   taskQueue: string;
   logger: Logger;
+  /** The policy of namespaces without a NamespacePolicy. */
+  defaultPolicy?: NamespacePolicySpec;
 }): SessionCreator {
   return backendSessionCreator(kubernetesBackend(options));
 }
