@@ -101,6 +101,7 @@ export async function startSessionWorker(config: WorkerConfig, logger: Logger): 
         namespaces: config.watchNamespaces,
         ...(config.sessionSelector ? { sessionSelector: config.sessionSelector } : {}),
         ...(config.providerResyncMs ? { providerResyncMs: config.providerResyncMs } : {}),
+        ...(config.egressHosts ? { egressHosts: config.egressHosts } : {}),
       })
     : await createLocalRuntime({
         dataDir: config.dataDir,

@@ -13,6 +13,7 @@ import { createProviderStatusReconciler } from './provider-status.js';
 import { createRunnerWatcher } from './runner-watcher.js';
 import { createSessionController } from './session-controller.js';
 import { kubernetesLogTail } from './runner-log-tail.js';
+import type { EgressHosts } from './builders/session-network-policy.js';
 
 /** Dependencies and options of the Kubernetes runtime. */
 export interface KubernetesRuntimeOptions {
@@ -29,6 +30,8 @@ export interface KubernetesRuntimeOptions {
   providerResyncMs?: number;
   /** The namespaces the watcher, the controller and the provider check are limited to. @default every namespace */
   namespaces?: WatchNamespaces;
+  /** The CIDRs of the hosts runners reach, for sessions whose egress is restricted. @default none */
+  egressHosts?: EgressHosts;
 }
 
 /** Builds the Kubernetes runtime; nothing runs until its services are started. */
@@ -63,7 +66,10 @@ export function createKubernetesRuntime(options: KubernetesRuntimeOptions): Work
     }),
   );
   return {
-    activities: createKubernetesActivities({ kubeConfig }),
+    activities: createKubernetesActivities({
+      kubeConfig,
+      ...(options.egressHosts ? { egressHosts: options.egressHosts } : {}),
+    }),
     logTail: kubernetesLogTail(kubeConfig),
     services,
   };
