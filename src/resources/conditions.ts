@@ -118,6 +118,12 @@ export const Reason = {
    */
   Rejected: 'Rejected',
   /**
+   * The namespace's policy restricts the runner's egress and a host the runner must reach has no
+   * CIDRs in the worker's egress settings (SHEPHERD_EGRESS_HOSTS); the message names the host.
+   * Never retried. SecretsReady=False, Failed=True.
+   */
+  EgressHostUnknown: 'EgressHostUnknown',
+  /**
    * The AgentSession refused a status holding what the runner reported (a value its schema does
    * not allow); the status was written without it. ReposReconciled=False.
    */

@@ -23,9 +23,9 @@ export class CredentialsNotFoundError extends Error {
 }
 
 /**
- * An object the session would create (ServiceAccount, Role, RoleBinding, Secret, PVC, Job)
- * already exists under its name but is not controlled by this AgentSession (no controller
- * ownerReference to its uid). The session never adopts, runs as or deletes such an object: it ends
+ * An object the session would create (ServiceAccount, Role, RoleBinding, Secret, PVC, Job,
+ * NetworkPolicy) already exists under its name but is not controlled by this AgentSession (no
+ * controller ownerReference to its uid). The session never adopts, runs as or deletes such an object: it ends
  * Failed/ObjectConflict, and the message names the object's kind and name and what to do.
  */
 export class ObjectConflictError extends Error {
@@ -65,4 +65,16 @@ export class RejectedError extends Error {
  */
 export class StatusRejectedError extends Error {
   override readonly name = 'StatusRejectedError';
+}
+
+/**
+ * The namespace's policy restricts the runner's egress, and a host the runner must reach (the
+ * model endpoint, a repository's forge, the pull request's forge) has no CIDRs in the worker's
+ * SHEPHERD_EGRESS_HOSTS (chart value `egress.hosts`). A NetworkPolicy holds addresses, never host
+ * names, so the runner would be cut off from it and fail later with a timeout that names nothing.
+ * Thrown by `provisionSecrets` before any object is made; the session ends
+ * Failed/EgressHostUnknown and the message names the host and the setting to add it to.
+ */
+export class EgressHostUnknownError extends Error {
+  override readonly name = 'EgressHostUnknownError';
 }

@@ -88,8 +88,11 @@ export interface SessionActivities {
   provisionWorkspace(session: ResolvedSession): Promise<WorkspaceInfo>;
   /**
    * Creates (or updates) the per-session Secret from the provider's and repositories' Secrets, and
-   * the runner's ServiceAccount, Role and RoleBinding. Secret values never leave the activity.
+   * the runner's ServiceAccount, Role and RoleBinding, and, when the namespace's policy restricts
+   * egress, the runner pods' NetworkPolicy. Secret values never leave the activity.
    * @throws CredentialsNotFoundError (non-retryable) when a referenced Secret or key is missing.
+   * @throws EgressHostUnknownError (non-retryable) when a host the runner must reach has no CIDRs
+   *   in the worker's egress settings.
    */
   provisionSecrets(session: ResolvedSession): Promise<void>;
   /**
@@ -108,7 +111,7 @@ export interface SessionActivities {
    * before this returned nothing.
    */
   stopRunner(input: { session: SessionRef; attempt: number }): Promise<StoppedRunner | void>;
-  /** Deletes the Jobs and Secrets (and the workspace when `deleteWorkspace`). */
+  /** Deletes the Jobs, Secrets, runner identity and egress policy (and the workspace when `deleteWorkspace`). */
   cleanup(input: { session: SessionRef; attempts: number[]; deleteWorkspace: boolean }): Promise<void>;
   /**
    * Writes `status` into the AgentSession's status subresource when it differs from what is

@@ -6,7 +6,9 @@ import { defaultPolicyFromEnv } from '../policy/effective-policy.js';
 import type { NamespacePolicySpec } from '../resources/types.js';
 import { type TemporalConnectOptions, temporalTarget } from '../common/temporal-connection.js';
 import { type ForgeConfig, parseForgesConfig } from '../forges/forge-registry.js';
+import { isIP } from 'node:net';
 import { parseWatchNamespaces } from '../reconcile/watch-scope.js';
+import type { EgressHosts } from '../runtime/kubernetes/builders/session-network-policy.js';
 import { defaultDataDir } from '../runtime/local/local-sessions.js';
 import { SESSION_TASK_QUEUE, type SessionRuntime } from '../workflows/session-contract.js';
 
@@ -54,6 +56,12 @@ export interface WorkerConfig {
    * `{type, url, apiUrl?}`), parsed and checked.
    */
   forges?: ForgeConfig[];
+  /**
+   * The addresses of the hosts runners reach (`SHEPHERD_EGRESS_HOSTS`, a JSON object of host →
+   * array of CIDRs), for the egress NetworkPolicy of sessions whose NamespacePolicy restricts
+   * egress. Host names are lower-cased. Unset: none, so a restricted session fails naming the host.
+   */
+  egressHosts?: EgressHosts;
   /** The API's address as people reach it, for links in comments (`SHEPHERD_PUBLIC_API_URL`). */
   publicApiUrl?: string;
   /** The Temporal Web UI's address, for links in comments (`SHEPHERD_TEMPORAL_UI_URL`). */
@@ -96,6 +104,63 @@ function port(value: string, name: string): number {
   return n;
 }
 
+const EGRESS_EXAMPLE = '{"api.anthropic.com":["160.79.104.0/23"],"github.com":["140.82.112.0/20"]}';
+
+// A host name as a URL carries it: labels of letters, digits and inner hyphens. No scheme, port,
+// path or wildcard, since the lookup is by the exact host of a URL.
+const HOST_NAME = /^(?=.{1,253}$)[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/;
+
+/** Whether `value` is an IPv4 or IPv6 CIDR (address/prefix length), as a NetworkPolicy's ipBlock takes. */
+export function isCidr(value: string): boolean {
+  const match = /^([^/]+)\/(\d{1,3})$/.exec(value);
+  if (!match) return false;
+  const family = isIP(match[1]!);
+  const bits = Number(match[2]);
+  return family !== 0 && bits <= (family === 4 ? 32 : 128);
+}
+
+/**
+ * Parses `SHEPHERD_EGRESS_HOSTS`: a JSON object of host name → non-empty array of CIDRs.
+ *
+ * @throws Error naming the variable and the entry at fault.
+ */
+export function parseEgressHosts(value: string | undefined): EgressHosts | undefined {
+  if (value === undefined || value.trim() === '') return undefined;
+  const name = 'SHEPHERD_EGRESS_HOSTS';
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(value);
+  } catch (error) {
+    throw new Error(
+      `${name} is not JSON (${(error as Error).message}): set it to an object such as ${EGRESS_EXAMPLE}`,
+    );
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+    throw new Error(`${name} must be a JSON object of host → CIDRs such as ${EGRESS_EXAMPLE}`);
+  }
+  const hosts: Record<string, string[]> = {};
+  for (const [key, cidrs] of Object.entries(parsed)) {
+    const host = key.toLowerCase();
+    if (!HOST_NAME.test(host)) {
+      throw new Error(
+        `${name} has the key "${key}", which is not a host name: use the bare host of the URL, e.g. api.anthropic.com (no scheme, port, path or wildcard)`,
+      );
+    }
+    if (Object.hasOwn(hosts, host)) throw new Error(`${name} names the host ${host} twice`);
+    if (!Array.isArray(cidrs) || cidrs.length === 0 || !cidrs.every((cidr) => typeof cidr === 'string')) {
+      throw new Error(`${name}["${key}"] must be a non-empty array of CIDRs such as ["140.82.112.0/20"]`);
+    }
+    const bad = cidrs.find((cidr) => !isCidr(cidr));
+    if (bad !== undefined) {
+      throw new Error(
+        `${name}["${key}"] has "${bad}", which is not a CIDR: write an IPv4 or IPv6 address, "/" and the prefix length, e.g. 140.82.112.0/20`,
+      );
+    }
+    hosts[host] = [...cidrs];
+  }
+  return hosts;
+}
+
 /** Reads {@link WorkerConfig} from `env`; throws naming the variable on a bad value. */
 export function workerConfigFromEnv(env: NodeJS.ProcessEnv = process.env): WorkerConfig {
   const controller = env.SHEPHERD_CONTROLLER ?? 'true';
@@ -108,6 +173,7 @@ export function workerConfigFromEnv(env: NodeJS.ProcessEnv = process.env): Worke
   }
   const temporal = temporalTarget(env);
   const watchNamespaces = parseWatchNamespaces(env.SHEPHERD_WATCH_NAMESPACES, 'SHEPHERD_WATCH_NAMESPACES');
+  const egressHosts = parseEgressHosts(env.SHEPHERD_EGRESS_HOSTS);
   return {
     runtime,
     dataDir: defaultDataDir(env),
@@ -125,6 +191,7 @@ export function workerConfigFromEnv(env: NodeJS.ProcessEnv = process.env): Worke
       ? { providerResyncMs: positiveInt(env.SHEPHERD_PROVIDER_RESYNC_MS, 'SHEPHERD_PROVIDER_RESYNC_MS') }
       : {}),
     forges: parseForgesConfig(env.SHEPHERD_FORGES),
+    ...(egressHosts ? { egressHosts } : {}),
     ...(env.SHEPHERD_PUBLIC_API_URL
       ? { publicApiUrl: httpUrl(env.SHEPHERD_PUBLIC_API_URL, 'SHEPHERD_PUBLIC_API_URL') }
       : {}),

@@ -102,6 +102,7 @@ export async function startSessionWorker(config: WorkerConfig, logger: Logger): 
         ...(config.sessionSelector ? { sessionSelector: config.sessionSelector } : {}),
         ...(config.providerResyncMs ? { providerResyncMs: config.providerResyncMs } : {}),
         ...(config.defaultPolicy ? { defaultPolicy: config.defaultPolicy } : {}),
+        ...(config.egressHosts ? { egressHosts: config.egressHosts } : {}),
       })
     : await createLocalRuntime({
         dataDir: config.dataDir,

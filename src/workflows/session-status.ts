@@ -121,11 +121,13 @@ const FAILURE_REASONS: Readonly<Record<string, Reason>> = {
   RejectedError: Reason.Rejected,
   // A Secret relabelled not usable between validation and provisioning.
   PolicyViolationError: Reason.PolicyViolation,
+  EgressHostUnknownError: Reason.EgressHostUnknown,
 };
 
 /**
  * The reason a failed provisioning or launch ends the session with: a missing Secret, an object
- * of the same name someone else owns, or a refusal by the runtime is the user's to fix; anything
+ * of the same name someone else owns, a refusal by the runtime, or a host the runner's egress
+ * policy has no address for is the user's (or operator's) to fix; anything
  * else (a retry budget spent on an unreachable API server) a failure to create the objects.
  */
 export function provisioningFailureReason(failureType: string | null | undefined): Reason {

@@ -80,7 +80,7 @@ import {
 /**
  * Failure types that retrying cannot fix: a bad spec, a missing provider or Secret, a gone CR, an
  * object of the session's name that someone else owns, a refusal by the runtime, a status the
- * AgentSession refuses.
+ * AgentSession refuses, a host the runner must reach that the egress settings give no address.
  */
 const NON_RETRYABLE = [
   'InvalidSpecError',
@@ -91,6 +91,7 @@ const NON_RETRYABLE = [
   'ObjectConflictError',
   'RejectedError',
   'StatusRejectedError',
+  'EgressHostUnknownError',
 ];
 
 /** The failures of loading a session that end it at validation, and the reason each gives. */

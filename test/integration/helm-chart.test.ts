@@ -66,6 +66,7 @@ const ALL_OPTIONS = [
   '--set', 'networkPolicy.egress[0].to[0].ipBlock.cidr=10.0.0.0/8',
   '--set', 'forges[0].type=gitea',
   '--set', 'forges[0].url=https://gitea.example.com',
+  '--set-json', 'egress.hosts={"api.anthropic.com":["160.79.104.0/23"],"gitea.example.com":["203.0.113.0/24"]}',
   '--set', 'imagePullSecrets[0]=registry',
   '--set', 'runner.imagePullSecrets[0]=runner-registry',
   '--set', 'watchNamespaces[0]=default',
@@ -169,6 +170,10 @@ test('everything the chart renders, every option on, passes a server-side dry ru
   assert.equal(env.TEMPORAL_TLS_CLIENT_CERT_PATH, '/etc/shepherd/temporal-tls/tls.crt');
   assert.deepEqual(env.TEMPORAL_API_KEY, { secretKeyRef: { name: 'temporal-cloud', key: 'api-key' } });
   assert.equal(env.SHEPHERD_FORGES, '[{"type":"gitea","url":"https://gitea.example.com"}]');
+  assert.equal(
+    env.SHEPHERD_EGRESS_HOSTS,
+    '{"api.anthropic.com":["160.79.104.0/23"],"gitea.example.com":["203.0.113.0/24"]}',
+  );
   assert.equal(env.SHEPHERD_PROVIDER_RESYNC_MS, '5000');
   assert.equal(env.SHEPHERD_WATCH_NAMESPACES, 'default');
   assert.equal(pod.securityContext?.runAsNonRoot, true);

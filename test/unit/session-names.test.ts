@@ -16,8 +16,8 @@ const LABEL_VALUE = /^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$/;
 const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 
 function allNames(session: string, attempt = 1): string[] {
-  const { pvc, secret, runner } = sessionObjectNames(session);
-  return [pvc, secret, runner, jobName(session, attempt), sessionLabelValue(session)];
+  const { pvc, secret, runner, egress } = sessionObjectNames(session);
+  return [pvc, secret, runner, egress, jobName(session, attempt), sessionLabelValue(session)];
 }
 
 describe('session object names', () => {
@@ -26,6 +26,7 @@ describe('session object names', () => {
       pvc: 'fix-bug-workspace',
       secret: 'fix-bug-session',
       runner: 'fix-bug-runner',
+      egress: 'fix-bug-egress',
     });
     assert.equal(jobName('fix-bug', 3), 'fix-bug-a3');
     assert.equal(sessionLabelValue('fix-bug'), 'fix-bug');

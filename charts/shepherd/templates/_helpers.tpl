@@ -182,9 +182,10 @@ src/triggers/) and proven by the test suite, whose worker processes run with thi
   - AgentConfigs and AgentProviders: read (resolve); AgentProviders' status (the provider check);
   - NamespacePolicies: read (every session is checked against its namespace's policy);
   - AgentTriggers: list and watch (the trigger catalog: Jira schedules, feedback);
-  - each session's objects: PVC, Secret, ServiceAccount, Role, RoleBinding and Job: create, read,
-    delete; Secrets also replaced (the runner's Secret is refreshed per attempt) and read when a
-    session references one (its credentials);
+  - each session's objects: PVC, Secret, ServiceAccount, Role, RoleBinding, NetworkPolicy and
+    Job: create, read, delete; Secrets also replaced (the runner's Secret is refreshed per attempt)
+    and read when a session references one (its credentials), NetworkPolicies replaced (a
+    restricted session's egress policy takes the current CIDRs each attempt);
   - pods, Jobs and events: list and watch (the shared runner watcher), pod logs (the failure's log
     tail in feedback);
   - StorageClasses: read (the workspace's class is checked before the PVC is made). They are
@@ -216,6 +217,9 @@ The worker holds get and watch on AgentSessions, so it may grant exactly that to
 - apiGroups: [rbac.authorization.k8s.io]
   resources: [roles, rolebindings]
   verbs: [get, create, delete]
+- apiGroups: [networking.k8s.io]
+  resources: [networkpolicies]
+  verbs: [get, create, update, delete]
 - apiGroups: [batch]
   resources: [jobs]
   verbs: [get, list, watch, create, delete]

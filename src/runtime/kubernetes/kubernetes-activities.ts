@@ -15,6 +15,7 @@ import {
   buildRunnerServiceAccount,
 } from './builders/session-rbac.js';
 import { buildSessionSecret } from './builders/session-secret.js';
+import { buildSessionNetworkPolicy, type EgressHosts } from './builders/session-network-policy.js';
 import { sessionSelectorLabels } from './builders/session-metadata.js';
 import { createOrAdoptOwned, createOrReplaceOwned, childObjectApis, deleteOwned } from './owned-objects.js';
 import { providerReadiness, withReadiness } from './provider-status.js';
@@ -71,6 +72,11 @@ export interface KubernetesActivityDeps {
    * (the chart's `defaultPolicy`). @default no limits
    */
   defaultPolicy?: NamespacePolicySpec;
+  /**
+   * The CIDRs of each host a runner may have to reach (SHEPHERD_EGRESS_HOSTS), for the egress
+   * NetworkPolicy of sessions whose namespace's policy restricts egress. @default none
+   */
+  egressHosts?: EgressHosts;
 }
 
 /** Resolves to undefined on 404. */
@@ -275,10 +281,16 @@ export function createKubernetesActivities(deps: KubernetesActivityDeps): Sessio
           `spec.repos[${index}].credentialsSecretRef`,
         );
       }
+      const providerEnvironment = await readProviderEnvironment(session);
       const secret = buildSessionSecret(session, {
         ...(providerToken === undefined ? {} : { providerToken }),
         repoTokens,
-        providerEnvironment: await readProviderEnvironment(session),
+        providerEnvironment,
+      });
+      // Built before anything is made: a host without CIDRs fails the session with nothing to undo.
+      const egressPolicy = buildSessionNetworkPolicy(session, {
+        hosts: deps.egressHosts ?? {},
+        providerEnvironment,
       });
       const apis = childObjectApis(deps.kubeConfig, namespace);
       await asLiveSession(session, async () => {
@@ -293,6 +305,12 @@ export function createKubernetesActivities(deps: KubernetesActivityDeps): Sessio
           createOrAdoptOwned(apis.role, buildRunnerRole(session), session).then(() =>
             createOrAdoptOwned(apis.roleBinding, buildRunnerRoleBinding(session), session),
           ),
+          // Before the Job, so no runner pod ever starts unrestricted. Replaced, not adopted: a
+          // turn or retry takes the current CIDRs and allow list. A policy no longer restricting
+          // egress (between turns) removes the one an earlier turn made.
+          egressPolicy
+            ? createOrReplaceOwned(apis.networkPolicy, egressPolicy, session)
+            : deleteOwned(apis.networkPolicy, sessionObjectNames(session.name).egress, session),
         ]);
         const failed = made.find((result) => result.status === 'rejected');
         if (failed) throw failed.reason;
@@ -379,6 +397,8 @@ export function createKubernetesActivities(deps: KubernetesActivityDeps): Sessio
       await deleteOwned(apis.roleBinding, names.runner, session);
       await deleteOwned(apis.role, names.runner, session);
       await deleteOwned(apis.serviceAccount, names.runner, session);
+      // After the Jobs, whose pods it restricts (the workflow stopped and waited for a running one).
+      await deleteOwned(apis.networkPolicy, names.egress, session);
       if (deleteWorkspace) await deleteOwned(apis.pvc, names.pvc, session);
     },
 

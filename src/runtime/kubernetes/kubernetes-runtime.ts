@@ -14,6 +14,7 @@ import { createProviderStatusReconciler } from './provider-status.js';
 import { createRunnerWatcher } from './runner-watcher.js';
 import { createSessionController } from './session-controller.js';
 import { kubernetesLogTail } from './runner-log-tail.js';
+import type { EgressHosts } from './builders/session-network-policy.js';
 
 /** Dependencies and options of the Kubernetes runtime. */
 export interface KubernetesRuntimeOptions {
@@ -32,6 +33,8 @@ export interface KubernetesRuntimeOptions {
   namespaces?: WatchNamespaces;
   /** The policy of namespaces without a NamespacePolicy. @default no limits */
   defaultPolicy?: NamespacePolicySpec;
+  /** The CIDRs of the hosts runners reach, for sessions whose egress is restricted. @default none */
+  egressHosts?: EgressHosts;
 }
 
 /** Builds the Kubernetes runtime; nothing runs until its services are started. */
@@ -69,6 +72,7 @@ export function createKubernetesRuntime(options: KubernetesRuntimeOptions): Work
     activities: createKubernetesActivities({
       kubeConfig,
       ...(options.defaultPolicy ? { defaultPolicy: options.defaultPolicy } : {}),
+      ...(options.egressHosts ? { egressHosts: options.egressHosts } : {}),
     }),
     logTail: kubernetesLogTail(kubeConfig),
     services,

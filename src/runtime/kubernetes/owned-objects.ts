@@ -31,7 +31,7 @@ export interface ObjectApi<T extends k8s.KubernetesObject> {
   remove(name: string, uid: string): Promise<unknown>;
 }
 
-/** The calls for a kind of object the session replaces when it exists (the session Secret). */
+/** The calls for a kind of object the session replaces when it exists (the session Secret, the egress NetworkPolicy). */
 export interface ReplaceableObjectApi<T extends k8s.KubernetesObject> extends ObjectApi<T> {
   /** Replaces the object; the body carries the resourceVersion it was read at. */
   replace(name: string, body: T): Promise<T>;
@@ -42,6 +42,7 @@ export function childObjectApis(kubeConfig: k8s.KubeConfig, namespace: string) {
   const core = kubeConfig.makeApiClient(k8s.CoreV1Api);
   const batch = kubeConfig.makeApiClient(k8s.BatchV1Api);
   const rbac = kubeConfig.makeApiClient(k8s.RbacAuthorizationV1Api);
+  const networking = kubeConfig.makeApiClient(k8s.NetworkingV1Api);
   const preconditions = (uid: string) => ({ preconditions: { uid } });
   return {
     pvc: {
@@ -77,6 +78,16 @@ export function childObjectApis(kubeConfig: k8s.KubeConfig, namespace: string) {
       read: (name) => rbac.readNamespacedRoleBinding({ name, namespace }),
       remove: (name, uid) => rbac.deleteNamespacedRoleBinding({ name, namespace, body: preconditions(uid) }),
     } satisfies ObjectApi<k8s.V1RoleBinding>,
+    // Replaceable: each turn and retry writes the policy from the current settings (CIDRs in the
+    // worker's values, the NamespacePolicy's allow list), not the ones of the first attempt.
+    networkPolicy: {
+      kind: 'NetworkPolicy',
+      create: (body) => networking.createNamespacedNetworkPolicy({ namespace, body }),
+      read: (name) => networking.readNamespacedNetworkPolicy({ name, namespace }),
+      replace: (name, body) => networking.replaceNamespacedNetworkPolicy({ name, namespace, body }),
+      remove: (name, uid) =>
+        networking.deleteNamespacedNetworkPolicy({ name, namespace, body: preconditions(uid) }),
+    } satisfies ReplaceableObjectApi<k8s.V1NetworkPolicy>,
     job: {
       kind: 'Job',
       create: (body) => batch.createNamespacedJob({ namespace, body }),

@@ -17,7 +17,7 @@ import type { ResolvedSession } from '../../../session/resolved-session.js';
 import { sessionLabelValue } from './session-names.js';
 
 /** What a child object is, as the `app.kubernetes.io/component` label says. */
-export type SessionComponent = 'workspace' | 'session-secret' | 'runner-rbac' | 'runner';
+export type SessionComponent = 'workspace' | 'session-secret' | 'runner-rbac' | 'runner' | 'runner-egress';
 
 /** The controller ownerReference to the AgentSession. */
 export function sessionOwnerReference(session: Pick<ResolvedSession, 'name' | 'uid'>): V1OwnerReference {

@@ -61,6 +61,8 @@ export interface SessionObjectNames {
   secret: string;
   /** The ServiceAccount, Role and RoleBinding of the runner (one name for all three). */
   runner: string;
+  /** The runner pods' egress NetworkPolicy (only when the namespace's policy restricts egress). */
+  egress: string;
 }
 
 /** The names of a session's long-lived children. */
@@ -69,6 +71,7 @@ export function sessionObjectNames(sessionName: string): SessionObjectNames {
     pvc: fitName(sessionName, '-workspace'),
     secret: fitName(sessionName, '-session'),
     runner: fitName(sessionName, '-runner'),
+    egress: fitName(sessionName, '-egress'),
   };
 }
 
