@@ -191,7 +191,7 @@ describe('OpenCode’s permission configuration', () => {
   it('fails closed where OpenCode cannot say the same, and says so', () => {
     const { permission, notes } = opencodeTools(
       ['WebFetch(domain:example.com)', 'mcp__github__create_pr'],
-      ['Edit(src/**)', 'ExitPlanMode', 'Bash(ls)'],
+      ['Edit(src/**)', 'CronCreate', 'Bash(ls)'],
     );
     assert.equal(permission?.webfetch, undefined, 'an allowed pattern it cannot express allows nothing');
     assert.deepEqual(permission?.edit, { '*': 'deny' }, 'a denied pattern it cannot express denies the tool');
@@ -200,13 +200,13 @@ describe('OpenCode’s permission configuration', () => {
       'tools.allowed "WebFetch(domain:example.com)": OpenCode cannot express "WebFetch(domain:example.com)" (only Bash takes a pattern); OpenCode does not allow it',
       'tools.allowed "mcp__github__create_pr": mcp__github__create_pr is Claude Code\'s name of an MCP tool; name OpenCode\'s (such as github_*) too; OpenCode does not allow it',
       'tools.denied "Edit(src/**)": OpenCode cannot express "Edit(src/**)" (only Bash takes a pattern); OpenCode denies edit altogether',
-      'tools.denied "ExitPlanMode": OpenCode has no counterpart to Claude Code\'s ExitPlanMode; nothing to deny in OpenCode',
+      'tools.denied "CronCreate": OpenCode has no counterpart to Claude Code\'s CronCreate; nothing to deny in OpenCode',
     ]);
   });
 
   it('reaches OpenCode in OPENCODE_PERMISSION, with the notes for the log; the budget does not', () => {
     const launch = opencodeAgent.launch(
-      config({ agent: 'opencode', deniedTools: ['Bash', 'ExitPlanMode'], maxBudgetUsd: 3 }),
+      config({ agent: 'opencode', deniedTools: ['Bash', 'CronCreate'], maxBudgetUsd: 3 }),
       { SHEPHERD_PROVIDER_TOKEN: 'sk-x', OPENCODE_PERMISSION: '{"bash":"allow"}' },
       CONTEXT,
     );
