@@ -44,6 +44,27 @@ export interface RunnerEnvironment {
   secret: Record<string, string>;
 }
 
+/**
+ * The policy's tool lists and per-session budget, for the runner to hand the agent with the
+ * agent's own flags. Nothing when the policy sets none, so Jobs of sessions without a policy are
+ * unchanged. An empty allow list is still passed: it allows nothing, as an empty list does
+ * everywhere in the policy.
+ *
+ * The budget is the whole per-session cap for now; what earlier turns spent is not yet taken off.
+ */
+function policyEnvironment(session: ResolvedSession): Record<string, string> {
+  const { tools, budget } = session.policy ?? {};
+  return {
+    ...(tools?.allowed === undefined ? {} : { [RUNNER_ENV.allowedTools]: JSON.stringify(tools.allowed) }),
+    ...(tools?.denied === undefined || tools.denied.length === 0
+      ? {}
+      : { [RUNNER_ENV.deniedTools]: JSON.stringify(tools.denied) }),
+    ...(budget?.perSessionUsd === undefined
+      ? {}
+      : { [RUNNER_ENV.maxBudgetUsd]: String(budget.perSessionUsd) }),
+  };
+}
+
 /** The plain part of the runner's environment, in the order the Job lists it. */
 export function runnerPlainEnvironment(
   session: ResolvedSession,
@@ -59,6 +80,7 @@ export function runnerPlainEnvironment(
     [RUNNER_ENV.resultFile]: launch.resultFile,
     [RUNNER_ENV.repos]: JSON.stringify(runnerRepos(session.repos, launch.workspace)),
     ...(session.model === undefined ? {} : { [RUNNER_ENV.model]: session.model }),
+    ...policyEnvironment(session),
     // The runner stays the entrypoint for every agent, so a command's work is committed and pushed too.
     ...(session.agent === 'command' && session.command
       ? { [RUNNER_ENV.command]: JSON.stringify([...session.command, ...(session.args ?? [])]) }

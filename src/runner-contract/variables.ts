@@ -37,6 +37,16 @@ export const RUNNER_ENV = {
    */
   turn: 'SHEPHERD_TURN',
   /**
+   * The NamespacePolicy's `tools.allowed`, as a JSON array of strings (a tool pattern such as
+   * `Bash(git diff:*)` may hold commas and spaces, so no separator would do). Absent means no
+   * allow list; `[]` allows none of the tools that need approval.
+   */
+  allowedTools: 'SHEPHERD_ALLOWED_TOOLS',
+  /** The NamespacePolicy's `tools.denied`, as a JSON array of strings. */
+  deniedTools: 'SHEPHERD_DENIED_TOOLS',
+  /** What the agent may spend on its model in this run, in USD (a decimal number above 0). */
+  maxBudgetUsd: 'SHEPHERD_MAX_BUDGET_USD',
+  /**
    * Set by the runner for the agent, never given to the runner: the file where an agent that
    * cannot finish its turn without the user writes its question instead. The runner empties it
    * before the agent starts and, when the agent exits 0 having written it, returns the question

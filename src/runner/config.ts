@@ -36,6 +36,12 @@ export interface RunnerConfig {
   turn: number;
   /** Time from SIGTERM to exit. @default 20000 */
   graceMs: number;
+  /** The policy's tool allow list; absent means none (every tool may run). */
+  allowedTools?: string[];
+  /** The policy's tool deny list; absent means none. */
+  deniedTools?: string[];
+  /** The most the agent may spend on its model in this run, in USD. */
+  maxBudgetUsd?: number;
 }
 
 function nonEmpty(value: string | undefined): string | undefined {
@@ -101,6 +107,43 @@ function parseTurn(raw: string | undefined): number {
   return value;
 }
 
+/**
+ * A tool list of the policy. An entry may not start with a dash: the agents' CLIs would take it
+ * for an option, so it could never name a tool and could change how the agent runs.
+ */
+function parseTools(name: string, raw: string | undefined): string[] | undefined {
+  if (raw === undefined) return undefined;
+  const fix = "fix the NamespacePolicy's spec.tools";
+  const value = parseJson(name, raw, fix);
+  if (!Array.isArray(value) || !value.every((entry) => typeof entry === 'string')) {
+    throw new PrerequisiteError(`${name} must be a JSON array of strings: ${fix}`);
+  }
+  const bad = value.find((entry) => entry.trim() === '' || entry.startsWith('-'));
+  if (bad !== undefined) {
+    throw new PrerequisiteError(
+      `${name} holds ${JSON.stringify(bad)}, which is not a tool name or pattern: ${fix}`,
+    );
+  }
+  return value;
+}
+
+function parseBudget(raw: string | undefined): number | undefined {
+  if (nonEmpty(raw) === undefined) return undefined;
+  const value = Number(raw);
+  if (!Number.isFinite(value) || value < 0) {
+    throw new PrerequisiteError(
+      `${RUNNER_ENV.maxBudgetUsd} is "${raw}": it must be a number of US dollars above 0`,
+    );
+  }
+  // Claude Code refuses a cap of 0, and no agent can work without spending: say why here.
+  if (value === 0) {
+    throw new PrerequisiteError(
+      `${RUNNER_ENV.maxBudgetUsd} is 0: the NamespacePolicy's budget.perSessionUsd leaves the session nothing to spend`,
+    );
+  }
+  return value;
+}
+
 function parseGrace(raw: string | undefined): number {
   if (nonEmpty(raw) === undefined) return DEFAULT_GRACE_MS;
   const value = Number(raw);
@@ -134,6 +177,9 @@ export function readRunnerConfig(env: NodeJS.ProcessEnv): RunnerConfig {
   const model = nonEmpty(env[RUNNER_ENV.model]);
   const resultFile = nonEmpty(env[RUNNER_ENV.resultFile]);
   const sessionName = nonEmpty(env[RUNNER_ENV.sessionName]);
+  const allowedTools = parseTools(RUNNER_ENV.allowedTools, env[RUNNER_ENV.allowedTools]);
+  const deniedTools = parseTools(RUNNER_ENV.deniedTools, env[RUNNER_ENV.deniedTools]);
+  const maxBudgetUsd = parseBudget(env[RUNNER_ENV.maxBudgetUsd]);
   return {
     agent: agent as AgentKind,
     prompt: env[RUNNER_ENV.initialPrompt] ?? '',
@@ -146,5 +192,8 @@ export function readRunnerConfig(env: NodeJS.ProcessEnv): RunnerConfig {
     ...(Number.isInteger(attempt) && attempt > 0 ? { attempt } : {}),
     turn: parseTurn(env[RUNNER_ENV.turn]),
     graceMs: parseGrace(env[GRACE_ENV]),
+    ...(allowedTools === undefined ? {} : { allowedTools }),
+    ...(deniedTools === undefined ? {} : { deniedTools }),
+    ...(maxBudgetUsd === undefined ? {} : { maxBudgetUsd }),
   };
 }

@@ -223,6 +223,7 @@ export class Runner {
           ? ', continuing its most recent conversation'
           : '';
     this.log(`starting ${this.config.agent} (${launch.argv[0]}) in ${launch.cwd}${resuming}`);
+    for (const note of launch.notes ?? []) this.log(`${this.config.agent}: ${note}`);
     this.agentProcess = startAgent(launch, this.output, this.redactor);
     const exit = await this.agentProcess.exited;
     this.log(`${this.config.agent} ${describeExit(exit)}`);

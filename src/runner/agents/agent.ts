@@ -45,6 +45,8 @@ export interface AgentLaunch {
   cwd: string;
   /** The agent's whole environment (not merged with the runner's). */
   env: Record<string, string>;
+  /** Lines for the session log before the agent starts (how the policy's tool lists apply). */
+  notes?: string[];
   /** Turns a line of the agent's stdout into lines for the session log, noting what it reports. */
   stdoutLine(line: string): string[];
   /** What the agent reported, read once it has exited. */

@@ -3,7 +3,8 @@
  * runner can follow its progress and read usage and cost from the final event.
  *
  * It runs with `--dangerously-skip-permissions`: nobody is there to approve a tool call, and the
- * pod (non-root, restricted, its own workspace) is the sandbox. Repositories beyond the first are
+ * pod (non-root, restricted, its own workspace) is the sandbox. The policy's tool lists narrow that
+ * (see {@link claudePolicyArgs}), and its budget becomes `--max-budget-usd`. Repositories beyond the first are
  * made available with `--add-dir`. As root in a container it is told it is in a sandbox, which
  * it needs to accept that flag (see `claude-env.ts`). It prints its `init` event as soon as its
  * session begins; exiting with an error before that is a refusal to start.
@@ -17,6 +18,7 @@
  */
 import { existsSync } from 'node:fs';
 import { RUNNER_ENV } from '../../runner-contract/variables.js';
+import type { RunnerConfig } from '../config.js';
 import type { AgentDefinition } from './agent.js';
 import { agentEnvironment } from './agent-env.js';
 import { claudeExtraEnv, claudeRefusalHint, inContainer } from './claude-env.js';
@@ -31,6 +33,28 @@ const OWN_CREDENTIALS = [
   'CLAUDE_CODE_USE_BEDROCK',
   'CLAUDE_CODE_USE_VERTEX',
 ];
+
+/**
+ * The flags that apply the policy's tools and budget. Claude Code keeps deny rules even with
+ * `--dangerously-skip-permissions`, but that mode allows every other tool, so an allow list
+ * replaces it with `--permission-mode dontAsk`: tools the list allows run, tools that only read or
+ * search need no approval anyway, and every other call is refused as if nobody approved it. The
+ * lists are variadic options, so each entry is an argument of its own (a pattern such as
+ * `Bash(git diff:*)` holds a space) and an option always follows them: the caller puts them
+ * before `--append-system-prompt`.
+ */
+export function claudePolicyArgs(
+  config: Pick<RunnerConfig, 'allowedTools' | 'deniedTools' | 'maxBudgetUsd'>,
+): string[] {
+  const { allowedTools: allowed, deniedTools: denied, maxBudgetUsd: budget } = config;
+  return [
+    ...(allowed === undefined
+      ? ['--dangerously-skip-permissions']
+      : ['--permission-mode', 'dontAsk', ...(allowed.length > 0 ? ['--allowedTools', ...allowed] : [])]),
+    ...(denied !== undefined && denied.length > 0 ? ['--disallowedTools', ...denied] : []),
+    ...(budget === undefined ? [] : ['--max-budget-usd', String(budget)]),
+  ];
+}
 
 export const claudeAgent: AgentDefinition = {
   program: () => 'claude',
@@ -55,9 +79,9 @@ export const claudeAgent: AgentDefinition = {
         '--output-format',
         'stream-json',
         '--verbose',
-        '--dangerously-skip-permissions',
         ...(config.model === undefined ? [] : ['--model', config.model]),
         ...resumeArgs,
+        ...claudePolicyArgs(config),
         '--append-system-prompt',
         instructions,
         ...extraDirs,

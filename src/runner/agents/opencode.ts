@@ -12,6 +12,10 @@
  * starting a new one. OpenCode's `run` takes no system prompt, so the runner's instructions follow
  * the prompt of a conversation's first message (a resumed conversation has them already).
  *
+ * The policy's tool lists become OpenCode's `permission` configuration in OPENCODE_PERMISSION (see
+ * `opencode-permission.ts`), replacing any the provider's environment set: `--auto` approves only
+ * what is not denied. OpenCode has no spending cap, so SHEPHERD_MAX_BUDGET_USD is not passed on.
+ *
  * OpenCode reads each model provider's key from that provider's usual variable, so the provider
  * token goes to the variable of the model's provider (`anthropic/...` → ANTHROPIC_API_KEY), and to
  * ANTHROPIC_API_KEY when no model is named.
@@ -21,6 +25,7 @@ import { join } from 'node:path';
 import { RUNNER_ENV } from '../../runner-contract/variables.js';
 import type { AgentDefinition } from './agent.js';
 import { agentEnvironment } from './agent-env.js';
+import { opencodeTools } from './opencode-permission.js';
 import { OpencodeStream } from './opencode-stream.js';
 import { splitQuestion } from '../question.js';
 
@@ -59,6 +64,7 @@ export const opencodeAgent: AgentDefinition = {
     const stream = new OpencodeStream();
     const title = config.sessionName ? `Shepherd session ${config.sessionName}` : 'Shepherd session';
     const message = resume.kind === 'id' ? config.prompt : `${config.prompt}\n\n${instructions}`;
+    const tools = opencodeTools(config.allowedTools, config.deniedTools);
     return {
       argv: [
         'opencode',
@@ -79,7 +85,9 @@ export const opencodeAgent: AgentDefinition = {
         ...agentEnvironment(env, config, opencodeKeyVariable(config.model)),
         // A headless agent in a pod has no use for updating itself.
         ...(env.OPENCODE_DISABLE_AUTOUPDATE === undefined ? { OPENCODE_DISABLE_AUTOUPDATE: '1' } : {}),
+        ...(tools.permission === undefined ? {} : { OPENCODE_PERMISSION: JSON.stringify(tools.permission) }),
       },
+      notes: tools.notes,
       stdoutLine: (line) => stream.line(line),
       report: () => {
         const { summary, question } = splitQuestion(stream.summary ?? '');
