@@ -9,6 +9,7 @@
  * it is the workflow that must refuse them.
  */
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { after, before, test } from 'node:test';
 import * as k8s from '@kubernetes/client-node';
 import { Client, Connection } from '@temporalio/client';
@@ -337,5 +338,23 @@ test('a tenant cannot make the worker read a Secret not marked usable, nor one o
     }
   } finally {
     for (const name of [a, b]) await core.deleteNamespace({ name }).catch(() => undefined);
+  }
+});
+
+test('examples/namespace-policy.yaml is a valid NamespacePolicy', async () => {
+  const namespace = await createApiNamespace(kc, 'policy-example');
+  try {
+    const body = k8s.loadYaml<Record<string, unknown>>(
+      readFileSync(new URL('../../examples/namespace-policy.yaml', import.meta.url), 'utf8'),
+    );
+    await custom.createNamespacedCustomObject({
+      group: GROUP,
+      version: VERSION,
+      namespace,
+      plural: PLURAL.namespacePolicy,
+      body,
+    });
+  } finally {
+    await core.deleteNamespace({ name: namespace }).catch(() => undefined);
   }
 });
