@@ -181,6 +181,8 @@ src/triggers/) and proven by the test suite, whose worker processes run with thi
     OwnerReferencesPermissionEnforcement);
   - AgentConfigs and AgentProviders: read (resolve); AgentProviders' status (the provider check);
   - AgentTriggers: list and watch (the trigger catalog: Jira schedules, feedback);
+  - NamespacePolicies: read and watch (the validate step, concurrency and budgets), and patch
+    their status (the namespace's usage: running and queued sessions, spend);
   - each session's objects: PVC, Secret, ServiceAccount, Role, RoleBinding and Job: create, read,
     delete; Secrets also replaced (the runner's Secret is refreshed per attempt) and read when a
     session references one (its credentials);
@@ -206,6 +208,12 @@ The worker holds get and watch on AgentSessions, so it may grant exactly that to
 - apiGroups: [shepherd.dev]
   resources: [agentproviders/status]
   verbs: [update]
+- apiGroups: [shepherd.dev]
+  resources: [namespacepolicies]
+  verbs: [get, list, watch]
+- apiGroups: [shepherd.dev]
+  resources: [namespacepolicies/status]
+  verbs: [patch]
 - apiGroups: ['']
   resources: [persistentvolumeclaims, serviceaccounts]
   verbs: [get, create, delete]
@@ -245,6 +253,8 @@ server (TokenReview, SubjectAccessReview), so its own rights are what a session 
     status: patch (a session created stopped is marked held there at once);
   - AgentTriggers: list and watch (the webhook catalog); Secrets: get, never list or watch — only
     the ones AgentTriggers name, for their webhook signing secrets;
+  - NamespacePolicies: read and watch (a session is checked against its namespace's policy
+    before it is created);
   - pods: list, pods/log: get (session logs);
   - namespaces: list (the namespaces a caller may see), cluster-wide only: limited to
     watchNamespaces, the API offers those without asking the cluster.
@@ -261,6 +271,9 @@ worker.
 - apiGroups: [shepherd.dev]
   resources: [agenttriggers]
   verbs: [list, watch]
+- apiGroups: [shepherd.dev]
+  resources: [namespacepolicies]
+  verbs: [get, list, watch]
 - apiGroups: ['']
   resources: [secrets]
   verbs: [get]
