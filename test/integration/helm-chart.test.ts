@@ -43,7 +43,7 @@ const apiext = kc.makeApiClient(k8s.ApiextensionsV1Api);
 const objects = shepherdObjects(kc);
 const fixture = useWorker(kc);
 const PREVIOUS_CHART = new URL('./fixtures/charts/shepherd-0.1.0.tgz', import.meta.url).pathname;
-const CRDS = ['agentsessions', 'agentconfigs', 'agentproviders', 'agenttriggers'].map(
+const CRDS = ['agentsessions', 'agentconfigs', 'agentproviders', 'agenttriggers', 'namespacepolicies'].map(
   (p) => `${p}.shepherd.dev`,
 );
 
