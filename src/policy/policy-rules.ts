@@ -75,13 +75,26 @@ export function urlHost(url: string): string {
 
 const CEL_MATCHES = (value: string, list: string) =>
   `${list}.exists(p, p.endsWith('*') ? ${value}.startsWith(p.substring(0, size(p) - 1)) : ${value} == p)`;
+// urlHost in CEL. getHostname() keeps the URL's case where URL.hostname lower-cases it, hence
+// lowerAscii(); a git@ host is kept as written on both sides.
 const CEL_HOST = (url: string) =>
-  `(${url}.startsWith('git@') ? ${url}.substring(4).split(':')[0] : (${url}.matches('^(https?|ssh)://') && isURL(${url}) ? url(${url}).getHostname() : ''))`;
+  `(${url}.startsWith('git@') ? ${url}.substring(4).split(':')[0] : (${url}.matches('^(https?|ssh)://') && isURL(${url}) ? url(${url}).getHostname().lowerAscii() : ''))`;
 const list = (values: readonly string[]) => values.join(', ');
 const oneOf = (values: readonly string[] | undefined) =>
   values && values.length > 0 ? `use one of: ${list(values)}` : 'the policy allows none';
 const CEL_ONE_OF = (field: string) =>
   `(size(params.spec.${field}) > 0 ? 'use one of: ' + params.spec.${field}.join(', ') : 'the policy allows none')`;
+
+/**
+ * CEL: the keys of `map` (at most `max`, its schema's maxProperties) in ascending order. The API
+ * server iterates a map in random order (Go's), so messages that list keys sort them on both
+ * sides; `sort()` needs Kubernetes 1.34 and the chart supports 1.30, so each key is placed by
+ * its rank (how many keys are smaller), read over a fixed list of positions.
+ */
+const CEL_SORTED_KEYS = (map: string, max: number) =>
+  `[${Array.from({ length: max }, (_, i) => i).join(', ')}].filter(i, i < size(${map})).map(i, ${map}.filter(x, ${map}.filter(y, y < x).size() == i)[0])`;
+/** The keys of a record in the order CEL_SORTED_KEYS gives them (code point order; keys are ASCII). */
+const sortedKeys = (record: Record<string, unknown>) => Object.keys(record).sort();
 
 function quantityOver(value: string | number, max: string | number): boolean {
   return quantityGreaterThan(String(value), String(max));
@@ -90,7 +103,9 @@ function quantityOver(value: string | number, max: string | number): boolean {
 function resourcesOver(subject: PolicySubject, max: Record<string, string | number>): string[] {
   const over: string[] = [];
   for (const kind of ['requests', 'limits'] as const) {
-    for (const [name, value] of Object.entries(subject.resources?.[kind] ?? {})) {
+    const values = subject.resources?.[kind] ?? {};
+    for (const name of sortedKeys(values)) {
+      const value = values[name]!;
       const cap = max[name];
       if (cap !== undefined && quantityOver(value, cap))
         over.push(`${kind}.${name} ${value} (at most ${cap})`);
@@ -233,7 +248,7 @@ export const POLICY_RULES: readonly PolicyRule[] = [
     ].join(' '),
     celDetail: [
       "'asks for more than the policy allows: ' + ['requests', 'limits'].filter(kind, kind in object.spec.resources)",
-      '.map(kind, object.spec.resources[kind].filter(name, name in params.spec.maxResources &&',
+      `.map(kind, ${CEL_SORTED_KEYS('object.spec.resources[kind]', 8)}.filter(name, name in params.spec.maxResources &&`,
       'quantity(string(object.spec.resources[kind][name])).compareTo(quantity(string(params.spec.maxResources[name]))) > 0)',
       ".map(name, kind + '.' + name + ' ' + string(object.spec.resources[kind][name]) + ' (at most ' + string(params.spec.maxResources[name]) + ')').join(', '))",
       ".filter(s, s != '').join(', ')",
@@ -259,14 +274,14 @@ export const POLICY_RULES: readonly PolicyRule[] = [
     specPath: 'nodeSelector',
     check: (s, p) => {
       const refused = p.allowedNodeSelectorKeys
-        ? Object.keys(s.nodeSelector).filter((key) => !p.allowedNodeSelectorKeys!.includes(key))
+        ? sortedKeys(s.nodeSelector).filter((key) => !p.allowedNodeSelectorKeys!.includes(key))
         : [];
       return refused.length > 0
         ? `key ${list(refused)} is not allowed; ${oneOf(p.allowedNodeSelectorKeys)}`
         : undefined;
     },
     cel: '!has(params.spec.allowedNodeSelectorKeys) || !has(object.spec.nodeSelector) || object.spec.nodeSelector.all(k, k in params.spec.allowedNodeSelectorKeys)',
-    celDetail: `'key ' + object.spec.nodeSelector.filter(k, !(k in params.spec.allowedNodeSelectorKeys)).join(', ') + ' is not allowed; ' + ${CEL_ONE_OF('allowedNodeSelectorKeys')}`,
+    celDetail: `'key ' + ${CEL_SORTED_KEYS('object.spec.nodeSelector', 32)}.filter(k, !(k in params.spec.allowedNodeSelectorKeys)).join(', ') + ' is not allowed; ' + ${CEL_ONE_OF('allowedNodeSelectorKeys')}`,
   },
   {
     rule: 'allowedTolerations',
@@ -289,7 +304,7 @@ export const POLICY_RULES: readonly PolicyRule[] = [
     specPath: 'podMetadata',
     check: (s, p) => {
       const prefixes = p.allowedPodMetadataPrefixes;
-      const keys = [...Object.keys(s.podLabels), ...Object.keys(s.podAnnotations)];
+      const keys = [...sortedKeys(s.podLabels), ...sortedKeys(s.podAnnotations)];
       const refused = prefixes
         ? keys.filter((key) => !prefixes.some((prefix) => key.startsWith(prefix)))
         : [];
@@ -304,7 +319,7 @@ export const POLICY_RULES: readonly PolicyRule[] = [
     ].join(' '),
     celDetail: [
       "'key ' + ['labels', 'annotations'].filter(kind, kind in object.spec.podMetadata)",
-      ".map(kind, object.spec.podMetadata[kind].filter(k, !params.spec.allowedPodMetadataPrefixes.exists(p, k.startsWith(p))).join(', '))",
+      `.map(kind, ${CEL_SORTED_KEYS('object.spec.podMetadata[kind]', 32)}.filter(k, !params.spec.allowedPodMetadataPrefixes.exists(p, k.startsWith(p))).join(', '))`,
       ".filter(s, s != '').join(', ') + ' is not allowed; ' + (size(params.spec.allowedPodMetadataPrefixes) > 0 ?",
       "'use a key starting with ' + params.spec.allowedPodMetadataPrefixes.join(', ') : 'the policy allows none')",
     ].join(' '),
