@@ -96,13 +96,22 @@ const CEL_SORTED_KEYS = (map: string, max: number) =>
 /** The keys of a record in the order CEL_SORTED_KEYS gives them (code point order; keys are ASCII). */
 const sortedKeys = (record: Record<string, unknown>) => Object.keys(record).sort();
 
+// spec.resources and spec.podMetadata are objects, not maps, in the CRD schema: the API server's
+// type check refuses `kind in object.spec.resources` and `[kind]`, so the CEL names each field.
+const RESOURCE_KINDS = ['requests', 'limits'] as const;
+const POD_METADATA_KINDS = ['labels', 'annotations'] as const;
+const CEL_RESOURCE_OVER = (kind: string) =>
+  `(quantity(string(object.spec.resources.${kind}[name])).compareTo(quantity(string(params.spec.maxResources[name]))) > 0)`;
+const CEL_PREFIXED = (key: string) =>
+  `params.spec.allowedPodMetadataPrefixes.exists(p, ${key}.startsWith(p))`;
+
 function quantityOver(value: string | number, max: string | number): boolean {
   return quantityGreaterThan(String(value), String(max));
 }
 
 function resourcesOver(subject: PolicySubject, max: Record<string, string | number>): string[] {
   const over: string[] = [];
-  for (const kind of ['requests', 'limits'] as const) {
+  for (const kind of RESOURCE_KINDS) {
     const values = subject.resources?.[kind] ?? {};
     for (const name of sortedKeys(values)) {
       const value = values[name]!;
@@ -240,19 +249,14 @@ export const POLICY_RULES: readonly PolicyRule[] = [
       const over = p.maxResources ? resourcesOver(s, p.maxResources) : [];
       return over.length > 0 ? `asks for more than the policy allows: ${list(over)}` : undefined;
     },
-    cel: [
-      '!has(params.spec.maxResources) || !has(object.spec.resources) ||',
-      "['requests', 'limits'].all(kind, !(kind in object.spec.resources) ||",
-      'object.spec.resources[kind].all(name, !(name in params.spec.maxResources) ||',
-      'quantity(string(object.spec.resources[kind][name])).compareTo(quantity(string(params.spec.maxResources[name]))) <= 0))',
-    ].join(' '),
-    celDetail: [
-      "'asks for more than the policy allows: ' + ['requests', 'limits'].filter(kind, kind in object.spec.resources)",
-      `.map(kind, ${CEL_SORTED_KEYS('object.spec.resources[kind]', 8)}.filter(name, name in params.spec.maxResources &&`,
-      'quantity(string(object.spec.resources[kind][name])).compareTo(quantity(string(params.spec.maxResources[name]))) > 0)',
-      ".map(name, kind + '.' + name + ' ' + string(object.spec.resources[kind][name]) + ' (at most ' + string(params.spec.maxResources[name]) + ')').join(', '))",
-      ".filter(s, s != '').join(', ')",
-    ].join(' '),
+    cel: `!has(params.spec.maxResources) || !has(object.spec.resources) || (${RESOURCE_KINDS.map(
+      (kind) =>
+        `(!has(object.spec.resources.${kind}) || object.spec.resources.${kind}.all(name, !(name in params.spec.maxResources) || !${CEL_RESOURCE_OVER(kind)}))`,
+    ).join(' && ')})`,
+    celDetail: `'asks for more than the policy allows: ' + [${RESOURCE_KINDS.map(
+      (kind) =>
+        `(has(object.spec.resources.${kind}) ? ${CEL_SORTED_KEYS(`object.spec.resources.${kind}`, 8)}.filter(name, name in params.spec.maxResources && ${CEL_RESOURCE_OVER(kind)}).map(name, '${kind}.' + name + ' ' + string(object.spec.resources.${kind}[name]) + ' (at most ' + string(params.spec.maxResources[name]) + ')').join(', ') : '')`,
+    ).join(', ')}].filter(s, s != '').join(', ')`,
   },
   {
     rule: 'maxWorkspaceSize',
@@ -312,17 +316,16 @@ export const POLICY_RULES: readonly PolicyRule[] = [
         ? `key ${list(refused)} is not allowed; ${prefixes!.length > 0 ? `use a key starting with ${list(prefixes!)}` : 'the policy allows none'}`
         : undefined;
     },
-    cel: [
-      '!has(params.spec.allowedPodMetadataPrefixes) || !has(object.spec.podMetadata) ||',
-      "['labels', 'annotations'].all(kind, !(kind in object.spec.podMetadata) ||",
-      'object.spec.podMetadata[kind].all(k, params.spec.allowedPodMetadataPrefixes.exists(p, k.startsWith(p))))',
-    ].join(' '),
-    celDetail: [
-      "'key ' + ['labels', 'annotations'].filter(kind, kind in object.spec.podMetadata)",
-      `.map(kind, ${CEL_SORTED_KEYS('object.spec.podMetadata[kind]', 32)}.filter(k, !params.spec.allowedPodMetadataPrefixes.exists(p, k.startsWith(p))).join(', '))`,
-      ".filter(s, s != '').join(', ') + ' is not allowed; ' + (size(params.spec.allowedPodMetadataPrefixes) > 0 ?",
-      "'use a key starting with ' + params.spec.allowedPodMetadataPrefixes.join(', ') : 'the policy allows none')",
-    ].join(' '),
+    cel: `!has(params.spec.allowedPodMetadataPrefixes) || !has(object.spec.podMetadata) || (${POD_METADATA_KINDS.map(
+      (kind) =>
+        `(!has(object.spec.podMetadata.${kind}) || object.spec.podMetadata.${kind}.all(k, ${CEL_PREFIXED('k')}))`,
+    ).join(' && ')})`,
+    celDetail: `'key ' + [${POD_METADATA_KINDS.map(
+      (kind) =>
+        `(has(object.spec.podMetadata.${kind}) ? ${CEL_SORTED_KEYS(`object.spec.podMetadata.${kind}`, 32)}.filter(k, !${CEL_PREFIXED('k')}).join(', ') : '')`,
+    ).join(
+      ', ',
+    )}].filter(s, s != '').join(', ') + ' is not allowed; ' + (size(params.spec.allowedPodMetadataPrefixes) > 0 ? 'use a key starting with ' + params.spec.allowedPodMetadataPrefixes.join(', ') : 'the policy allows none')`,
   },
 ];
 
