@@ -33,7 +33,11 @@ export interface KubeControlPlane {
   daemons: Daemon[];
 }
 
-/** Controllers the environment runs; enough for Jobs, garbage collection, namespaces and tokens. */
+/**
+ * Controllers the environment runs; enough for Jobs, garbage collection, namespaces and tokens,
+ * and the ValidatingAdmissionPolicy status, whose type check of the CEL against the CRD schemas
+ * the NamespacePolicy admission test reads.
+ */
 export const CONTROLLERS = [
   'job-controller',
   'cronjob-controller',
@@ -49,6 +53,7 @@ export const CONTROLLERS = [
   'persistentvolume-protection-controller',
   'resourcequota-controller',
   'clusterrole-aggregation-controller',
+  'validatingadmissionpolicy-status-controller',
 ];
 
 const READY_TIMEOUT_MS = 90_000;

@@ -3,8 +3,9 @@
  * TypeScript check (the workflow's validate step and the API) and as a CEL expression (the
  * ValidatingAdmissionPolicy that `kubectl apply` meets, generated from this table by
  * admission-policy.ts). Both read the same policy field and give the same message, so a rule
- * cannot exist in one place and not the other; test/integration/namespace-policy.test.ts refuses
- * each rule in all three places against the real API server.
+ * cannot exist in one place and not the other. Against the real API server,
+ * test/integration/namespace-policy.test.ts refuses each rule in the workflow and the API, and
+ * namespace-policy-admission.test.ts at kubectl apply.
  *
  * The CEL side sees the object as written (no AgentConfig defaults); the TypeScript side sees the
  * session once defaults apply, so a default image or agent that breaks the policy is caught in the
@@ -75,13 +76,35 @@ export function urlHost(url: string): string {
 
 const CEL_MATCHES = (value: string, list: string) =>
   `${list}.exists(p, p.endsWith('*') ? ${value}.startsWith(p.substring(0, size(p) - 1)) : ${value} == p)`;
+// urlHost in CEL. getHostname() keeps the URL's case where URL.hostname lower-cases it, hence
+// lowerAscii(); a git@ host is kept as written on both sides.
 const CEL_HOST = (url: string) =>
-  `(${url}.startsWith('git@') ? ${url}.substring(4).split(':')[0] : (${url}.matches('^(https?|ssh)://') && isURL(${url}) ? url(${url}).getHostname() : ''))`;
+  `(${url}.startsWith('git@') ? ${url}.substring(4).split(':')[0] : (${url}.matches('^(https?|ssh)://') && isURL(${url}) ? url(${url}).getHostname().lowerAscii() : ''))`;
 const list = (values: readonly string[]) => values.join(', ');
 const oneOf = (values: readonly string[] | undefined) =>
   values && values.length > 0 ? `use one of: ${list(values)}` : 'the policy allows none';
 const CEL_ONE_OF = (field: string) =>
   `(size(params.spec.${field}) > 0 ? 'use one of: ' + params.spec.${field}.join(', ') : 'the policy allows none')`;
+
+/**
+ * CEL: the keys of `map` (at most `max`, its schema's maxProperties) in ascending order. The API
+ * server iterates a map in random order (Go's), so messages that list keys sort them on both
+ * sides; `sort()` needs Kubernetes 1.34 and the chart supports 1.30, so each key is placed by
+ * its rank (how many keys are smaller), read over a fixed list of positions.
+ */
+const CEL_SORTED_KEYS = (map: string, max: number) =>
+  `[${Array.from({ length: max }, (_, i) => i).join(', ')}].filter(i, i < size(${map})).map(i, ${map}.filter(x, ${map}.filter(y, y < x).size() == i)[0])`;
+/** The keys of a record in the order CEL_SORTED_KEYS gives them (code point order; keys are ASCII). */
+const sortedKeys = (record: Record<string, unknown>) => Object.keys(record).sort();
+
+// spec.resources and spec.podMetadata are objects, not maps, in the CRD schema: the API server's
+// type check refuses `kind in object.spec.resources` and `[kind]`, so the CEL names each field.
+const RESOURCE_KINDS = ['requests', 'limits'] as const;
+const POD_METADATA_KINDS = ['labels', 'annotations'] as const;
+const CEL_RESOURCE_OVER = (kind: string) =>
+  `(quantity(string(object.spec.resources.${kind}[name])).compareTo(quantity(string(params.spec.maxResources[name]))) > 0)`;
+const CEL_PREFIXED = (key: string) =>
+  `params.spec.allowedPodMetadataPrefixes.exists(p, ${key}.startsWith(p))`;
 
 function quantityOver(value: string | number, max: string | number): boolean {
   return quantityGreaterThan(String(value), String(max));
@@ -89,8 +112,10 @@ function quantityOver(value: string | number, max: string | number): boolean {
 
 function resourcesOver(subject: PolicySubject, max: Record<string, string | number>): string[] {
   const over: string[] = [];
-  for (const kind of ['requests', 'limits'] as const) {
-    for (const [name, value] of Object.entries(subject.resources?.[kind] ?? {})) {
+  for (const kind of RESOURCE_KINDS) {
+    const values = subject.resources?.[kind] ?? {};
+    for (const name of sortedKeys(values)) {
+      const value = values[name]!;
       const cap = max[name];
       if (cap !== undefined && quantityOver(value, cap))
         over.push(`${kind}.${name} ${value} (at most ${cap})`);
@@ -225,19 +250,14 @@ export const POLICY_RULES: readonly PolicyRule[] = [
       const over = p.maxResources ? resourcesOver(s, p.maxResources) : [];
       return over.length > 0 ? `asks for more than the policy allows: ${list(over)}` : undefined;
     },
-    cel: [
-      '!has(params.spec.maxResources) || !has(object.spec.resources) ||',
-      "['requests', 'limits'].all(kind, !(kind in object.spec.resources) ||",
-      'object.spec.resources[kind].all(name, !(name in params.spec.maxResources) ||',
-      'quantity(string(object.spec.resources[kind][name])).compareTo(quantity(string(params.spec.maxResources[name]))) <= 0))',
-    ].join(' '),
-    celDetail: [
-      "'asks for more than the policy allows: ' + ['requests', 'limits'].filter(kind, kind in object.spec.resources)",
-      '.map(kind, object.spec.resources[kind].filter(name, name in params.spec.maxResources &&',
-      'quantity(string(object.spec.resources[kind][name])).compareTo(quantity(string(params.spec.maxResources[name]))) > 0)',
-      ".map(name, kind + '.' + name + ' ' + string(object.spec.resources[kind][name]) + ' (at most ' + string(params.spec.maxResources[name]) + ')').join(', '))",
-      ".filter(s, s != '').join(', ')",
-    ].join(' '),
+    cel: `!has(params.spec.maxResources) || !has(object.spec.resources) || (${RESOURCE_KINDS.map(
+      (kind) =>
+        `(!has(object.spec.resources.${kind}) || object.spec.resources.${kind}.all(name, !(name in params.spec.maxResources) || !${CEL_RESOURCE_OVER(kind)}))`,
+    ).join(' && ')})`,
+    celDetail: `'asks for more than the policy allows: ' + [${RESOURCE_KINDS.map(
+      (kind) =>
+        `(has(object.spec.resources.${kind}) ? ${CEL_SORTED_KEYS(`object.spec.resources.${kind}`, 8)}.filter(name, name in params.spec.maxResources && ${CEL_RESOURCE_OVER(kind)}).map(name, '${kind}.' + name + ' ' + string(object.spec.resources.${kind}[name]) + ' (at most ' + string(params.spec.maxResources[name]) + ')').join(', ') : '')`,
+    ).join(', ')}].filter(s, s != '').join(', ')`,
   },
   {
     rule: 'maxWorkspaceSize',
@@ -259,14 +279,14 @@ export const POLICY_RULES: readonly PolicyRule[] = [
     specPath: 'nodeSelector',
     check: (s, p) => {
       const refused = p.allowedNodeSelectorKeys
-        ? Object.keys(s.nodeSelector).filter((key) => !p.allowedNodeSelectorKeys!.includes(key))
+        ? sortedKeys(s.nodeSelector).filter((key) => !p.allowedNodeSelectorKeys!.includes(key))
         : [];
       return refused.length > 0
         ? `key ${list(refused)} is not allowed; ${oneOf(p.allowedNodeSelectorKeys)}`
         : undefined;
     },
     cel: '!has(params.spec.allowedNodeSelectorKeys) || !has(object.spec.nodeSelector) || object.spec.nodeSelector.all(k, k in params.spec.allowedNodeSelectorKeys)',
-    celDetail: `'key ' + object.spec.nodeSelector.filter(k, !(k in params.spec.allowedNodeSelectorKeys)).join(', ') + ' is not allowed; ' + ${CEL_ONE_OF('allowedNodeSelectorKeys')}`,
+    celDetail: `'key ' + ${CEL_SORTED_KEYS('object.spec.nodeSelector', 32)}.filter(k, !(k in params.spec.allowedNodeSelectorKeys)).join(', ') + ' is not allowed; ' + ${CEL_ONE_OF('allowedNodeSelectorKeys')}`,
   },
   {
     rule: 'allowedTolerations',
@@ -289,7 +309,7 @@ export const POLICY_RULES: readonly PolicyRule[] = [
     specPath: 'podMetadata',
     check: (s, p) => {
       const prefixes = p.allowedPodMetadataPrefixes;
-      const keys = [...Object.keys(s.podLabels), ...Object.keys(s.podAnnotations)];
+      const keys = [...sortedKeys(s.podLabels), ...sortedKeys(s.podAnnotations)];
       const refused = prefixes
         ? keys.filter((key) => !prefixes.some((prefix) => key.startsWith(prefix)))
         : [];
@@ -297,17 +317,16 @@ export const POLICY_RULES: readonly PolicyRule[] = [
         ? `key ${list(refused)} is not allowed; ${prefixes!.length > 0 ? `use a key starting with ${list(prefixes!)}` : 'the policy allows none'}`
         : undefined;
     },
-    cel: [
-      '!has(params.spec.allowedPodMetadataPrefixes) || !has(object.spec.podMetadata) ||',
-      "['labels', 'annotations'].all(kind, !(kind in object.spec.podMetadata) ||",
-      'object.spec.podMetadata[kind].all(k, params.spec.allowedPodMetadataPrefixes.exists(p, k.startsWith(p))))',
-    ].join(' '),
-    celDetail: [
-      "'key ' + ['labels', 'annotations'].filter(kind, kind in object.spec.podMetadata)",
-      ".map(kind, object.spec.podMetadata[kind].filter(k, !params.spec.allowedPodMetadataPrefixes.exists(p, k.startsWith(p))).join(', '))",
-      ".filter(s, s != '').join(', ') + ' is not allowed; ' + (size(params.spec.allowedPodMetadataPrefixes) > 0 ?",
-      "'use a key starting with ' + params.spec.allowedPodMetadataPrefixes.join(', ') : 'the policy allows none')",
-    ].join(' '),
+    cel: `!has(params.spec.allowedPodMetadataPrefixes) || !has(object.spec.podMetadata) || (${POD_METADATA_KINDS.map(
+      (kind) =>
+        `(!has(object.spec.podMetadata.${kind}) || object.spec.podMetadata.${kind}.all(k, ${CEL_PREFIXED('k')}))`,
+    ).join(' && ')})`,
+    celDetail: `'key ' + [${POD_METADATA_KINDS.map(
+      (kind) =>
+        `(has(object.spec.podMetadata.${kind}) ? ${CEL_SORTED_KEYS(`object.spec.podMetadata.${kind}`, 32)}.filter(k, !${CEL_PREFIXED('k')}).join(', ') : '')`,
+    ).join(
+      ', ',
+    )}].filter(s, s != '').join(', ') + ' is not allowed; ' + (size(params.spec.allowedPodMetadataPrefixes) > 0 ? 'use a key starting with ' + params.spec.allowedPodMetadataPrefixes.join(', ') : 'the policy allows none')`,
   },
 ];
 

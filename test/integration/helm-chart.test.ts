@@ -43,7 +43,7 @@ const apiext = kc.makeApiClient(k8s.ApiextensionsV1Api);
 const objects = shepherdObjects(kc);
 const fixture = useWorker(kc);
 const PREVIOUS_CHART = new URL('./fixtures/charts/shepherd-0.1.0.tgz', import.meta.url).pathname;
-const CRDS = ['agentsessions', 'agentconfigs', 'agentproviders', 'agenttriggers'].map(
+const CRDS = ['agentsessions', 'agentconfigs', 'agentproviders', 'agenttriggers', 'namespacepolicies'].map(
   (p) => `${p}.shepherd.dev`,
 );
 
@@ -146,7 +146,7 @@ test('everything the chart renders, every option on, passes a server-side dry ru
   ]);
   const docs = documents(rendered);
   const kinds = new Set(docs.map((d) => d.kind));
-  for (const kind of ['Deployment', 'Service', 'ServiceAccount', 'ClusterRole', 'ClusterRoleBinding', 'Role', 'RoleBinding', 'PodDisruptionBudget', 'NetworkPolicy', 'Ingress', 'Job', 'AgentConfig', 'CustomResourceDefinition'])
+  for (const kind of ['Deployment', 'Service', 'ServiceAccount', 'ClusterRole', 'ClusterRoleBinding', 'Role', 'RoleBinding', 'PodDisruptionBudget', 'NetworkPolicy', 'Ingress', 'Job', 'AgentConfig', 'CustomResourceDefinition', 'ValidatingAdmissionPolicy', 'ValidatingAdmissionPolicyBinding'])
     assert.ok(kinds.has(kind), `the chart renders a ${kind}`); // prettier-ignore
 
   // The CRDs exist already (the run's release), so a dry run of the whole set is of real objects.
@@ -245,6 +245,7 @@ test('an upgrade from the previous chart version keeps the CRDs and a running se
   const apps = kc.makeApiClient(k8s.AppsV1Api);
   const rbac = kc.makeApiClient(k8s.RbacAuthorizationV1Api);
   const policy = kc.makeApiClient(k8s.PolicyV1Api);
+  const admission = kc.makeApiClient(k8s.AdmissionregistrationV1Api);
   const left = {
     deployments: (await apps.listNamespacedDeployment({ namespace, ...selector })).items.length,
     services: (await core.listNamespacedService({ namespace, ...selector })).items.length,
@@ -252,11 +253,13 @@ test('an upgrade from the previous chart version keeps the CRDs and a running se
     budgets: (await policy.listNamespacedPodDisruptionBudget({ namespace, ...selector })).items.length,
     clusterRoles: (await rbac.listClusterRole(selector)).items.length,
     clusterRoleBindings: (await rbac.listClusterRoleBinding(selector)).items.length,
+    admissionPolicies: (await admission.listValidatingAdmissionPolicy(selector)).items.length,
+    admissionBindings: (await admission.listValidatingAdmissionPolicyBinding(selector)).items.length,
     releaseRecords: (
       await core.listNamespacedSecret({ namespace, labelSelector: `owner=helm,name=${release}` })
     ).items.length,
   };
-  assert.deepEqual(left, { deployments: 0, services: 0, serviceAccounts: 0, budgets: 0, clusterRoles: 0, clusterRoleBindings: 0, releaseRecords: 0 }); // prettier-ignore
+  assert.deepEqual(left, { deployments: 0, services: 0, serviceAccounts: 0, budgets: 0, clusterRoles: 0, clusterRoleBindings: 0, admissionPolicies: 0, admissionBindings: 0, releaseRecords: 0 }); // prettier-ignore
 });
 
 test("each ServiceAccount is refused what it must not do: the API's, the worker's and a runner's", async (t) => {

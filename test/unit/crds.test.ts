@@ -119,7 +119,7 @@ function assertStructuralAndBounded(schema: Schema): void {
     }
     for (const validation of node['x-kubernetes-validations'] ?? []) {
       assert.ok(
-        validation.message && /spec\.|AgentConfig/.test(validation.message),
+        validation.message && /spec\.|metadata\.name|AgentConfig/.test(validation.message),
         `${path} rule "${validation.rule}" needs a message naming the field`,
       );
     }
@@ -219,6 +219,7 @@ describe('CRD files', () => {
     ['agentproviders.yaml', PLURAL.agentProvider],
     ['agentconfigs.yaml', PLURAL.agentConfig],
     ['agenttriggers.yaml', PLURAL.agentTrigger],
+    ['namespacepolicies.yaml', PLURAL.namespacePolicy],
   ] as const) {
     it(`${file} is a namespaced ${GROUP}/${VERSION} CRD with a structural, documented, bounded schema`, () => {
       const { crd, schema, version } = load(file);
