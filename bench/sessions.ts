@@ -1,11 +1,14 @@
 /**
- * `npm run bench:sessions -- [--sessions N] [--rate R] [--duration S]`: holds N concurrent
+ * `npm run bench:sessions -- [--sessions N] [--rate R] [--duration S] [--policy]`: holds N concurrent
  * sessions through ONE worker process on the real environment and reports
  *  - session start latency: AgentSession created → its Job exists (p50/p99), at R sessions/s;
  *  - exit → status latency: the runner pod observed terminated → the CR observed Succeeded (p50/p99);
  *  - the worker process's peak RSS while all N sessions are running;
  *  - how many sessions finished Succeeded, and Jobs per attempt (must be exactly one).
- * Every runner runs S seconds on the KWOK node (so all N overlap) and exits 0.
+ * Every runner runs S seconds on the KWOK node (so all N overlap) and exits 0. With `--policy`
+ * the namespace has a NamespacePolicy setting every rule the sessions keep, so comparing two runs
+ * shows what the validate step's policy checks add to a start (the environment installs no chart,
+ * so no admission policy: its CEL runs inside the API server's create, outside the worker).
  */
 import { readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -14,8 +17,15 @@ import * as k8s from '@kubernetes/client-node';
 import { FAKE_POD_ANNOTATIONS } from '../src/devenv/kwok-stages.js';
 import { startEnvironment } from '../src/devenv/environment.js';
 import { missingTools, toolPaths } from '../src/processes/tools.js';
-import { GROUP, PLURAL, VERSION } from '../src/resources/constants.js';
-import type { AgentSession } from '../src/resources/types.js';
+import {
+  GROUP,
+  KIND,
+  NAMESPACE_POLICY_NAME,
+  PLURAL,
+  USABLE_SECRET_LABEL,
+  VERSION,
+} from '../src/resources/constants.js';
+import type { AgentSession, NamespacePolicySpec } from '../src/resources/types.js';
 import { buildSessionJob } from '../src/runtime/kubernetes/builders/session-job.js';
 import { buildSessionPvc } from '../src/runtime/kubernetes/builders/session-pvc.js';
 import {
@@ -35,6 +45,7 @@ const { values } = parseArgs({
     sessions: { type: 'string', default: '200' },
     rate: { type: 'string', default: '5' },
     duration: { type: 'string', default: '60' },
+    policy: { type: 'boolean', default: false },
   },
 });
 const total = Number(values.sessions);
@@ -64,6 +75,33 @@ try {
   worker = await startWorkerProcess();
   const namespace = 'bench';
   await core.createNamespace({ body: { metadata: { name: namespace } } });
+  if (values.policy) {
+    const spec: NamespacePolicySpec = {
+      allowedAgents: ['command'],
+      allowedImages: ['shepherd/runner:*'],
+      maxTimeout: '24h',
+      maxRetries: 3,
+      maxResources: { cpu: '4', memory: '8Gi' },
+      maxWorkspaceSize: '100Gi',
+      allowedNodeSelectorKeys: [],
+      allowedTolerations: [],
+      allowedPodMetadataPrefixes: ['kwok.shepherd.dev/'],
+      usableSecrets: { matchLabels: { [USABLE_SECRET_LABEL]: 'true' } },
+    };
+    await custom.createNamespacedCustomObject({
+      group: GROUP,
+      version: VERSION,
+      namespace,
+      plural: PLURAL.namespacePolicy,
+      body: {
+        apiVersion: `${GROUP}/${VERSION}`,
+        kind: KIND.namespacePolicy,
+        metadata: { name: NAMESPACE_POLICY_NAME },
+        spec,
+      },
+    });
+    console.log('# the namespace has a NamespacePolicy setting every rule');
+  }
   const created = new Map<string, number>();
   const jobSeen = new Map<string, number>();
   const jobUids = new Map<string, Set<string>>();
