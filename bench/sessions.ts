@@ -17,14 +17,7 @@ import * as k8s from '@kubernetes/client-node';
 import { FAKE_POD_ANNOTATIONS } from '../src/devenv/kwok-stages.js';
 import { startEnvironment } from '../src/devenv/environment.js';
 import { missingTools, toolPaths } from '../src/processes/tools.js';
-import {
-  GROUP,
-  KIND,
-  NAMESPACE_POLICY_NAME,
-  PLURAL,
-  USABLE_SECRET_LABEL,
-  VERSION,
-} from '../src/resources/constants.js';
+import { GROUP, PLURAL, USABLE_SECRET_LABEL, VERSION } from '../src/resources/constants.js';
 import type { AgentSession, NamespacePolicySpec } from '../src/resources/types.js';
 import { buildSessionJob } from '../src/runtime/kubernetes/builders/session-job.js';
 import { buildSessionPvc } from '../src/runtime/kubernetes/builders/session-pvc.js';
@@ -88,18 +81,7 @@ try {
       allowedPodMetadataPrefixes: ['kwok.shepherd.dev/'],
       usableSecrets: { matchLabels: { [USABLE_SECRET_LABEL]: 'true' } },
     };
-    await custom.createNamespacedCustomObject({
-      group: GROUP,
-      version: VERSION,
-      namespace,
-      plural: PLURAL.namespacePolicy,
-      body: {
-        apiVersion: `${GROUP}/${VERSION}`,
-        kind: KIND.namespacePolicy,
-        metadata: { name: NAMESPACE_POLICY_NAME },
-        spec,
-      },
-    });
+    await objects.createPolicy(namespace, spec);
     console.log('# the namespace has a NamespacePolicy setting every rule');
   }
   const created = new Map<string, number>();

@@ -15,13 +15,7 @@ import * as k8s from '@kubernetes/client-node';
 import { Client, Connection } from '@temporalio/client';
 import type { FastifyInstance } from 'fastify';
 import { sessionObjectNames } from '../../src/runtime/kubernetes/builders/session-names.js';
-import {
-  AGENT_CONFIG_NAME,
-  GROUP,
-  NAMESPACE_POLICY_NAME,
-  PLURAL,
-  VERSION,
-} from '../../src/resources/constants.js';
+import { GROUP, PLURAL, VERSION } from '../../src/resources/constants.js';
 import type { AgentSession, AgentSessionSpec, NamespacePolicySpec } from '../../src/resources/types.js';
 import { installCrds } from '../support/crds.js';
 import { envVar, eventually, kubeConfig } from '../support/kube.js';
@@ -166,21 +160,6 @@ async function madeObjects(namespace: string, name: string): Promise<string[]> {
   return found;
 }
 
-function namespacePolicy(namespace: string, spec: NamespacePolicySpec) {
-  return custom.createNamespacedCustomObject({
-    group: GROUP,
-    version: VERSION,
-    namespace,
-    plural: PLURAL.namespacePolicy,
-    body: {
-      apiVersion: `${GROUP}/${VERSION}`,
-      kind: 'NamespacePolicy',
-      metadata: { name: NAMESPACE_POLICY_NAME },
-      spec,
-    },
-  });
-}
-
 async function secret(namespace: string, name: string, labels: Record<string, string> = {}) {
   await core.createNamespacedSecret({
     namespace,
@@ -251,18 +230,7 @@ test('the API refuses a session that breaks each rule with 403 PolicyViolation a
 test('a default from the AgentConfig that breaks the policy is refused too', async () => {
   const namespace = await createApiNamespace(kc, 'policy-config');
   try {
-    await custom.createNamespacedCustomObject({
-      group: GROUP,
-      version: VERSION,
-      namespace,
-      plural: PLURAL.agentConfig,
-      body: {
-        apiVersion: `${GROUP}/${VERSION}`,
-        kind: 'AgentConfig',
-        metadata: { name: AGENT_CONFIG_NAME },
-        spec: { defaultImage: 'evil.example.org/miner:1' },
-      },
-    });
+    await objects.createConfig(namespace, { defaultImage: 'evil.example.org/miner:1' });
     const { image: _image, ...spec } = fakeSpec();
     await objects.createSession(namespace, 'defaulted', spec, worker.labels);
     const session = await ended(namespace, 'defaulted');
@@ -280,7 +248,7 @@ test('a tenant cannot make the worker read a Secret not marked usable, nor one o
   const a = await createApiNamespace(kc, 'tenant-a');
   const b = await createApiNamespace(kc, 'tenant-b');
   try {
-    await namespacePolicy(a, { usableSecrets: { matchLabels: { 'shepherd.dev/usable': 'true' } } });
+    await objects.createPolicy(a, { usableSecrets: { matchLabels: { 'shepherd.dev/usable': 'true' } } });
     await secret(a, 'unmarked');
     await secret(a, 'marked', { 'shepherd.dev/usable': 'true' });
     await secret(b, 'only-in-b', { 'shepherd.dev/usable': 'true' });

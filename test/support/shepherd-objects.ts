@@ -3,12 +3,23 @@
  * and `kubectl get` would.
  */
 import * as k8s from '@kubernetes/client-node';
-import { GROUP, KIND, PLURAL, VERSION } from '../../src/resources/constants.js';
+import {
+  AGENT_CONFIG_NAME,
+  GROUP,
+  KIND,
+  NAMESPACE_POLICY_NAME,
+  PLURAL,
+  VERSION,
+} from '../../src/resources/constants.js';
 import type {
+  AgentConfig,
+  AgentConfigSpec,
   AgentProvider,
   AgentProviderSpec,
   AgentSession,
   AgentSessionSpec,
+  NamespacePolicy,
+  NamespacePolicySpec,
 } from '../../src/resources/types.js';
 
 type Kind = keyof typeof KIND;
@@ -54,5 +65,11 @@ export function shepherdObjects(kc: k8s.KubeConfig) {
     createProvider: (namespace: string, name: string, spec: AgentProviderSpec) =>
       create<AgentProvider>('agentProvider', namespace, name, spec),
     readProvider: (namespace: string, name: string) => read<AgentProvider>('agentProvider', namespace, name),
+    /** The namespace's AgentConfig, under the one name that counts. */
+    createConfig: (namespace: string, spec: AgentConfigSpec) =>
+      create<AgentConfig>('agentConfig', namespace, AGENT_CONFIG_NAME, spec),
+    /** The namespace's NamespacePolicy, under the one name that counts. */
+    createPolicy: (namespace: string, spec: NamespacePolicySpec) =>
+      create<NamespacePolicy>('namespacePolicy', namespace, NAMESPACE_POLICY_NAME, spec),
   };
 }
