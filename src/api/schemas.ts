@@ -12,10 +12,12 @@ import type { CrdSchema } from './session-validation.js';
 /** Every phase a session can be in. */
 export const PHASES: readonly Phase[] = [
   'Pending',
+  'Queued',
   'Provisioning',
   'Running',
   'Idle',
   'WaitingForInput',
+  'WaitingForApproval',
   'Succeeded',
   'Failed',
   'TimedOut',

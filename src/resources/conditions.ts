@@ -184,6 +184,17 @@ export const Reason = {
   Inactive: 'Inactive',
   /** The session's pull request was merged or closed while the conversation was idle. Phase Succeeded. */
   PullRequestClosed: 'PullRequestClosed',
+  /**
+   * The namespace's sessions hold every slot its NamespacePolicy's maxConcurrentSessions allows:
+   * phase Queued, Ready=False; the message gives the session's place in the queue.
+   */
+  Queued: 'Queued',
+  /**
+   * The session or the namespace reached a budget cap of its NamespacePolicy: phase
+   * WaitingForApproval (Ready=False) until an approve with a higher cap, or, when the policy says
+   * Stop or no approval comes, phase Failed.
+   */
+  BudgetExceeded: 'BudgetExceeded',
 } as const;
 
 /** One of the documented reasons. */

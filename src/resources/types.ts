@@ -30,14 +30,18 @@ export type DesiredState = 'Running' | 'Stopped';
 /**
  * Where a session is in its lifecycle: Pending → Provisioning → Running → Succeeded | Failed |
  * TimedOut, or Stopping → Stopped after a stop. A conversation is `Idle` between turns and
- * `WaitingForInput` while the agent's question waits for an answer.
+ * `WaitingForInput` while the agent's question waits for an answer. A session held back by its
+ * NamespacePolicy's concurrency limit is `Queued`; one that reached a budget cap waits
+ * `WaitingForApproval`.
  */
 export type Phase =
   | 'Pending'
+  | 'Queued'
   | 'Provisioning'
   | 'Running'
   | 'Idle'
   | 'WaitingForInput'
+  | 'WaitingForApproval'
   | 'Succeeded'
   | 'Failed'
   | 'TimedOut'

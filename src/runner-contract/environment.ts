@@ -50,18 +50,18 @@ export interface RunnerEnvironment {
  * unchanged. An empty allow list is still passed: it allows nothing, as an empty list does
  * everywhere in the policy.
  *
- * The budget is the whole per-session cap for now; what earlier turns spent is not yet taken off.
+ * The budget is what the workflow found left under the session's and the namespace's caps before
+ * the launch (`budgetLeftUsd`), or else the whole per-session cap.
  */
 function policyEnvironment(session: ResolvedSession): Record<string, string> {
-  const { tools, budget } = session.policy ?? {};
+  const { tools, budget, budgetLeftUsd } = session.policy ?? {};
+  const maxBudget = budgetLeftUsd ?? budget?.perSessionUsd;
   return {
     ...(tools?.allowed === undefined ? {} : { [RUNNER_ENV.allowedTools]: JSON.stringify(tools.allowed) }),
     ...(tools?.denied === undefined || tools.denied.length === 0
       ? {}
       : { [RUNNER_ENV.deniedTools]: JSON.stringify(tools.denied) }),
-    ...(budget?.perSessionUsd === undefined
-      ? {}
-      : { [RUNNER_ENV.maxBudgetUsd]: String(budget.perSessionUsd) }),
+    ...(maxBudget === undefined ? {} : { [RUNNER_ENV.maxBudgetUsd]: String(maxBudget) }),
   };
 }
 

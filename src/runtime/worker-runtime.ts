@@ -4,6 +4,7 @@
  * worker starts the services after the Temporal worker and stops them before it; it knows nothing
  * else about the runtime.
  */
+import type { NamespaceUsageStatus } from '../workflows/namespace-contract.js';
 import type { SessionActivities, SessionRef } from './session-activities.js';
 
 /** The last `lines` lines of the runner log of `attempt`, while the runner's record exists. */
@@ -27,4 +28,6 @@ export interface WorkerRuntime {
   logTail: RunnerLogTail;
   /** Started in order, stopped in reverse. */
   services: RuntimeService[];
+  /** Writes a namespace's usage where the runtime shows it (absent: nowhere, as locally). */
+  writeNamespaceStatus?: (namespace: string, status: NamespaceUsageStatus) => Promise<void>;
 }

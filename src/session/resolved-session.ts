@@ -122,6 +122,11 @@ export interface ResolvedPolicy {
   /** How many sessions of the namespace may run a turn at once. */
   maxConcurrentSessions?: number;
   budget?: PolicyBudget;
+  /**
+   * What the runner about to launch may still spend in USD, under the session's and the
+   * namespace's caps: set by the workflow before each launch (absent: the whole perSessionUsd).
+   */
+  budgetLeftUsd?: number;
 }
 
 /** `spec.conversation` with its defaults applied. */

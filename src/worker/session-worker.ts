@@ -14,6 +14,7 @@ import { createLocalRuntime } from '../runtime/local/local-runtime.js';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { parseForgesConfig } from '../forges/forge-registry.js';
 import type { RuntimeService } from '../runtime/worker-runtime.js';
+import { createNamespaceActivities } from '../namespace/namespace-activities.js';
 import { createOutcomeActivities } from '../session-outcome/create-outcome-activities.js';
 import { createJiraActivities } from '../triggers/jira/jira-activities.js';
 import { jiraClientForTrigger } from '../triggers/jira/jira-client.js';
@@ -114,6 +115,11 @@ export async function startSessionWorker(config: WorkerConfig, logger: Logger): 
   const triggers = startTriggers(config, kubeConfig, localResources, logger);
   const activities = {
     ...runtime.activities,
+    ...createNamespaceActivities({
+      client,
+      taskQueue: config.taskQueue,
+      ...(runtime.writeNamespaceStatus ? { writeStatus: runtime.writeNamespaceStatus } : {}),
+    }),
     ...createOutcomeActivities({
       secrets: triggers.secrets,
       readTrigger: async (namespace, name) => {

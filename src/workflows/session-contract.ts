@@ -108,11 +108,25 @@ export interface ContinuedSessionRun {
   turnPrompt?: string;
   /** `status.usage` of the turns before. */
   usageBeforeTurn?: Usage;
+  /** The run's standing with the namespace's limits (absent when its policy sets none). */
+  limits?: SessionLimitsState;
   /**
    * Set when the run continued as new between two turns of a conversation: the new run goes on
    * waiting for the next prompt (or the answer to the question), until the same deadline.
    */
   waitingForTurn?: { waiting: 'idle' | 'question'; deadline: number };
+}
+
+/** Where a session stands with its NamespacePolicy's concurrency limit and budgets. */
+export interface SessionLimitsState {
+  /** Whether it holds one of the namespace's slots. */
+  holdsSlot: boolean;
+  /** USD its attempts spent, every attempt and turn counted. */
+  spentUsd: number;
+  /** A session cap approved above the policy's. */
+  sessionCapUsd?: number;
+  /** A monthly cap approved (for this session) above the policy's. */
+  monthlyCapUsd?: number;
 }
 
 /** The runner of `attempt` is running in `podName`. */
@@ -192,6 +206,34 @@ export interface PullRequestClosed {
 
 /** Ends an Idle conversation whose pull request was merged or closed (reason PullRequestClosed). */
 export const pullRequestClosedSignal = defineSignal<[PullRequestClosed]>('pullRequestClosed');
+
+/** A new cap for a session waiting at a budget cap (phase WaitingForApproval). */
+export interface ApproveInput {
+  /**
+   * The new cap in USD, above what was spent: of the session's own spending when the session's
+   * cap (budget.perSessionUsd) was reached, of the namespace's this month when the monthly one was.
+   */
+  capUsd: number;
+  /** Who approved, for the condition message. */
+  author?: string;
+}
+
+/** What an accepted approval did. */
+export interface ApprovalAccepted {
+  /** Which cap the approval raised. */
+  cap: 'session' | 'monthly';
+  capUsd: number;
+}
+
+/** The failure type of an approval the session refuses (not waiting, or a cap not above the spending). */
+export const APPROVAL_REFUSED = 'ApprovalRefused';
+
+/**
+ * Resume a session that waits at a budget cap, with a higher cap. The validator refuses it, with
+ * an APPROVAL_REFUSED failure, unless the session is WaitingForApproval and the cap is above what
+ * was spent.
+ */
+export const approveUpdate = defineUpdate<ApprovalAccepted, [ApproveInput]>('approve');
 
 /** The session as the workflow knows it: the CR status it mirrors, and where it stands. */
 export interface SessionState {

@@ -11,6 +11,16 @@ import type { RunnerLaunch, SessionRef, WorkspaceInfo } from '../runtime/session
 import type { ResolvedSession } from '../session/resolved-session.js';
 import { promptRefusal } from './prompt-refusal.js';
 import {
+  type MonthlyCapReached,
+  monthlyCapReachedSignal,
+  type SlotNotice,
+  slotNoticeSignal,
+} from './namespace-contract.js';
+import { approvalRefusal, type CapReached } from './session-limits.js';
+import {
+  APPROVAL_REFUSED,
+  type ApproveInput,
+  approveUpdate,
   answerUpdate,
   type ContinuedSessionRun,
   PROMPT_REFUSED,
@@ -104,6 +114,29 @@ export interface SessionRun {
   previousAttempt: number;
   /** Why the run ended, once it has: the final reason and message. */
   ending?: { reason: string; message: string };
+  /** The run's standing with its namespace's limits (sessions whose policy sets them). */
+  limits: SessionLimits;
+}
+
+/** What the run knows of its namespace's concurrency limit and budgets. */
+export interface SessionLimits {
+  /** Whether the run holds a slot, asked for one, or neither. */
+  slot: 'none' | 'asked' | 'held';
+  /** The namespace workflow's latest notice: the place in the queue, the month's spending. */
+  notice?: SlotNotice;
+  /** The month's cap was reached while a runner worked (from the namespace workflow). */
+  monthlyCapReached?: MonthlyCapReached;
+  /** The namespace's spending this month, as last heard from its workflow. */
+  monthSpentUsd?: number;
+  /** USD the session's attempts spent, every attempt and turn counted. */
+  spentUsd: number;
+  /** Caps approved above the policy's. */
+  sessionCapUsd?: number;
+  monthlyCapUsd?: number;
+  /** The cap the session waits at (phase WaitingForApproval). */
+  waitingAt?: CapReached;
+  /** An approval taken and not acted on yet. */
+  approval?: ApproveInput;
 }
 
 /** Creates the run's state and installs the query and signal handlers on it. */
@@ -141,6 +174,7 @@ export function startRun(
     deadline: 0,
     mirrored: '',
     previousAttempt: input.previousAttempt ?? 0,
+    limits: { slot: 'none', spentUsd: 0 },
   };
   if (input.continued) resume(run, input.continued, info.runId);
   setHandler(stateQuery, () => run.state);
@@ -162,6 +196,30 @@ export function startRun(
     validator: (prompt: PromptInput) => refusePrompt(run, prompt, 'prompt'),
   });
   setHandler(answerUpdate, take, { validator: (prompt: PromptInput) => refusePrompt(run, prompt, 'answer') });
+  setHandler(slotNoticeSignal, (notice) => {
+    run.limits.notice = notice;
+    run.limits.monthSpentUsd = notice.spentUsd;
+  });
+  setHandler(monthlyCapReachedSignal, (reached) => {
+    run.limits.monthlyCapReached = reached;
+    run.limits.monthSpentUsd = Math.max(run.limits.monthSpentUsd ?? 0, reached.spentUsd);
+  });
+  setHandler(
+    approveUpdate,
+    (approval) => {
+      const cap = run.limits.waitingAt?.cap ?? 'session';
+      run.limits.approval = approval;
+      run.limits.waitingAt = undefined;
+      return { cap, capUsd: approval.capUsd };
+    },
+    {
+      validator: (approval: ApproveInput) => {
+        const refusal = approvalRefusal(run.ref.name, run.state.phase, run.limits.waitingAt, approval);
+        if (refusal)
+          throw ApplicationFailure.create({ type: APPROVAL_REFUSED, message: refusal, nonRetryable: true });
+      },
+    },
+  );
   setHandler(restartSignal, () => {
     // After the final status is out, the run is only cleaning up: a restart then must become a
     // new run rather than be lost.
@@ -214,6 +272,15 @@ function resume(run: SessionRun, continued: ContinuedSessionRun, runId: string):
   if (continued.turnPrompt !== undefined) run.turnPrompt = continued.turnPrompt;
   if (continued.usageBeforeTurn) run.usageBeforeTurn = continued.usageBeforeTurn;
   if (continued.waitingForTurn) run.waiting = continued.waitingForTurn.waiting;
+  if (continued.limits) {
+    const { holdsSlot, spentUsd, sessionCapUsd, monthlyCapUsd } = continued.limits;
+    run.limits = {
+      slot: holdsSlot ? 'held' : 'none',
+      spentUsd,
+      ...(sessionCapUsd === undefined ? {} : { sessionCapUsd }),
+      ...(monthlyCapUsd === undefined ? {} : { monthlyCapUsd }),
+    };
+  }
 }
 
 /** What a run hands over when it continues as new while it waits for its runner. */
@@ -234,6 +301,18 @@ export function handOver(run: SessionRun, session: ResolvedSession): ContinuedSe
     turn: run.turn,
     ...(run.turnPrompt !== undefined ? { turnPrompt: run.turnPrompt } : {}),
     ...(run.usageBeforeTurn ? { usageBeforeTurn: run.usageBeforeTurn } : {}),
+    ...(run.limits.slot !== 'none' || run.limits.spentUsd > 0 ? { limits: limitsOf(run) } : {}),
+  };
+}
+
+/** The run's limits, as a run that continues as new takes them over. */
+function limitsOf(run: SessionRun) {
+  const { slot, spentUsd, sessionCapUsd, monthlyCapUsd } = run.limits;
+  return {
+    holdsSlot: slot === 'held',
+    spentUsd,
+    ...(sessionCapUsd === undefined ? {} : { sessionCapUsd }),
+    ...(monthlyCapUsd === undefined ? {} : { monthlyCapUsd }),
   };
 }
 
@@ -248,6 +327,9 @@ export function takeEvent(run: SessionRun, attempt: number): RunnerEvent | undef
 /** Whether anything the wait for the runner of `attempt` must act on has arrived. */
 export function hasNews(run: SessionRun, attempt: number): boolean {
   return (
-    run.events.some((e) => e.attempt === attempt) || run.stopRequest !== undefined || run.restartRequested
+    run.events.some((e) => e.attempt === attempt) ||
+    run.stopRequest !== undefined ||
+    run.restartRequested ||
+    run.limits.monthlyCapReached !== undefined
   );
 }

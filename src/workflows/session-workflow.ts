@@ -18,6 +18,7 @@ import {
   ApplicationFailure,
   CancellationScope,
   condition,
+  ContinueAsNew,
   continueAsNew,
   isCancellation,
   patched,
@@ -29,6 +30,22 @@ import {
 import type { RunnerLaunch, SessionActivities, WorkspaceInfo } from '../runtime/session-activities.js';
 import type { FeedbackInput, OutcomeActivities } from '../session-outcome/outcome-activities.js';
 import { SEARCH_ATTRIBUTE_KEYS } from '../common/search-attributes.js';
+import { attemptCost } from '../policy/usage-cost.js';
+import { parseRunnerResult } from '../runner-contract/result.js';
+import type { NamespaceActivities, SlotNotice } from './namespace-contract.js';
+import {
+  approved,
+  budgetLeft,
+  type CapReached,
+  capMessage,
+  capReached,
+  isLimited,
+  joinsNamespace,
+  queued,
+  slotGranted,
+  waitingForApproval,
+  withBudgetLeft,
+} from './session-limits.js';
 import { ConditionType, Reason } from '../resources/conditions.js';
 import type { AgentSessionStatus } from '../resources/types.js';
 import { type ExitOutcome, exitOutcome, type RunnerTermination } from '../session/exit-outcome.js';
@@ -204,6 +221,19 @@ const CONVERSATION_PATCH = 'conversations';
  */
 const IDLE_CONTINUE_AS_NEW_PATCH = 'continue-as-new-between-turns';
 
+/**
+ * Marks the runs that keep to their NamespacePolicy's concurrency limit and budgets: they take a
+ * slot from the namespace's workflow before each turn (waiting Queued), charge what each attempt
+ * spent, and wait WaitingForApproval at a cap. Only sessions whose policy sets such a limit reach
+ * it; histories from before it replay without it.
+ */
+const LIMITS_PATCH = 'namespace-limits';
+
+/** The namespace workflow's activities, with a summary for the Web UI. */
+function namespaceCalls(summary: string): NamespaceActivities {
+  return proxyActivities<NamespaceActivities>({ ...ACTIVITY, summary });
+}
+
 /** How long an idle conversation waits when its resolved session does not say (older workers). */
 const DEFAULT_INACTIVITY_MS = 24 * 3_600_000;
 
@@ -213,6 +243,7 @@ type AttemptEnd =
   | { kind: 'timeout' }
   | { kind: 'stopped'; message: string }
   | { kind: 'restart' }
+  | { kind: 'budget' }
   | { kind: 'failed'; reason: Reason; message: string };
 
 /** What a step interrupted by a stop returns. */
@@ -233,10 +264,15 @@ export async function agentSessionWorkflow(input: SessionWorkflowInput): Promise
       await runAttempts(run, input.continued.session, true);
     } else {
       const session = await resolve(run);
-      if (session && (await provision(run, session))) await runAttempts(run, session, false);
+      if (session && (await admit(run, session)) && (await provision(run, session)))
+        await runAttempts(run, session, false);
     }
     return close(run);
   } catch (error) {
+    if (!(error instanceof ContinueAsNew) && run.limits.slot !== 'none') {
+      // However the run ends, the namespace gets its slot back.
+      await CancellationScope.nonCancellable(() => releaseSlot(run).catch(() => undefined));
+    }
     if (isCancellation(error)) {
       // The AgentSession was deleted (or the run cancelled): its children go with it through
       // ownerReferences; still remove the Job now so no runner outlives the session.
@@ -269,6 +305,8 @@ async function resolve(run: SessionRun): Promise<ResolvedSession | undefined> {
     session = loaded.session;
     run.session = session;
     run.previousAttempt = loaded.previousAttempt;
+    // What earlier runs spent counts against the session's budget.
+    run.limits.spentUsd = (loaded.previousTurns ?? []).reduce((sum, t) => sum + (t.usage?.costUsd ?? 0), 0);
     if (!run.ref.uid) run.ref.uid = session.uid;
     setStatus(
       run,
@@ -413,6 +451,13 @@ async function runAttempts(run: SessionRun, resolved: ResolvedSession, resumed: 
       run.firstAttemptOfRun = run.attempt;
       continue;
     }
+    if (ended.kind === 'budget') {
+      // The month's cap stopped the runner: after an approval the turn goes on as a new attempt.
+      const resumed = await resumeAfterCap(run, session);
+      if (!resumed) return;
+      session = resumed;
+      continue;
+    }
     const outcome: ExitOutcome =
       ended.kind === 'timeout'
         ? timedOut(run.state.phase, session.timeoutMs, run)
@@ -425,6 +470,15 @@ async function runAttempts(run: SessionRun, resolved: ResolvedSession, resumed: 
     if (ended.kind === 'ended') {
       setStatus(run, attemptEnded(run.state.status, ended.termination));
       recordTurn(run, ended.termination);
+      await chargeAttempt(run, session, ended.termination, attempt);
+      if ((outcome.kind === 'retry' || outcome.kind === 'failed') && overCap(run, session)) {
+        // The agent stopped at its budget (or failed past it): it waits for an approval, then the
+        // turn goes on as a new attempt.
+        const resumed = await resumeAfterCap(run, session);
+        if (!resumed) return;
+        session = resumed;
+        continue;
+      }
     }
     if (outcome.kind === 'retry') {
       setStatus(run, retrying(run.state.status, outcome.message, now()));
@@ -504,6 +558,8 @@ async function betweenTurns(
   });
   // Those runners are gone; the final cleanup looks after the next turn's.
   run.attemptsLaunched.splice(0);
+  // An idle session holds no slot: the next turn asks for one again.
+  await releaseSlot(run);
   return nextTurn(run, session, Date.now() + waitMs);
 }
 
@@ -579,7 +635,9 @@ async function nextTurn(
   );
   run.nextPrompt = undefined;
   run.waiting = undefined;
-  return reload(run);
+  const reloaded = await reload(run);
+  if (!reloaded || !(await admit(run, reloaded))) return undefined;
+  return reloaded;
 }
 
 /** Whether anything the wait between two turns must act on has arrived. */
@@ -697,6 +755,185 @@ async function reload(run: SessionRun): Promise<ResolvedSession | undefined> {
   }
 }
 
+/**
+ * 2a. The namespace's limits, before a turn's first runner: a session at a budget cap waits for
+ * an approval (or ends, when the policy says Stop); then, where the policy limits concurrency or
+ * sets a monthly budget, it takes a slot from the namespace's workflow, waiting Queued for it.
+ * Returns false when the run has ended.
+ */
+async function admit(run: SessionRun, session: ResolvedSession): Promise<boolean> {
+  if (!isLimited(session) || !patched(LIMITS_PATCH)) return true;
+  for (;;) {
+    const own = capReached(session, run.limits, undefined);
+    if (own) {
+      if (!(await waitAtCap(run, session, own))) return false;
+      continue;
+    }
+    if (!joinsNamespace(session)) return true;
+    if (run.limits.slot !== 'held' && !(await takeSlot(run, session))) return false;
+    const monthly = capReached(session, run.limits, run.limits.monthSpentUsd);
+    if (monthly) {
+      if (!(await waitAtCap(run, session, monthly))) return false;
+      continue;
+    }
+    return true;
+  }
+}
+
+/** Whether the session is at a cap now (sessions under a limiting policy only). */
+function overCap(run: SessionRun, session: ResolvedSession): boolean {
+  return (
+    isLimited(session) &&
+    patched(LIMITS_PATCH) &&
+    capReached(session, run.limits, run.limits.monthSpentUsd) !== undefined
+  );
+}
+
+/** What the next runner may spend, under a limiting policy. */
+function runnerBudget(run: SessionRun, session: ResolvedSession): number | undefined {
+  if (!isLimited(session) || !patched(LIMITS_PATCH)) return undefined;
+  return budgetLeft(session, run.limits, run.limits.monthSpentUsd);
+}
+
+/**
+ * After a runner stopped at a cap: wait for the approval and a slot, then go on with the same
+ * turn as a new attempt on the spec as it is now. Returns undefined when the run has ended.
+ */
+async function resumeAfterCap(
+  run: SessionRun,
+  session: ResolvedSession,
+): Promise<ResolvedSession | undefined> {
+  if (!(await admit(run, session))) return undefined;
+  run.attempt += 1;
+  run.firstAttemptOfRun = run.attempt;
+  return reload(run);
+}
+
+/** Asks the namespace's workflow for a slot and waits Queued for it. Returns false when the run has ended. */
+async function takeSlot(run: SessionRun, session: ResolvedSession): Promise<boolean> {
+  const { limits } = run;
+  limits.slot = 'asked';
+  limits.notice = undefined;
+  const limit = session.policy?.maxConcurrentSessions;
+  await namespaceCalls('ask the namespace for a slot').signalNamespace({
+    namespace: run.ref.namespace,
+    signal: {
+      kind: 'acquire',
+      request: { sessionId: workflowInfo().workflowId, ...(limit === undefined ? {} : { limit }) },
+    },
+  });
+  const phaseBefore = run.state.phase;
+  let shown: number | undefined;
+  for (;;) {
+    const notice = latestNotice(run);
+    if (notice?.position === 0) break;
+    if (run.stopRequest) {
+      await cleanupAndFinish(run, 'Stopped', Reason.UserStopped, run.stopRequest.reason, false);
+      return false;
+    }
+    if (notice && notice.position !== shown) {
+      shown = notice.position;
+      setStatusAndPhase(run, queued(run.state.status, notice, now()));
+      await mirror(run);
+    }
+    await condition(() => run.stopRequest !== undefined || limits.notice !== notice);
+  }
+  limits.slot = 'held';
+  if (shown !== undefined) setStatusAndPhase(run, slotGranted(run.state.status, phaseBefore, now()));
+  return true;
+}
+
+/** The namespace workflow's latest notice to the run (a signal may have brought one meanwhile). */
+function latestNotice(run: SessionRun): SlotNotice | undefined {
+  return run.limits.notice;
+}
+
+/** Gives the namespace's slot back (or leaves its queue), when the run has or asked for one. */
+async function releaseSlot(run: SessionRun): Promise<void> {
+  if (run.limits.slot === 'none') return;
+  run.limits.slot = 'none';
+  run.limits.notice = undefined;
+  await namespaceCalls('give the slot back').signalNamespace({
+    namespace: run.ref.namespace,
+    signal: { kind: 'release', release: { sessionId: workflowInfo().workflowId } },
+  });
+}
+
+/**
+ * At a cap: gives the slot back and waits WaitingForApproval for an approve with a higher cap —
+ * or ends Failed/BudgetExceeded, when the policy says Stop or no approval comes within the
+ * inactivity timeout. Returns true once approved.
+ */
+async function waitAtCap(run: SessionRun, session: ResolvedSession, reached: CapReached): Promise<boolean> {
+  await releaseSlot(run);
+  const { name } = run.ref;
+  if (session.policy?.budget?.onExceeded === 'Stop') {
+    await cleanupAndFinish(run, 'Failed', Reason.BudgetExceeded, capMessage(name, reached, 'Stop'), false);
+    return false;
+  }
+  run.limits.waitingAt = reached;
+  setStatusAndPhase(run, waitingForApproval(run.state.status, name, reached, now()));
+  await mirror(run);
+  const waitMs = session.conversation?.inactivityTimeoutMs ?? DEFAULT_INACTIVITY_MS;
+  const came = await condition(
+    () => run.limits.approval !== undefined || run.stopRequest !== undefined,
+    waitMs,
+  );
+  run.limits.waitingAt = undefined;
+  if (run.stopRequest) {
+    await cleanupAndFinish(run, 'Stopped', Reason.UserStopped, run.stopRequest.reason, false);
+    return false;
+  }
+  const approval = run.limits.approval;
+  if (!came || !approval) {
+    const message = `${capMessage(name, reached, 'Pause')}; no approval came within ${formatDuration(waitMs)}`;
+    await cleanupAndFinish(run, 'Failed', Reason.BudgetExceeded, message, false);
+    return false;
+  }
+  run.limits.approval = undefined;
+  if (reached.cap === 'session') run.limits.sessionCapUsd = approval.capUsd;
+  else run.limits.monthlyCapUsd = approval.capUsd;
+  setStatusAndPhase(
+    run,
+    approved(
+      run.state.status,
+      { cap: reached.cap, capUsd: approval.capUsd, ...(approval.author ? { author: approval.author } : {}) },
+      now(),
+    ),
+  );
+  return true;
+}
+
+/**
+ * What an attempt spent, into the session's total and (for a namespace with a monthly budget or
+ * a concurrency limit) the namespace's month: reported USD, or its tokens priced by the table.
+ */
+async function chargeAttempt(
+  run: SessionRun,
+  session: ResolvedSession,
+  termination: RunnerTermination,
+  attempt: number,
+): Promise<void> {
+  if (!isLimited(session) || !patched(LIMITS_PATCH)) return;
+  const cost = attemptCost(parseRunnerResult(termination.message)?.usage, session.model);
+  run.limits.spentUsd += cost.usd ?? 0;
+  if (!joinsNamespace(session) || (cost.tokens === 0 && !cost.usd)) return;
+  const monthlyCapUsd = session.policy?.budget?.monthlyUsd;
+  await namespaceCalls(`charge what attempt ${attempt} spent`).signalNamespace({
+    namespace: run.ref.namespace,
+    signal: {
+      kind: 'charge',
+      charge: {
+        key: `${session.uid}/${attempt}`,
+        sessionId: workflowInfo().workflowId,
+        ...(cost.usd === undefined ? {} : { costUsd: cost.usd }),
+        tokens: cost.tokens,
+        ...(monthlyCapUsd === undefined ? {} : { monthlyCapUsd }),
+      },
+    },
+  });
+}
+
 /** Runs the current attempt to its end, a timeout, a stop or a restart. */
 async function runAttempt(run: SessionRun, session: ResolvedSession): Promise<AttemptEnd> {
   const { attempt } = run;
@@ -707,7 +944,8 @@ async function runAttempt(run: SessionRun, session: ResolvedSession): Promise<At
   let launch: RunnerLaunch;
   if (run.hardened) {
     try {
-      const launched = await unlessStopped(run, () => launcher.launchRunner({ session, attempt }));
+      const limited = withBudgetLeft(session, runnerBudget(run, session));
+      const launched = await unlessStopped(run, () => launcher.launchRunner({ session: limited, attempt }));
       if (launched === STOPPED) return { kind: 'stopped', message: stopReason(run) };
       launch = launched;
     } catch (error) {
@@ -759,6 +997,18 @@ async function waitForRunner(run: SessionRun, session: ResolvedSession): Promise
       await mirror(run);
       await stopAndRecord(run, attempt);
       return { kind: 'stopped', message: run.stopRequest.reason };
+    }
+    if (run.limits.monthlyCapReached) {
+      const reached = run.limits.monthlyCapReached;
+      run.limits.monthlyCapReached = undefined;
+      if (capReached(session, run.limits, reached.spentUsd)?.cap === 'monthly') {
+        // The namespace's month is spent: the runner stops (pushing its work), the session waits.
+        setStatusAndPhase(run, stopping(run.state.status));
+        await mirror(run);
+        await stopAndRecord(run, attempt);
+        return { kind: 'budget' };
+      }
+      continue;
     }
     if (run.restartRequested) {
       run.restartRequested = false;
@@ -819,6 +1069,7 @@ async function stopAndRecord(run: SessionRun, attempt: number): Promise<void> {
   if (termination) {
     setStatus(run, resultRecorded(run.state.status, termination));
     recordTurn(run, termination);
+    if (run.session) await chargeAttempt(run, run.session, termination, attempt);
   }
 }
 
@@ -883,6 +1134,7 @@ async function cleanupAndFinish(
   // The status flips first: the user waits for it, and cleanup is idempotent and retried.
   finish(run, phase, reason, message);
   await mirror(run);
+  await releaseSlot(run);
   // Before cleanup: a failed runner's log goes with its Job.
   await sendEndFeedback(run, phase, reason, message, attempts);
   const summary = deleteWorkspace ? 'clean up, deleting the workspace' : 'clean up, keeping the workspace';

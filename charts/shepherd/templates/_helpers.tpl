@@ -180,7 +180,8 @@ src/triggers/) and proven by the test suite, whose worker processes run with thi
     Jira poller's sessions), and set owner references on them (finalizers, for clusters that enforce
     OwnerReferencesPermissionEnforcement);
   - AgentConfigs and AgentProviders: read (resolve); AgentProviders' status (the provider check);
-  - NamespacePolicies: read (every session is checked against its namespace's policy);
+  - NamespacePolicies: read (every session is checked against its namespace's policy), and
+    their status patched (the namespace workflow writes the month's spending and the queue);
   - AgentTriggers: list and watch (the trigger catalog: Jira schedules, feedback);
   - each session's objects: PVC, Secret, ServiceAccount, Role, RoleBinding, NetworkPolicy and
     Job: create, read, delete; Secrets also replaced (the runner's Secret is refreshed per attempt)
@@ -208,6 +209,9 @@ The worker holds get and watch on AgentSessions, so it may grant exactly that to
 - apiGroups: [shepherd.dev]
   resources: [agentproviders/status]
   verbs: [update]
+- apiGroups: [shepherd.dev]
+  resources: [namespacepolicies/status]
+  verbs: [patch]
 - apiGroups: ['']
   resources: [persistentvolumeclaims, serviceaccounts]
   verbs: [get, create, delete]

@@ -14,6 +14,7 @@ import { createProviderStatusReconciler } from './provider-status.js';
 import { createRunnerWatcher } from './runner-watcher.js';
 import { createSessionController } from './session-controller.js';
 import { kubernetesLogTail } from './runner-log-tail.js';
+import { namespacePolicyStatusWriter } from './namespace-policy-status.js';
 import type { EgressHosts } from './builders/session-network-policy.js';
 
 /** Dependencies and options of the Kubernetes runtime. */
@@ -76,5 +77,6 @@ export function createKubernetesRuntime(options: KubernetesRuntimeOptions): Work
     }),
     logTail: kubernetesLogTail(kubeConfig),
     services,
+    writeNamespaceStatus: namespacePolicyStatusWriter(kubeConfig),
   };
 }
