@@ -1,5 +1,5 @@
 /**
- * `npm run bench:sessions -- [--sessions N] [--rate R] [--duration S] [--policy]`: holds N concurrent
+ * `npm run bench:sessions -- [--sessions N] [--rate R] [--duration S] [--policy] [--limit L]`: holds N concurrent
  * sessions through ONE worker process on the real environment and reports
  *  - session start latency: AgentSession created → its Job exists (p50/p99), at R sessions/s;
  *  - exit → status latency: the runner pod observed terminated → the CR observed Succeeded (p50/p99);
@@ -9,6 +9,10 @@
  * the namespace has a NamespacePolicy setting every rule the sessions keep, so comparing two runs
  * shows what the validate step's policy checks add to a start (the environment installs no chart,
  * so no admission policy: its CEL runs inside the API server's create, outside the worker).
+ * `--limit L` adds `maxConcurrentSessions: L` (alone: a policy with only that): each session then
+ * takes a slot from the namespace workflow before it starts, and with L ≥ N the run shows what the
+ * semaphore adds to a start; with L < N the later sessions wait Queued, so their start includes
+ * that wait and the run holds L at once.
  */
 import { readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -39,6 +43,7 @@ const { values } = parseArgs({
     rate: { type: 'string', default: '5' },
     duration: { type: 'string', default: '60' },
     policy: { type: 'boolean', default: false },
+    limit: { type: 'string' },
   },
 });
 const total = Number(values.sessions);
@@ -68,8 +73,9 @@ try {
   worker = await startWorkerProcess();
   const namespace = 'bench';
   await core.createNamespace({ body: { metadata: { name: namespace } } });
-  if (values.policy) {
-    const spec: NamespacePolicySpec = {
+  const limit = values.limit === undefined ? undefined : Number(values.limit);
+  if (values.policy || limit !== undefined) {
+    const rules: NamespacePolicySpec = {
       allowedAgents: ['command'],
       allowedImages: ['shepherd/runner:*'],
       maxTimeout: '24h',
@@ -81,8 +87,16 @@ try {
       allowedPodMetadataPrefixes: ['kwok.shepherd.dev/'],
       usableSecrets: { matchLabels: { [USABLE_SECRET_LABEL]: 'true' } },
     };
+    const spec: NamespacePolicySpec = {
+      ...(values.policy ? rules : {}),
+      ...(limit === undefined ? {} : { maxConcurrentSessions: limit }),
+    };
     await objects.createPolicy(namespace, spec);
-    console.log('# the namespace has a NamespacePolicy setting every rule');
+    console.log(
+      `# the namespace has a NamespacePolicy${values.policy ? ' setting every rule' : ''}${
+        limit === undefined ? '' : `, maxConcurrentSessions ${limit}`
+      }`,
+    );
   }
   const created = new Map<string, number>();
   const jobSeen = new Map<string, number>();

@@ -108,7 +108,7 @@ export function release(state: NamespaceState, sessionIds: readonly string[], no
     queue: state.queue.filter((q) => !gone.has(q.sessionId)),
   };
   const next = promote(left);
-  return { state: next, notices: noticesBetween(left, next) };
+  return { state: next, notices: noticesBetween(state, next) };
 }
 
 /**

@@ -105,9 +105,10 @@ export async function namespaceWorkflow(input: NamespaceWorkflowInput): Promise<
   for (;;) {
     if (dirty) {
       dirty = false;
-      await writeNamespaceStatus({ namespace: input.namespace, status: usageStatus(state) }).catch(() => {
-        dirty = true;
-      });
+      // A write that keeps failing is given up: the next change writes the status again.
+      await writeNamespaceStatus({ namespace: input.namespace, status: usageStatus(state) }).catch(
+        () => undefined,
+      );
       await sleep(STATUS_INTERVAL_MS);
     }
     if (Date.now() >= nextSweep) {

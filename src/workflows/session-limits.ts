@@ -169,7 +169,7 @@ export function waitingForApproval(
   );
 }
 
-/** An approval raised the cap: the session goes on. */
+/** An approval raised the cap: the session goes on to its next runner. */
 export function approved(
   status: AgentSessionStatus,
   accepted: { cap: 'session' | 'monthly'; capUsd: number; author?: string },
@@ -178,7 +178,7 @@ export function approved(
   const by = accepted.author ? ` by ${accepted.author}` : '';
   const message = `${accepted.cap === 'session' ? 'session' : 'monthly'} cap raised to ${usd(accepted.capUsd)}${by}; going on`;
   return withCondition(
-    { ...status, phase: 'Pending' },
+    { ...status, phase: 'Provisioning' },
     ConditionType.Ready,
     'False',
     Reason.InProgress,

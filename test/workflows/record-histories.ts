@@ -16,6 +16,7 @@ import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { repoRoot } from '../../src/processes/tools.js';
 import { RejectedError } from '../../src/runtime/errors.js';
+import { approveUpdate } from '../../src/workflows/session-contract.js';
 import { gate } from './support/fake-runtime.js';
 import { historyToJson } from './support/history-json.js';
 import {
@@ -226,6 +227,26 @@ const recordings: Recording[] = [
   },
   { history: 'conversation-continued-between-turns', ...longConversation, run: 'first' },
   { history: 'conversation-resumed-between-turns', ...longConversation, run: 'last' },
+  {
+    history: 'limits-slot-taken-and-charged',
+    options: { policy: { maxConcurrentSessions: 2, budget: { monthlyUsd: 100 } } },
+    async play(session) {
+      await session.runnerStarts(1);
+      await session.runnerExits(1, 0, { ...pushedResult(session.name), usage: { costUsd: 0.5 } });
+    },
+  },
+  {
+    history: 'limits-budget-approved',
+    options: { policy: { budget: { perSessionUsd: 0.05 } } },
+    async play(session) {
+      await session.runnerStarts(1);
+      await session.runnerExits(1, 1, { repos: [], usage: { costUsd: 0.08 } });
+      await session.runtime.mirrored((status) => status.phase === 'WaitingForApproval');
+      await session.handle.executeUpdate(approveUpdate, { args: [{ capUsd: 1 }] });
+      await session.runnerStarts(2);
+      await session.runnerExits(2, 0, pushedResult(session.name));
+    },
+  },
 ];
 
 const args = process.argv.slice(2);

@@ -19,7 +19,7 @@ import type {
 } from '../../../src/runtime/session-activities.js';
 import type { RunnerTermination } from '../../../src/session/exit-outcome.js';
 import { resolveSession } from '../../../src/session/resolve-session.js';
-import type { ResolvedSession } from '../../../src/session/resolved-session.js';
+import type { ResolvedPolicy, ResolvedSession } from '../../../src/session/resolved-session.js';
 import type { RunnerEvent } from '../../../src/workflows/session-contract.js';
 import type {
   FeedbackInput,
@@ -53,6 +53,8 @@ export interface FakeRuntimeOptions {
    * CredentialsNotFound naming it.
    */
   missingSecret?: string;
+  /** What the namespace's policy asks of the session while it runs, as the Kubernetes runtime resolves it. */
+  policy?: ResolvedPolicy;
 }
 
 /** What one attempt's runner is doing, as its Job and pod would show it. */
@@ -296,6 +298,7 @@ export class FakeRuntime {
       },
       spec: this.spec,
     });
+    if (this.options.policy) session.policy = this.options.policy;
     const previousTurns = input.previousTurns ?? this.status?.turns;
     return {
       session,

@@ -20,6 +20,7 @@ import proto from '@temporalio/proto';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { bundleWorkflowCode, DefaultLogger, Runtime, Worker } from '@temporalio/worker';
 import { SEARCH_ATTRIBUTES } from '../../../src/common/search-attributes.js';
+import { createNamespaceActivities } from '../../../src/namespace/namespace-activities.js';
 import { repoRoot, testToolPaths } from '../../../src/processes/tools.js';
 import type { AgentSessionSpec } from '../../../src/resources/types.js';
 import type { RunnerResult } from '../../../src/runner-contract/result.js';
@@ -258,6 +259,7 @@ export interface SessionOptions {
   /** Extra workflow input, e.g. a test's history-length threshold. */
   input?: Partial<SessionWorkflowInput>;
   missingSecret?: FakeRuntimeOptions['missingSecret'];
+  policy?: FakeRuntimeOptions['policy'];
 }
 
 /** Temporal's indexed type of each search attribute type Shepherd uses. */
@@ -305,7 +307,11 @@ export class SessionEnvironment {
       namespace: env.namespace ?? 'default',
       taskQueue: TASK_QUEUE,
       workflowBundle: bundle,
-      activities: sessions.routedActivities(),
+      activities: {
+        ...sessions.routedActivities(),
+        // The namespace workflow, shared by the file's sessions, is the real one.
+        ...createNamespaceActivities({ client: env.client, taskQueue: TASK_QUEUE }),
+      },
     });
     sessions.worker = { worker, running: worker.run() };
     return sessions;
@@ -319,6 +325,7 @@ export class SessionEnvironment {
       name: options.name,
       spec: options.spec ?? sessionSpec(),
       ...(options.missingSecret ? { missingSecret: options.missingSecret } : {}),
+      ...(options.policy ? { policy: options.policy } : {}),
     });
     this.runtimes.set(options.name, runtime);
     const input: SessionWorkflowInput = {
