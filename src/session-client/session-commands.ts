@@ -260,6 +260,7 @@ async function executeSessionUpdate<Result, Input>(
       if (cause instanceof ApplicationFailure && cause.type === wording.refusedType) {
         return { outcome: 'refused', message: cause.message };
       }
+      // A run of a workflow from before the Update: it never registered a handler for it.
       if (cause instanceof ApplicationFailure && NO_HANDLER.test(cause.message)) {
         return { outcome: 'refused', message: wording.noHandler };
       }
