@@ -35,7 +35,7 @@ import { sessionRoutes } from './routes/sessions.js';
 import { systemRoutes } from './routes/system.js';
 import { triggerRoutes } from './routes/triggers.js';
 import { webhookRoutes } from './routes/webhooks.js';
-import { ApiErrorBody, PromptAcceptedBody, Session } from './schemas.js';
+import { ApiErrorBody, ApprovalAcceptedBody, PromptAcceptedBody, Session } from './schemas.js';
 import type { SessionBackend } from './session-backend.js';
 import {
   addFormats,
@@ -201,6 +201,7 @@ export const shepherdApi = fp(
 
     app.addSchema(Session);
     app.addSchema(PromptAcceptedBody);
+    app.addSchema(ApprovalAcceptedBody);
     app.addSchema(ApiErrorBody);
 
     await app.register(swagger, {

@@ -39,6 +39,11 @@ export const ErrorCode = {
    * question waiting, or a workflow from before conversations); the message says why and what to do.
    */
   PromptRefused: 409,
+  /**
+   * The session takes no approval now: it is not WaitingForApproval (waiting at a budget cap), or
+   * the cap given is not above what was spent; the message says which.
+   */
+  ApprovalRefused: 409,
   /** The `continue` token of a list has expired (the API server compacted past it); list again from the start. */
   ContinueExpired: 410,
   /** The request body is over the stated limit. */
@@ -56,8 +61,9 @@ export const ErrorCode = {
   /** The API has not read the AgentTriggers yet (it just started, or cannot reach Kubernetes); retry later. */
   TriggersNotReady: 503,
   /**
-   * The session's workflow did not take or refuse a prompt in time (its worker is down or
-   * restarting). It may still take it once the worker is back: check its turns before sending again.
+   * The session's workflow did not take or refuse a prompt or an approval in time (its worker is
+   * down or restarting). It may still take it once the worker is back: check its turns (or phase)
+   * before sending again.
    */
   SessionUnresponsive: 503,
   /** The Temporal server cannot be reached; retry later. */

@@ -11,7 +11,7 @@ export interface ApiMetrics {
   httpRequestDuration: Histogram<'method' | 'route' | 'status_code'>;
   /** Sessions created through the API, by runtime. */
   sessionsCreated: Counter<'runtime'>;
-  /** Stop, restart, delete, prompt and answer requests accepted, by action and runtime. */
+  /** Stop, restart, delete, prompt, answer and approve requests accepted, by action and runtime. */
   sessionActions: Counter<'action' | 'runtime'>;
   /**
    * Webhook deliveries by source and outcome: accepted, duplicate, ignored, challenge, refused
@@ -45,7 +45,7 @@ export function createApiMetrics(processMetrics = true): ApiMetrics {
     }),
     sessionActions: new Counter({
       name: 'shepherd_api_session_actions_total',
-      help: 'Stop, restart, delete, prompt and answer requests accepted by the API.',
+      help: 'Stop, restart, delete, prompt, answer and approve requests accepted by the API.',
       labelNames: ['action', 'runtime'],
       registers: [registry],
     }),

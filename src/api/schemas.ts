@@ -174,6 +174,38 @@ export const PromptAcceptedBody = Type.Object(
   },
 );
 
+export const ApproveBody = Type.Object(
+  {
+    capUsd: Type.Number({
+      exclusiveMinimum: 0,
+      description:
+        "The new cap in US dollars, above what was spent: the session's own spending when its budget.perSessionUsd was reached, the namespace's this month when budget.monthlyUsd was.",
+    }),
+  },
+  {
+    additionalProperties: false,
+    description:
+      "An approval of a session waiting at a budget cap. Its author is the caller's identity (on Kubernetes, the user the token belongs to), never a field of the body.",
+  },
+);
+export type ApproveBody = Static<typeof ApproveBody>;
+
+export const ApprovalAcceptedBody = Type.Object(
+  {
+    cap: Type.Union([Type.Literal('session'), Type.Literal('monthly')], {
+      description:
+        "Which cap the approval raised: the session's own (budget.perSessionUsd), or the namespace's monthly one (budget.monthlyUsd), for this session.",
+    }),
+    capUsd: Type.Number({ description: 'The new cap in US dollars.' }),
+    session: Type.Ref('Session'),
+  },
+  {
+    $id: 'ApprovalAccepted',
+    description:
+      'An approval the session took: the cap it raised, and the session right after (on Kubernetes its status may leave WaitingForApproval only a moment later).',
+  },
+);
+
 export const NamespaceList = Type.Object({
   namespaces: Type.Array(Type.String(), {
     description: 'Namespaces in which the caller may list sessions.',

@@ -5,7 +5,7 @@
  */
 import type { Readable } from 'node:stream';
 import type { AgentSessionSpec, AgentSessionStatus, Phase } from '../resources/types.js';
-import type { PromptInput } from '../workflows/session-contract.js';
+import type { ApprovalAccepted, ApproveInput, PromptInput } from '../workflows/session-contract.js';
 
 /** A session as the API returns it, in both runtimes: the shape of an AgentSession. */
 export interface ApiSession {
@@ -67,6 +67,15 @@ export interface PromptResult {
   session: ApiSession;
 }
 
+/** What an approval the session took did: which cap it raised, to what, and the session after. */
+export interface ApprovalResult extends ApprovalAccepted {
+  /**
+   * The session right after it took the approval. On Kubernetes its status may still say
+   * WaitingForApproval: the workflow mirrors the resumed phase into the CR a moment later.
+   */
+  session: ApiSession;
+}
+
 /** Readiness of each dependency. */
 export interface Readiness {
   temporal: boolean;
@@ -101,6 +110,12 @@ export interface SessionBackend {
     input: PromptInput,
     kind: 'prompt' | 'answer',
   ): Promise<PromptResult>;
+  /**
+   * Gives a session waiting at a budget cap (WaitingForApproval) a higher cap, through
+   * `approveSession`. ApprovalRefused when it is not waiting or the cap is not above what was
+   * spent, SessionUnresponsive when its workflow did not answer in time.
+   */
+  approve(namespace: string, name: string, input: ApproveInput): Promise<ApprovalResult>;
   /**
    * The runner's log as a stream. Everything that can fail before the first byte (NotFound when
    * the session has no runner yet) fails here, so the caller can still answer with an error.

@@ -4,7 +4,7 @@
  */
 import type { AgentTriggerSpec } from '../resources/types.js';
 import type { Writable } from 'node:stream';
-import type { ApiSession, PromptResult } from '../api/session-backend.js';
+import type { ApiSession, ApprovalResult, PromptResult } from '../api/session-backend.js';
 
 /** An error answer from the API (or no answer at all: code `Unreachable`). */
 export class ApiCallError extends Error {
@@ -119,6 +119,11 @@ export class ApiClient {
       prompt,
       source: 'cli',
     });
+  }
+
+  /** Gives a session waiting at a budget cap a higher cap; the API records the caller as the author. */
+  approve(namespace: string, name: string, capUsd: number): Promise<ApprovalResult> {
+    return this.json('POST', `${this.sessions(namespace)}/${encodeURIComponent(name)}/approve`, { capUsd });
   }
 
   /** The namespace's AgentTriggers. */

@@ -1,14 +1,15 @@
 /**
- * The `shepherd` CLI: submit, list, get, follow, prompt, stop, restart and delete sessions through
- * the API, and `dev` to start the local stack. Exit status: 0 on success (for `--wait`, only when
- * the session Succeeded, its last turn succeeded, or its agent asks a question), 1 when the
- * session did not succeed or the API said no (a refused prompt included), 2 on bad usage.
+ * The `shepherd` CLI: submit, list, get, follow, prompt, approve, stop, restart and delete sessions
+ * through the API, and `dev` to start the local stack. Exit status: 0 on success (for `--wait`,
+ * only when the session Succeeded, its last turn succeeded, or its agent asks a question), 1 when
+ * the session did not succeed or the API said no (a refused prompt or approval included), 2 on
+ * bad usage.
  */
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
-import { Command, CommanderError, Option } from 'commander';
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import type { ApiSession } from '../api/session-backend.js';
 import { createInterface } from 'node:readline';
 import { ApiCallError, ApiClient } from './api-client.js';
@@ -25,6 +26,7 @@ import {
   triggerTable,
 } from './output.js';
 import { buildCreateBody, parseSessionFile, type RunFlags } from './session-request.js';
+import { usd } from '../workflows/session-limits.js';
 
 /** How often `--wait` polls the session. */
 const WAIT_POLL_MS = 500;
@@ -86,6 +88,15 @@ async function waitFor(
     if (turnSettled(session, turn)) return session;
     await sleep(WAIT_POLL_MS);
   }
+}
+
+/** `--cap-usd`: a number of US dollars above 0 (what is spent already only the session knows). */
+function usdAmount(value: string): number {
+  const usd = Number(value);
+  if (value.trim() === '' || !Number.isFinite(usd) || usd <= 0) {
+    throw new InvalidArgumentError('give an amount of US dollars above 0, e.g. 5 or 12.50');
+  }
+  return usd;
 }
 
 /** The options of `shepherd run`. */
@@ -194,6 +205,24 @@ export function program(): Command {
         if (!turnWentWell(done)) process.exitCode = 1;
       });
   }
+
+  cli
+    .command('approve')
+    .description(
+      'Resume a session waiting at a budget cap (WaitingForApproval) with a higher cap; prints which cap was raised, and to what',
+    )
+    .argument('<name>')
+    .requiredOption(
+      '--cap-usd <usd>',
+      "the new cap in US dollars, above what was spent (the session's own, or the namespace's this month)",
+      usdAmount,
+    )
+    .action(async (name: string, flags: { capUsd: number }, command: Command) => {
+      const { api, namespace, format } = context(command);
+      const approved = await api.approve(namespace, name, flags.capUsd);
+      const which = approved.cap === 'session' ? 'session cap' : "namespace's monthly cap (for this session)";
+      show(approved, format, `session ${name}: ${which} raised to ${usd(approved.capUsd)}`);
+    });
 
   cli
     .command('list')

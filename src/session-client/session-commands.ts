@@ -1,9 +1,11 @@
 /**
  * Client-side commands on a session workflow, shared by the CR controller, the API, the webhooks
- * and the CLI: start, stop, restart, send a prompt and read the state. Every start of a session
- * workflow, from any of them, goes through {@link startSessionWorkflow}, so each run carries the
- * same id, memo and search attributes and meets a running workflow the same way whoever started
- * it; every prompt goes through {@link sendSessionPrompt}, so each gets the same answers.
+ * and the CLI: start, stop, restart, send a prompt, approve a higher budget cap and read the
+ * state. Every start of a session workflow, from any of them, goes through
+ * {@link startSessionWorkflow}, so each run carries the same id, memo and search attributes and
+ * meets a running workflow the same way whoever started it; every prompt goes through
+ * {@link sendSessionPrompt} and every approval through {@link approveSession}, both executing
+ * their Update the same way, so each gets the same answers.
  */
 import {
   type Client,
@@ -12,12 +14,22 @@ import {
   WorkflowUpdateFailedError,
   WorkflowUpdateRPCTimeoutOrCancelledError,
 } from '@temporalio/client';
-import { ApplicationFailure, WorkflowIdConflictPolicy, WorkflowIdReusePolicy } from '@temporalio/common';
+import {
+  ApplicationFailure,
+  type UpdateDefinition,
+  WorkflowIdConflictPolicy,
+  WorkflowIdReusePolicy,
+} from '@temporalio/common';
 import { SEARCH_ATTRIBUTE_KEYS } from '../common/search-attributes.js';
 import type { AgentSessionStatus, Phase } from '../resources/types.js';
 import { promptRefusal } from '../workflows/prompt-refusal.js';
+import { approvalRefusal } from '../workflows/session-limits.js';
 import {
   answerUpdate,
+  APPROVAL_REFUSED,
+  type ApprovalAccepted,
+  type ApproveInput,
+  approveUpdate,
   PROMPT_REFUSED,
   type PromptInput,
   restartSignal,
@@ -165,31 +177,35 @@ export async function sessionState(
   }
 }
 
-/** What a prompt sent to a session became. */
-export type PromptOutcome =
-  /** The session took it as turn `turn`. */
-  | { outcome: 'accepted'; turn: number }
+/** What became of an Update sent to a session that did not take it. */
+export type UpdateNotTaken =
   /** The session cannot take it now; `message` says why and what to do. */
   | { outcome: 'refused'; message: string }
   /** No session workflow of that name ever ran, or its history is gone. */
   | { outcome: 'not-found' }
   /**
-   * The workflow did not take or refuse the prompt within the wait (its worker is down or
-   * restarting, or it is not polling yet). Temporal may still hand the prompt to the workflow once
+   * The workflow did not take or refuse the Update within the wait (its worker is down or
+   * restarting, or it is not polling yet). Temporal may still hand the Update to the workflow once
    * its worker is back, so a caller that sends it again must use the same `updateId`.
    */
   | { outcome: 'unanswered'; message: string };
 
-/** How {@link sendSessionPrompt} sends. */
-export interface SendPromptOptions {
+/** What a prompt sent to a session became: taken as turn `turn`, or not taken. */
+export type PromptOutcome = { outcome: 'accepted'; turn: number } | UpdateNotTaken;
+
+/** What an approval sent to a session became: `cap` raised to `capUsd`, or not taken. */
+export type ApprovalOutcome = ({ outcome: 'accepted' } & ApprovalAccepted) | UpdateNotTaken;
+
+/** How {@link sendSessionPrompt} and {@link approveSession} send. */
+export interface SessionUpdateOptions {
   /**
    * The Update's id. Temporal keeps one Update per id in a run, so sending again with the same id
    * (a retry, a second controller replica) gets the first one's answer instead of a second turn.
-   * @default a new random id: every call is a new prompt
+   * @default a new random id: every call is a new Update
    */
   updateId?: string;
   /**
-   * How long to wait for the workflow to take or refuse the prompt. Long enough for a session
+   * How long to wait for the workflow to take or refuse the Update. Long enough for a session
    * whose worker was killed and restarted: the Update's workflow task waits on the dead worker's
    * sticky queue until that times out (10 s) before another worker gets it.
    * @default 30000
@@ -199,6 +215,73 @@ export interface SendPromptOptions {
 
 /** The failure message the workflow SDK gives an Update the workflow has no handler for. */
 const NO_HANDLER = /^No registered handler for update\b/;
+
+/** How one kind of Update's answers are worded, for {@link executeSessionUpdate}. */
+interface UpdateWording {
+  /** The failure type the Update's validator refuses with. */
+  refusedType: string;
+  /** What is sent, as the unanswered message names it, e.g. `prompt`. */
+  noun: string;
+  /** What to look at before sending it again, in the unanswered message. */
+  checkFirst: string;
+  /** The refusal when the session's workflow has ended in `phase`. */
+  finished: (phase: Phase) => string;
+  /** The refusal when the run never registered the Update (a Shepherd from before it). */
+  noHandler: string;
+}
+
+/**
+ * Executes an Update on the session's current run and waits until the workflow took or refused
+ * it, turning each way it can fail to be taken into an {@link UpdateNotTaken}. Prompts, answers
+ * and approvals all go through here, so each gets the same answers for the same situations.
+ */
+async function executeSessionUpdate<Result, Input>(
+  client: Client,
+  namespace: string,
+  name: string,
+  update: UpdateDefinition<Result, [Input]>,
+  input: Input,
+  wording: UpdateWording,
+  options: SessionUpdateOptions,
+): Promise<{ outcome: 'accepted'; result: Result } | UpdateNotTaken> {
+  const handle = client.workflow.getHandle(sessionWorkflowId(namespace, name));
+  const timeoutMs = options.timeoutMs ?? 30_000;
+  try {
+    const result = await client.withDeadline(Date.now() + timeoutMs, () =>
+      handle.executeUpdate(update, {
+        args: [input],
+        ...(options.updateId ? { updateId: options.updateId } : {}),
+      }),
+    );
+    return { outcome: 'accepted', result };
+  } catch (error) {
+    if (error instanceof WorkflowUpdateFailedError) {
+      const cause = error.cause;
+      if (cause instanceof ApplicationFailure && cause.type === wording.refusedType) {
+        return { outcome: 'refused', message: cause.message };
+      }
+      // A run of a workflow from before the Update: it never registered a handler for it.
+      if (cause instanceof ApplicationFailure && NO_HANDLER.test(cause.message)) {
+        return { outcome: 'refused', message: wording.noHandler };
+      }
+      throw error;
+    }
+    if (error instanceof WorkflowUpdateRPCTimeoutOrCancelledError) {
+      const { noun } = wording;
+      return {
+        outcome: 'unanswered',
+        message: `session ${name} did not take or refuse the ${noun} within ${Math.round(timeoutMs / 1000)} s: its worker may be down or restarting. Temporal may still hand it the ${noun} once the worker is back, so ${wording.checkFirst}`,
+      };
+    }
+    if (error instanceof WorkflowNotFoundError) {
+      // Also what an Update to a closed run gets: tell the two apart by the run's state.
+      const state = await sessionState(client, namespace, name);
+      if (!state) return { outcome: 'not-found' };
+      return { outcome: 'refused', message: wording.finished(state.phase) };
+    }
+    throw error;
+  }
+}
 
 /**
  * Sends a prompt for the next turn (`sendPrompt`), or the answer to the agent's question
@@ -213,44 +296,58 @@ export async function sendSessionPrompt(
   name: string,
   input: PromptInput,
   kind: 'prompt' | 'answer' = 'prompt',
-  options: SendPromptOptions = {},
+  options: SessionUpdateOptions = {},
 ): Promise<PromptOutcome> {
-  const handle = client.workflow.getHandle(sessionWorkflowId(namespace, name));
-  const timeoutMs = options.timeoutMs ?? 30_000;
-  try {
-    const accepted = await client.withDeadline(Date.now() + timeoutMs, () =>
-      handle.executeUpdate(kind === 'answer' ? answerUpdate : sendPromptUpdate, {
-        args: [input],
-        ...(options.updateId ? { updateId: options.updateId } : {}),
-      }),
-    );
-    return { outcome: 'accepted', turn: accepted.turn };
-  } catch (error) {
-    if (error instanceof WorkflowUpdateFailedError) {
-      const cause = error.cause;
-      if (cause instanceof ApplicationFailure && cause.type === PROMPT_REFUSED) {
-        return { outcome: 'refused', message: cause.message };
-      }
-      // A run of a workflow from before conversations: it never registered the Update.
-      if (cause instanceof ApplicationFailure && NO_HANDLER.test(cause.message)) {
-        return { outcome: 'refused', message: noConversationRefusal(name) };
-      }
-      throw error;
-    }
-    if (error instanceof WorkflowUpdateRPCTimeoutOrCancelledError) {
-      return {
-        outcome: 'unanswered',
-        message: `session ${name} did not take or refuse the prompt within ${Math.round(timeoutMs / 1000)} s: its worker may be down or restarting. Temporal may still hand it the prompt once the worker is back, so check the session's turns before sending it again`,
-      };
-    }
-    if (error instanceof WorkflowNotFoundError) {
-      // Also what an Update to a closed run gets: tell the two apart by the run's state.
-      const state = await sessionState(client, namespace, name);
-      if (!state) return { outcome: 'not-found' };
-      return { outcome: 'refused', message: finishedRefusal(name, state.phase) };
-    }
-    throw error;
-  }
+  const outcome = await executeSessionUpdate(
+    client,
+    namespace,
+    name,
+    kind === 'answer' ? answerUpdate : sendPromptUpdate,
+    input,
+    {
+      refusedType: PROMPT_REFUSED,
+      noun: 'prompt',
+      checkFirst: "check the session's turns before sending it again",
+      finished: (phase) => finishedRefusal(name, phase),
+      noHandler: noConversationRefusal(name),
+    },
+    options,
+  );
+  return outcome.outcome === 'accepted' ? { outcome: 'accepted', turn: outcome.result.turn } : outcome;
+}
+
+/**
+ * Sends a session waiting at a budget cap (WaitingForApproval) a higher cap, and waits until the
+ * workflow took or refused it. Any other phase, or a cap not above what was spent, is refused by
+ * the Update's validator (`approvalRefusal`), in whose words a finished session is refused here.
+ */
+export async function approveSession(
+  client: Client,
+  namespace: string,
+  name: string,
+  input: ApproveInput,
+  options: SessionUpdateOptions = {},
+): Promise<ApprovalOutcome> {
+  const outcome = await executeSessionUpdate(
+    client,
+    namespace,
+    name,
+    approveUpdate,
+    input,
+    {
+      refusedType: APPROVAL_REFUSED,
+      noun: 'approval',
+      // A second approval of a session the first one resumed is refused, not taken twice.
+      checkFirst: "check the session's phase before approving again",
+      finished: (phase) =>
+        approvalPhaseRefusal(name, { phase }, input) ??
+        // A run closed while it waited (terminated) still says WaitingForApproval.
+        `session ${name} has ended and takes no approval: restart it, or start a new session`,
+      noHandler: `session ${name} was started by an earlier version of Shepherd, which never waits for an approval`,
+    },
+    options,
+  );
+  return outcome.outcome === 'accepted' ? { outcome: 'accepted', ...outcome.result } : outcome;
 }
 
 /** The refusal of a prompt to a session whose workflow has ended. */
@@ -295,4 +392,20 @@ export function phaseRefusal(
     input,
     kind,
   );
+}
+
+/**
+ * The refusal the session's workflow certainly gives an approval when the session's recorded
+ * phase is `status.phase`, in the validator's own words (`approvalRefusal`), or undefined while
+ * it is WaitingForApproval: which cap was reached and what was spent only the workflow knows. For
+ * callers that hold the recorded status, as {@link phaseRefusal} is for prompts.
+ */
+export function approvalPhaseRefusal(
+  name: string,
+  status: Pick<AgentSessionStatus, 'phase'>,
+  input: ApproveInput,
+): string | undefined {
+  const phase = status.phase ?? 'Pending';
+  if (phase === 'WaitingForApproval') return undefined;
+  return approvalRefusal(name, phase, undefined, input);
 }

@@ -5,8 +5,8 @@
  * one in this process); the sessions run through the real worker, their runners on KWOK. One
  * conversation takes a turn from each, recorded with its source and author; a prompt to a busy,
  * finished or unknown session is refused with the reason (409, a `shepherd.dev/prompt-refused`
- * annotation, the CLI's error); a session whose workflow is from before conversations, or whose
- * worker does not answer, says so.
+ * annotation, the CLI's error), as is an approval of a session not waiting at a budget cap; a
+ * session whose workflow is from before conversations, or whose worker does not answer, says so.
  */
 import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
@@ -245,6 +245,30 @@ test('a finished session refuses a prompt from the API and from kubectl, saying 
   assert.match(marked.metadata.annotations?.[PROMPT_REFUSED_ANNOTATION] ?? '', /has finished \(Succeeded\)/);
   assert.equal(marked.metadata.annotations?.[PROMPT_ANNOTATION], undefined, 'the refused prompt is removed');
   assert.equal(marked.status?.turns?.length, 1, 'no turn was started');
+
+  // An approval is refused at once from the recorded phase (still Idle), and by the ended
+  // workflow, in the validator's words, when the CR says the session waits at a cap.
+  const approve = (capUsd: unknown) =>
+    app.inject({ method: 'POST', url: `${sessions()}/${name}/approve`, headers: alice, payload: { capUsd } });
+  const notWaiting = await approve(5);
+  assert.equal(notWaiting.statusCode, 409, notWaiting.body);
+  assert.deepEqual(notWaiting.json<{ code: string; message: string }>(), {
+    code: 'ApprovalRefused',
+    message: `session ${name} is Idle, not WaitingForApproval: only a session stopped at a budget cap takes an approval`,
+    details: {},
+  });
+  await custom.patchNamespacedCustomObjectStatus({
+    ...crApi,
+    namespace,
+    name,
+    body: [{ op: 'replace', path: '/status/phase', value: 'WaitingForApproval' }],
+  });
+  const ended = await approve(5);
+  assert.equal(ended.statusCode, 409, ended.body);
+  assert.match(ended.json<{ message: string }>().message, /is Succeeded, not WaitingForApproval/);
+  const negative = await approve(-1);
+  assert.equal(negative.statusCode, 400, negative.body);
+  assert.equal(negative.json<{ details: { field: string } }>().details.field, 'capUsd');
 
   const unknown = await send('nobody-here', 'hello');
   assert.equal(unknown.statusCode, 404);

@@ -2,7 +2,8 @@
  * A conversation over the local API, as `npm start` serves it (real worker process, real runner,
  * real git, no CR): a session kept open goes Idle after its turn, its followed log ends there, a
  * prompt over the API starts turn 2 on the same branch with that prompt, a second prompt while it
- * is taken is refused with the reason, and a stopped session refuses with its own.
+ * is taken is refused with the reason, and a stopped session refuses with its own (an approval
+ * too).
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -115,6 +116,14 @@ test('a local conversation takes a prompt over the API as its next turn, on the 
   const late = await prompt('notes', 'too late');
   assert.equal(late.statusCode, 409, late.body);
   assert.match(late.json<{ message: string }>().message, /has finished \(Stopped\)/);
+  const approval = await app.inject({
+    method: 'POST',
+    url: `${base}/notes/approve`,
+    payload: { capUsd: 5 },
+  });
+  assert.equal(approval.statusCode, 409, approval.body);
+  assert.equal(approval.json<{ code: string }>().code, 'ApprovalRefused');
+  assert.match(approval.json<{ message: string }>().message, /is Stopped, not WaitingForApproval/);
   const unknown = await prompt('nobody', 'hello');
   assert.equal(unknown.statusCode, 404, unknown.body);
 });

@@ -8,8 +8,14 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { approveSession } from '../../src/session-client/session-commands.js';
 import { pullRequestClosedSignal } from '../../src/workflows/session-contract.js';
-import { pushedResult, SessionEnvironment, sessionSpec } from './support/session-environment.js';
+import {
+  pushedResult,
+  SESSION_NAMESPACE,
+  SessionEnvironment,
+  sessionSpec,
+} from './support/session-environment.js';
 import type { TestSession } from './support/session-environment.js';
 import { statusOf } from './support/session-assertions.js';
 
@@ -99,6 +105,28 @@ describe('a conversation', () => {
       message:
         'session three-turns has finished (Stopped) and takes no more prompts: start a new session, or restart this one',
     });
+  });
+
+  it('refuses an approval, running or finished, since it waits at no budget cap', async () => {
+    const session = await sessions.startSession({ name: 'no-cap', spec: conversation });
+    const approve = (name = 'no-cap') =>
+      approveSession(sessions.env.client, SESSION_NAMESPACE, name, { capUsd: 5, author: 'alice' });
+    await session.runnerStarts(1);
+    await untilPhase(session, 'Running');
+    assert.deepEqual(await approve(), {
+      outcome: 'refused',
+      message:
+        'session no-cap is Running, not WaitingForApproval: only a session stopped at a budget cap takes an approval',
+    });
+    await session.stop();
+    assert.equal((await session.result()).phase, 'Stopped');
+    // The closed run is refused in the validator's words all the same.
+    assert.deepEqual(await approve(), {
+      outcome: 'refused',
+      message:
+        'session no-cap is Stopped, not WaitingForApproval: only a session stopped at a budget cap takes an approval',
+    });
+    assert.deepEqual(await approve('never-ran'), { outcome: 'not-found' });
   });
 
   it('ends Succeeded/Inactive when no prompt comes within the inactivity timeout, deleting the workspace', async () => {

@@ -12,6 +12,7 @@ import type { SessionVerb } from '../auth.js';
 import { ApiError } from '../errors.js';
 import type { ApiMetrics } from '../metrics.js';
 import {
+  ApproveBody,
   ListQuery,
   LogsQuery,
   NamespaceParams,
@@ -21,8 +22,8 @@ import {
   type CreateSessionBody,
   errorResponses,
 } from '../schemas.js';
-import { promptValidationError } from '../request-validation.js';
-import type { PromptResult, SessionBackend } from '../session-backend.js';
+import { approvalValidationError, promptValidationError } from '../request-validation.js';
+import type { ApprovalResult, PromptResult, SessionBackend } from '../session-backend.js';
 import { type CrdSchema, celViolations } from '../session-validation.js';
 
 /** What the session routes need. */
@@ -37,6 +38,7 @@ export interface SessionRoutesOptions {
 
 const SessionRef = Type.Unsafe<import('../session-backend.js').ApiSession>(Type.Ref('Session'));
 const PromptAcceptedRef = Type.Unsafe<PromptResult>(Type.Ref('PromptAccepted'));
+const ApprovalAcceptedRef = Type.Unsafe<ApprovalResult>(Type.Ref('ApprovalAccepted'));
 /** Statuses of a session request: no or a bad token, throttled by or no Kubernetes/Temporal. */
 const SESSION_ERRORS = [401, 429, 503];
 /** Statuses of a request that may carry a body: too large, not JSON. */
@@ -251,6 +253,41 @@ export const sessionRoutes: FastifyPluginAsyncTypebox<SessionRoutesOptions> = as
       },
     );
   }
+
+  app.post(
+    `${item}/approve`,
+    {
+      // Resuming a session is changing it, as a prompt is.
+      preHandler: authorize('update'),
+      schemaErrorFormatter: (errors, context) => approvalValidationError(errors as ErrorObject[], context),
+      schema: {
+        operationId: 'approveSession',
+        summary: 'Approve a higher budget cap',
+        description:
+          "Resumes a session waiting at a budget cap of its NamespacePolicy (phase WaitingForApproval) with a higher cap: its own (budget.perSessionUsd) or, for this session, the namespace's monthly one (budget.monthlyUsd), whichever it reached. Refused with 409 ApprovalRefused when the session is not WaitingForApproval or capUsd is not above what was spent.",
+        tags: TAGS,
+        security: SECURITY,
+        params: SessionParams,
+        body: ApproveBody,
+        response: {
+          202: ApprovalAcceptedRef,
+          ...errorResponses(...SESSION_ERRORS, ...BODY_ERRORS, 404, 409),
+        },
+      },
+    },
+    async (request, reply) => {
+      const { ns, name } = request.params;
+      // As for a prompt: who approved is who the token belongs to, never what the body says.
+      const author = runtime === 'kubernetes' ? request.caller?.username : undefined;
+      const result = await backend.approve(ns, name, {
+        capUsd: request.body.capUsd,
+        ...(author ? { author } : {}),
+      });
+      metrics.sessionActions.inc({ action: 'approve', runtime });
+      void reply.code(202);
+      return result;
+    },
+  );
 
   app.get(
     `${item}/logs`,

@@ -4,7 +4,8 @@
  * controller would) so a session starts without waiting for the controller's informer; stop and
  * restart change `spec.desiredState` as well as signalling, so the CR keeps saying what the user
  * wants and a controller resync never undoes the API's action. A prompt is an Update to the
- * workflow, refused at once when the CR's phase says the workflow would refuse it.
+ * workflow, refused at once when the CR's phase says the workflow would refuse it; so is an
+ * approval.
  */
 import { finished, PassThrough, type Readable } from 'node:stream';
 import * as k8s from '@kubernetes/client-node';
@@ -32,13 +33,15 @@ import { effectivePolicy } from '../../policy/effective-policy.js';
 import { sessionViolations } from '../../policy/session-policy.js';
 import { InvalidSpecError } from '../../session/errors.js';
 import {
+  approvalPhaseRefusal,
+  approveSession,
   phaseRefusal,
   sendSessionPrompt,
   startSessionWorkflow,
   stopSession,
 } from '../../session-client/session-commands.js';
 import { ApiError, toApiError } from '../../api/errors.js';
-import { acceptedTurn } from '../../api/prompt-outcome.js';
+import { acceptedApproval, acceptedTurn } from '../../api/prompt-outcome.js';
 import { heldStatus } from './controller-status.js';
 import { recordStopOps, stopRequestedGeneration } from './stop-record.js';
 import type {
@@ -70,7 +73,7 @@ export interface KubernetesBackendOptions {
   taskQueue: string;
   logger: Logger;
   /**
-   * How long a prompt waits for the session's workflow to take or refuse it.
+   * How long a prompt (or an approval) waits for the session's workflow to take or refuse it.
    * @default 30000
    */
   promptTimeoutMs?: number;
@@ -426,6 +429,17 @@ export function kubernetesBackend(options: KubernetesBackendOptions): SessionBac
       const outcome = await sendSessionPrompt(client, namespace, name, input, kind, promptOptions);
       const turn = acceptedTurn(outcome, what(namespace, name));
       return { turn, session: toApiSession(await read(namespace, name)) };
+    },
+
+    async approve(namespace, name, input) {
+      const cr = await read(namespace, name);
+      // As for a prompt: a session the CR says is not waiting at a cap is refused at once, in the
+      // validator's words, without waiting on its workflow.
+      const refusal = approvalPhaseRefusal(name, cr.status ?? {}, input);
+      if (refusal) throw new ApiError('ApprovalRefused', refusal);
+      const outcome = await approveSession(client, namespace, name, input, promptOptions);
+      const approved = acceptedApproval(outcome, what(namespace, name));
+      return { ...approved, session: toApiSession(await read(namespace, name)) };
     },
 
     async logs(namespace, name, options: LogOptions): Promise<Readable> {

@@ -12,6 +12,7 @@ import { attemptFiles, sessionDir } from './local-sessions.js';
 import { SEARCH_ATTRIBUTES } from '../../common/search-attributes.js';
 import { API_VERSION, KIND } from '../../resources/constants.js';
 import {
+  approveSession,
   sendSessionPrompt,
   sessionState,
   startSessionWorkflow,
@@ -25,7 +26,7 @@ import {
   sessionWorkflowId,
 } from '../../workflows/session-contract.js';
 import { ApiError, toApiError } from '../../api/errors.js';
-import { acceptedTurn } from '../../api/prompt-outcome.js';
+import { acceptedApproval, acceptedTurn } from '../../api/prompt-outcome.js';
 import type {
   ApiSession,
   ListOptions,
@@ -53,7 +54,7 @@ export interface LocalBackendOptions {
    */
   deleteGraceMs?: number;
   /**
-   * How long a prompt waits for the session's workflow to take or refuse it.
+   * How long a prompt (or an approval) waits for the session's workflow to take or refuse it.
    * @default 30000
    */
   promptTimeoutMs?: number;
@@ -433,6 +434,17 @@ export function localBackend(options: LocalBackendOptions): SessionBackend {
       );
       const turn = acceptedTurn(outcome, what(namespace, name));
       return { turn, session: await read(namespace, name) };
+    },
+
+    async approve(namespace, name, input) {
+      await read(namespace, name);
+      const outcome = await temporal(
+        () => approveSession(client, namespace, name, input, promptOptions),
+        namespace,
+        name,
+      );
+      const approved = acceptedApproval(outcome, what(namespace, name));
+      return { ...approved, session: await read(namespace, name) };
     },
 
     async logs(namespace, name, options: LogOptions) {

@@ -1,11 +1,13 @@
 /**
  * A SessionBackend test double for route tests: sessions in a map, and a hook to make the next
  * call fail with any error, so the routes' validation, status codes and error mapping can be
- * tested without a cluster. Tests of the real backends are in test/integration.
+ * tested without a cluster. Approvals are judged by the workflow's own rule (`approvalRefusal`).
+ * Tests of the real backends are in test/integration.
  */
 import { Readable } from 'node:stream';
 import { ApiError } from '../../../src/api/errors.js';
-import type { PromptInput } from '../../../src/workflows/session-contract.js';
+import type { ApproveInput, PromptInput } from '../../../src/workflows/session-contract.js';
+import { approvalRefusal, type CapReached } from '../../../src/workflows/session-limits.js';
 import type {
   ApiSession,
   ListOptions,
@@ -22,11 +24,22 @@ export interface SentPrompt {
   kind: 'prompt' | 'answer';
 }
 
+/** An approval the double was sent. */
+export interface SentApproval {
+  namespace: string;
+  name: string;
+  input: ApproveInput;
+}
+
 /** The double, with what it recorded. */
 export interface FakeSessionBackend extends SessionBackend {
   sessions: Map<string, ApiSession>;
   /** Every prompt and answer sent, taken or not. */
   prompts: SentPrompt[];
+  /** Every approval sent, taken or not. */
+  approvals: SentApproval[];
+  /** The cap each WaitingForApproval session (by `namespace/name`) waits at. */
+  capsReached: Map<string, CapReached>;
   /** The next prompt is refused as a running turn's would be, whatever the phase. */
   failNextPrompt?: boolean;
   /** The next call (any method) throws this. */
@@ -42,6 +55,8 @@ export function fakeSessionBackend(runtime: SessionBackend['runtime'] = 'local')
     runtime,
     sessions: new Map(),
     prompts: [],
+    approvals: [],
+    capsReached: new Map(),
     readiness: { temporal: true },
     logText: 'hello from the runner\n',
     async create(session: NewSession) {
@@ -125,6 +140,18 @@ export function fakeSessionBackend(runtime: SessionBackend['runtime'] = 'local')
         ],
       };
       return Promise.resolve({ turn, session });
+    },
+    approve(namespace, name, input) {
+      fail();
+      const session = found(namespace, name);
+      backend.approvals.push({ namespace, name, input });
+      const phase = session.status.phase ?? 'Pending';
+      const waiting = backend.capsReached.get(key(namespace, name));
+      const refusal = approvalRefusal(name, phase, waiting, input);
+      if (refusal || !waiting) throw new ApiError('ApprovalRefused', refusal ?? 'no cap reached');
+      backend.capsReached.delete(key(namespace, name));
+      session.status = { ...session.status, phase: 'Running' };
+      return Promise.resolve({ cap: waiting.cap, capUsd: input.capUsd, session });
     },
     logs(namespace, name) {
       fail();
