@@ -149,7 +149,7 @@ export function capMessage(name: string, reached: CapReached, onExceeded: 'Pause
       ? `the session spent ${usd(reached.spentUsd)} of its ${usd(reached.capUsd)} cap (NamespacePolicy budget.perSessionUsd)`
       : `the namespace spent ${usd(reached.spentUsd)} this month of its ${usd(reached.capUsd)} cap (NamespacePolicy budget.monthlyUsd)`;
   if (onExceeded === 'Stop') return `${what}; the policy's budget.onExceeded is Stop`;
-  return `${what}: approve a higher cap to go on (shepherd approve ${name} --cap-usd <USD>, or POST …/sessions/{namespace}/${name}/approve)`;
+  return `${what}: approve a higher cap to go on (shepherd approve ${name} --cap-usd <USD>)`;
 }
 
 /** The session stopped at a cap and waits for an approval: phase WaitingForApproval. */
