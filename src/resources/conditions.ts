@@ -33,6 +33,12 @@ export const ConditionType = {
   Completed: 'Completed',
   /** The session finished unsuccessfully; the reason says why and the message what to do. */
   Failed: 'Failed',
+  /**
+   * Set only for a session under a NamespacePolicy budget whose runner reported tokens but no
+   * cost, for a model the price table does not know: False/Unpriced, as its spending cannot be
+   * held to the caps.
+   */
+  BudgetTracked: 'BudgetTracked',
 } as const;
 
 /** One of the AgentSession condition types. */
@@ -195,6 +201,11 @@ export const Reason = {
    * Stop or no approval comes, phase Failed.
    */
   BudgetExceeded: 'BudgetExceeded',
+  /**
+   * A runner reported tokens and no cost, and the price table has no price for the model: its
+   * spending is not counted against the budgets (its tokens are). BudgetTracked=False.
+   */
+  Unpriced: 'Unpriced',
 } as const;
 
 /** One of the documented reasons. */

@@ -186,3 +186,21 @@ export function approved(
     now,
   );
 }
+
+/**
+ * An attempt's usage could not be priced: BudgetTracked=False says so, naming the model, since
+ * the caps cannot hold a spending nobody reports.
+ */
+export function unpriced(
+  status: AgentSessionStatus,
+  attempt: number,
+  model: string | undefined,
+  tokens: number,
+  now: Date,
+): AgentSessionStatus {
+  const which = model
+    ? `model ${model} has no price in Shepherd's table`
+    : 'the session names no model to price';
+  const message = `attempt ${attempt} reported ${tokens} tokens and no cost, and ${which}: its spending is not counted against the NamespacePolicy's budgets (its tokens are)`;
+  return withCondition(status, ConditionType.BudgetTracked, 'False', Reason.Unpriced, message, now);
+}

@@ -43,6 +43,7 @@ import {
   joinsNamespace,
   queued,
   slotGranted,
+  unpriced,
   waitingForApproval,
   withBudgetLeft,
 } from './session-limits.js';
@@ -917,6 +918,8 @@ async function chargeAttempt(
   if (!isLimited(session) || !patched(LIMITS_PATCH)) return;
   const cost = attemptCost(parseRunnerResult(termination.message)?.usage, session.model);
   run.limits.spentUsd += cost.usd ?? 0;
+  if (cost.source === 'unpriced')
+    setStatus(run, unpriced(run.state.status, attempt, session.model, cost.tokens, now()));
   if (!joinsNamespace(session) || (cost.tokens === 0 && !cost.usd)) return;
   const monthlyCapUsd = session.policy?.budget?.monthlyUsd;
   await namespaceCalls(`charge what attempt ${attempt} spent`).signalNamespace({

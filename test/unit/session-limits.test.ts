@@ -15,6 +15,7 @@ import {
   isLimited,
   joinsNamespace,
   queued,
+  unpriced,
   waitingForApproval,
 } from '../../src/workflows/session-limits.js';
 
@@ -106,4 +107,15 @@ test('a reported cost is taken as it is; tokens alone are priced by the table, o
   assert.deepEqual(attemptCost({ inputTokens: 5 }, 'gpt-4o'), { tokens: 5, source: 'unpriced' });
   assert.equal(priceOf('claude-opus-4-5-20251101')?.input, 5);
   assert.equal(priceOf('claude-opus-4-1')?.input, 15);
+});
+
+test('an attempt whose tokens cannot be priced says so on BudgetTracked, naming the model', () => {
+  const status = unpriced({ phase: 'Running', conditions: [] }, 2, 'acme/secret-model', 900, now);
+  const condition = status.conditions?.find((c) => c.type === 'BudgetTracked');
+  assert.equal(condition?.status, 'False');
+  assert.equal(condition?.reason, 'Unpriced');
+  assert.match(
+    condition?.message ?? '',
+    /attempt 2 reported 900 tokens and no cost, and model acme\/secret-model has no price/,
+  );
 });
