@@ -1004,7 +1004,7 @@ async function waitForRunner(run: SessionRun, session: ResolvedSession): Promise
     if (run.limits.monthlyCapReached) {
       const reached = run.limits.monthlyCapReached;
       run.limits.monthlyCapReached = undefined;
-      if (capReached(session, run.limits, reached.spentUsd)?.cap === 'monthly') {
+      if (capReached(session, run.limits, reached.spentUsd) !== undefined) {
         // The namespace's month is spent: the runner stops (pushing its work), the session waits.
         setStatusAndPhase(run, stopping(run.state.status));
         await mirror(run);
