@@ -87,11 +87,16 @@ export function localRuntimeEnv(dataDir: string): NodeJS.ProcessEnv {
 /**
  * Starts a worker for one test file.
  * @param extraEnv More environment, e.g. `SHEPHERD_RUNTIME=local` and `SHEPHERD_DATA_DIR`.
+ * @param peer Another worker whose task queue and sessions this one shares, as the replicas of
+ *   one installation do.
  */
-export async function startWorkerProcess(extraEnv: NodeJS.ProcessEnv = {}): Promise<WorkerProcess> {
-  const run = randomSuffix();
-  const taskQueue = `test-sessions-${run}`;
-  const logFile = join(tmpdir(), `shepherd-worker-${run}.log`);
+export async function startWorkerProcess(
+  extraEnv: NodeJS.ProcessEnv = {},
+  peer?: WorkerProcess,
+): Promise<WorkerProcess> {
+  const run = peer?.labels[TEST_RUN_LABEL] ?? randomSuffix();
+  const taskQueue = peer?.taskQueue ?? `test-sessions-${run}`;
+  const logFile = join(tmpdir(), `shepherd-worker-${run}${peer ? `-${randomSuffix()}` : ''}.log`);
   const worker: WorkerProcess = {
     taskQueue,
     labels: { [TEST_RUN_LABEL]: run },
