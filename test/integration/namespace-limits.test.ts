@@ -102,14 +102,7 @@ async function waitFor(ns: string, name: string, want: readonly Phase[], timeout
 }
 
 async function policyStatus(ns: string): Promise<NamespacePolicy['status']> {
-  const policy = (await custom.getNamespacedCustomObject({
-    group: GROUP,
-    version: VERSION,
-    namespace: ns,
-    plural: PLURAL.namespacePolicy,
-    name: 'default',
-  })) as NamespacePolicy;
-  return policy.status;
+  return (await objects.readPolicy(ns)).status;
 }
 
 /**
@@ -215,17 +208,7 @@ test('stopping or deleting a queued session takes it out of the queue, and it ne
   }
   const q4 = await objects.readSession(ns, 'q4');
   assert.match(ready(q4)?.message ?? '', /number 3 in the namespace's queue; 1 of 1 sessions running/);
-  await custom.patchNamespacedCustomObject(
-    {
-      group: GROUP,
-      version: VERSION,
-      namespace: ns,
-      plural: PLURAL.agentSession,
-      name: 'q2',
-      body: { spec: { desiredState: 'Stopped' } },
-    },
-    k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch),
-  );
+  await objects.patchSession(ns, 'q2', { desiredState: 'Stopped' });
   await custom.deleteNamespacedCustomObject({
     group: GROUP,
     version: VERSION,
@@ -268,17 +251,9 @@ test('a session past its budget waits WaitingForApproval, refuses a cap too low,
       /not above the \$0\.0800 already spent/.test(String(error.cause)),
   );
   // The user lets the next attempt finish (the fake runner is told to succeed), and approves.
-  await custom.patchNamespacedCustomObject(
-    {
-      group: GROUP,
-      version: VERSION,
-      namespace: ns,
-      plural: PLURAL.agentSession,
-      name: 'tiny',
-      body: { spec: { podMetadata: { annotations: { [FAKE_POD_ANNOTATIONS.exitCode]: '0' } } } },
-    },
-    k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch),
-  );
+  await objects.patchSession(ns, 'tiny', {
+    podMetadata: { annotations: { [FAKE_POD_ANNOTATIONS.exitCode]: '0' } },
+  });
   const accepted = await handle.executeUpdate(approveUpdate, { args: [{ capUsd: 1, author: 'alice' }] });
   assert.deepEqual(accepted, { cap: 'session', capUsd: 1 });
   const done = await waitFor(ns, 'tiny', FINAL);
@@ -311,17 +286,9 @@ test('the month reaching its cap stops a running turn, and an approve lets it go
   await waitFor(ns, 'late', ['WaitingForApproval']);
 
   // Approved with a higher monthly cap, the stopped turn goes on as a new attempt; it is told to end.
-  await custom.patchNamespacedCustomObject(
-    {
-      group: GROUP,
-      version: VERSION,
-      namespace: ns,
-      plural: PLURAL.agentSession,
-      name: 'long',
-      body: { spec: { podMetadata: { annotations: { [FAKE_POD_ANNOTATIONS.duration]: '1s' } } } },
-    },
-    k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch),
-  );
+  await objects.patchSession(ns, 'long', {
+    podMetadata: { annotations: { [FAKE_POD_ANNOTATIONS.duration]: '1s' } },
+  });
   await client.workflow
     .getHandle(sessionWorkflowId(ns, 'long'))
     .executeUpdate(approveUpdate, { args: [{ capUsd: 5 }] });

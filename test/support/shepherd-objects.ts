@@ -62,6 +62,19 @@ export function shepherdObjects(kc: k8s.KubeConfig) {
       labels?: Record<string, string>,
     ) => create<AgentSession>('agentSession', namespace, name, spec, labels),
     readSession: (namespace: string, name: string) => read<AgentSession>('agentSession', namespace, name),
+    /** Changes fields of a session's spec, as `kubectl patch --type merge` does. */
+    patchSession: (namespace: string, name: string, spec: Partial<AgentSessionSpec>) =>
+      custom.patchNamespacedCustomObject(
+        {
+          group: GROUP,
+          version: VERSION,
+          namespace,
+          plural: PLURAL.agentSession,
+          name,
+          body: { spec },
+        },
+        k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch),
+      ) as Promise<AgentSession>,
     createProvider: (namespace: string, name: string, spec: AgentProviderSpec) =>
       create<AgentProvider>('agentProvider', namespace, name, spec),
     readProvider: (namespace: string, name: string) => read<AgentProvider>('agentProvider', namespace, name),
@@ -71,5 +84,7 @@ export function shepherdObjects(kc: k8s.KubeConfig) {
     /** The namespace's NamespacePolicy, under the one name that counts. */
     createPolicy: (namespace: string, spec: NamespacePolicySpec) =>
       create<NamespacePolicy>('namespacePolicy', namespace, NAMESPACE_POLICY_NAME, spec),
+    readPolicy: (namespace: string) =>
+      read<NamespacePolicy>('namespacePolicy', namespace, NAMESPACE_POLICY_NAME),
   };
 }

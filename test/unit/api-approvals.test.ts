@@ -14,7 +14,8 @@ import SwaggerParser from '@apidevtools/swagger-parser';
 import { execa } from 'execa';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../../src/api/app.js';
-import { type Authenticator, localAuthenticator } from '../../src/api/auth.js';
+import { localAuthenticator } from '../../src/api/auth.js';
+import { recordingAuthenticator } from './support/recording-authenticator.js';
 import { ApiError } from '../../src/api/errors.js';
 import { createApiMetrics } from '../../src/api/metrics.js';
 import { startServer, type RunningServer } from '../../src/api/server.js';
@@ -175,15 +176,11 @@ describe('the author of an approval on Kubernetes', () => {
   it('is the user the token belongs to, and an approval needs update on agentsessions', async () => {
     const backend = fakeSessionBackend('kubernetes');
     const decisions: string[] = [];
-    const alice: Authenticator = {
-      authenticate: () => Promise.resolve({ username: 'alice', groups: [], tokenHash: 'h' }),
-      authorize(_caller, verb, namespace) {
-        decisions.push(`${verb} ${namespace}`);
-        return Promise.resolve();
-      },
-      listableNamespaces: (_caller, namespaces) => Promise.resolve(namespaces),
-    };
-    const app = await buildApp({ backend, auth: alice, metrics: createApiMetrics(false) });
+    const app = await buildApp({
+      backend,
+      auth: recordingAuthenticator(decisions),
+      metrics: createApiMetrics(false),
+    });
     try {
       seed(backend, 'spender', 'WaitingForApproval', { cap: 'session', spentUsd: 2, capUsd: 2 });
       const response = await app.inject({

@@ -11,7 +11,8 @@ import { after, before, beforeEach, describe, it } from 'node:test';
 import SwaggerParser from '@apidevtools/swagger-parser';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../../src/api/app.js';
-import { type Authenticator, localAuthenticator } from '../../src/api/auth.js';
+import { localAuthenticator } from '../../src/api/auth.js';
+import { recordingAuthenticator } from './support/recording-authenticator.js';
 import { ApiError } from '../../src/api/errors.js';
 import { createApiMetrics } from '../../src/api/metrics.js';
 import type { ApiSession, PromptResult } from '../../src/api/session-backend.js';
@@ -207,15 +208,11 @@ describe('the author of a prompt on Kubernetes', () => {
   it('is the user the token belongs to, and a prompt needs update on agentsessions', async () => {
     const backend = fakeSessionBackend('kubernetes');
     const decisions: string[] = [];
-    const alice: Authenticator = {
-      authenticate: () => Promise.resolve({ username: 'alice', groups: [], tokenHash: 'h' }),
-      authorize(_caller, verb, namespace) {
-        decisions.push(`${verb} ${namespace}`);
-        return Promise.resolve();
-      },
-      listableNamespaces: (_caller, namespaces) => Promise.resolve(namespaces),
-    };
-    const app = await buildApp({ backend, auth: alice, metrics: createApiMetrics(false) });
+    const app = await buildApp({
+      backend,
+      auth: recordingAuthenticator(decisions),
+      metrics: createApiMetrics(false),
+    });
     try {
       seed(backend, 'talk', 'Idle');
       const response = await app.inject({
