@@ -1,26 +1,38 @@
 /**
- * `npm run bench:sessions -- [--sessions N] [--rate R] [--duration S] [--policy] [--limit L]`: holds N concurrent
- * sessions through ONE worker process on the real environment and reports
- *  - session start latency: AgentSession created → its Job exists (p50/p99), at R sessions/s;
+ * `npm run bench:sessions -- [--sessions N] [--rate R] [--duration S] [--backend dev|postgres]
+ * [--workers W] [--shards K] [--cache C] [--policy] [--limit L] [--out DIR]`: holds N concurrent
+ * sessions through W worker processes (one task queue) on the real environment, whose Temporal is
+ * the dev server (SQLite, one shard) or the Temporal server on PostgreSQL with K history shards,
+ * and reports
+ *  - sessions held: the most runner pods running at once;
+ *  - session start latency: AgentSession created → its Job exists (p50/p99), at R sessions/s,
+ *    beside the same objects created directly with the Kubernetes client (the ratio);
  *  - exit → status latency: the runner pod observed terminated → the CR observed Succeeded (p50/p99);
- *  - the worker process's peak RSS while all N sessions are running;
+ *  - each worker process's peak RSS;
+ *  - the Temporal server's workflow-task schedule-to-start p95 over the run (its own metric);
  *  - how many sessions finished Succeeded, and Jobs per attempt (must be exactly one).
- * Every runner runs S seconds on the KWOK node (so all N overlap) and exits 0. With `--policy`
- * the namespace has a NamespacePolicy setting every rule the sessions keep, so comparing two runs
- * shows what the validate step's policy checks add to a start (the environment installs no chart,
- * so no admission policy: its CEL runs inside the API server's create, outside the worker).
- * `--limit L` adds `maxConcurrentSessions: L` (alone: a policy with only that): each session then
- * takes a slot from the namespace workflow before it starts, and with L ≥ N the run shows what the
- * semaphore adds to a start; with L < N the later sessions wait Queued, so their start includes
- * that wait and the run holds L at once.
+ * Every runner runs S seconds on the KWOK node (so all N overlap) and exits 0. `--cache C` bounds
+ * each worker's workflow cache (SHEPHERD_MAX_CACHED_WORKFLOWS): with C below a worker's share of
+ * N, idle sessions are evicted and replayed when their runner ends. It writes the figures as JSON
+ * and a PNG plot (latency distributions, RSS over time) into DIR (default bench-results/).
+ *
+ * With `--policy` the namespace has a NamespacePolicy setting every rule the sessions keep, so
+ * comparing two runs shows what the validate step's policy checks add to a start (the environment
+ * installs no chart, so no admission policy: its CEL runs inside the API server's create, outside
+ * the worker). `--limit L` adds `maxConcurrentSessions: L` (alone: a policy with only that): each
+ * session then takes a slot from the namespace workflow before it starts, and with L ≥ N the run
+ * shows what the semaphore adds to a start; with L < N the later sessions wait Queued, so their
+ * start includes that wait and the run holds L at once.
  */
-import { readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpus, totalmem } from 'node:os';
+import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import * as k8s from '@kubernetes/client-node';
 import { FAKE_POD_ANNOTATIONS } from '../src/devenv/kwok-stages.js';
-import { startEnvironment } from '../src/devenv/environment.js';
-import { missingTools, toolPaths } from '../src/processes/tools.js';
+import { startEnvironment, type TemporalBackend } from '../src/devenv/environment.js';
+import { missingTools, temporalPostgresToolPaths, toolPaths } from '../src/processes/tools.js';
 import { GROUP, PLURAL, USABLE_SECRET_LABEL, VERSION } from '../src/resources/constants.js';
 import type { AgentSession, NamespacePolicySpec } from '../src/resources/types.js';
 import { buildSessionJob } from '../src/runtime/kubernetes/builders/session-job.js';
@@ -34,21 +46,37 @@ import { buildSessionSecret } from '../src/runtime/kubernetes/builders/session-s
 import { resolveSession } from '../src/session/resolve-session.js';
 import { installCrds } from '../test/support/crds.js';
 import { shepherdObjects } from '../test/support/shepherd-objects.js';
-import { startWorkerProcess } from '../test/support/worker-process.js';
+import { startWorkerProcess, type WorkerProcess } from '../test/support/worker-process.js';
+import { bucketDelta, histogramBuckets, histogramQuantile } from './histogram-quantile.js';
 import { percentile } from './percentile.js';
+import { renderPlot } from './plot.js';
 
 const { values } = parseArgs({
   options: {
     sessions: { type: 'string', default: '200' },
     rate: { type: 'string', default: '5' },
     duration: { type: 'string', default: '60' },
+    backend: { type: 'string', default: 'dev' },
+    workers: { type: 'string', default: '1' },
+    shards: { type: 'string', default: '4' },
+    cache: { type: 'string' },
     policy: { type: 'boolean', default: false },
     limit: { type: 'string' },
+    out: { type: 'string', default: 'bench-results' },
   },
 });
 const total = Number(values.sessions);
 const rate = Number(values.rate);
 const durationS = Number(values.duration);
+const workerCount = Number(values.workers);
+if (values.backend !== 'dev' && values.backend !== 'postgres') {
+  throw new Error(
+    `--backend ${values.backend}: use dev (the dev server) or postgres (the Temporal server on PostgreSQL)`,
+  );
+}
+if (!Number.isInteger(workerCount) || workerCount < 1)
+  throw new Error(`--workers ${values.workers}: a count ≥ 1`);
+const backend: TemporalBackend = values.backend;
 
 const fmt = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
 
@@ -58,7 +86,12 @@ function rssMiB(pid: number): number {
 }
 
 if (missingTools(toolPaths()).length > 0) throw new Error('tools missing: run `npm run setup` first');
-const env = await startEnvironment();
+if (backend === 'postgres' && missingTools(temporalPostgresToolPaths()).length > 0) {
+  throw new Error(
+    'the Temporal server or PostgreSQL is missing: run `npm run setup -- temporal-server postgres` first',
+  );
+}
+const env = await startEnvironment({ temporalBackend: backend, historyShards: Number(values.shards) });
 Object.assign(process.env, env.variables);
 const kc = new k8s.KubeConfig();
 kc.loadFromFile(env.kubeconfigPath);
@@ -67,10 +100,27 @@ const objects = shepherdObjects(kc);
 const core = kc.makeApiClient(k8s.CoreV1Api);
 const batch = kc.makeApiClient(k8s.BatchV1Api);
 const rbac = kc.makeApiClient(k8s.RbacAuthorizationV1Api);
-let worker: Awaited<ReturnType<typeof startWorkerProcess>> | undefined;
+const workers: WorkerProcess[] = [];
+
+/** The server's workflow-task schedule-to-start histogram, summed over its processes. */
+async function scheduleToStart(): Promise<Map<number, number>> {
+  const sum = new Map<number, number>();
+  for (const url of env.temporalMetricsUrls) {
+    const text = await (await fetch(url)).text();
+    const buckets = histogramBuckets(text, 'task_schedule_to_start_latency', { task_type: 'Workflow' });
+    for (const [bound, count] of buckets) sum.set(bound, (sum.get(bound) ?? 0) + count);
+  }
+  return sum;
+}
+
 try {
   await installCrds(kc);
-  worker = await startWorkerProcess();
+  const workerEnv = values.cache ? { SHEPHERD_MAX_CACHED_WORKFLOWS: values.cache } : {};
+  for (let i = 0; i < workerCount; i += 1) workers.push(await startWorkerProcess(workerEnv, workers[0]));
+  const worker = workers[0]!;
+  console.log(
+    `# Temporal: ${backend}${backend === 'postgres' ? ` (${values.shards} history shards)` : ''}; ${workerCount} worker${workerCount === 1 ? '' : 's'}${values.cache ? `, cache ${values.cache} each` : ''}`,
+  );
   const namespace = 'bench';
   await core.createNamespace({ body: { metadata: { name: namespace } } });
   const limit = values.limit === undefined ? undefined : Number(values.limit);
@@ -103,6 +153,8 @@ try {
   const jobUids = new Map<string, Set<string>>();
   const podEnded = new Map<string, number>();
   const succeeded = new Map<string, number>();
+  const running = new Set<string>();
+  let held = 0;
 
   const informers = [
     k8s.makeInformer(kc, `/apis/batch/v1/namespaces/${namespace}/jobs`, () =>
@@ -132,8 +184,15 @@ try {
   informers[0].on('add', onJob);
   const onPod = (pod: k8s.V1Pod) => {
     const session = pod.metadata?.annotations?.['shepherd.dev/session-name'];
-    if (session && !podEnded.has(session) && pod.status?.containerStatuses?.[0]?.state?.terminated) {
+    if (!session) return;
+    const state = pod.status?.containerStatuses?.[0]?.state;
+    if (state?.running && !podEnded.has(session)) {
+      running.add(session);
+      held = Math.max(held, running.size);
+    }
+    if (!podEnded.has(session) && state?.terminated) {
       podEnded.set(session, Date.now());
+      running.delete(session);
     }
   };
   informers[1].on('add', onPod);
@@ -145,10 +204,16 @@ try {
   informers[2].on('update', onSession as never);
   for (const informer of informers) await informer.start();
 
-  let peakRss = 0;
+  const peakRss = workers.map(() => 0);
+  const rssSamples: { t: number; worker: string; mib: number }[] = [];
+  const sampleStarted = Date.now();
   const sampler = setInterval(() => {
-    peakRss = Math.max(peakRss, rssMiB(worker!.child.pid!));
-  }, 1000);
+    workers.forEach((w, i) => {
+      const mib = rssMiB(w.child.pid!);
+      peakRss[i] = Math.max(peakRss[i]!, mib);
+      rssSamples.push({ t: (Date.now() - sampleStarted) / 1000, worker: `worker ${i + 1}`, mib });
+    });
+  }, 2000);
 
   // Baseline: the same child objects created directly with the Kubernetes client, at the same
   // rate, with nothing in between: what a session start is compared with.
@@ -195,6 +260,7 @@ try {
   await core.deleteNamespace({ name: baselineNs });
 
   console.log(`# creating ${total} sessions at ${rate}/s, each running ${durationS} s`);
+  const scheduleBefore = await scheduleToStart();
   const started = Date.now();
   for (let i = 0; i < total; i += 1) {
     const name = `s-${String(i).padStart(4, '0')}`;
@@ -222,32 +288,87 @@ try {
     if (Date.now() - lastReport > 15_000) {
       lastReport = Date.now();
       console.log(
-        `# t+${fmt(Date.now() - started)}: jobs ${jobSeen.size}, pods ended ${podEnded.size}, succeeded ${succeeded.size}, worker RSS ${rssMiB(worker.child.pid!).toFixed(0)} MiB`,
+        `# t+${fmt(Date.now() - started)}: jobs ${jobSeen.size}, running ${running.size}, pods ended ${podEnded.size}, succeeded ${succeeded.size}, worker RSS ${workers.map((w) => rssMiB(w.child.pid!).toFixed(0)).join('/')} MiB`,
       );
     }
   }
   clearInterval(sampler);
   for (const informer of informers) await informer.stop();
+  const scheduleP95 = histogramQuantile(0.95, bucketDelta(await scheduleToStart(), scheduleBefore)) * 1000;
 
   const startLatency = [...jobSeen].map(([name, at]) => at - created.get(name)!);
   const exitLatency = [...succeeded]
     .filter(([name]) => podEnded.has(name))
     .map(([name, at]) => at - podEnded.get(name)!);
   const duplicateJobs = [...jobUids.values()].filter((uids) => uids.size > 1).length;
+  const jobObjects = [...jobUids.values()].reduce((n, uids) => n + uids.size, 0);
+  const p = (samples: number[]) => ({ p50Ms: percentile(samples, 50), p99Ms: percentile(samples, 99) });
+  const result = {
+    when: new Date().toISOString(),
+    machine: {
+      cpus: cpus().length,
+      cpuModel: cpus()[0]?.model,
+      memoryGiB: Math.round(totalmem() / 2 ** 30),
+      node: process.version,
+    },
+    options: {
+      sessions: total,
+      rate,
+      durationS,
+      backend,
+      historyShards: backend === 'postgres' ? Number(values.shards) : 1,
+      workers: workerCount,
+      cachePerWorker: values.cache ? Number(values.cache) : 2000,
+      policy: values.policy,
+      limit: limit ?? null,
+    },
+    held,
+    succeeded: succeeded.size,
+    start: p(startLatency),
+    baseline: p(baseline),
+    ratio: {
+      p50: percentile(startLatency, 50) / percentile(baseline, 50),
+      p99: percentile(startLatency, 99) / percentile(baseline, 99),
+    },
+    exitToStatus: p(exitLatency),
+    workerPeakRssMiB: peakRss.map((mib) => Math.round(mib)),
+    workflowTaskScheduleToStartP95Ms: Number.isNaN(scheduleP95) ? null : Math.round(scheduleP95),
+    attempts: jobUids.size,
+    jobsPerAttempt: jobUids.size === 0 ? null : jobObjects / jobUids.size,
+    duplicateJobs,
+  };
+  console.log(`sessions: ${total}, held at once: ${held}, succeeded: ${succeeded.size}`);
+  console.log(`start (created → Job exists): p50 ${fmt(result.start.p50Ms)}, p99 ${fmt(result.start.p99Ms)}`);
   console.log(
-    `sessions: ${total}, succeeded: ${succeeded.size}, jobs with more than one object: ${duplicateJobs}`,
+    `baseline (same objects, direct client): p50 ${fmt(result.baseline.p50Ms)}, p99 ${fmt(result.baseline.p99Ms)}; ratio p50 ${result.ratio.p50.toFixed(1)}x, p99 ${result.ratio.p99.toFixed(1)}x`,
   );
   console.log(
-    `start (created → Job exists): p50 ${fmt(percentile(startLatency, 50))}, p99 ${fmt(percentile(startLatency, 99))}`,
+    `exit → status Succeeded: p50 ${fmt(result.exitToStatus.p50Ms)}, p99 ${fmt(result.exitToStatus.p99Ms)}`,
+  );
+  console.log(`worker peak RSS: ${result.workerPeakRssMiB.map((mib) => `${mib} MiB`).join(', ')}`);
+  console.log(
+    `workflow task schedule-to-start p95 (Temporal server): ${result.workflowTaskScheduleToStartP95Ms ?? '-'} ms`,
   );
   console.log(
-    `baseline (same objects, direct client): p50 ${fmt(percentile(baseline, 50))}, p99 ${fmt(percentile(baseline, 99))}; ratio p50 ${(percentile(startLatency, 50) / percentile(baseline, 50)).toFixed(1)}x, p99 ${(percentile(startLatency, 99) / percentile(baseline, 99)).toFixed(1)}x`,
+    `attempts: ${result.attempts}, Jobs per attempt: ${result.jobsPerAttempt ?? '-'}, attempts with more than one Job: ${duplicateJobs}`,
   );
-  console.log(
-    `exit → status Succeeded: p50 ${fmt(percentile(exitLatency, 50))}, p99 ${fmt(percentile(exitLatency, 99))}`,
+
+  mkdirSync(values.out, { recursive: true });
+  const base = join(
+    values.out,
+    `sessions-${backend}-${total}-${workerCount}w-${result.when.replaceAll(':', '')}`,
   );
-  console.log(`worker peak RSS: ${peakRss.toFixed(0)} MiB`);
+  writeFileSync(`${base}.json`, `${JSON.stringify(result, null, 2)}\n`);
+  writeFileSync(
+    `${base}.png`,
+    await renderPlot({
+      title: `${total} sessions, ${workerCount} worker${workerCount === 1 ? '' : 's'}, Temporal ${backend}, ${rate}/s`,
+      latencies: { start: startLatency, 'baseline (direct client)': baseline, 'exit → status': exitLatency },
+      rss: rssSamples,
+    }),
+  );
+  console.log(`# wrote ${base}.json and ${base}.png`);
 } finally {
-  await worker?.stop();
+  for (const w of workers) await w.stop();
   await env.stop();
 }

@@ -32,11 +32,20 @@
 # Gitea's own source tree), so they are copied beside the binary; a downloaded release has them
 # embedded.
 #
+# The Temporal server itself (go.temporal.io/server: `temporal-server` and `temporal-sql-tool`, which
+# carries the SQL schemas embedded) is built with `go install` at TEMPORAL_SERVER_VERSION, for the
+# PostgreSQL-backed Temporal the test environment and benchmark can run instead of the dev server
+# (SHEPHERD_TEMPORAL_SERVER / SHEPHERD_TEMPORAL_SQL_TOOL name binaries instead; no download: the
+# project publishes no such archive for the SQL tool). PostgreSQL comes from the system: a
+# `postgresql` package (Debian's, installed with apt-get when missing and this runs as root), or
+# SHEPHERD_POSTGRES_BIN naming the directory that holds `postgres` and `initdb` (12 or newer);
+# `<cache>/postgresql/bin` links to it.
+#
 # Helm (helm.sh/helm/v4, no replace directives) is installed with `go install` like KWOK; `helm`
 # has no --version flag, so a helm on PATH is not adopted (SHEPHERD_HELM names one instead).
 #
 # Usage: setup-tools.sh [kubernetes] [etcd] [kwok] [temporal] [temporal-test-server] [schemathesis]
-#        [claude-code] [opencode] [gitea] [helm] [hadolint] [node]
+#        [claude-code] [opencode] [gitea] [helm] [hadolint] [node] [temporal-server] [postgres]
 #        (no argument: the environment's tools, kubernetes etcd kwok temporal)
 set -euo pipefail
 
@@ -68,6 +77,8 @@ k8s_dir="$cache/kubernetes-$KUBERNETES_VERSION"
 etcd_dir="$cache/etcd-$ETCD_VERSION"
 kwok_dir="$cache/kwok-$KWOK_VERSION"
 temporal_dir="$cache/temporal-$TEMPORAL_CLI_VERSION"
+temporal_server_dir="$cache/temporal-server-$TEMPORAL_SERVER_VERSION"
+postgres_link="$cache/postgresql/bin"
 test_server_dir="$cache/temporal-test-server-$TEMPORAL_TEST_SERVER_VERSION"
 schemathesis_dir="$cache/schemathesis-$SCHEMATHESIS_VERSION"
 claude_dir="$cache/claude-code-$CLAUDE_CODE_VERSION"
@@ -145,6 +156,57 @@ build_kwok() {
 build_temporal() {
   GOBIN="$temporal_dir" go install -trimpath -ldflags "-s -w" \
     "github.com/temporalio/cli/cmd/temporal@$TEMPORAL_CLI_VERSION"
+}
+
+# Both commands in one `go install`, so the packages they share compile once; renamed to the names
+# Temporal's own images give them.
+build_temporal_server() {
+  local tmp="$temporal_server_dir.tmp"
+  rm -rf "$tmp" && mkdir -p "$tmp"
+  GOBIN="$tmp" CGO_ENABLED=0 go install -trimpath -ldflags "-s -w" \
+    "go.temporal.io/server/cmd/server@$TEMPORAL_SERVER_VERSION" \
+    "go.temporal.io/server/cmd/tools/sql@$TEMPORAL_SERVER_VERSION"
+  mkdir -p "$temporal_server_dir"
+  mv "$tmp/server" "$temporal_server_dir/temporal-server"
+  mv "$tmp/sql" "$temporal_server_dir/temporal-sql-tool"
+  rmdir "$tmp"
+}
+
+have_temporal_server() {
+  adopt_override SHEPHERD_TEMPORAL_SERVER "$temporal_server_dir/temporal-server" &&
+    adopt_override SHEPHERD_TEMPORAL_SQL_TOOL "$temporal_server_dir/temporal-sql-tool" && return 0
+  [ -x "$temporal_server_dir/temporal-server" ] && [ -x "$temporal_server_dir/temporal-sql-tool" ]
+}
+
+# The newest PostgreSQL server directory on the machine: Debian keeps each major version's
+# programs under /usr/lib/postgresql/<major>/bin; elsewhere `postgres` is on PATH.
+find_postgres_bin() {
+  local dir
+  if [ -n "${SHEPHERD_POSTGRES_BIN:-}" ]; then printf '%s' "$SHEPHERD_POSTGRES_BIN"; return 0; fi
+  dir=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
+  if [ -n "$dir" ] && [ -x "$dir/postgres" ]; then printf '%s' "$dir"; return 0; fi
+  dir=$(command -v postgres 2>/dev/null) || return 1
+  dirname "$dir"
+}
+
+provide_postgres() {
+  local dir
+  if ! dir=$(find_postgres_bin); then
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+      log "installing PostgreSQL from the system's packages (apt-get install postgresql) ..."
+      DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends postgresql >&2 ||
+        { apt-get update >&2 && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends postgresql >&2; } ||
+        die "could not install PostgreSQL with apt-get"
+      dir=$(find_postgres_bin) || die "PostgreSQL was installed but no postgres binary was found"
+    else
+      die "PostgreSQL (12 or newer) is not installed: install your system's postgresql package, or set SHEPHERD_POSTGRES_BIN to the directory holding postgres and initdb"
+    fi
+  fi
+  [ -x "$dir/postgres" ] && [ -x "$dir/initdb" ] ||
+    die "SHEPHERD_POSTGRES_BIN=$dir does not hold both postgres and initdb"
+  mkdir -p "$(dirname "$postgres_link")"
+  ln -sfn "$dir" "$postgres_link"
+  log "using PostgreSQL from $dir ($("$dir/postgres" --version))"
 }
 
 build_helm() {
@@ -382,8 +444,8 @@ provide() {
 wanted=" ${*:-kubernetes etcd kwok temporal} "
 for tool in $wanted; do
   case $tool in
-    kubernetes | etcd | kwok | temporal | temporal-test-server | schemathesis | claude-code | opencode | gitea | helm | hadolint | node) ;;
-    *) die "unknown tool '$tool': use kubernetes, etcd, kwok, temporal, temporal-test-server, schemathesis, claude-code, opencode, gitea, helm, hadolint or node" ;;
+    kubernetes | etcd | kwok | temporal | temporal-test-server | schemathesis | claude-code | opencode | gitea | helm | hadolint | node | temporal-server | postgres) ;;
+    *) die "unknown tool '$tool': use kubernetes, etcd, kwok, temporal, temporal-test-server, schemathesis, claude-code, opencode, gitea, helm, hadolint, node, temporal-server or postgres" ;;
   esac
 done
 want() { [[ $wanted == *" $1 "* ]]; }
@@ -415,6 +477,10 @@ if want helm; then
   if ! adopt_override SHEPHERD_HELM "$helm_dir/helm" && ! [ -x "$helm_dir/helm" ]; then provide helm; fi
 fi
 if want hadolint; then have_hadolint || timed "hadolint $HADOLINT_VERSION" build_hadolint; fi
+if want temporal-server; then
+  have_temporal_server || timed "temporal-server $TEMPORAL_SERVER_VERSION" build_temporal_server
+fi
+if want postgres; then provide_postgres; fi
 if want node; then npm_tool node "$node_dir" "$(node_package)" "$NODE24_VERSION" SHEPHERD_NODE24 node; fi
 
 log "tools ready in $((SECONDS - started))s under $cache"

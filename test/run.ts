@@ -4,6 +4,11 @@
  * test files with node's test runner against it, and always tears the environment down — on
  * success, failure, Ctrl-C or SIGTERM.
  *
+ * `SHEPHERD_TEMPORAL_BACKEND=postgres npm test` runs the environment's Temporal on PostgreSQL (the
+ * Temporal server itself, several history shards) instead of the dev server; whatever the backend,
+ * test/integration/postgres-*.test.ts run the lifecycle and replica scenarios on a PostgreSQL-backed
+ * server of their own.
+ *
  * Usage: npm test [-- [--no-lint] [files...]]. Files under test/unit/ and test/workflows/ need no
  * environment; test/workflows/ needs the time-skipping test server, which each file starts itself.
  * The runner tests that drive a real agent CLI (test/runner/runner-agent-*.test.ts) get the pinned
@@ -24,7 +29,12 @@ import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from '
 import { join, relative, resolve } from 'node:path';
 import { DefaultLogger, bundleWorkflowCode } from '@temporalio/worker';
 import { execa } from 'execa';
-import { childEnv, type Environment, startEnvironment } from '../src/devenv/environment.js';
+import {
+  childEnv,
+  type Environment,
+  startEnvironment,
+  temporalBackendFromEnv,
+} from '../src/devenv/environment.js';
 import { installTestRelease } from './support/chart-release.js';
 import {
   agentToolPaths,
@@ -35,6 +45,7 @@ import {
   node24Path,
   repoRoot,
   schemathesisPath,
+  temporalPostgresToolPaths,
   testToolPaths,
   toolPaths,
 } from '../src/processes/tools.js';
@@ -68,6 +79,12 @@ const needsHadolint = files.some((f) => f.endsWith('dockerfiles.test.ts'));
 const needsAgents = files.some((f) => /^runner-agent-.*\.test\.ts$/.test(f.split(/[\\/]/).pop() ?? ''));
 // Gitea takes minutes to build cold, so only a run with a file that uses the harness builds it.
 const needsGitea = files.some((f) => readFileSync(join(repoRoot, f), 'utf8').includes('support/gitea.js'));
+// The Temporal server on PostgreSQL is built only for a run on that backend, or with a file that
+// starts one of its own (those importing test/support/postgres-temporal.ts).
+const temporalBackend = temporalBackendFromEnv();
+const needsPostgresTemporal =
+  (needsEnvironment && temporalBackend === 'postgres') ||
+  files.some((f) => readFileSync(join(repoRoot, f), 'utf8').includes('support/postgres-temporal.js'));
 const node24Files = files.filter((f) =>
   ['unit', 'runner', 'local'].some((dir) => f.startsWith(join('test', dir))),
 );
@@ -148,13 +165,19 @@ try {
     await step('install the agent CLIs', 'bash', ['scripts/setup-tools.sh', 'claude-code', 'opencode']);
   if (needsGitea && !existsSync(giteaPath()))
     await step('setup gitea', 'bash', ['scripts/setup-tools.sh', 'gitea']);
+  if (needsPostgresTemporal && missingTools(temporalPostgresToolPaths()).length > 0)
+    await step('setup the Temporal server and PostgreSQL', 'bash', [
+      'scripts/setup-tools.sh',
+      'temporal-server',
+      'postgres',
+    ]);
   if (node24Files.length > 0 && !existsSync(node24Path()))
     await step('setup node 24', 'bash', ['scripts/setup-tools.sh', 'node']);
   if (needsEnvironment) {
     if (missingTools(toolPaths()).length > 0) await step('setup tools', 'bash', ['scripts/setup-tools.sh']);
     if (!existsSync(helmPath())) await step('setup helm', 'bash', ['scripts/setup-tools.sh', 'helm']);
-    console.log('# starting the environment');
-    environment = await startEnvironment();
+    console.log(`# starting the environment (Temporal: ${temporalBackend})`);
+    environment = await startEnvironment({ temporalBackend });
     console.log(`# environment ready in ${(environment.startMs / 1000).toFixed(1)} s (${environment.dir})`);
     // The chart is installed as a user installs it, and the worker and API processes the tests
     // start run as its ServiceAccounts: the lifecycle and API tests prove its RBAC is enough.

@@ -1,7 +1,8 @@
 /**
- * The whole dev environment — Kubernetes control plane with a KWOK node, and the Temporal dev
- * server — started in one private directory and stopped as a unit. Used in-process by the test
- * driver and detached by `npm run env:up`.
+ * The whole dev environment — Kubernetes control plane with a KWOK node, and Temporal: the dev
+ * server (SQLite), or the Temporal server on PostgreSQL that production runs — started in one
+ * private directory and stopped as a unit. Used in-process by the test driver and the benchmark,
+ * and detached by `npm run env:up`.
  */
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -9,9 +10,26 @@ import { dirname, join } from 'node:path';
 import { type Daemon, stopGroup } from '../processes/daemon.js';
 import { type DevUser, startKubeControlPlane } from './kube-control-plane.js';
 import { startTemporalDevServer } from '../processes/temporal-dev-server.js';
-import { missingTools, toolPaths } from '../processes/tools.js';
+import { startTemporalPostgresServer } from '../processes/temporal-postgres-server.js';
+import { missingTools, temporalPostgresToolPaths, toolPaths } from '../processes/tools.js';
 
 const DIR_PREFIX = 'shepherd-env-';
+
+/** Which Temporal the environment runs. */
+export type TemporalBackend = 'dev' | 'postgres';
+
+/**
+ * The backend `SHEPHERD_TEMPORAL_BACKEND` selects: `dev` (the default) or `postgres`.
+ *
+ * @throws Error naming the variable and its values when it holds anything else.
+ */
+export function temporalBackendFromEnv(env: NodeJS.ProcessEnv = process.env): TemporalBackend {
+  const value = env.SHEPHERD_TEMPORAL_BACKEND ?? 'dev';
+  if (value === 'dev' || value === 'postgres') return value;
+  throw new Error(
+    `SHEPHERD_TEMPORAL_BACKEND=${JSON.stringify(value)} is not a Temporal backend: use dev (the dev server on SQLite) or postgres (the Temporal server on PostgreSQL)`,
+  );
+}
 
 /** What a running environment offers its users. */
 export interface Environment {
@@ -20,6 +38,9 @@ export interface Environment {
   kubeServer: string;
   temporalAddress: string;
   temporalNamespace: string;
+  temporalBackend: TemporalBackend;
+  /** The Temporal server's own Prometheus metrics, one URL per server process. */
+  temporalMetricsUrls: string[];
   temporalUiUrl?: string;
   /** Unprivileged Kubernetes users: alice and bob. */
   users: DevUser[];
@@ -35,9 +56,19 @@ export interface Environment {
 
 /** Options for {@link startEnvironment}. */
 export interface EnvironmentOptions {
-  /** Serve the Temporal Web UI. @default false */
+  /**
+   * The dev server (SQLite, one history shard), or the Temporal server on a private PostgreSQL
+   * with several history shards. @default 'dev'
+   */
+  temporalBackend?: TemporalBackend;
+  /** History shards of the PostgreSQL-backed Temporal. @default 4 */
+  historyShards?: number;
+  /** Serve the Temporal Web UI (the dev server's; the other backend has none). @default false */
   temporalUi?: boolean;
-  /** Keep Temporal's state in a SQLite file in the environment directory. @default false */
+  /**
+   * Keep the dev server's state in a SQLite file in the environment directory (PostgreSQL keeps
+   * its own there anyway). @default false
+   */
   temporalPersistent?: boolean;
   /**
    * Whether this process owns the environment: an owned environment whose owner died is removed
@@ -99,10 +130,18 @@ export async function removeOrphanedEnvironments(root = tmpdir()): Promise<strin
 /** Starts the environment; on any failure, stops what was started and removes the directory. */
 export async function startEnvironment(options: EnvironmentOptions = {}): Promise<Environment> {
   const started = Date.now();
+  const backend = options.temporalBackend ?? 'dev';
   const tools = toolPaths();
-  const missing = missingTools(tools);
+  const postgresTools = temporalPostgresToolPaths();
+  const missing = [...missingTools(tools), ...(backend === 'postgres' ? missingTools(postgresTools) : [])];
   if (missing.length > 0) {
-    throw new Error(`missing tools: ${missing.join(', ')}; run \`npm run setup\` first`);
+    const extra = backend === 'postgres' ? ' -- kubernetes etcd kwok temporal temporal-server postgres' : '';
+    throw new Error(`missing tools: ${missing.join(', ')}; run \`npm run setup${extra}\` first`);
+  }
+  if (backend === 'postgres' && options.temporalUi) {
+    throw new Error(
+      'the Temporal Web UI comes with the dev server: start the environment with temporalBackend dev',
+    );
   }
   await removeOrphanedEnvironments();
   const dir = mkdtempSync(join(tmpdir(), DIR_PREFIX));
@@ -123,15 +162,22 @@ export async function startEnvironment(options: EnvironmentOptions = {}): Promis
     // so no process it starts afterwards escapes the cleanup.
     const [kubeResult, temporalResult] = await Promise.allSettled([
       startKubeControlPlane(dir, tools, onDaemon),
-      startTemporalDevServer(
-        dir,
-        tools.temporal,
-        {
-          ui: options.temporalUi ?? false,
-          ...(options.temporalPersistent ? { dbFile: join(dir, 'temporal.db') } : {}),
-        },
-        onDaemon,
-      ),
+      backend === 'postgres'
+        ? startTemporalPostgresServer(
+            dir,
+            postgresTools,
+            { ...(options.historyShards ? { historyShards: options.historyShards } : {}) },
+            onDaemon,
+          )
+        : startTemporalDevServer(
+            dir,
+            tools.temporal,
+            {
+              ui: options.temporalUi ?? false,
+              ...(options.temporalPersistent ? { dbFile: join(dir, 'temporal.db') } : {}),
+            },
+            onDaemon,
+          ),
     ]);
     if (kubeResult.status === 'rejected') throw kubeResult.reason;
     if (temporalResult.status === 'rejected') throw temporalResult.reason;
@@ -141,6 +187,7 @@ export async function startEnvironment(options: EnvironmentOptions = {}): Promis
       KUBECONFIG: kube.kubeconfigPath,
       TEMPORAL_ADDRESS: temporal.address,
       TEMPORAL_NAMESPACE: temporal.namespace,
+      SHEPHERD_TEMPORAL_BACKEND: backend,
       SHEPHERD_ENV_DIR: dir,
       SHEPHERD_KUBECTL: tools.kubectl,
       SHEPHERD_TEMPORAL: tools.temporal,
@@ -156,6 +203,8 @@ export async function startEnvironment(options: EnvironmentOptions = {}): Promis
       kubeServer: kube.server,
       temporalAddress: temporal.address,
       temporalNamespace: temporal.namespace,
+      temporalBackend: backend,
+      temporalMetricsUrls: temporal.metricsUrls,
       ...(temporal.uiUrl ? { temporalUiUrl: temporal.uiUrl } : {}),
       users: kube.users,
       variables,

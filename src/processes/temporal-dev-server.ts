@@ -16,6 +16,8 @@ export interface TemporalDevServer {
   uiUrl?: string;
   namespace: string;
   daemon: Daemon;
+  /** Where the server serves its own Prometheus metrics (one URL per server process). */
+  metricsUrls: string[];
 }
 
 /** Options for {@link startTemporalDevServer}. */
@@ -84,5 +86,11 @@ export async function startTemporalDevServer(
   } finally {
     await connection?.close();
   }
-  return { address, namespace, daemon, ...(options.ui ? { uiUrl: `http://127.0.0.1:${uiPort}` } : {}) };
+  return {
+    address,
+    namespace,
+    daemon,
+    metricsUrls: [`http://127.0.0.1:${metricsPort}/metrics`],
+    ...(options.ui ? { uiUrl: `http://127.0.0.1:${uiPort}` } : {}),
+  };
 }

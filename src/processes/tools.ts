@@ -9,6 +9,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { TemporalPostgresTools } from './temporal-postgres-server.js';
 
 /** Repository root, found from this file's location. */
 export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -30,6 +31,7 @@ export interface ToolVersions {
   ETCD_VERSION: string;
   KWOK_VERSION: string;
   TEMPORAL_CLI_VERSION: string;
+  TEMPORAL_SERVER_VERSION: string;
   TEMPORAL_TEST_SERVER_VERSION: string;
   SCHEMATHESIS_VERSION: string;
   HADOLINT_VERSION: string;
@@ -59,6 +61,7 @@ export function readToolVersions(root = repoRoot): ToolVersions {
     'ETCD_VERSION',
     'KWOK_VERSION',
     'TEMPORAL_CLI_VERSION',
+    'TEMPORAL_SERVER_VERSION',
     'TEMPORAL_TEST_SERVER_VERSION',
     'SCHEMATHESIS_VERSION',
     'HADOLINT_VERSION',
@@ -92,6 +95,24 @@ export function toolPaths(env: NodeJS.ProcessEnv = process.env, root = repoRoot)
     kubectl: env.SHEPHERD_KUBECTL ?? join(k8s, 'kubectl'),
     kwok: env.SHEPHERD_KWOK ?? join(cache, `kwok-${v.KWOK_VERSION}`, 'kwok'),
     temporal: env.SHEPHERD_TEMPORAL ?? join(cache, `temporal-${v.TEMPORAL_CLI_VERSION}`, 'temporal'),
+  };
+}
+
+/**
+ * The PostgreSQL-backed Temporal's binaries: $SHEPHERD_TEMPORAL_SERVER, $SHEPHERD_TEMPORAL_SQL_TOOL
+ * and $SHEPHERD_POSTGRES_BIN if set, else their cache locations (`<cache>/postgresql/bin` is the
+ * link scripts/setup-tools.sh makes to the system's PostgreSQL).
+ */
+export function temporalPostgresToolPaths(
+  env: NodeJS.ProcessEnv = process.env,
+  root = repoRoot,
+): TemporalPostgresTools {
+  const v = readToolVersions(root);
+  const dir = join(cacheDir(env), `temporal-server-${v.TEMPORAL_SERVER_VERSION}`);
+  return {
+    temporalServer: env.SHEPHERD_TEMPORAL_SERVER ?? join(dir, 'temporal-server'),
+    temporalSqlTool: env.SHEPHERD_TEMPORAL_SQL_TOOL ?? join(dir, 'temporal-sql-tool'),
+    postgresBin: env.SHEPHERD_POSTGRES_BIN ?? join(cacheDir(env), 'postgresql', 'bin'),
   };
 }
 
@@ -177,7 +198,9 @@ export function agentToolPaths(env: NodeJS.ProcessEnv = process.env, root = repo
 }
 
 /** Names of the tools whose binary is not there yet. */
-export function missingTools(paths: ToolPaths | TestToolPaths | AgentToolPaths): string[] {
+export function missingTools(
+  paths: ToolPaths | TestToolPaths | AgentToolPaths | TemporalPostgresTools,
+): string[] {
   return (Object.entries(paths) as [string, string][])
     .filter(([, path]) => !existsSync(path))
     .map(([name]) => name);

@@ -49,6 +49,13 @@ export interface WorkerConfig {
   runnerBundle?: string;
   /** pino level (`LOG_LEVEL`). @default info */
   logLevel: string;
+  /**
+   * Session workflows kept in the worker's cache (`SHEPHERD_MAX_CACHED_WORKFLOWS`). A session
+   * waits on signals most of its life; past this many, the least recently used is evicted and
+   * replayed from its history when its next signal comes, so memory is bounded whatever the number
+   * of open sessions. @default 2000
+   */
+  maxCachedWorkflows?: number;
   /** How often AgentProvider status is checked against its Secret (`SHEPHERD_PROVIDER_RESYNC_MS`). @default 10000 */
   providerResyncMs?: number;
   /**
@@ -187,6 +194,11 @@ export function workerConfigFromEnv(env: NodeJS.ProcessEnv = process.env): Worke
     ...(env.SHEPHERD_WORKFLOW_BUNDLE ? { workflowBundle: env.SHEPHERD_WORKFLOW_BUNDLE } : {}),
     ...(env.SHEPHERD_RUNNER_BUNDLE ? { runnerBundle: env.SHEPHERD_RUNNER_BUNDLE } : {}),
     logLevel: env.LOG_LEVEL ?? 'info',
+    ...(env.SHEPHERD_MAX_CACHED_WORKFLOWS
+      ? {
+          maxCachedWorkflows: positiveInt(env.SHEPHERD_MAX_CACHED_WORKFLOWS, 'SHEPHERD_MAX_CACHED_WORKFLOWS'),
+        }
+      : {}),
     ...(env.SHEPHERD_PROVIDER_RESYNC_MS
       ? { providerResyncMs: positiveInt(env.SHEPHERD_PROVIDER_RESYNC_MS, 'SHEPHERD_PROVIDER_RESYNC_MS') }
       : {}),

@@ -180,8 +180,9 @@ export async function startSessionWorker(config: WorkerConfig, logger: Logger): 
     taskQueue: config.taskQueue,
     ...workflowSource(config.workflowBundle),
     activities,
-    // Sessions wait on signals, not on activities, so many can be cached at once.
-    maxCachedWorkflows: 2_000,
+    // Sessions wait on signals, not on activities, so many can be cached at once; beyond the
+    // bound, idle ones are evicted and replayed on their next signal.
+    maxCachedWorkflows: config.maxCachedWorkflows ?? 2_000,
   });
 
   const running = worker.run();
