@@ -97,13 +97,23 @@ function leaseOf(name: string, namespace: string, record: LeaseRecord, resourceV
   };
 }
 
-/** Rejects after `ms` so a hung request never holds the loop; the request itself is left to finish. */
-function within<T>(work: Promise<T>, ms: number, what: string): Promise<T> {
+/**
+ * Rejects after `ms`, or at once when `signal` aborts, so neither a hung request nor a stop waits
+ * on it; the request itself is left to finish, and a write that lands late is harmless: it is
+ * conditional on the version it read, and a stopped election no longer leads whatever it wrote.
+ */
+function within<T>(work: Promise<T>, ms: number, what: string, signal?: AbortSignal): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
+  let onAbort: (() => void) | undefined;
   const timeout = new Promise<never>((_, reject) => {
     timer = setTimeout(() => reject(new Error(`${what} took longer than ${ms} ms`)), ms);
+    onAbort = () => reject(new Error(`${what} was abandoned: the worker is stopping`));
+    signal?.addEventListener('abort', onAbort, { once: true });
   });
-  return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
+  return Promise.race([work, timeout]).finally(() => {
+    clearTimeout(timer);
+    if (onAbort) signal?.removeEventListener('abort', onAbort);
+  });
 }
 
 /** Competes for the lease until stopped, calling back when leadership starts and stops. */
@@ -125,6 +135,7 @@ function runLeaderElection(options: LeaderElectionOptions, callbacks: Leadership
         leases.readNamespacedLease({ name, namespace }),
         renewDeadlineMs,
         'reading the lease',
+        abort.signal,
       );
     } catch (error) {
       if (error instanceof ApiException && error.code === 404) return undefined;
@@ -175,6 +186,7 @@ function runLeaderElection(options: LeaderElectionOptions, callbacks: Leadership
           }),
       renewDeadlineMs,
       'writing the lease',
+      abort.signal,
     );
     const previousHolder = step.kind === 'acquire' ? observation.record?.holder : undefined;
     observation = observeLease(observation, recordOf(written), written.metadata?.resourceVersion, now());
@@ -186,7 +198,6 @@ function runLeaderElection(options: LeaderElectionOptions, callbacks: Leadership
     if (error instanceof ApiException && error.code === 403) {
       return `the worker may not get, create or update Leases in namespace ${namespace}: grant it (the chart's worker Role does) or set SHEPHERD_LEADER_ELECTION=false for a single worker`;
     }
-    if (error instanceof ApiException && error.code === 409) return 'another replica wrote the lease first';
     return error instanceof Error ? error.message : String(error);
   };
 
@@ -197,11 +208,16 @@ function runLeaderElection(options: LeaderElectionOptions, callbacks: Leadership
         if (lastError !== undefined) logger.info(fields, 'the lease is reachable again');
         lastError = undefined;
       } catch (error) {
-        const message = describe(error);
-        // Logged when it changes, not every retry: a missing Role would otherwise log every 2 s.
-        if (message !== lastError)
-          logger.warn({ ...fields, error: message }, 'leader election attempt failed');
-        lastError = message;
+        if (error instanceof ApiException && error.code === 409) {
+          // Another replica wrote first: the usual end of a race for the lease, seen at the next read.
+          logger.debug(fields, 'another replica wrote the lease first');
+        } else {
+          const message = describe(error);
+          // Logged when it changes, not every retry: a missing Role would otherwise log every 2 s.
+          if (message !== lastError)
+            logger.warn({ ...fields, error: message }, 'leader election attempt failed');
+          lastError = message;
+        }
       }
       await sleep(retryPeriodMs, undefined, { signal: abort.signal }).catch(() => undefined);
     }
