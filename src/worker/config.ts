@@ -10,6 +10,7 @@ import { isIP } from 'node:net';
 import { parseWatchNamespaces } from '../reconcile/watch-scope.js';
 import type { EgressHosts } from '../runtime/kubernetes/builders/session-network-policy.js';
 import { defaultDataDir } from '../runtime/local/local-sessions.js';
+import { type LeaderElectionConfig, leaderElectionFromEnv } from './leader-election-config.js';
 import { SESSION_TASK_QUEUE, type SessionRuntime } from '../workflows/session-contract.js';
 
 /** What the worker needs to know. */
@@ -38,6 +39,12 @@ export interface WorkerConfig {
   watchNamespaces?: readonly string[];
   /** Only AgentSessions matching this label selector are started by this worker's controller (`SHEPHERD_SESSION_SELECTOR`). */
   sessionSelector?: string;
+  /**
+   * Kubernetes runtime: the replicas elect, over a Lease, the one that runs the runner watcher, the
+   * controller and the provider check (`SHEPHERD_LEADER_ELECTION*`, see leader-election-config.ts).
+   * Undefined: off, or the local runtime. @default on
+   */
+  leaderElection?: LeaderElectionConfig;
   /** Run the CR controller (`SHEPHERD_CONTROLLER`, "false" to disable). @default true */
   controller: boolean;
   /** A pre-built workflow bundle (`SHEPHERD_WORKFLOW_BUNDLE`); unset means the workflow sources. */
@@ -181,16 +188,26 @@ export function workerConfigFromEnv(env: NodeJS.ProcessEnv = process.env): Worke
   const temporal = temporalTarget(env);
   const watchNamespaces = parseWatchNamespaces(env.SHEPHERD_WATCH_NAMESPACES, 'SHEPHERD_WATCH_NAMESPACES');
   const egressHosts = parseEgressHosts(env.SHEPHERD_EGRESS_HOSTS);
+  const taskQueue = env.SHEPHERD_TASK_QUEUE ?? SESSION_TASK_QUEUE;
+  const leaderElection =
+    runtime === 'kubernetes'
+      ? leaderElectionFromEnv(env, {
+          taskQueue,
+          ...(env.SHEPHERD_SESSION_SELECTOR ? { sessionSelector: env.SHEPHERD_SESSION_SELECTOR } : {}),
+          ...(watchNamespaces ? { namespaces: watchNamespaces } : {}),
+        })
+      : undefined;
   return {
     runtime,
     dataDir: defaultDataDir(env),
     temporalConnection: temporal.connection,
     temporalNamespace: temporal.namespace,
-    taskQueue: env.SHEPHERD_TASK_QUEUE ?? SESSION_TASK_QUEUE,
+    taskQueue,
     ...(env.KUBECONFIG ? { kubeconfig: env.KUBECONFIG } : {}),
     ...(watchNamespaces ? { watchNamespaces } : {}),
     ...(env.SHEPHERD_SESSION_SELECTOR ? { sessionSelector: env.SHEPHERD_SESSION_SELECTOR } : {}),
     controller: controller === 'true',
+    ...(leaderElection ? { leaderElection } : {}),
     ...(env.SHEPHERD_WORKFLOW_BUNDLE ? { workflowBundle: env.SHEPHERD_WORKFLOW_BUNDLE } : {}),
     ...(env.SHEPHERD_RUNNER_BUNDLE ? { runnerBundle: env.SHEPHERD_RUNNER_BUNDLE } : {}),
     logLevel: env.LOG_LEVEL ?? 'info',

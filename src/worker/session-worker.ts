@@ -4,6 +4,7 @@
  * watcher, AgentSession controller, provider status) — started together and stopped together.
  */
 import { existsSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
@@ -27,6 +28,7 @@ import { kubernetesSecretSource, localSecretSource, type SecretSource } from '..
 import { postSlackReply } from '../triggers/slack/slack-reply.js';
 import type { TriggerCatalog } from '../triggers/trigger-catalog.js';
 import type { WorkerConfig } from './config.js';
+import type { LeaderElectionConfig } from './leader-election-config.js';
 
 /** A running worker. */
 export interface SessionWorker {
@@ -75,6 +77,21 @@ function startTriggers(
   };
 }
 
+/**
+ * The election of this process: the configured Lease, in the kubeconfig context's namespace (a
+ * pod's own) unless one is named, under the identity Temporal also gives the worker.
+ */
+function leaderElectionOf(config: LeaderElectionConfig, kubeConfig: KubeConfig) {
+  const context = kubeConfig.getContextObject(kubeConfig.getCurrentContext());
+  const { lease, namespace, ...timings } = config;
+  return {
+    ...timings,
+    name: lease,
+    namespace: namespace ?? context?.namespace ?? 'default',
+    identity: `${process.pid}@${hostname()}`,
+  };
+}
+
 let runtimeInstalled = false;
 
 /** Starts every part of the worker. */
@@ -104,6 +121,9 @@ export async function startSessionWorker(config: WorkerConfig, logger: Logger): 
         ...(config.providerResyncMs ? { providerResyncMs: config.providerResyncMs } : {}),
         ...(config.defaultPolicy ? { defaultPolicy: config.defaultPolicy } : {}),
         ...(config.egressHosts ? { egressHosts: config.egressHosts } : {}),
+        ...(config.leaderElection
+          ? { leaderElection: leaderElectionOf(config.leaderElection, kubeConfig) }
+          : {}),
       })
     : await createLocalRuntime({
         dataDir: config.dataDir,

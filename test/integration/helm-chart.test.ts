@@ -176,6 +176,31 @@ test('everything the chart renders, every option on, passes a server-side dry ru
   );
   assert.equal(env.SHEPHERD_PROVIDER_RESYNC_MS, '5000');
   assert.equal(env.SHEPHERD_WATCH_NAMESPACES, 'default');
+  // The replicas elect their leader over a Lease named after the Deployment, in the release's namespace.
+  assert.equal(env.SHEPHERD_LEADER_ELECTION, 'true');
+  assert.equal(env.SHEPHERD_LEADER_ELECTION_LEASE, 'dry-shepherd-worker');
+  assert.equal(env.SHEPHERD_LEADER_ELECTION_NAMESPACE, 'default');
+  const electionRole = docs.find(
+    (d) => d.kind === 'Role' && d.metadata.name === 'dry-shepherd-worker-leader-election',
+  ) as k8s.V1Role | undefined;
+  assert.deepEqual(electionRole?.rules, [
+    { apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['get', 'create', 'update'] },
+  ]);
+  const single = documents(
+    await helm(kubeconfig, ['template', 'dry', CHART_DIR, '--set', 'worker.leaderElection.enabled=false']),
+  );
+  const singleWorker = single.find(
+    (d) => d.kind === 'Deployment' && d.metadata.name === 'dry-shepherd-worker',
+  ) as k8s.V1Deployment;
+  const singleEnv = singleWorker.spec!.template.spec!.containers[0]!.env ?? [];
+  assert.deepEqual(
+    singleEnv.filter((e) => e.name.startsWith('SHEPHERD_LEADER_ELECTION')),
+    [{ name: 'SHEPHERD_LEADER_ELECTION', value: 'false' }],
+  );
+  assert.ok(
+    !single.some((d) => d.metadata.name.endsWith('-leader-election')),
+    'no Lease Role when it is off',
+  );
   assert.equal(pod.securityContext?.runAsNonRoot, true);
   assert.equal(container.securityContext?.allowPrivilegeEscalation, false);
   assert.deepEqual(container.securityContext?.capabilities?.drop, ['ALL']);
@@ -305,6 +330,20 @@ test("each ServiceAccount is refused what it must not do: the API's, the worker'
   // granting more than it holds (the API server's escalation check).
   const w = as(worker);
   assert.ok(await forbidden(() => w.core.listSecretForAllNamespaces()), 'worker: list Secrets');
+  // Leases only where its leader election keeps them, and never deleted.
+  const leases = worker.makeApiClient(k8s.CoordinationV1Api);
+  assert.ok(
+    await forbidden(() =>
+      leases.createNamespacedLease({ namespace, body: { metadata: { name: 'not-yours' }, spec: {} } }),
+    ),
+    'worker: create a Lease outside the release namespace',
+  );
+  assert.ok(
+    await forbidden(() =>
+      leases.deleteNamespacedLease({ name: 'shepherd-worker', namespace: TEST_RELEASE.namespace }),
+    ),
+    'worker: delete a Lease',
+  );
   assert.ok(await forbidden(() => w.core.deleteNamespace({ name: namespace })), 'worker: delete a namespace');
   assert.ok(
     await forbidden(() =>

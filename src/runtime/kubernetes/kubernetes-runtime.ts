@@ -1,7 +1,8 @@
 /**
  * The Kubernetes runtime for the worker: the activities that make PVCs, Secrets and Jobs, the
  * shared runner watcher, the AgentProvider status reconciler and, unless turned off, the
- * AgentSession controller.
+ * AgentSession controller. With leader election those three watch the cluster only on the
+ * replica that holds the Lease (leader-election.ts); the activities run on every replica.
  */
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { Client } from '@temporalio/client';
@@ -16,6 +17,7 @@ import { createSessionController } from './session-controller.js';
 import { kubernetesLogTail } from './runner-log-tail.js';
 import { namespacePolicyStatusWriter } from './namespace-policy-status.js';
 import type { EgressHosts } from './builders/session-network-policy.js';
+import { type LeaderElectionOptions, leaderOnlyServices } from './leader-election.js';
 
 /** Dependencies and options of the Kubernetes runtime. */
 export interface KubernetesRuntimeOptions {
@@ -36,39 +38,54 @@ export interface KubernetesRuntimeOptions {
   defaultPolicy?: NamespacePolicySpec;
   /** The CIDRs of the hosts runners reach, for sessions whose egress is restricted. @default none */
   egressHosts?: EgressHosts;
+  /**
+   * Run the watcher, the controller and the provider check only while this process holds this
+   * Lease. @default unset: always, as for a single worker
+   */
+  leaderElection?: Omit<LeaderElectionOptions, 'kubeConfig' | 'logger'>;
 }
 
 /** Builds the Kubernetes runtime; nothing runs until its services are started. */
 export function createKubernetesRuntime(options: KubernetesRuntimeOptions): WorkerRuntime {
   const { kubeConfig, client, logger, namespaces } = options;
-  const services: RuntimeService[] = [
+  const clusterServices = (): RuntimeService[] => [
     createRunnerWatcher({
       kubeConfig,
       client,
       namespaces,
       logger: logger.child({ component: 'runner-watcher' }),
     }),
-  ];
-  if (options.controller) {
-    services.push(
-      createSessionController({
-        kubeConfig,
-        client,
-        namespaces,
-        taskQueue: options.taskQueue,
-        logger: logger.child({ component: 'session-controller' }),
-        ...(options.sessionSelector ? { labelSelector: options.sessionSelector } : {}),
-      }),
-    );
-  }
-  services.push(
+    ...(options.controller
+      ? [
+          createSessionController({
+            kubeConfig,
+            client,
+            namespaces,
+            taskQueue: options.taskQueue,
+            logger: logger.child({ component: 'session-controller' }),
+            ...(options.sessionSelector ? { labelSelector: options.sessionSelector } : {}),
+          }),
+        ]
+      : []),
     createProviderStatusReconciler({
       kubeConfig,
       namespaces,
       logger: logger.child({ component: 'provider-status' }),
       ...(options.providerResyncMs ? { intervalMs: options.providerResyncMs } : {}),
     }),
-  );
+  ];
+  const services = options.leaderElection
+    ? [
+        leaderOnlyServices({
+          election: {
+            ...options.leaderElection,
+            kubeConfig,
+            logger: logger.child({ component: 'leader-election' }),
+          },
+          services: clusterServices,
+        }),
+      ]
+    : clusterServices();
   return {
     activities: createKubernetesActivities({
       kubeConfig,
