@@ -8,7 +8,8 @@
  * environment; test/workflows/ needs the time-skipping test server, which each file starts itself.
  * The runner tests that drive a real agent CLI (test/runner/runner-agent-*.test.ts) get the pinned
  * Claude Code and OpenCode installed first when they are missing, and the files that start a
- * Gitea (those importing test/support/gitea.ts) get it built first when it is missing. With an
+ * Gitea (those importing test/support/gitea.ts) get it built first when it is missing, and the
+ * observability test gets the OpenTelemetry Collector built first when it is missing. With an
  * environment, the Helm chart is installed into it first, and the worker and API processes the
  * tests start use its ServiceAccounts' tokens (SHEPHERD_TEST_WORKER_KUBECONFIG,
  * SHEPHERD_TEST_API_KUBECONFIG).
@@ -26,6 +27,7 @@ import { DefaultLogger, bundleWorkflowCode } from '@temporalio/worker';
 import { execa } from 'execa';
 import { childEnv, type Environment, startEnvironment } from '../src/devenv/environment.js';
 import { installTestRelease } from './support/chart-release.js';
+import { WORKFLOW_INTERCEPTOR_MODULES } from '../src/observability/worker-interceptors.js';
 import {
   agentToolPaths,
   giteaPath,
@@ -33,6 +35,7 @@ import {
   helmPath,
   missingTools,
   node24Path,
+  otelcolPath,
   repoRoot,
   schemathesisPath,
   testToolPaths,
@@ -68,6 +71,8 @@ const needsHadolint = files.some((f) => f.endsWith('dockerfiles.test.ts'));
 const needsAgents = files.some((f) => /^runner-agent-.*\.test\.ts$/.test(f.split(/[\\/]/).pop() ?? ''));
 // Gitea takes minutes to build cold, so only a run with a file that uses the harness builds it.
 const needsGitea = files.some((f) => readFileSync(join(repoRoot, f), 'utf8').includes('support/gitea.js'));
+// The observability test exports traces to a real OpenTelemetry Collector, built on demand.
+const needsOtelcol = files.some((f) => f.endsWith('observability.test.ts'));
 const node24Files = files.filter((f) =>
   ['unit', 'runner', 'local'].some((dir) => f.startsWith(join('test', dir))),
 );
@@ -148,6 +153,8 @@ try {
     await step('install the agent CLIs', 'bash', ['scripts/setup-tools.sh', 'claude-code', 'opencode']);
   if (needsGitea && !existsSync(giteaPath()))
     await step('setup gitea', 'bash', ['scripts/setup-tools.sh', 'gitea']);
+  if (needsOtelcol && !existsSync(otelcolPath()))
+    await step('setup otelcol', 'bash', ['scripts/setup-tools.sh', 'otelcol']);
   if (node24Files.length > 0 && !existsSync(node24Path()))
     await step('setup node 24', 'bash', ['scripts/setup-tools.sh', 'node']);
   if (needsEnvironment) {
@@ -169,6 +176,7 @@ try {
     const bundleStarted = Date.now();
     const { code } = await bundleWorkflowCode({
       workflowsPath: join(repoRoot, 'src', 'workflows', 'index.ts'),
+      workflowInterceptorModules: [...WORKFLOW_INTERCEPTOR_MODULES],
       logger: new DefaultLogger('WARN'),
     });
     workflowBundle = join(environment.dir, 'workflow-bundle.js');

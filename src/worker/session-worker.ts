@@ -27,6 +27,11 @@ import { kubernetesSecretSource, localSecretSource, type SecretSource } from '..
 import { postSlackReply } from '../triggers/slack/slack-reply.js';
 import type { TriggerCatalog } from '../triggers/trigger-catalog.js';
 import type { WorkerConfig } from './config.js';
+import { traceKubernetesCalls } from '../observability/kubernetes-spans.js';
+import { startTracing, type Tracing } from '../observability/tracing.js';
+import { clientInterceptors } from '../observability/client-interceptors.js';
+import { workerInterceptors, workflowSpanSinks } from '../observability/worker-interceptors.js';
+import { createWorkerMetrics, type WorkerMetrics } from '../observability/worker-metrics.js';
 
 /** A running worker. */
 export interface SessionWorker {
@@ -35,6 +40,8 @@ export interface SessionWorker {
   stop(): Promise<void>;
   /** Whether the Temporal worker is polling its task queue (for the readiness probe). */
   polling(): boolean;
+  /** The worker's Prometheus metrics. */
+  metrics: WorkerMetrics;
 }
 
 /** The workflow code: the pre-built bundle when one is configured, else the sources. */
@@ -77,8 +84,16 @@ function startTriggers(
 
 let runtimeInstalled = false;
 
-/** Starts every part of the worker. */
-export async function startSessionWorker(config: WorkerConfig, logger: Logger): Promise<SessionWorker> {
+/**
+ * Starts every part of the worker.
+ *
+ * @param tracing Where spans go. @default off
+ */
+export async function startSessionWorker(
+  config: WorkerConfig,
+  logger: Logger,
+  tracing: Tracing = startTracing('shepherd-worker', {}),
+): Promise<SessionWorker> {
   if (!runtimeInstalled) {
     // The SDK's own logs go through at WARN; payloads are never logged.
     Runtime.install({ logger: new DefaultLogger('WARN') });
@@ -86,9 +101,17 @@ export async function startSessionWorker(config: WorkerConfig, logger: Logger): 
   }
   const nativeConnection = await NativeConnection.connect(config.temporalConnection);
   const connection = await Connection.connect(config.temporalConnection);
-  const client = new Client({ connection, namespace: config.temporalNamespace });
+  const client = new Client({
+    connection,
+    namespace: config.temporalNamespace,
+    interceptors: clientInterceptors(),
+  });
+  const metrics = createWorkerMetrics({ client });
 
-  const kubeConfig = config.runtime === 'kubernetes' ? loadKubeConfig(config.kubeconfig) : undefined;
+  const kubeConfig =
+    config.runtime === 'kubernetes'
+      ? traceKubernetesCalls(loadKubeConfig(config.kubeconfig), tracing.tracer)
+      : undefined;
   const localResources = localResourcesFile(config.triggersFile, (error) =>
     logger.warn({ file: config.triggersFile, error: error.message }, 'triggers file'),
   );
@@ -104,6 +127,7 @@ export async function startSessionWorker(config: WorkerConfig, logger: Logger): 
         ...(config.providerResyncMs ? { providerResyncMs: config.providerResyncMs } : {}),
         ...(config.defaultPolicy ? { defaultPolicy: config.defaultPolicy } : {}),
         ...(config.egressHosts ? { egressHosts: config.egressHosts } : {}),
+        observeRunnerSignal: (...args) => metrics.observeRunnerSignal(...args),
       })
     : await createLocalRuntime({
         dataDir: config.dataDir,
@@ -180,6 +204,8 @@ export async function startSessionWorker(config: WorkerConfig, logger: Logger): 
     taskQueue: config.taskQueue,
     ...workflowSource(config.workflowBundle),
     activities,
+    interceptors: workerInterceptors(metrics, config.workflowBundle !== undefined),
+    sinks: workflowSpanSinks(tracing),
     // Sessions wait on signals, not on activities, so many can be cached at once.
     maxCachedWorkflows: 2_000,
   });
@@ -218,5 +244,5 @@ export async function startSessionWorker(config: WorkerConfig, logger: Logger): 
       throw error;
     },
   );
-  return { done, stop, polling: () => worker.getState() === 'RUNNING' };
+  return { done, stop, polling: () => worker.getState() === 'RUNNING', metrics };
 }

@@ -11,7 +11,7 @@ import type { WatchNamespaces } from '../../reconcile/watch-scope.js';
 import type { RuntimeService, WorkerRuntime } from '../worker-runtime.js';
 import { createKubernetesActivities } from './kubernetes-activities.js';
 import { createProviderStatusReconciler } from './provider-status.js';
-import { createRunnerWatcher } from './runner-watcher.js';
+import { createRunnerWatcher, type RunnerWatcherOptions } from './runner-watcher.js';
 import { createSessionController } from './session-controller.js';
 import { kubernetesLogTail } from './runner-log-tail.js';
 import { namespacePolicyStatusWriter } from './namespace-policy-status.js';
@@ -36,6 +36,8 @@ export interface KubernetesRuntimeOptions {
   defaultPolicy?: NamespacePolicySpec;
   /** The CIDRs of the hosts runners reach, for sessions whose egress is restricted. @default none */
   egressHosts?: EgressHosts;
+  /** Told of every runner event the watcher signals (for metrics). */
+  observeRunnerSignal?: RunnerWatcherOptions['observeSignal'];
 }
 
 /** Builds the Kubernetes runtime; nothing runs until its services are started. */
@@ -47,6 +49,7 @@ export function createKubernetesRuntime(options: KubernetesRuntimeOptions): Work
       client,
       namespaces,
       logger: logger.child({ component: 'runner-watcher' }),
+      ...(options.observeRunnerSignal ? { observeSignal: options.observeRunnerSignal } : {}),
     }),
   ];
   if (options.controller) {
