@@ -3,12 +3,14 @@
  * to do it itself. The work of a session activity runs in that session's scope (its log lines
  * carry namespace, session and attempt; see session-context.ts), its span names the session and
  * attempt, its queue wait and duration are recorded, and a status the workflow writes
- * (`mirrorStatus`) feeds the session metrics. Placed after Temporal's OpenTelemetry interceptor,
+ * (`mirrorStatus`) feeds the session metrics, and each attempt of it is logged — at debug when it
+ * succeeds, at warn when it fails — in that scope. Placed after Temporal's OpenTelemetry interceptor,
  * so the span it sees is the activity's own.
  */
 import { trace } from '@opentelemetry/api';
 import type { Context as ActivityContext } from '@temporalio/activity';
 import type { ActivityInterceptorsFactory } from '@temporalio/worker';
+import type { Logger } from '../common/logger.js';
 import type { AgentSessionStatus } from '../resources/types.js';
 import { parseSessionWorkflowId } from '../workflows/session-contract.js';
 import { type SessionScope, withSessionScope } from './session-context.js';
@@ -32,7 +34,10 @@ function scopeOf(ctx: ActivityContext, input: unknown): SessionScope | undefined
 }
 
 /** The interceptor factory, for `interceptors.activity` of the worker. */
-export function sessionActivityInterceptor(metrics: WorkerMetrics): ActivityInterceptorsFactory {
+export function sessionActivityInterceptor(
+  metrics: WorkerMetrics,
+  logger: Logger,
+): ActivityInterceptorsFactory {
   return (ctx) => ({
     inbound: {
       async execute(input, next) {
@@ -47,8 +52,24 @@ export function sessionActivityInterceptor(metrics: WorkerMetrics): ActivityInte
           });
         }
         let outcome = 'error';
+        const fields = () => ({
+          activity: info.activityType,
+          activityAttempt: info.attempt,
+          workflowId: info.workflowExecution?.workflowId,
+          durationMs: Date.now() - startedAt,
+        });
+        const run = async () => {
+          try {
+            const result = await next(input);
+            logger.debug(fields(), 'activity completed');
+            return result;
+          } catch (error) {
+            logger.warn({ ...fields(), error: (error as Error).message }, 'activity failed');
+            throw error;
+          }
+        };
         try {
-          const result = await (scope ? withSessionScope(scope, () => next(input)) : next(input));
+          const result = await (scope ? withSessionScope(scope, run) : run());
           outcome = 'ok';
           const execution = info.workflowExecution;
           if (info.activityType === 'mirrorStatus' && execution) {

@@ -15,6 +15,7 @@ import {
   type OpenTelemetrySinks,
 } from '@temporalio/interceptors-opentelemetry';
 import type { InjectedSinks, WorkerInterceptors } from '@temporalio/worker';
+import type { Logger } from '../common/logger.js';
 import { sessionActivityInterceptor } from './activity-interceptor.js';
 import type { Tracing } from './tracing.js';
 import type { WorkerMetrics } from './worker-metrics.js';
@@ -27,17 +28,21 @@ export const WORKFLOW_INTERCEPTOR_MODULES: readonly string[] = [
 ];
 
 /**
- * The worker's interceptors. `bundled`: the workflow code is a pre-built bundle, which carries
+ * The worker's interceptors, logging each activity attempt to `logger`. `bundled`: the workflow code is a pre-built bundle, which carries
  * its workflow interceptors already.
  */
-export function workerInterceptors(metrics: WorkerMetrics, bundled: boolean): WorkerInterceptors {
+export function workerInterceptors(
+  metrics: WorkerMetrics,
+  logger: Logger,
+  bundled: boolean,
+): WorkerInterceptors {
   return {
     activity: [
       (ctx) => ({
         inbound: new OpenTelemetryActivityInboundInterceptor(ctx),
         outbound: new OpenTelemetryActivityOutboundInterceptor(ctx),
       }),
-      sessionActivityInterceptor(metrics),
+      sessionActivityInterceptor(metrics, logger),
     ],
     ...(bundled ? {} : { workflowModules: [...WORKFLOW_INTERCEPTOR_MODULES] }),
   };

@@ -204,7 +204,11 @@ export async function startSessionWorker(
     taskQueue: config.taskQueue,
     ...workflowSource(config.workflowBundle),
     activities,
-    interceptors: workerInterceptors(metrics, config.workflowBundle !== undefined),
+    interceptors: workerInterceptors(
+      metrics,
+      logger.child({ component: 'activity' }),
+      config.workflowBundle !== undefined,
+    ),
     sinks: workflowSpanSinks(tracing),
     // Sessions wait on signals, not on activities, so many can be cached at once.
     maxCachedWorkflows: 2_000,
