@@ -5,7 +5,8 @@
  * route acts on. The route's handler runs inside it, and in the session's scope, so the Temporal
  * client's StartWorkflow or Signal span, the Kubernetes calls and the handler's log lines all hang
  * under it. A small hook rather than an HTTP instrumentation: it needs no loader hook, and it
- * knows the route and the session.
+ * knows the route and the session. Only `/api/` routes are traced: probes, metric scrapes and the
+ * OpenAPI document are not.
  */
 import {
   context,
@@ -36,6 +37,8 @@ export function traceRequests(app: FastifyInstance, tracer: Tracer): void {
 
   app.addHook('onRequest', (request, _reply, done) => {
     const route = request.routeOptions.url ?? 'unmatched';
+    // Probes, scrapes and the OpenAPI document would bury the sessions' traces.
+    if (!route.startsWith('/api/')) return done();
     const parent = propagation.extract(context.active(), request.headers);
     const span = tracer.startSpan(
       `${request.method} ${route}`,
