@@ -12,7 +12,7 @@
 # taken, in order, from: an environment variable naming the binary (SHEPHERD_ETCD,
 # SHEPHERD_KUBE_APISERVER, SHEPHERD_KUBE_CONTROLLER_MANAGER, SHEPHERD_KUBE_SCHEDULER,
 # SHEPHERD_KUBECTL, SHEPHERD_KWOK, SHEPHERD_TEMPORAL, SHEPHERD_TEMPORAL_TEST_SERVER, SHEPHERD_CLAUDE,
-# SHEPHERD_OPENCODE, SHEPHERD_GITEA, SHEPHERD_HELM, SHEPHERD_NODE24); the cache; a
+# SHEPHERD_OPENCODE, SHEPHERD_GITEA, SHEPHERD_HELM, SHEPHERD_NODE24, SHEPHERD_OTELCOL); the cache; a
 # binary of the right version on PATH (linked into the cache); a build (or, with
 # SHEPHERD_TOOLS_SOURCE=download, a download). The test server is never looked up on PATH (it has
 # no version to check) and is always fetched with Maven; the agent CLIs and Node 24 are never taken
@@ -41,11 +41,17 @@
 # SHEPHERD_POSTGRES_BIN naming the directory that holds `postgres` and `initdb` (12 or newer);
 # `<cache>/postgresql/bin` links to it.
 #
+# The OpenTelemetry Collector that test/integration/observability.test.ts exports traces to is
+# built the same way, from the wrapper module tools/otelcol (the OTLP receiver and the file
+# exporter only); SHEPHERD_OTELCOL names a binary instead; a download is the official contrib
+# distribution, which has both.
+#
 # Helm (helm.sh/helm/v4, no replace directives) is installed with `go install` like KWOK; `helm`
 # has no --version flag, so a helm on PATH is not adopted (SHEPHERD_HELM names one instead).
 #
 # Usage: setup-tools.sh [kubernetes] [etcd] [kwok] [temporal] [temporal-test-server] [schemathesis]
 #        [claude-code] [opencode] [gitea] [helm] [hadolint] [node] [temporal-server] [postgres]
+#        [otelcol]
 #        (no argument: the environment's tools, kubernetes etcd kwok temporal)
 set -euo pipefail
 
@@ -87,6 +93,7 @@ gitea_dir="$cache/gitea-$GITEA_VERSION"
 helm_dir="$cache/helm-$HELM_VERSION"
 hadolint_dir="$cache/hadolint-$HADOLINT_VERSION"
 node_dir="$cache/node-$NODE24_VERSION"
+otelcol_dir="$cache/otelcol-$OTELCOL_VERSION"
 
 # adopt_override VAR LINK: when VAR names a binary, makes LINK a link to it (dying when it is not an
 # executable file) and succeeds; fails when VAR is unset or empty. Callers test it (`&& return 0`),
@@ -231,6 +238,25 @@ build_gitea() {
   chmod -R u+w "$tmp"
   rm -rf "$gitea_dir" && mv "$tmp" "$gitea_dir"
 }
+
+# --- otelcol: the OpenTelemetry Collector of the observability test ---
+build_otelcol() {
+  local tmp="$otelcol_dir.tmp"
+  rm -rf "$tmp" && mkdir -p "$tmp"
+  (cd "$root/tools/otelcol" && CGO_ENABLED=0 go build -trimpath \
+    -ldflags "-s -w -X main.version=${OTELCOL_VERSION#v}" -o "$tmp/otelcol" .)
+  rm -rf "$otelcol_dir" && mv "$tmp" "$otelcol_dir"
+}
+
+fetch_otelcol() {
+  local os arch tmp
+  read -r os arch <<<"$(platform)"
+  tmp=$(mktemp -d)
+  download "https://github.com/open-telemetry/opentelemetry-collector-releases/releases/download/$OTELCOL_VERSION/otelcol-contrib_${OTELCOL_VERSION#v}_${os}_${arch}.tar.gz" "$tmp/otelcol.tgz"
+  tar -xzf "$tmp/otelcol.tgz" -C "$tmp"
+  mkdir -p "$otelcol_dir" && mv "$tmp/otelcol-contrib" "$otelcol_dir/otelcol" && rm -rf "$tmp"
+}
+# --- end otelcol ---
 
 download() {
   local url=$1 out=$2
@@ -444,8 +470,8 @@ provide() {
 wanted=" ${*:-kubernetes etcd kwok temporal} "
 for tool in $wanted; do
   case $tool in
-    kubernetes | etcd | kwok | temporal | temporal-test-server | schemathesis | claude-code | opencode | gitea | helm | hadolint | node | temporal-server | postgres) ;;
-    *) die "unknown tool '$tool': use kubernetes, etcd, kwok, temporal, temporal-test-server, schemathesis, claude-code, opencode, gitea, helm, hadolint, node, temporal-server or postgres" ;;
+    kubernetes | etcd | kwok | temporal | temporal-test-server | schemathesis | claude-code | opencode | gitea | helm | hadolint | node | temporal-server | postgres | otelcol) ;;
+    *) die "unknown tool '$tool': use kubernetes, etcd, kwok, temporal, temporal-test-server, schemathesis, claude-code, opencode, gitea, helm, hadolint, node, temporal-server, postgres or otelcol" ;;
   esac
 done
 want() { [[ $wanted == *" $1 "* ]]; }
@@ -481,6 +507,9 @@ if want temporal-server; then
   have_temporal_server || timed "temporal-server $TEMPORAL_SERVER_VERSION" build_temporal_server
 fi
 if want postgres; then provide_postgres; fi
+if want otelcol; then
+  if ! adopt_override SHEPHERD_OTELCOL "$otelcol_dir/otelcol" && ! [ -x "$otelcol_dir/otelcol" ]; then provide otelcol; fi
+fi
 if want node; then npm_tool node "$node_dir" "$(node_package)" "$NODE24_VERSION" SHEPHERD_NODE24 node; fi
 
 log "tools ready in $((SECONDS - started))s under $cache"

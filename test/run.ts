@@ -13,7 +13,8 @@
  * environment; test/workflows/ needs the time-skipping test server, which each file starts itself.
  * The runner tests that drive a real agent CLI (test/runner/runner-agent-*.test.ts) get the pinned
  * Claude Code and OpenCode installed first when they are missing, and the files that start a
- * Gitea (those importing test/support/gitea.ts) get it built first when it is missing. With an
+ * Gitea (those importing test/support/gitea.ts) get it built first when it is missing, and the
+ * observability test gets the OpenTelemetry Collector built first when it is missing. With an
  * environment, the Helm chart is installed into it first, and the worker and API processes the
  * tests start use its ServiceAccounts' tokens (SHEPHERD_TEST_WORKER_KUBECONFIG,
  * SHEPHERD_TEST_API_KUBECONFIG).
@@ -36,6 +37,7 @@ import {
   temporalBackendFromEnv,
 } from '../src/devenv/environment.js';
 import { installTestRelease } from './support/chart-release.js';
+import { WORKFLOW_INTERCEPTOR_MODULES } from '../src/observability/worker-interceptors.js';
 import {
   agentToolPaths,
   giteaPath,
@@ -43,6 +45,7 @@ import {
   helmPath,
   missingTools,
   node24Path,
+  otelcolPath,
   repoRoot,
   schemathesisPath,
   temporalPostgresToolPaths,
@@ -85,6 +88,8 @@ const temporalBackend = temporalBackendFromEnv();
 const needsPostgresTemporal =
   (needsEnvironment && temporalBackend === 'postgres') ||
   files.some((f) => readFileSync(join(repoRoot, f), 'utf8').includes('support/postgres-temporal.js'));
+// The observability test exports traces to a real OpenTelemetry Collector, built on demand.
+const needsOtelcol = files.some((f) => f.endsWith('observability.test.ts'));
 const node24Files = files.filter((f) =>
   ['unit', 'runner', 'local'].some((dir) => f.startsWith(join('test', dir))),
 );
@@ -171,6 +176,8 @@ try {
       'temporal-server',
       'postgres',
     ]);
+  if (needsOtelcol && !existsSync(otelcolPath()))
+    await step('setup otelcol', 'bash', ['scripts/setup-tools.sh', 'otelcol']);
   if (node24Files.length > 0 && !existsSync(node24Path()))
     await step('setup node 24', 'bash', ['scripts/setup-tools.sh', 'node']);
   if (needsEnvironment) {
@@ -192,6 +199,7 @@ try {
     const bundleStarted = Date.now();
     const { code } = await bundleWorkflowCode({
       workflowsPath: join(repoRoot, 'src', 'workflows', 'index.ts'),
+      workflowInterceptorModules: [...WORKFLOW_INTERCEPTOR_MODULES],
       logger: new DefaultLogger('WARN'),
     });
     workflowBundle = join(environment.dir, 'workflow-bundle.js');

@@ -8,6 +8,7 @@
  * against the route's schema, a `preHandler` authorizes the route's verb in `{ns}`, the handler
  * calls the backend. Every failure goes through the one error handler below.
  */
+import { type Tracer, trace } from '@opentelemetry/api';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
@@ -31,6 +32,9 @@ import {
 import { isLoopbackHost } from './loopback-host.js';
 import { validationError } from './request-validation.js';
 import { type ApiMetrics, createApiMetrics } from './metrics.js';
+import { auditMutations } from './audit-log.js';
+import { traceRequests } from './request-tracing.js';
+import type { Logger } from '../common/logger.js';
 import { sessionRoutes } from './routes/sessions.js';
 import { systemRoutes } from './routes/system.js';
 import { triggerRoutes } from './routes/triggers.js';
@@ -84,6 +88,10 @@ export interface AppDeps {
   auth: Authenticator;
   /** @default a new registry with process metrics */
   metrics?: ApiMetrics;
+  /** Makes the request spans. @default the global tracer (a no-op unless tracing is on) */
+  tracer?: Tracer;
+  /** Where the audit log of mutations goes. @default the app's logger, named shepherd-audit */
+  auditLogger?: Logger;
   /** The AgentSession CRD's spec schema. @default loaded from charts/shepherd/files/crds */
   crdSpecSchema?: CrdSchema;
   /** Version shown in the OpenAPI document. @default 0.1.0 */
@@ -155,6 +163,8 @@ export const shepherdApi = fp(
     app.setSchemaErrorFormatter((errors, context) => validationError(errors as ErrorObject[], context));
 
     app.decorateRequest('caller', undefined);
+    traceRequests(root, deps.tracer ?? trace.getTracer('shepherd'));
+    auditMutations(root, deps.auditLogger ?? root.log.child({ name: 'shepherd-audit' }));
     // Bodies are JSON only: a text body would otherwise reach the schema as a string and be
     // refused with a confusing "must be object".
     app.removeContentTypeParser('text/plain');

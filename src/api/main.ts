@@ -19,18 +19,27 @@ import { startLocalTriggerCatalog } from '../triggers/local-trigger-catalog.js';
 import { kubernetesSecretSource } from '../triggers/secret-source.js';
 import { kubernetesFollowUps, localFollowUps } from '../triggers/conversations/runtime-follow-ups.js';
 import { parseForgesConfig } from '../forges/forge-registry.js';
+import { traceKubernetesCalls } from '../observability/kubernetes-spans.js';
+import { sessionLogFields } from '../observability/session-context.js';
+import { startTracing } from '../observability/tracing.js';
+import { clientInterceptors } from '../observability/client-interceptors.js';
 
 const config = apiConfigFromEnv();
-const logger = pino({ level: config.logLevel, base: { service: 'shepherd-api' } });
+const tracing = startTracing('shepherd-api');
+const logger = pino({ level: config.logLevel, base: { service: 'shepherd-api' }, mixin: sessionLogFields });
 const connection = await Connection.connect(config.temporalConnection);
-const client = new Client({ connection, namespace: config.temporalNamespace });
+const client = new Client({
+  connection,
+  namespace: config.temporalNamespace,
+  interceptors: clientInterceptors(),
+});
 
 let deps;
 const triggerLogger = logger.child({ component: 'triggers' });
 // Follow-ups read the forges the worker knows, for an API address not where the type puts it.
 const forges = parseForgesConfig(process.env.SHEPHERD_FORGES);
 if (config.runtime === 'kubernetes') {
-  const kubeConfig = loadKubeConfig(config.kubeconfig);
+  const kubeConfig = traceKubernetesCalls(loadKubeConfig(config.kubeconfig), tracing.tracer);
   deps = {
     backend: kubernetesBackend({
       kubeConfig,
@@ -72,7 +81,7 @@ if (config.runtime === 'kubernetes') {
   };
 }
 
-const app = await buildApp(deps, { loggerInstance: logger });
+const app = await buildApp({ ...deps, tracer: tracing.tracer }, { loggerInstance: logger });
 const server = await startServer(app, { host: config.host, port: config.port });
 logger.info({ url: server.url, runtime: config.runtime, taskQueue: config.taskQueue }, 'api listening');
 
@@ -83,6 +92,7 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
       .close()
       .then(() => deps.webhooks.catalog.stop())
       .then(() => connection.close())
+      .then(() => tracing.shutdown())
       .then(
         () => process.exit(0),
         () => process.exit(1),

@@ -18,6 +18,7 @@ import { writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DefaultLogger, bundleWorkflowCode } from '@temporalio/worker';
+import { WORKFLOW_INTERCEPTOR_MODULES } from '../observability/worker-interceptors.js';
 import { build } from 'esbuild';
 import { NODE_BUNDLE_OPTIONS, bundleRunner } from '../runner/bundle.js';
 
@@ -56,6 +57,7 @@ export async function buildDist(outDir: string): Promise<Dist> {
     }),
     bundleWorkflowCode({
       workflowsPath: join(src, 'workflows', 'index.ts'),
+      workflowInterceptorModules: [...WORKFLOW_INTERCEPTOR_MODULES],
       logger: new DefaultLogger('WARN'),
     }).then(({ code }) => writeFile(dist.workflowBundle, code)),
     bundleRunner(dist.runnerBundle),

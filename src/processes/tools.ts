@@ -2,7 +2,8 @@
  * Where the pinned real components live. scripts/setup-tools.sh puts each tool at
  * `<cache>/<tool>-<version>/<binary>`; an environment variable naming a binary overrides that.
  * The environment's tools, the test server the workflow tests run on, the agent CLIs the runner
- * tests drive, the Gitea the forge tests run against, and the Node 24 the tests also run on are
+ * tests drive, the Gitea the forge tests run against, the OpenTelemetry Collector the
+ * observability test exports to, and the Node 24 the tests also run on are
  * listed apart, so starting an environment never asks for Java or npm, nor builds Gitea.
  */
 import { existsSync, readFileSync } from 'node:fs';
@@ -40,6 +41,7 @@ export interface ToolVersions {
   GITEA_VERSION: string;
   HELM_VERSION: string;
   NODE24_VERSION: string;
+  OTELCOL_VERSION: string;
 }
 
 /** Absolute paths of what the workflow tests run: only the time-skipping test server. */
@@ -70,6 +72,7 @@ export function readToolVersions(root = repoRoot): ToolVersions {
     'GITEA_VERSION',
     'HELM_VERSION',
     'NODE24_VERSION',
+    'OTELCOL_VERSION',
   ];
   for (const key of keys) {
     if (!values[key]) throw new Error(`tools/versions.env does not set ${key}`);
@@ -160,6 +163,15 @@ export function giteaPath(env: NodeJS.ProcessEnv = process.env, root = repoRoot)
 export function helmPath(env: NodeJS.ProcessEnv = process.env, root = repoRoot): string {
   const v = readToolVersions(root);
   return env.SHEPHERD_HELM ?? join(cacheDir(env), `helm-${v.HELM_VERSION}`, 'helm');
+}
+
+/**
+ * The OpenTelemetry Collector the observability test exports traces to: $SHEPHERD_OTELCOL if set,
+ * else its cache location.
+ */
+export function otelcolPath(env: NodeJS.ProcessEnv = process.env, root = repoRoot): string {
+  const v = readToolVersions(root);
+  return env.SHEPHERD_OTELCOL ?? join(cacheDir(env), `otelcol-${v.OTELCOL_VERSION}`, 'otelcol');
 }
 
 /**

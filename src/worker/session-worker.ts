@@ -29,6 +29,11 @@ import { postSlackReply } from '../triggers/slack/slack-reply.js';
 import type { TriggerCatalog } from '../triggers/trigger-catalog.js';
 import type { WorkerConfig } from './config.js';
 import type { LeaderElectionConfig } from './leader-election-config.js';
+import { traceKubernetesCalls } from '../observability/kubernetes-spans.js';
+import { startTracing, type Tracing } from '../observability/tracing.js';
+import { clientInterceptors } from '../observability/client-interceptors.js';
+import { workerInterceptors, workflowSpanSinks } from '../observability/worker-interceptors.js';
+import { createWorkerMetrics, type WorkerMetrics } from '../observability/worker-metrics.js';
 
 /** A running worker. */
 export interface SessionWorker {
@@ -37,6 +42,8 @@ export interface SessionWorker {
   stop(): Promise<void>;
   /** Whether the Temporal worker is polling its task queue (for the readiness probe). */
   polling(): boolean;
+  /** The worker's Prometheus metrics. */
+  metrics: WorkerMetrics;
 }
 
 /** The workflow code: the pre-built bundle when one is configured, else the sources. */
@@ -94,8 +101,16 @@ function leaderElectionOf(config: LeaderElectionConfig, kubeConfig: KubeConfig) 
 
 let runtimeInstalled = false;
 
-/** Starts every part of the worker. */
-export async function startSessionWorker(config: WorkerConfig, logger: Logger): Promise<SessionWorker> {
+/**
+ * Starts every part of the worker.
+ *
+ * @param tracing Where spans go. @default off
+ */
+export async function startSessionWorker(
+  config: WorkerConfig,
+  logger: Logger,
+  tracing: Tracing = startTracing('shepherd-worker', {}),
+): Promise<SessionWorker> {
   if (!runtimeInstalled) {
     // The SDK's own logs go through at WARN; payloads are never logged.
     Runtime.install({ logger: new DefaultLogger('WARN') });
@@ -103,9 +118,17 @@ export async function startSessionWorker(config: WorkerConfig, logger: Logger): 
   }
   const nativeConnection = await NativeConnection.connect(config.temporalConnection);
   const connection = await Connection.connect(config.temporalConnection);
-  const client = new Client({ connection, namespace: config.temporalNamespace });
+  const client = new Client({
+    connection,
+    namespace: config.temporalNamespace,
+    interceptors: clientInterceptors(),
+  });
+  const metrics = createWorkerMetrics({ client });
 
-  const kubeConfig = config.runtime === 'kubernetes' ? loadKubeConfig(config.kubeconfig) : undefined;
+  const kubeConfig =
+    config.runtime === 'kubernetes'
+      ? traceKubernetesCalls(loadKubeConfig(config.kubeconfig), tracing.tracer)
+      : undefined;
   const localResources = localResourcesFile(config.triggersFile, (error) =>
     logger.warn({ file: config.triggersFile, error: error.message }, 'triggers file'),
   );
@@ -124,6 +147,7 @@ export async function startSessionWorker(config: WorkerConfig, logger: Logger): 
         ...(config.leaderElection
           ? { leaderElection: leaderElectionOf(config.leaderElection, kubeConfig) }
           : {}),
+        observeRunnerSignal: (...args) => metrics.observeRunnerSignal(...args),
       })
     : await createLocalRuntime({
         dataDir: config.dataDir,
@@ -200,6 +224,12 @@ export async function startSessionWorker(config: WorkerConfig, logger: Logger): 
     taskQueue: config.taskQueue,
     ...workflowSource(config.workflowBundle),
     activities,
+    interceptors: workerInterceptors(
+      metrics,
+      logger.child({ component: 'activity' }),
+      config.workflowBundle !== undefined,
+    ),
+    sinks: workflowSpanSinks(tracing),
     // Sessions wait on signals, not on activities, so many can be cached at once; beyond the
     // bound, idle ones are evicted and replayed on their next signal.
     maxCachedWorkflows: config.maxCachedWorkflows ?? 2_000,
@@ -239,5 +269,5 @@ export async function startSessionWorker(config: WorkerConfig, logger: Logger): 
       throw error;
     },
   );
-  return { done, stop, polling: () => worker.getState() === 'RUNNING' };
+  return { done, stop, polling: () => worker.getState() === 'RUNNING', metrics };
 }

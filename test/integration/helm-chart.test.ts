@@ -72,6 +72,7 @@ const ALL_OPTIONS = [
   '--set', 'watchNamespaces[0]=default',
   '--set', 'worker.extraEnv[0].name=SHEPHERD_PROVIDER_RESYNC_MS',
   '--set-string', 'worker.extraEnv[0].value=5000',
+  '--set', 'grafanaDashboard.enabled=true',
 ]; // prettier-ignore
 
 /** One object of a rendered chart. */
@@ -214,10 +215,70 @@ test('everything the chart renders, every option on, passes a server-side dry ru
   });
 
   // The ServiceMonitor's CRD is the Prometheus Operator's, not in this cluster: rendered only.
-  const monitored = documents(
-    await helm(kubeconfig, ['template', 'dry', CHART_DIR, '--set', 'serviceMonitor.enabled=true']),
-  ).find((d) => d.kind === 'ServiceMonitor') as { spec: { endpoints: Array<{ path: string }> } } | undefined;
-  assert.equal(monitored?.spec.endpoints[0]?.path, '/metrics');
+  const monitoring = documents(
+    await helm(kubeconfig, [
+      'template',
+      'dry',
+      CHART_DIR,
+      '--set',
+      'serviceMonitor.enabled=true',
+      '--set',
+      'grafanaDashboard.enabled=true',
+    ]),
+  );
+  type Monitor = {
+    metadata: { labels: Record<string, string> };
+    spec: {
+      selector: { matchLabels: Record<string, string> };
+      endpoints: Array<{ port: string; path: string }>;
+    };
+  };
+  const monitors = monitoring.filter((d) => d.kind === 'ServiceMonitor') as unknown as Monitor[];
+  assert.deepEqual(
+    monitors.map((m) => [
+      m.metadata.labels['app.kubernetes.io/component'],
+      m.spec.endpoints[0]?.port,
+      m.spec.endpoints[0]?.path,
+    ]),
+    [
+      ['api', 'http', '/metrics'],
+      ['worker', 'health', '/metrics'],
+    ],
+  );
+  // The workers' monitor finds their pods through a headless Service on the probe port.
+  const workerMonitor = monitors[1]!;
+  const workerService = monitoring.find(
+    (d) =>
+      d.kind === 'Service' &&
+      Object.entries(workerMonitor.spec.selector.matchLabels).every(
+        ([key, value]) => (d.metadata as { labels?: Record<string, string> }).labels?.[key] === value,
+      ),
+  ) as
+    | { spec: { clusterIP: string; selector: Record<string, string>; ports: Array<{ targetPort: string }> } }
+    | undefined;
+  assert.equal(workerService?.spec.clusterIP, 'None');
+  assert.equal(workerService?.spec.selector['app.kubernetes.io/component'], 'worker');
+  assert.equal(workerService?.spec.ports[0]?.targetPort, 'health');
+  const dashboard = monitoring.find(
+    (d) => d.kind === 'ConfigMap' && String(d.metadata?.name).endsWith('-dashboard'),
+  ) as { metadata: { labels: Record<string, string> }; data: Record<string, string> } | undefined;
+  assert.equal(dashboard?.metadata.labels.grafana_dashboard, '1');
+  const panels =
+    (
+      JSON.parse(dashboard?.data['shepherd.json'] ?? '{}') as {
+        panels?: Array<{ targets: Array<{ expr: string }> }>;
+      }
+    ).panels ?? [];
+  const exprs = panels.flatMap((p) => p.targets.map((t) => t.expr)).join('\n');
+  for (const metric of [
+    'shepherd_sessions',
+    'shepherd_session_exits_total',
+    'shepherd_attempt_duration_seconds',
+    'shepherd_api_http_request_duration_seconds',
+  ])
+    assert.ok(exprs.includes(metric), `the dashboard does not chart ${metric}`);
+  // Off unless asked for (the options above leave it off).
+  assert.ok(!docs.some((d) => d.kind === 'ServiceMonitor'));
 });
 
 test('an upgrade from the previous chart version keeps the CRDs and a running session; an uninstall leaves the CRDs and nothing else', async (t) => {

@@ -10,7 +10,13 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { before, describe, it } from 'node:test';
 import { Worker } from '@temporalio/worker';
+import { Resource } from '@opentelemetry/resources';
+import { NoopSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { repoRoot } from '../../src/processes/tools.js';
+import {
+  WORKFLOW_INTERCEPTOR_MODULES,
+  workflowSpanSinks,
+} from '../../src/observability/worker-interceptors.js';
 import { sessionWorkflowId } from '../../src/workflows/session-contract.js';
 import { historyFromJson } from './support/history-json.js';
 import { installQuietRuntime, SESSION_NAMESPACE, WORKFLOWS_PATH } from './support/session-environment.js';
@@ -32,7 +38,15 @@ describe('sessions recorded with earlier versions of the workflow replay on toda
   const errors = new Map<string, Error | undefined>();
   before(async () => {
     installQuietRuntime();
-    const replays = Worker.runReplayHistories({ workflowsPath: WORKFLOWS_PATH }, recorded);
+    // With the interceptors every worker runs: tracing must not change what the workflow commands.
+    const replays = Worker.runReplayHistories(
+      {
+        workflowsPath: WORKFLOWS_PATH,
+        interceptors: { workflowModules: [...WORKFLOW_INTERCEPTOR_MODULES] },
+        sinks: workflowSpanSinks({ spanProcessor: new NoopSpanProcessor(), resource: Resource.empty() }),
+      },
+      recorded,
+    );
     for await (const result of replays) errors.set(result.workflowId, result.error);
   });
 

@@ -12,7 +12,7 @@ import type { WatchNamespaces } from '../../reconcile/watch-scope.js';
 import type { RuntimeService, WorkerRuntime } from '../worker-runtime.js';
 import { createKubernetesActivities } from './kubernetes-activities.js';
 import { createProviderStatusReconciler } from './provider-status.js';
-import { createRunnerWatcher } from './runner-watcher.js';
+import { createRunnerWatcher, type RunnerWatcherOptions } from './runner-watcher.js';
 import { createSessionController } from './session-controller.js';
 import { kubernetesLogTail } from './runner-log-tail.js';
 import { namespacePolicyStatusWriter } from './namespace-policy-status.js';
@@ -43,6 +43,8 @@ export interface KubernetesRuntimeOptions {
    * Lease. @default unset: always, as for a single worker
    */
   leaderElection?: Omit<LeaderElectionOptions, 'kubeConfig' | 'logger'>;
+  /** Told of every runner event the watcher signals (for metrics). */
+  observeRunnerSignal?: RunnerWatcherOptions['observeSignal'];
 }
 
 /** Builds the Kubernetes runtime; nothing runs until its services are started. */
@@ -54,6 +56,7 @@ export function createKubernetesRuntime(options: KubernetesRuntimeOptions): Work
       client,
       namespaces,
       logger: logger.child({ component: 'runner-watcher' }),
+      ...(options.observeRunnerSignal ? { observeSignal: options.observeRunnerSignal } : {}),
     }),
     ...(options.controller
       ? [

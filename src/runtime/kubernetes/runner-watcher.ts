@@ -70,6 +70,11 @@ export interface RunnerWatcherOptions {
    */
   resyncIntervalMs?: number;
   /**
+   * Told of every event signalled: how long after the watcher saw the change the workflow had it,
+   * and when the attempt's Job was created (for the attempt's duration), when known.
+   */
+  observeSignal?: (event: RunnerEvent, lagMs: number, attemptStartedAt?: Date) => void;
+  /**
    * The most signals in flight at once. A burst beyond it queues; informer callbacks never wait.
    * @default 50
    */
@@ -179,6 +184,11 @@ export function createRunnerWatcher(options: RunnerWatcherOptions): RunnerWatche
         await client.workflow.getHandle(workflowId).signal(runnerEventSignal, event);
         counters.signalsSent += 1;
         markSent(key, event, fingerprint);
+        options.observeSignal?.(
+          event,
+          Date.now() - queuedAt,
+          attempts.get(key)?.job?.metadata?.creationTimestamp,
+        );
         logger.debug(
           { workflowId, event, queuedMs: signalAt - queuedAt, signalMs: Date.now() - signalAt },
           'runner event signalled',
