@@ -5,7 +5,7 @@
  */
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { Client, Connection } from '@temporalio/client';
+import { Client } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import type { Logger } from 'pino';
 import { loadKubeConfig } from '../runtime/kubernetes/kube-config.js';
@@ -85,8 +85,10 @@ export async function startSessionWorker(config: WorkerConfig, logger: Logger): 
     runtimeInstalled = true;
   }
   const nativeConnection = await NativeConnection.connect(config.temporalConnection);
-  const connection = await Connection.connect(config.temporalConnection);
-  const client = new Client({ connection, namespace: config.temporalNamespace });
+  // The client shares the worker's connection, so the controller's starts can be eager: the
+  // server answers a start with the run's first task for this worker, sparing a trip through
+  // matching on the way from an AgentSession to its Job.
+  const client = new Client({ connection: nativeConnection, namespace: config.temporalNamespace });
 
   const kubeConfig = config.runtime === 'kubernetes' ? loadKubeConfig(config.kubeconfig) : undefined;
   const localResources = localResourcesFile(config.triggersFile, (error) =>
@@ -96,6 +98,7 @@ export async function startSessionWorker(config: WorkerConfig, logger: Logger): 
     ? createKubernetesRuntime({
         kubeConfig,
         client,
+        eagerStart: true,
         logger,
         taskQueue: config.taskQueue,
         controller: config.controller,
@@ -205,7 +208,6 @@ export async function startSessionWorker(config: WorkerConfig, logger: Logger): 
       // The SDK shuts the worker down by itself on SIGINT/SIGTERM; a second shutdown would throw.
       if (worker.getState() === 'RUNNING') worker.shutdown();
       await running.catch(() => undefined);
-      await connection.close();
       await nativeConnection.close();
     })());
   const done = running.then(

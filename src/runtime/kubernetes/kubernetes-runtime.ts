@@ -21,6 +21,11 @@ import type { EgressHosts } from './builders/session-network-policy.js';
 export interface KubernetesRuntimeOptions {
   kubeConfig: KubeConfig;
   client: Client;
+  /**
+   * `client` is on the worker's own `NativeConnection`: the controller starts workflows eagerly.
+   * @default false
+   */
+  eagerStart?: boolean;
   logger: Logger;
   /** The task queue the controller starts session workflows on. */
   taskQueue: string;
@@ -56,6 +61,7 @@ export function createKubernetesRuntime(options: KubernetesRuntimeOptions): Work
         client,
         namespaces,
         taskQueue: options.taskQueue,
+        ...(options.eagerStart ? { eagerStart: true } : {}),
         logger: logger.child({ component: 'session-controller' }),
         ...(options.sessionSelector ? { labelSelector: options.sessionSelector } : {}),
       }),
