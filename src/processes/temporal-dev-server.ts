@@ -1,6 +1,6 @@
 /**
  * The real Temporal server (`temporal server start-dev`, SQLite) on loopback, with Shepherd's
- * search attributes registered, and optionally its Web UI.
+ * search attributes registered, eager activity execution on, and optionally its Web UI.
  */
 import { join } from 'node:path';
 import { Connection } from '@temporalio/client';
@@ -61,6 +61,10 @@ export async function startTemporalDevServer(
     ...(options.dbFile ? [`--db-filename=${options.dbFile}`] : []),
     `--namespace=${namespace}`,
     '--log-level=warn',
+    // A session's activities go straight back to the worker that scheduled them, in the answer to
+    // its workflow task, instead of through matching (off by default in the server): a trip less
+    // per step on the way to a session's Job. Eager workflow start is on by default.
+    '--dynamic-config-value=system.enableActivityEagerExecution=true',
     ...Object.values(SEARCH_ATTRIBUTES).map((sa) => `--search-attribute=${sa.name}=${sa.type}`),
     ...(options.ui ? ['--ui-ip=127.0.0.1', `--ui-port=${uiPort}`] : ['--headless']),
   ];

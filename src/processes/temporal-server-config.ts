@@ -104,7 +104,9 @@ export function temporalServerConfig(options: TemporalServerConfigOptions): stri
  * The dynamic config: what the dev server sets for the same reasons (search attributes visible
  * as soon as they are added; persistence QPS raised to match), a namespace registered in a test
  * visible within half a second rather than the two-second default refresh, and the visibility
- * rate the dev server also raises, since the local runtime lists its sessions by search attribute.
+ * rate the dev server also raises, since the local runtime lists its sessions by search attribute;
+ * and eager activity execution, as the dev server is started with: a workflow task that schedules
+ * an activity gets it back in its completion when the worker has a free slot, sparing a poll.
  */
 export function temporalDynamicConfig(): string {
   const value = (v: unknown) => [{ value: v, constraints: {} }];
@@ -114,5 +116,6 @@ export function temporalDynamicConfig(): string {
     'frontend.persistenceMaxQPS': value(10_000),
     'history.persistenceMaxQPS': value(45_000),
     'frontend.namespaceRPS.visibility': value(100),
+    'system.enableActivityEagerExecution': value(true),
   });
 }

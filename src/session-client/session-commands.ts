@@ -80,6 +80,14 @@ export interface StartSessionWorkflowOptions {
    * @default false: a closed run of the id may be followed by a new one
    */
   firstRun?: boolean;
+  /**
+   * Ask the server to hand the run's first workflow task straight back to a worker polling the
+   * task queue through this client's connection (eager workflow start), sparing a trip through
+   * Temporal's matching: only a client on the worker's own `NativeConnection` can, as the worker's
+   * AgentSession controller is. Ignored with `signal: 'restart'`, which has no eager form.
+   * @default false
+   */
+  eager?: boolean;
 }
 
 /** What {@link startSessionWorkflow} did. */
@@ -99,7 +107,7 @@ export async function startSessionWorkflow(
   client: Client,
   options: StartSessionWorkflowOptions,
 ): Promise<StartSessionWorkflowResult> {
-  const { taskQueue, input, restartGeneration, signal, firstRun = false } = options;
+  const { taskQueue, input, restartGeneration, signal, firstRun = false, eager = false } = options;
   const memo = {
     ...(input.uid === undefined ? {} : { [SESSION_UID_MEMO]: input.uid }),
     ...(restartGeneration === undefined ? {} : { [RESTART_GENERATION_MEMO]: restartGeneration }),
@@ -139,6 +147,7 @@ export async function startSessionWorkflow(
       ...common,
       args: [input],
       workflowIdConflictPolicy: WorkflowIdConflictPolicy.FAIL,
+      ...(eager ? { requestEagerStart: true } : {}),
     });
     return { outcome: 'started', runId: handle.firstExecutionRunId };
   } catch (error) {

@@ -6,7 +6,7 @@
 import { existsSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { Client, Connection } from '@temporalio/client';
+import { Client } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import type { Logger } from 'pino';
 import { loadKubeConfig } from '../runtime/kubernetes/kube-config.js';
@@ -117,9 +117,11 @@ export async function startSessionWorker(
     runtimeInstalled = true;
   }
   const nativeConnection = await NativeConnection.connect(config.temporalConnection);
-  const connection = await Connection.connect(config.temporalConnection);
+  // The client shares the worker's connection, so the controller's starts can be eager: the
+  // server answers a start with the run's first task for this worker, sparing a trip through
+  // matching on the way from an AgentSession to its Job.
   const client = new Client({
-    connection,
+    connection: nativeConnection,
     namespace: config.temporalNamespace,
     interceptors: clientInterceptors(),
   });
@@ -136,6 +138,7 @@ export async function startSessionWorker(
     ? createKubernetesRuntime({
         kubeConfig,
         client,
+        eagerStart: true,
         logger,
         taskQueue: config.taskQueue,
         controller: config.controller,
@@ -256,7 +259,6 @@ export async function startSessionWorker(
       // The SDK shuts the worker down by itself on SIGINT/SIGTERM; a second shutdown would throw.
       if (worker.getState() === 'RUNNING') worker.shutdown();
       await running.catch(() => undefined);
-      await connection.close();
       await nativeConnection.close();
     })());
   const done = running.then(

@@ -14,6 +14,7 @@
  */
 import {
   type ActivityOptions,
+  type LocalActivityOptions,
   ActivityFailure,
   ApplicationFailure,
   CancellationScope,
@@ -23,6 +24,7 @@ import {
   isCancellation,
   patched,
   proxyActivities,
+  proxyLocalActivities,
   setCurrentDetails,
   upsertSearchAttributes,
   workflowInfo,
@@ -174,6 +176,17 @@ const PUBLISHING: ActivityOptions = {
   },
 };
 
+/**
+ * Reading the session is a local activity in quick-start runs: it runs in the worker during the
+ * run's first workflow task, which then goes on to schedule the provisioning, sparing a round trip
+ * through the server. Only a read, so a retry repeats nothing; the Web UI lists it as a local
+ * activity with its summary.
+ */
+const LOCAL_LOAD: LocalActivityOptions = {
+  startToCloseTimeout: '1 minute',
+  retry: ACTIVITY.retry,
+};
+
 /** The outcome activities with `options` and a summary for the Web UI. */
 function outcomes(summary: string): OutcomeActivities {
   return proxyActivities<OutcomeActivities>({ ...PUBLISHING, summary });
@@ -230,6 +243,13 @@ const IDLE_CONTINUE_AS_NEW_PATCH = 'continue-as-new-between-turns';
  */
 const LIMITS_PATCH = 'namespace-limits';
 
+/**
+ * Marks the runs that start quickly: the session is read by a local activity, and the first status
+ * write comes with the Job (provisioning and launch in one write) rather than before provisioning,
+ * which the launch waited for. Histories from before it replay without it.
+ */
+const QUICK_START_PATCH = 'quick-start';
+
 /** The namespace workflow's activities, with a summary for the Web UI. */
 function namespaceCalls(summary: string): NamespaceActivities {
   return proxyActivities<NamespaceActivities>({ ...ACTIVITY, summary });
@@ -264,8 +284,9 @@ export async function agentSessionWorkflow(input: SessionWorkflowInput): Promise
     if (input.continued) {
       await runAttempts(run, input.continued.session, true);
     } else {
-      const session = await resolve(run);
-      if (session && (await admit(run, session)) && (await provision(run, session)))
+      const quick = hardened && patched(QUICK_START_PATCH);
+      const session = await resolve(run, quick);
+      if (session && (await admit(run, session)) && (await provision(run, session, quick)))
         await runAttempts(run, session, false);
     }
     return close(run);
@@ -292,11 +313,14 @@ export async function agentSessionWorkflow(input: SessionWorkflowInput): Promise
  * 1. Validate and resolve. Nothing exists yet, so a bad spec ends the run here with nothing
  * created. Returns the session, or undefined when the run has ended.
  */
-async function resolve(run: SessionRun): Promise<ResolvedSession | undefined> {
+async function resolve(run: SessionRun, quick: boolean): Promise<ResolvedSession | undefined> {
   const { input } = run;
   let session: ResolvedSession;
+  const loader = quick
+    ? proxyLocalActivities<SessionActivities>({ ...LOCAL_LOAD, summary: 'read the session' })
+    : activities(ACTIVITY, 'read the session');
   try {
-    const loaded = await activities(ACTIVITY, 'read the session').loadSession({
+    const loaded = await loader.loadSession({
       ...run.ref,
       ...(input.spec ? { spec: input.spec } : {}),
       ...(input.labels ? { labels: input.labels } : {}),
@@ -343,9 +367,10 @@ async function resolve(run: SessionRun): Promise<ResolvedSession | undefined> {
 
 /**
  * 2. Workspace, secrets, runner identity, side by side — and the Provisioning status with them,
- * not before: the Job is what the user waits for. Returns false when the run has ended.
+ * not before: the Job is what the user waits for. A quick-start run writes no status here at all:
+ * its first write comes with the Job. Returns false when the run has ended.
  */
-async function provision(run: SessionRun, session: ResolvedSession): Promise<boolean> {
+async function provision(run: SessionRun, session: ResolvedSession, quick: boolean): Promise<boolean> {
   let failedStep: typeof ConditionType.PVCReady | typeof ConditionType.SecretsReady | undefined;
   const step = <T>(type: typeof failedStep, work: Promise<T>): Promise<T> =>
     work.catch((error: unknown) => {
@@ -356,7 +381,7 @@ async function provision(run: SessionRun, session: ResolvedSession): Promise<boo
   try {
     let workspace: WorkspaceInfo;
     if (run.hardened) {
-      const writing = mirror(run);
+      const writing = quick ? undefined : mirror(run);
       const made = await unlessStopped(run, () =>
         Promise.all([
           step(ConditionType.PVCReady, provisioning.provisionWorkspace(session)),

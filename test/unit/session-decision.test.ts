@@ -68,8 +68,18 @@ const live = (session: AgentSession) => ({ session, deleted: false });
 const resynced = (session: AgentSession) => ({ session, deleted: false, resync: true });
 const deleted = (session: AgentSession) => ({ session, deleted: true });
 
-test('a new session with no run of its workflow id is started, after looking the run up', () => {
-  assert.deepEqual(decide(live(cr()), NOT_LOOKED_UP, undefined), { kind: 'look-up-latest-run' });
+test('a new session is started at once, as the first run of its id, without a lookup first', () => {
+  // The start cannot follow a run of the id; when it is refused, the lookup comes after it.
+  assert.deepEqual(decide(live(cr()), NOT_LOOKED_UP, undefined), {
+    kind: 'start',
+    record: { started: true },
+    firstRun: true,
+    beforeLookUp: true,
+  });
+  // A CR that has a status, or is seen by a resync, may have had a run: it is looked up first.
+  const written = cr({ status: { phase: 'Pending' } });
+  assert.deepEqual(decide(live(written), NOT_LOOKED_UP, undefined), { kind: 'look-up-latest-run' });
+  assert.deepEqual(decide(resynced(cr()), NOT_LOOKED_UP, undefined), { kind: 'look-up-latest-run' });
   assert.deepEqual(decide(live(cr()), undefined, undefined), {
     kind: 'start',
     record: { started: true },
@@ -97,7 +107,12 @@ test('a session whose status names its workflow, or that this controller started
 
 test('bookkeeping for an earlier CR of the same name does not apply', () => {
   const stale: Handled = { uid: OTHER_UID, started: true, stopGeneration: 3 };
-  assert.deepEqual(decide(live(cr()), NOT_LOOKED_UP, stale), { kind: 'look-up-latest-run' });
+  assert.deepEqual(decide(live(cr()), NOT_LOOKED_UP, stale), {
+    kind: 'start',
+    record: { started: true },
+    firstRun: true,
+    beforeLookUp: true,
+  });
   const held = cr({ desiredState: 'Stopped', metadata: stopRecordedAt(3) });
   assert.deepEqual(decide(live(held), undefined, stale), {
     kind: 'hold',

@@ -235,6 +235,20 @@ const recordings: Recording[] = [
       await session.runnerExits(1, 0, { ...pushedResult(session.name), usage: { costUsd: 0.5 } });
     },
   },
+  // Recorded with the quick-start patch: the session read by a local activity, one status write
+  // for provisioning and launch.
+  {
+    history: 'quick-start-succeeded',
+    async play(session) {
+      await session.runnerStarts(1);
+      await session.runnerExits(1, 0, pushedResult(session.name));
+    },
+  },
+  {
+    history: 'quick-start-failed-missing-credentials',
+    options: { missingSecret: 'git-credentials' },
+    async play() {},
+  },
   {
     history: 'limits-budget-approved',
     options: { policy: { budget: { perSessionUsd: 0.05 } } },

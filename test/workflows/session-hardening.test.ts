@@ -283,3 +283,25 @@ describe('workspaces and status', () => {
     assert.match(repos?.message ?? '', /status\.result: Too long/);
   });
 });
+
+describe('the way to the first Job is short', () => {
+  it('a new session is read in its first workflow task and its first status write already names its Job', async () => {
+    const session = await sessions.startSession({ name: 'quick-start' });
+    await session.runnerStarts(1);
+    await session.runtime.mirrored((status) => status.phase === 'Running');
+    const events = (await session.handle.fetchHistory()).events ?? [];
+    // Read by a local activity: a marker in the history, no activity task through the server.
+    const scheduled = events.flatMap((e) => e.activityTaskScheduledEventAttributes?.activityType?.name ?? []);
+    assert.ok(!scheduled.includes('loadSession'), `scheduled: ${scheduled.join(', ')}`);
+    assert.ok(events.some((e) => e.markerRecordedEventAttributes?.markerName === 'core_local_activity'));
+    assert.deepEqual(scheduled.slice(0, 3), ['provisionWorkspace', 'provisionSecrets', 'launchRunner']);
+    // One status write for provisioning and launch: the first already says the Job was created.
+    const [first] = session.runtime.inputsOf('mirrorStatus');
+    assert.equal(first?.status.phase, 'Provisioning');
+    const condition = (type: string) => first?.status.conditions?.find((c) => c.type === type)?.status;
+    assert.equal(condition('JobCreated'), 'True');
+    assert.equal(condition('SecretsReady'), 'True');
+    await session.runnerExits(1, 0, pushedResult('quick-start'));
+    assert.equal((await session.outcome()).state.phase, 'Succeeded');
+  });
+});

@@ -23,6 +23,11 @@ import { type LeaderElectionOptions, leaderOnlyServices } from './leader-electio
 export interface KubernetesRuntimeOptions {
   kubeConfig: KubeConfig;
   client: Client;
+  /**
+   * `client` is on the worker's own `NativeConnection`: the controller starts workflows eagerly.
+   * @default false
+   */
+  eagerStart?: boolean;
   logger: Logger;
   /** The task queue the controller starts session workflows on. */
   taskQueue: string;
@@ -65,6 +70,7 @@ export function createKubernetesRuntime(options: KubernetesRuntimeOptions): Work
             client,
             namespaces,
             taskQueue: options.taskQueue,
+            ...(options.eagerStart ? { eagerStart: true } : {}),
             logger: logger.child({ component: 'session-controller' }),
             ...(options.sessionSelector ? { labelSelector: options.sessionSelector } : {}),
           }),

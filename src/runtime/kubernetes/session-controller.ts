@@ -70,6 +70,12 @@ export interface SessionControllerOptions {
   namespaces?: WatchNamespaces;
   /** Starts, signals and cancels the session workflows. */
   client: Client;
+  /**
+   * Start workflows eagerly: `client` is on the `NativeConnection` of a worker polling
+   * `taskQueue`, which then gets each new run's first task in the start's answer.
+   * @default false
+   */
+  eagerStart?: boolean;
   logger: Logger;
   /**
    * The task queue new session workflows are started on.
@@ -178,6 +184,9 @@ const LOOK_AGAIN: ReadonlySet<SessionAction['kind']> = new Set([
   'signal-stop',
 ]);
 
+/** What `execute` returns for a start decided before the lookup that found the id had run. */
+const REFUSED_BEFORE_LOOK_UP = Symbol('refused before look-up');
+
 /** The HTTP status of a failed Kubernetes call, if it has one. */
 function httpStatusOf(error: unknown): number | undefined {
   const code = (error as { code?: unknown }).code;
@@ -191,6 +200,7 @@ export function createSessionController(options: SessionControllerOptions): Sess
   const resyncIntervalMs = options.resyncIntervalMs ?? 30_000;
   const requeueBackoffMs = options.requeueBackoffMs ?? 500;
   const { labelSelector } = options;
+  const eager = options.eagerStart === true;
   const customObjects = kubeConfig.makeApiClient(CustomObjectsApi);
   const handled = new Map<string, Handled>();
   /** The newest object seen per CR and whether it was deleted; a queued task acts on the newest. */
@@ -283,7 +293,7 @@ export function createSessionController(options: SessionControllerOptions): Sess
     session: AgentSession,
     workflowId: string,
     action: SessionAction,
-  ): Promise<AgentSession | undefined> => {
+  ): Promise<AgentSession | undefined | typeof REFUSED_BEFORE_LOOK_UP> => {
     switch (action.kind) {
       case 'nothing':
         if (action.reason === 'owns-latest-run') {
@@ -297,12 +307,15 @@ export function createSessionController(options: SessionControllerOptions): Sess
         const result = await startSessionWorkflow(client, {
           taskQueue,
           input: workflowInput(session, false),
+          eager,
           ...(action.restartGeneration === undefined ? {} : { restartGeneration: action.restartGeneration }),
           ...(action.firstRun ? { firstRun: true } : {}),
         });
         if (result.outcome === 'started') {
           counters.started += 1;
           logger.info({ workflowId, ...result }, 'session workflow started');
+        } else if (action.beforeLookUp) {
+          return REFUSED_BEFORE_LOOK_UP;
         } else {
           // Another replica (or the API) started it between our look and our start; if that run
           // has closed already, the next resync sees it.
@@ -362,6 +375,7 @@ export function createSessionController(options: SessionControllerOptions): Sess
           taskQueue,
           input: workflowInput(session, true),
           restartGeneration: action.generation,
+          eager,
         });
         if (result.outcome === 'started') {
           counters.restartsSent += 1;
@@ -443,11 +457,17 @@ export function createSessionController(options: SessionControllerOptions): Sess
       const { session } = observed;
       const workflowId = sessionWorkflowId(session.metadata.namespace ?? '', session.metadata.name);
       const early = decide(observed, NOT_LOOKED_UP, handled.get(key));
-      const action =
+      let action =
         early.kind === 'look-up-latest-run'
           ? decide(observed, await lookUpLatestRun(workflowId), handled.get(key))
           : early;
-      const after = await execute(session, workflowId, action);
+      let after = await execute(session, workflowId, action);
+      if (after === REFUSED_BEFORE_LOOK_UP) {
+        // The id has had a run (this CR's, started by the API; or an earlier CR's): look it up.
+        action = decide(observed, await lookUpLatestRun(workflowId), handled.get(key));
+        const next = await execute(session, workflowId, action);
+        after = next === REFUSED_BEFORE_LOOK_UP ? undefined : next;
+      }
       const record = 'record' in action ? action.record : undefined;
       const { uid } = session.metadata;
       if (record && uid) {

@@ -112,7 +112,19 @@ export type SessionAction =
    * the workflow id had no run when looked up, so the start must not follow a run that appeared
    * since (another replica's, already closed): that one is this session's, and decided on instead.
    */
-  | { kind: 'start'; record: HandledUpdate; restartGeneration?: number; firstRun?: true }
+  | {
+      kind: 'start';
+      record: HandledUpdate;
+      restartGeneration?: number;
+      firstRun?: true;
+      /**
+       * Decided before looking the run up (a CR this controller sees for the first time, with no
+       * status: almost always a new session whose id never ran). The start is a `firstRun` one,
+       * so it cannot follow any run; when it is refused, the controller looks the run up and
+       * decides again, as it would have before the start.
+       */
+      beforeLookUp?: true;
+    }
   /**
    * Cancel the running run of an earlier CR of the same name (never signal it: it is not ours),
    * then decide again once it closed.
@@ -320,7 +332,13 @@ export function decide(
   // A session that looks active is checked against Temporal at each resync, so a run that
   // closed without a final status is noticed.
   if (hasWorkflow && !(active && observed.resync)) return nothing('has-workflow');
-  if (latestRun === NOT_LOOKED_UP) return LOOK_UP;
+  if (latestRun === NOT_LOOKED_UP) {
+    // A new session's start is on the way from `kubectl apply` to its Job: no lookup first.
+    if (!hasWorkflow && !session.status && !observed.resync) {
+      return { kind: 'start', record: { started: true }, firstRun: true, beforeLookUp: true };
+    }
+    return LOOK_UP;
+  }
   const closed = abnormalClose(latestRun, session, uid);
   if (closed) return { kind: 'mark-closed', ...closed };
   if (hasWorkflow) return nothing('has-workflow');
