@@ -115,7 +115,12 @@ async function scheduleToStart(): Promise<Map<number, number>> {
 
 try {
   await installCrds(kc);
-  const workerEnv = values.cache ? { SHEPHERD_MAX_CACHED_WORKFLOWS: values.cache } : {};
+  // One worker runs as a single-worker installation does, without leader election (so its
+  // controller's starts are eager); several elect a leader for the watcher and controller.
+  const workerEnv = {
+    ...(values.cache ? { SHEPHERD_MAX_CACHED_WORKFLOWS: values.cache } : {}),
+    ...(workerCount === 1 ? { SHEPHERD_LEADER_ELECTION: 'false' } : {}),
+  };
   for (let i = 0; i < workerCount; i += 1) workers.push(await startWorkerProcess(workerEnv, workers[0]));
   const worker = workers[0]!;
   console.log(

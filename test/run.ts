@@ -6,8 +6,8 @@
  *
  * `SHEPHERD_TEMPORAL_BACKEND=postgres npm test` runs the environment's Temporal on PostgreSQL (the
  * Temporal server itself, several history shards) instead of the dev server; whatever the backend,
- * test/integration/postgres-*.test.ts run the lifecycle and replica scenarios on a PostgreSQL-backed
- * server of their own.
+ * test/integration/postgres-session-lifecycle.test.ts runs the lifecycle scenarios on a
+ * PostgreSQL-backed server of its own.
  *
  * Usage: npm test [-- [--no-lint] [files...]]. Files under test/unit/ and test/workflows/ need no
  * environment; test/workflows/ needs the time-skipping test server, which each file starts itself.

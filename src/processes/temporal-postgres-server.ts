@@ -12,7 +12,7 @@
  * (fsync, synchronous commit): the cluster lives as long as the environment and is never reused.
  */
 import { execFileSync } from 'node:child_process';
-import { chmodSync, chownSync, mkdirSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, mkdirSync, realpathSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Connection } from '@temporalio/client';
 import { msToTs } from '@temporalio/common/lib/time.js';
@@ -105,8 +105,11 @@ export async function startTemporalPostgresServer(
     return daemon;
   };
 
-  // PostgreSQL: a cluster of its own, user `temporal` trusted on loopback only.
+  // PostgreSQL: a cluster of its own, user `temporal` trusted on loopback only. Its programs are
+  // named by their real directory: initdb finds postgres beside its own path, which the postgres
+  // user could not resolve through a link in root's cache.
   const user = postgresUser();
+  const postgresBin = realpathSync(tools.postgresBin);
   const data = join(dir, 'postgres');
   mkdirSync(data, { mode: 0o700 });
   if (user) {
@@ -114,17 +117,16 @@ export async function startTemporalPostgresServer(
     chmodSync(dir, 0o711);
     chownSync(data, user.uid, user.gid);
   }
-  const initdb = asPostgres(user, join(tools.postgresBin, 'initdb'), [
+  const initdb = asPostgres(user, join(postgresBin, 'initdb'), [
     `--pgdata=${data}`,
     '--username=temporal',
     '--auth=trust',
     '--encoding=UTF8',
     '--no-instructions',
   ]);
-  await execa(initdb.command, initdb.args, { stdio: 'ignore' }).catch((error: Error) => {
-    throw new Error(`initdb failed: ${error.message}`);
-  });
-  const postgres = asPostgres(user, join(tools.postgresBin, 'postgres'), [
+  const init = await execa(initdb.command, initdb.args, { reject: false, all: true });
+  if (init.exitCode !== 0) throw new Error(`initdb failed (exit ${init.exitCode}): ${init.all ?? ''}`);
+  const postgres = asPostgres(user, join(postgresBin, 'postgres'), [
     `-D${data}`,
     '-h127.0.0.1',
     `-p${postgresPort}`,
@@ -141,7 +143,7 @@ export async function startTemporalPostgresServer(
     pgDaemon,
     async () => {
       const ready = await execa(
-        join(tools.postgresBin, 'pg_isready'),
+        join(postgresBin, 'pg_isready'),
         ['-h127.0.0.1', `-p${postgresPort}`, '-Utemporal'],
         { reject: false },
       );

@@ -138,7 +138,10 @@ export async function startSessionWorker(
     ? createKubernetesRuntime({
         kubeConfig,
         client,
-        eagerStart: true,
+        // An eager start keeps the session on the worker that started it: with replicas, where
+        // only the leader's controller starts sessions, they would all land on the leader instead
+        // of spreading over the task queue's workers. So eager only for a single worker.
+        eagerStart: !config.leaderElection,
         logger,
         taskQueue: config.taskQueue,
         controller: config.controller,

@@ -1,6 +1,6 @@
 /**
  * Points a test file at a Temporal server on PostgreSQL instead of the run's dev server, so the
- * scenarios written once (the session lifecycle, the worker replicas) are proven on the backend
+ * scenarios written once (the session lifecycle) are proven on the backend
  * production runs too. A file imports this module first, awaits {@link usePostgresTemporal}, then
  * imports the scenarios: they read TEMPORAL_ADDRESS when their hooks run, and every worker process
  * they start inherits it. When the whole run is on PostgreSQL already (SHEPHERD_TEMPORAL_BACKEND),
