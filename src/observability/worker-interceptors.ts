@@ -7,7 +7,7 @@
  * commands (what they do differently across SDK versions is behind the SDK's own flags), so
  * recorded histories still replay.
  */
-import { createRequire } from 'node:module';
+import { createRequire as moduleRequire } from 'node:module';
 import {
   makeWorkflowExporter,
   OpenTelemetryActivityInboundInterceptor,
@@ -20,11 +20,13 @@ import { sessionActivityInterceptor } from './activity-interceptor.js';
 import type { Tracing } from './tracing.js';
 import type { WorkerMetrics } from './worker-metrics.js';
 
-const require = createRequire(import.meta.url);
+// Named apart from `createRequire` and `require`: the image's bundle declares both in its banner
+// (src/runner/bundle.ts), and the same names here would be declared twice in its chunk.
+const localRequire = moduleRequire(import.meta.url);
 
 /** The modules of workflow interceptors every workflow bundle includes. */
 export const WORKFLOW_INTERCEPTOR_MODULES: readonly string[] = [
-  require.resolve('@temporalio/interceptors-opentelemetry/lib/workflow-interceptors'),
+  localRequire.resolve('@temporalio/interceptors-opentelemetry/lib/workflow-interceptors'),
 ];
 
 /**
