@@ -26,9 +26,8 @@
  * are most of the suite's time, and what they add is Kubernetes and Temporal, not Node.
  */
 import { spawn } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
-import { DefaultLogger, bundleWorkflowCode } from '@temporalio/worker';
 import { execa } from 'execa';
 import {
   childEnv,
@@ -37,7 +36,7 @@ import {
   temporalBackendFromEnv,
 } from '../src/devenv/environment.js';
 import { installTestRelease } from './support/chart-release.js';
-import { WORKFLOW_INTERCEPTOR_MODULES } from '../src/observability/worker-interceptors.js';
+import { writeWorkflowBundles } from '../src/worker/workflow-bundle.js';
 import {
   agentToolPaths,
   giteaPath,
@@ -197,13 +196,9 @@ try {
     // Every worker process the tests start loads this one bundle, as a production worker does,
     // instead of bundling the workflow sources again at each start.
     const bundleStarted = Date.now();
-    const { code } = await bundleWorkflowCode({
-      workflowsPath: join(repoRoot, 'src', 'workflows', 'index.ts'),
-      workflowInterceptorModules: [...WORKFLOW_INTERCEPTOR_MODULES],
-      logger: new DefaultLogger('WARN'),
-    });
+    // The traced variant only for the test that traces.
     workflowBundle = join(environment.dir, 'workflow-bundle.js');
-    writeFileSync(workflowBundle, code);
+    await writeWorkflowBundles(workflowBundle, { traced: needsOtelcol });
     console.log(`# workflow bundle ready in ${((Date.now() - bundleStarted) / 1000).toFixed(1)} s`);
   }
   const env = environment

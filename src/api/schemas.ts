@@ -5,25 +5,10 @@
  */
 import { type Static, Type } from 'typebox';
 import { API_VERSION, KIND } from '../resources/constants.js';
+import { PHASES } from '../resources/phases.js';
 import type { AgentSessionSpec, AgentSessionStatus, Phase } from '../resources/types.js';
 import { MAX_PROMPT_CHARS } from '../workflows/session-contract.js';
 import type { CrdSchema } from './session-validation.js';
-
-/** Every phase a session can be in. */
-export const PHASES: readonly Phase[] = [
-  'Pending',
-  'Queued',
-  'Provisioning',
-  'Running',
-  'Idle',
-  'WaitingForInput',
-  'WaitingForApproval',
-  'Succeeded',
-  'Failed',
-  'TimedOut',
-  'Stopping',
-  'Stopped',
-];
 
 /** A DNS-1123 subdomain: what Kubernetes allows as an object name. */
 const DNS_SUBDOMAIN = '^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$';

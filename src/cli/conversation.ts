@@ -8,12 +8,10 @@ import type { Interface as ReadLine } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Writable } from 'node:stream';
 import type { ApiSession } from '../api/session-backend.js';
+import { FINISHED_PHASES } from '../resources/phases.js';
 import type { Phase } from '../resources/types.js';
 import { ApiCallError, type ApiClient } from './api-client.js';
 import { questionLines } from './output.js';
-
-/** Phases after which a session does nothing more until restarted. */
-export const FINISHED: ReadonlySet<Phase> = new Set(['Succeeded', 'Failed', 'TimedOut', 'Stopped']);
 
 /** Phases in which a conversation waits for its next prompt (Idle) or an answer. */
 const WAITING: ReadonlySet<Phase> = new Set(['Idle', 'WaitingForInput']);
@@ -30,7 +28,7 @@ const LOG_GRACE_MS = 2000;
  */
 export function turnSettled(session: ApiSession, turn?: number): boolean {
   const phase = session.status.phase ?? 'Pending';
-  if (FINISHED.has(phase)) return true;
+  if (FINISHED_PHASES.has(phase)) return true;
   if (!WAITING.has(phase)) return false;
   return turn === undefined || (session.status.turns?.at(-1)?.number ?? 1) >= turn;
 }
@@ -122,7 +120,7 @@ export async function promptLoop(
   turns: for (;;) {
     const session = await followTurn(api, namespace, name, turn, io);
     const phase = session.status.phase ?? 'Pending';
-    if (FINISHED.has(phase)) return session;
+    if (FINISHED_PHASES.has(phase)) return session;
     const question = session.status.question;
     if (phase === 'WaitingForInput' && question) io.notes.write(`${questionLines(question).join('\n')}\n`);
     for (;;) {

@@ -7,20 +7,20 @@
  *   bridge is a native module, and `npm ci --omit=dev` gives the versions of package-lock.json;
  *   split into chunks so the API never loads the worker's Temporal SDK, nor the worker Fastify;
  * - `workflow-bundle.js`, the session workflow bundled as the worker loads it
- *   (SHEPHERD_WORKFLOW_BUNDLE), so a worker starts without webpack compiling the workflow;
+ *   (SHEPHERD_WORKFLOW_BUNDLE), so a worker starts without webpack compiling the workflow, and
+ *   `workflow-bundle.traced.js`, the same with the OpenTelemetry workflow interceptors, which a
+ *   worker loads instead when OTEL_* turns tracing on;
  * - `shepherd-runner.mjs`, the runner for the local runtime (SHEPHERD_RUNNER_BUNDLE), bundled
  *   whole like the runner image's.
  *
  * The AgentSession CRD the API validates sessions against is embedded in the entry's bundle.
  */
 import { mkdirSync, readFileSync, rmSync } from 'node:fs';
-import { writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { DefaultLogger, bundleWorkflowCode } from '@temporalio/worker';
-import { WORKFLOW_INTERCEPTOR_MODULES } from '../observability/worker-interceptors.js';
 import { build } from 'esbuild';
 import { NODE_BUNDLE_OPTIONS, bundleRunner } from '../runner/bundle.js';
+import { writeWorkflowBundles } from '../worker/workflow-bundle.js';
 
 const src = fileURLToPath(new URL('..', import.meta.url));
 const CRD_FILE = join(src, '..', 'charts', 'shepherd', 'files', 'crds', 'agentsessions.yaml');
@@ -55,11 +55,7 @@ export async function buildDist(outDir: string): Promise<Dist> {
       packages: 'external',
       define: { SHEPHERD_BUNDLED_AGENTSESSION_CRD: JSON.stringify(readFileSync(CRD_FILE, 'utf8')) },
     }),
-    bundleWorkflowCode({
-      workflowsPath: join(src, 'workflows', 'index.ts'),
-      workflowInterceptorModules: [...WORKFLOW_INTERCEPTOR_MODULES],
-      logger: new DefaultLogger('WARN'),
-    }).then(({ code }) => writeFile(dist.workflowBundle, code)),
+    writeWorkflowBundles(dist.workflowBundle, { traced: true }),
     bundleRunner(dist.runnerBundle),
   ]);
   return dist;

@@ -1,11 +1,13 @@
 /**
  * The interceptors and sinks that make the worker observable, in one place for everything that
  * builds a worker or a workflow bundle: Temporal's OpenTelemetry interceptors (workflow, activity)
- * and Shepherd's activity interceptor (the client's are in client-interceptors.ts). The workflow interceptors run inside the
- * workflow bundle, so every bundle the worker may load (the production image's, the test run's,
- * the replay test's) is built with {@link WORKFLOW_INTERCEPTOR_MODULES}; they add spans, never
- * commands (what they do differently across SDK versions is behind the SDK's own flags), so
- * recorded histories still replay.
+ * and Shepherd's activity interceptor (the client's are in client-interceptors.ts).
+ *
+ * The workflow interceptors are compiled into the workflow bundle and run in every activation of
+ * every cached workflow, so a bundle carries them only when the worker traces: a pre-built bundle
+ * comes in two variants, plain and traced ({@link tracedBundle}), and the worker loads the one its
+ * OTEL_* settings call for. They add spans, never commands (what they do differently across SDK
+ * versions is behind the SDK's own flags), so recorded histories replay on either variant.
  */
 import { createRequire as moduleRequire } from 'node:module';
 import {
@@ -24,19 +26,27 @@ import type { WorkerMetrics } from './worker-metrics.js';
 // (src/runner/bundle.ts), and the same names here would be declared twice in its chunk.
 const localRequire = moduleRequire(import.meta.url);
 
-/** The modules of workflow interceptors every workflow bundle includes. */
-export const WORKFLOW_INTERCEPTOR_MODULES: readonly string[] = [
-  localRequire.resolve('@temporalio/interceptors-opentelemetry/lib/workflow-interceptors'),
-];
+/** The workflow interceptor modules of a bundle for a worker that traces (`traced`) or not. */
+export function workflowInterceptorModules(traced: boolean): string[] {
+  return traced
+    ? [localRequire.resolve('@temporalio/interceptors-opentelemetry/lib/workflow-interceptors')]
+    : [];
+}
+
+/** The traced variant of the pre-built bundle `bundle`, which lies beside it: `x.js` → `x.traced.js`. */
+export function tracedBundle(bundle: string): string {
+  return bundle.replace(/(\.js)?$/, '.traced.js');
+}
 
 /**
- * The worker's interceptors, logging each activity attempt to `logger`. `bundled`: the workflow code is a pre-built bundle, which carries
- * its workflow interceptors already.
+ * The worker's interceptors, logging each activity attempt to `logger`. `workflowModules`: the
+ * workflow interceptors to compile in when the worker bundles the workflow sources itself (a
+ * pre-built bundle carries its own).
  */
 export function workerInterceptors(
   metrics: WorkerMetrics,
   logger: Logger,
-  bundled: boolean,
+  workflowModules: string[],
 ): WorkerInterceptors {
   return {
     activity: [
@@ -46,7 +56,7 @@ export function workerInterceptors(
       }),
       sessionActivityInterceptor(metrics, logger),
     ],
-    ...(bundled ? {} : { workflowModules: [...WORKFLOW_INTERCEPTOR_MODULES] }),
+    workflowModules,
   };
 }
 

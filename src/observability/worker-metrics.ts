@@ -15,25 +15,11 @@ import type { Client } from '@temporalio/client';
 import { LRUCache } from 'lru-cache';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { ConditionType } from '../resources/conditions.js';
+import { FINISHED_PHASES, PHASES } from '../resources/phases.js';
 import type { AgentSessionStatus, Phase } from '../resources/types.js';
 import type { RunnerEvent } from '../workflows/session-contract.js';
 import { SESSION_WORKFLOW_TYPE } from '../workflows/session-contract.js';
 import { SEARCH_ATTRIBUTES } from '../common/search-attributes.js';
-
-/** Phases a session leaves only by a restart. */
-const FINAL_PHASES: readonly Phase[] = ['Succeeded', 'Failed', 'TimedOut', 'Stopped'];
-/** Every phase, final ones last. */
-const PHASES: readonly Phase[] = [
-  'Pending',
-  'Queued',
-  'Provisioning',
-  'Running',
-  'Idle',
-  'WaitingForInput',
-  'WaitingForApproval',
-  'Stopping',
-  ...FINAL_PHASES,
-];
 
 /** Seconds: from well under a second (a Job's creation) to a day (a long agent run). */
 const DURATION_BUCKETS = [0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 1800, 3600, 7200, 21600, 86400];
@@ -71,7 +57,7 @@ const seconds = (ms: number) => Math.max(0, ms) / 1000;
 
 /** The query counting sessions in `phase`: open ones, except for final phases, which a closed run keeps. */
 function phaseQuery(phase: Phase): string {
-  const open = FINAL_PHASES.includes(phase) ? '' : ` AND ExecutionStatus = 'Running'`;
+  const open = FINISHED_PHASES.has(phase) ? '' : ` AND ExecutionStatus = 'Running'`;
   return `WorkflowType = '${SESSION_WORKFLOW_TYPE}' AND ${SEARCH_ATTRIBUTES.phase.name} = '${phase}'${open}`;
 }
 
@@ -108,60 +94,55 @@ export function createWorkerMetrics(options: WorkerMetricsOptions = {}): WorkerM
     });
   }
 
-  const sessionStart = new Histogram({
-    name: 'shepherd_session_start_seconds',
-    help: "From a session's start to its first runner created (a Job, or locally a process): admission and provisioning.",
-    buckets: DURATION_BUCKETS,
-    registers,
-  });
-  const turnDuration = new Histogram({
-    name: 'shepherd_turn_duration_seconds',
-    help: 'Duration of the turns of conversations, by result.',
-    labelNames: ['result'],
-    buckets: DURATION_BUCKETS,
-    registers,
-  });
-  const sessionDuration = new Histogram({
-    name: 'shepherd_session_duration_seconds',
-    help: 'From a session run’s start to its end, by final phase.',
-    labelNames: ['phase'],
-    buckets: DURATION_BUCKETS,
-    registers,
-  });
+  const histogram = <L extends string>(name: string, help: string, buckets: number[], labelNames: L[] = []) =>
+    new Histogram<L>({ name, help, labelNames, buckets, registers });
+  const sessionStart = histogram(
+    'shepherd_session_start_seconds',
+    "From a session's start to its first runner created (a Job, or locally a process): admission and provisioning.",
+    DURATION_BUCKETS,
+  );
+  const turnDuration = histogram(
+    'shepherd_turn_duration_seconds',
+    'Duration of the turns of conversations, by result.',
+    DURATION_BUCKETS,
+    ['result'],
+  );
+  const sessionDuration = histogram(
+    'shepherd_session_duration_seconds',
+    'From a session run’s start to its end, by final phase.',
+    DURATION_BUCKETS,
+    ['phase'],
+  );
   const sessionExits = new Counter({
     name: 'shepherd_session_exits_total',
     help: 'Session runs that ended, by final phase and reason (the Completed condition’s reason).',
     labelNames: ['phase', 'reason'],
     registers,
   });
-  const attemptDuration = new Histogram({
-    name: 'shepherd_attempt_duration_seconds',
-    help: 'From a runner Job’s creation to the watcher seeing the runner end, by how it ended.',
-    labelNames: ['reason'],
-    buckets: DURATION_BUCKETS,
-    registers,
-  });
-  const watcherLag = new Histogram({
-    name: 'shepherd_runner_watcher_lag_seconds',
-    help: 'From the runner watcher seeing a Job/Pod change to the session workflow having the signal, by event.',
-    labelNames: ['event'],
-    buckets: WAIT_BUCKETS,
-    registers,
-  });
-  const activityQueueWait = new Histogram({
-    name: 'shepherd_activity_schedule_to_start_seconds',
-    help: 'How long activities waited in the task queue before a worker started them, by activity.',
-    labelNames: ['activity'],
-    buckets: WAIT_BUCKETS,
-    registers,
-  });
-  const activityDuration = new Histogram({
-    name: 'shepherd_activity_duration_seconds',
-    help: 'How long activity attempts ran, by activity and outcome (ok, error).',
-    labelNames: ['activity', 'outcome'],
-    buckets: DURATION_BUCKETS,
-    registers,
-  });
+  const attemptDuration = histogram(
+    'shepherd_attempt_duration_seconds',
+    'From a runner Job’s creation to the watcher seeing the runner end, by how it ended.',
+    DURATION_BUCKETS,
+    ['reason'],
+  );
+  const watcherLag = histogram(
+    'shepherd_runner_watcher_lag_seconds',
+    'From the runner watcher seeing a Job/Pod change to the session workflow having the signal, by event.',
+    WAIT_BUCKETS,
+    ['event'],
+  );
+  const activityQueueWait = histogram(
+    'shepherd_activity_schedule_to_start_seconds',
+    'How long activities waited in the task queue before a worker started them, by activity.',
+    WAIT_BUCKETS,
+    ['activity'],
+  );
+  const activityDuration = histogram(
+    'shepherd_activity_duration_seconds',
+    'How long activity attempts ran, by activity and outcome (ok, error).',
+    DURATION_BUCKETS,
+    ['activity', 'outcome'],
+  );
 
   // What was recorded already, so a status written again (a retry, a later write) counts once.
   const recorded = new LRUCache<string, true>({ max: 50_000 });
@@ -189,7 +170,7 @@ export function createWorkerMetrics(options: WorkerMetricsOptions = {}): WorkerM
         );
       }
       const { phase } = status;
-      if (phase && FINAL_PHASES.includes(phase) && once(`${run}#end`)) {
+      if (phase && FINISHED_PHASES.has(phase) && once(`${run}#end`)) {
         const reason =
           status.conditions?.find((c) => c.type === ConditionType.Completed)?.reason ?? 'Unknown';
         sessionExits.inc({ phase, reason });

@@ -15,16 +15,12 @@ import { execFileSync } from 'node:child_process';
 import { chmodSync, chownSync, mkdirSync, realpathSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Connection } from '@temporalio/client';
-import { msToTs } from '@temporalio/common/lib/time.js';
 import { execa } from 'execa';
-import { SEARCH_ATTRIBUTES } from '../common/search-attributes.js';
 import { type Daemon, startDaemon, waitUntilReady } from './daemon.js';
 import { freeLowPorts, freePorts } from './ports.js';
+import { addSearchAttributes, missingSearchAttributes, registerNamespace } from './temporal-namespace.js';
 import { TEMPORAL_SERVICES, temporalDynamicConfig, temporalServerConfig } from './temporal-server-config.js';
 import type { TemporalDevServer } from './temporal-dev-server.js';
-
-/** `temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD`: every Shepherd attribute is a Keyword. */
-const INDEXED_VALUE_TYPE_KEYWORD = 2;
 
 /** The binaries a PostgreSQL-backed Temporal needs. */
 export interface TemporalPostgresTools {
@@ -226,27 +222,15 @@ export async function startTemporalPostgresServer(
       },
       120_000,
     );
-    const service = (connection as Connection).workflowService;
-    await service
-      .registerNamespace({ namespace, workflowExecutionRetentionPeriod: msToTs('1 day') })
-      .catch((error: { code?: number }) => {
-        // ALREADY_EXISTS: a restarted server on the same database.
-        if (error.code !== 6) throw error;
-      });
+    // A restarted server on the same database has the namespace already.
+    await registerNamespace(connection as Connection, namespace);
     await waitUntilReady(
       frontend,
       async () => {
-        const operator = (connection as Connection).operatorService;
-        const current = await operator.listSearchAttributes({ namespace }).catch(() => undefined);
-        if (!current) return false;
-        const missing = Object.values(SEARCH_ATTRIBUTES).filter(
-          (sa) => !(sa.name in (current.customAttributes ?? {})),
-        );
+        const missing = await missingSearchAttributes(connection as Connection, namespace);
+        if (missing === undefined) return false;
         if (missing.length === 0) return true;
-        await operator.addSearchAttributes({
-          namespace,
-          searchAttributes: Object.fromEntries(missing.map((sa) => [sa.name, INDEXED_VALUE_TYPE_KEYWORD])),
-        });
+        await addSearchAttributes(connection as Connection, namespace, missing);
         return false;
       },
       60_000,

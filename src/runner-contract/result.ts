@@ -1,59 +1,47 @@
 /**
  * The JSON result the runner writes to its termination message (or, locally, its result file): a
- * summary, what happened to each repository, and usage. The schemas say what a well-formed result
- * is; the parser is lenient on top of them: it keeps every part that matches its schema and drops
+ * summary, what happened to each repository, and usage. The schemas (result-schema.ts) say what a
+ * well-formed result is; the parser is lenient on top of them: it keeps every part that matches its schema and drops
  * the rest, so a runner that died before writing it, or wrote something partly wrong, still ends
  * its session with as clear a record as it gave. What it returns always fits the AgentSession
  * status schema (result-limits.ts), so a runner can never make its session's status unwritable.
  */
-import { type Static, type TObject, Type } from 'typebox';
-import { Value } from 'typebox/value';
+import type { RunnerResult, RunnerResultRepo, RunnerUsage } from './result-schema.js';
 import { RESULT_LIMITS, isCost, isTokenCount, trimText, wellFormed } from './result-limits.js';
+
+export type { RunnerResult } from './result-schema.js';
 
 /** Longest result the runner writes: the kubelet keeps at most 4 KiB of a termination message. */
 export const MAX_RESULT_BYTES = 4096;
 
-const Text = Type.String({ minLength: 1 });
-const Count = Type.Number({ minimum: 0 });
+type FieldCheck = (value: unknown) => boolean;
+const isText: FieldCheck = (value) => typeof value === 'string' && value.length >= 1;
+const isCount: FieldCheck = (value) => typeof value === 'number' && Number.isFinite(value) && value >= 0;
+const REPO_STATUSES: readonly unknown[] = ['Pending', 'Pushed', 'NoChanges', 'NotPushed', 'Failed'];
 
-/** What happened to one repository. */
-export const RunnerResultRepoSchema = Type.Object({
-  url: Text,
-  branch: Type.Optional(Text),
-  commit: Type.Optional(Text),
-  pullRequestUrl: Type.Optional(Text),
-  status: Type.Optional(Type.Enum(['Pending', 'Pushed', 'NoChanges', 'NotPushed', 'Failed'])),
-  message: Type.Optional(Text),
-});
-
-/** What the agent consumed, as far as it reports it. */
-export const RunnerUsageSchema = Type.Object({
-  inputTokens: Type.Optional(Count),
-  outputTokens: Type.Optional(Count),
-  cacheReadTokens: Type.Optional(Count),
-  cacheWriteTokens: Type.Optional(Count),
-  costUsd: Type.Optional(Count),
-});
-
-/** What the runner reports when it ends. */
-export const RunnerResultSchema = Type.Object({
-  summary: Type.Optional(Text),
-  repos: Type.Array(RunnerResultRepoSchema),
-  usage: Type.Optional(RunnerUsageSchema),
-  /**
-   * What the runner found the agent had done to trip up its git (a rewritten remote, hooks, a
-   * ~/.gitconfig), one line each; the runner ignored all of it. Absent in older results.
-   */
-  warnings: Type.Optional(Type.Array(Text)),
-  /**
-   * The agent asked a question instead of finishing its turn: the session waits for the answer
-   * (phase WaitingForInput), which arrives as the next turn's prompt. Absent in older results.
-   */
-  question: Type.Optional(Text),
-});
-
-/** What the runner reports when it ends. */
-export type RunnerResult = Static<typeof RunnerResultSchema>;
+/**
+ * What each property of result-schema.ts's RunnerResultRepoSchema and RunnerUsageSchema accepts,
+ * written out rather than checked with TypeBox: the workflow runs this parser, and the workflow
+ * sandbox evaluates every module of its bundle once per cached workflow, so TypeBox's few hundred
+ * modules would cost each session about a megabyte (a unit test holds the two to the same answers).
+ */
+export const REPO_FIELDS: Readonly<Record<keyof RunnerResultRepo, FieldCheck>> = {
+  url: isText,
+  branch: isText,
+  commit: isText,
+  pullRequestUrl: isText,
+  status: (value) => REPO_STATUSES.includes(value),
+  message: isText,
+};
+export const USAGE_FIELDS: Readonly<Record<keyof RunnerUsage, FieldCheck>> = {
+  inputTokens: isCount,
+  outputTokens: isCount,
+  cacheReadTokens: isCount,
+  cacheWriteTokens: isCount,
+  costUsd: isCount,
+};
+/** The checks of the result's own text fields (`summary`, `question`, each line of `warnings`). */
+export const TEXT_FIELD: FieldCheck = isText;
 
 /**
  * The longest termination message parsed at all: far above what a runner writes (4 KiB; a local
@@ -69,18 +57,19 @@ export interface RunnerResultReport {
   trimmed: string[];
 }
 
-/** The properties of `value` that match their own schema in `schema`; the others are dropped. */
-function validProperties(schema: TObject, value: unknown): Record<string, unknown> {
-  if (typeof value !== 'object' || value === null) return {};
+/** The properties of `value` that pass their own check in `fields`; the others are dropped. */
+function validProperties(
+  fields: Readonly<Record<string, FieldCheck>>,
+  value: unknown,
+): Record<string, unknown> {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return {};
   const record = value as Record<string, unknown>;
   return Object.fromEntries(
-    Object.entries(schema.properties).flatMap(([key, property]) =>
-      record[key] !== undefined && Value.Check(property, record[key]) ? [[key, record[key]]] : [],
+    Object.entries(fields).flatMap(([key, check]) =>
+      record[key] !== undefined && check(record[key]) ? [[key, record[key]]] : [],
     ),
   );
 }
-
-type RunnerResultRepo = Static<typeof RunnerResultRepoSchema>;
 
 /**
  * One repository entry fitted to the status schema, or undefined when its URL is over the limit
@@ -131,38 +120,38 @@ export function parseRunnerResultReport(message: string | undefined): RunnerResu
   const fitted: RunnerResultRepo[] = [];
   entries.forEach((entry, index) => {
     // A repository entry without a URL cannot be matched to the session's repositories: dropped.
-    const repo = validProperties(RunnerResultRepoSchema, entry);
-    if (!Value.Check(RunnerResultRepoSchema, repo)) return;
-    const fit = fitRepo(repo, `repos[${index}]`, trimmed);
+    const repo = validProperties(REPO_FIELDS, entry);
+    if (repo.url === undefined) return;
+    const fit = fitRepo(repo as unknown as RunnerResultRepo, `repos[${index}]`, trimmed);
     if (fit) fitted.push(fit);
   });
   if (fitted.length > RESULT_LIMITS.repos) {
     trimmed.push(`repos (${fitted.length} entries, ${RESULT_LIMITS.repos} kept)`);
   }
   const result: RunnerResult = { repos: fitted.slice(0, RESULT_LIMITS.repos) };
-  if (Value.Check(RunnerResultSchema.properties.summary, summary)) {
-    const text = wellFormed(summary);
+  if (TEXT_FIELD(summary)) {
+    const text = wellFormed(summary as string);
     result.summary = trimText(text, RESULT_LIMITS.summary);
     if (result.summary !== text) trimmed.push('summary');
   }
-  if (Value.Check(Text, question) && question.trim() !== '') {
-    const text = wellFormed(question);
+  if (TEXT_FIELD(question) && (question as string).trim() !== '') {
+    const text = wellFormed(question as string);
     result.question = trimText(text, RESULT_LIMITS.question);
     if (result.question !== text) trimmed.push('question');
   }
   // Only the well-formed lines of a partly wrong list are kept.
   const lines = Array.isArray(warnings)
-    ? warnings.filter((line): line is string => Value.Check(Text, line)).map(wellFormed)
+    ? warnings.filter((line): line is string => TEXT_FIELD(line)).map(wellFormed)
     : [];
   if (lines.length > 0) result.warnings = lines;
-  const counted = validProperties(RunnerUsageSchema, usage);
+  const counted = validProperties(USAGE_FIELDS, usage);
   for (const [key, value] of Object.entries(counted)) {
     if (key === 'costUsd' ? isCost(value) : isTokenCount(value)) continue;
     // The schema's int64 counts refuse 1.5 and anything past 2^53 that JSON turned inexact.
     delete counted[key];
     trimmed.push(`usage.${key}`);
   }
-  if (Object.keys(counted).length > 0 && Value.Check(RunnerUsageSchema, counted)) result.usage = counted;
+  if (Object.keys(counted).length > 0) result.usage = counted;
   return { result, trimmed };
 }
 

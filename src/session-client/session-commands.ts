@@ -21,6 +21,7 @@ import {
   WorkflowIdReusePolicy,
 } from '@temporalio/common';
 import { SEARCH_ATTRIBUTE_KEYS } from '../common/search-attributes.js';
+import { FINISHED_PHASES } from '../resources/phases.js';
 import type { AgentSessionStatus, Phase } from '../resources/types.js';
 import { promptRefusal } from '../workflows/prompt-refusal.js';
 import { approvalRefusal } from '../workflows/session-limits.js';
@@ -368,9 +369,6 @@ export function finishedRefusal(name: string, phase: string): string {
 export function noConversationRefusal(name: string): string {
   return `session ${name} was started by an earlier version of Shepherd and takes no prompts: start a new session`;
 }
-
-/** Phases in which a session's workflow has ended (until a restart starts a new run). */
-const FINISHED_PHASES: ReadonlySet<Phase> = new Set(['Succeeded', 'Failed', 'TimedOut', 'Stopped']);
 
 /**
  * The refusal the session's workflow certainly gives `input` when the session's recorded status

@@ -32,7 +32,12 @@ import type { LeaderElectionConfig } from './leader-election-config.js';
 import { traceKubernetesCalls } from '../observability/kubernetes-spans.js';
 import { startTracing, type Tracing } from '../observability/tracing.js';
 import { clientInterceptors } from '../observability/client-interceptors.js';
-import { workerInterceptors, workflowSpanSinks } from '../observability/worker-interceptors.js';
+import {
+  tracedBundle,
+  workerInterceptors,
+  workflowInterceptorModules,
+  workflowSpanSinks,
+} from '../observability/worker-interceptors.js';
 import { createWorkerMetrics, type WorkerMetrics } from '../observability/worker-metrics.js';
 
 /** A running worker. */
@@ -46,10 +51,25 @@ export interface SessionWorker {
   metrics: WorkerMetrics;
 }
 
-/** The workflow code: the pre-built bundle when one is configured, else the sources. */
+/**
+ * The workflow code: the pre-built bundle when one is configured (its traced variant when the
+ * worker traces), else the sources.
+ *
+ * @throws Error when the worker traces and the bundle has no traced variant beside it.
+ */
 function workflowSource(
   bundle: string | undefined,
+  traced: boolean,
 ): { workflowsPath: string } | { workflowBundle: { codePath: string } } {
+  if (bundle && traced) {
+    const codePath = tracedBundle(bundle);
+    if (!existsSync(codePath)) {
+      throw new Error(
+        `SHEPHERD_WORKFLOW_BUNDLE=${bundle}: tracing is on (OTEL_*), and its traced variant ${codePath} is missing; build both with npm run build:dist, or unset SHEPHERD_WORKFLOW_BUNDLE to bundle the sources`,
+      );
+    }
+    return { workflowBundle: { codePath } };
+  }
   if (bundle) return { workflowBundle: { codePath: bundle } };
   const ts = fileURLToPath(new URL('../workflows/index.ts', import.meta.url));
   return {
@@ -228,12 +248,12 @@ export async function startSessionWorker(
     connection: nativeConnection,
     namespace: config.temporalNamespace,
     taskQueue: config.taskQueue,
-    ...workflowSource(config.workflowBundle),
+    ...workflowSource(config.workflowBundle, tracing.enabled),
     activities,
     interceptors: workerInterceptors(
       metrics,
       logger.child({ component: 'activity' }),
-      config.workflowBundle !== undefined,
+      config.workflowBundle === undefined ? workflowInterceptorModules(tracing.enabled) : [],
     ),
     sinks: workflowSpanSinks(tracing),
     // Sessions wait on signals, not on activities, so many can be cached at once; beyond the

@@ -14,9 +14,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import { Client, Connection, ScheduleNotFoundError, WorkflowFailedError } from '@temporalio/client';
-import { msToTs } from '@temporalio/common/lib/time.js';
 import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
-import { SEARCH_ATTRIBUTES } from '../../src/common/search-attributes.js';
+import { addSearchAttributes, registerNamespace } from '../../src/processes/temporal-namespace.js';
 import type { AgentTrigger } from '../../src/resources/types.js';
 import { createJiraActivities } from '../../src/triggers/jira/jira-activities.js';
 import {
@@ -45,8 +44,6 @@ import type { TriggeredSession } from '../../src/triggers/trigger-session.js';
 import { type JiraServer, startJiraServer } from '../support/jira-server.js';
 import { envVar, eventually, randomSuffix } from '../support/kube.js';
 
-/** `temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD`. */
-const KEYWORD = 2;
 const silent = { debug() {}, info() {}, warn() {}, error() {} };
 const email = 'bot@example.com';
 const apiToken = 'tok-9d2c';
@@ -152,15 +149,9 @@ before(async () => {
   const namespace = `jira-${randomSuffix()}`;
   taskQueue = `jira-${randomSuffix()}`;
   connection = await Connection.connect({ address });
-  await connection.workflowService.registerNamespace({
-    namespace,
-    workflowExecutionRetentionPeriod: msToTs('1 day'),
-  });
+  await registerNamespace(connection, namespace);
   // The local SessionCreator starts session workflows, which carry Shepherd's search attributes.
-  await connection.operatorService.addSearchAttributes({
-    namespace,
-    searchAttributes: Object.fromEntries(Object.values(SEARCH_ATTRIBUTES).map((a) => [a.name, KEYWORD])),
-  });
+  await addSearchAttributes(connection, namespace);
   client = new Client({ connection, namespace });
   nativeConnection = await NativeConnection.connect({ address });
   const bundle = process.env.SHEPHERD_WORKFLOW_BUNDLE;

@@ -6,13 +6,9 @@
  * file's watcher (or controller) from reaching this file's workflows.
  */
 import { Client, Connection } from '@temporalio/client';
-import { msToTs } from '@temporalio/common/lib/time.js';
 import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
-import { SEARCH_ATTRIBUTES } from '../../src/common/search-attributes.js';
+import { addSearchAttributes, registerNamespace } from '../../src/processes/temporal-namespace.js';
 import { envVar, randomSuffix } from './kube.js';
-
-/** `temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD`: every Shepherd attribute is a Keyword. */
-const INDEXED_VALUE_TYPE_KEYWORD = 2;
 
 let runtimeInstalled = false;
 
@@ -42,18 +38,10 @@ export async function startFixtureWorker(workflowsPath: string): Promise<Fixture
   const namespace = `test-${randomSuffix()}`;
   const taskQueue = `test-${randomSuffix()}`;
   const connection = await Connection.connect({ address });
-  await connection.workflowService.registerNamespace({
-    namespace,
-    workflowExecutionRetentionPeriod: msToTs('1 day'),
-  });
+  await registerNamespace(connection, namespace);
   // Session workflows are started with Shepherd's search attributes, which the dev server
   // registered for its own namespace only.
-  await connection.operatorService.addSearchAttributes({
-    namespace,
-    searchAttributes: Object.fromEntries(
-      Object.values(SEARCH_ATTRIBUTES).map((attribute) => [attribute.name, INDEXED_VALUE_TYPE_KEYWORD]),
-    ),
-  });
+  await addSearchAttributes(connection, namespace);
   const nativeConnection = await NativeConnection.connect({ address });
   const worker = await Worker.create({ connection: nativeConnection, namespace, taskQueue, workflowsPath });
   const running = worker.run();

@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
+import type { TSchema } from 'typebox';
 import { Value } from 'typebox/value';
 import { parse } from 'yaml';
 import {
@@ -13,8 +14,15 @@ import {
   MAX_RESULT_BYTES,
   parseRunnerResult,
   parseRunnerResultReport,
-  RunnerResultSchema,
+  REPO_FIELDS,
+  TEXT_FIELD,
+  USAGE_FIELDS,
 } from '../../src/runner-contract/result.js';
+import {
+  RunnerResultRepoSchema,
+  RunnerResultSchema,
+  RunnerUsageSchema,
+} from '../../src/runner-contract/result-schema.js';
 import { RESULT_LIMITS, TRIM_MARKER } from '../../src/runner-contract/result-limits.js';
 import { serializeResult } from '../../src/runner/result.js';
 
@@ -87,6 +95,50 @@ test('what the runner writes matches the schema and is read back unchanged', () 
   const text = serializeResult(result);
   assert.equal(Value.Check(RunnerResultSchema, JSON.parse(text)), true);
   assert.deepEqual(parseRunnerResult(text), result);
+});
+
+test('the parser’s field checks accept exactly what the schema accepts, field by field', () => {
+  const values: unknown[] = [
+    null,
+    '',
+    ' ',
+    'x',
+    'Pushed',
+    'Merged',
+    'NoChanges',
+    0,
+    -0,
+    1,
+    -1,
+    1.5,
+    -0.5,
+    2 ** 60,
+    true,
+    false,
+    [],
+    ['x'],
+    {},
+    { url: 'x' },
+  ];
+  const repoSchemas: Record<string, TSchema> = RunnerResultRepoSchema.properties;
+  const usageSchemas: Record<string, TSchema> = RunnerUsageSchema.properties;
+  const pairs: Array<readonly [string, (value: unknown) => boolean, TSchema | undefined]> = [
+    ...Object.entries(REPO_FIELDS).map(([key, check]) => [`repo.${key}`, check, repoSchemas[key]] as const),
+    ...Object.entries(USAGE_FIELDS).map(
+      ([key, check]) => [`usage.${key}`, check, usageSchemas[key]] as const,
+    ),
+    ['summary', TEXT_FIELD, RunnerResultSchema.properties.summary],
+    ['question', TEXT_FIELD, RunnerResultSchema.properties.question],
+  ];
+  // Every property of the schemas has its check, and no check is for a property they lack.
+  assert.deepEqual(Object.keys(REPO_FIELDS).sort(), Object.keys(RunnerResultRepoSchema.properties).sort());
+  assert.deepEqual(Object.keys(USAGE_FIELDS).sort(), Object.keys(RunnerUsageSchema.properties).sort());
+  for (const [field, check, schema] of pairs) {
+    assert.ok(schema, `${field} has no schema`);
+    for (const value of values) {
+      assert.equal(check(value), Value.Check(schema, value), `${field} = ${JSON.stringify(value)}`);
+    }
+  }
 });
 
 test('the good parts of a result that is partly wrong are kept, the rest dropped', () => {

@@ -14,7 +14,7 @@ import { Resource } from '@opentelemetry/resources';
 import { NoopSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { repoRoot } from '../../src/processes/tools.js';
 import {
-  WORKFLOW_INTERCEPTOR_MODULES,
+  workflowInterceptorModules,
   workflowSpanSinks,
 } from '../../src/observability/worker-interceptors.js';
 import { sessionWorkflowId } from '../../src/workflows/session-contract.js';
@@ -33,32 +33,34 @@ const recorded = readdirSync(HISTORIES_DIR)
     history: historyFromJson(JSON.parse(readFileSync(join(HISTORIES_DIR, file), 'utf8'))),
   }));
 
-describe('sessions recorded with earlier versions of the workflow replay on today’s code', () => {
-  // One replay worker (and one workflow bundle) for every history.
-  const errors = new Map<string, Error | undefined>();
-  before(async () => {
-    installQuietRuntime();
-    // With the interceptors every worker runs: tracing must not change what the workflow commands.
-    const replays = Worker.runReplayHistories(
-      {
-        workflowsPath: WORKFLOWS_PATH,
-        interceptors: { workflowModules: [...WORKFLOW_INTERCEPTOR_MODULES] },
-        sinks: workflowSpanSinks({ spanProcessor: new NoopSpanProcessor(), resource: Resource.empty() }),
-      },
-      recorded,
-    );
-    for await (const result of replays) errors.set(result.workflowId, result.error);
-  });
-
-  it('has histories to replay', () => {
-    assert.ok(recorded.length >= 7, `only ${recorded.length} histories under ${HISTORIES_DIR}`);
-  });
-
-  for (const { session, workflowId } of recorded) {
-    it(`${session} replays without a nondeterminism error`, () => {
-      assert.ok(errors.has(workflowId), `${session} was not replayed`);
-      const error = errors.get(workflowId);
-      assert.equal(error, undefined, `${session}: ${error?.name}: ${error?.message}`);
+// On both bundles a worker may load: tracing must not change what the workflow commands.
+for (const traced of [false, true]) {
+  describe(`sessions recorded with earlier versions of the workflow replay on today’s code (${traced ? 'traced' : 'plain'} bundle)`, () => {
+    // One replay worker (and one workflow bundle) for every history.
+    const errors = new Map<string, Error | undefined>();
+    before(async () => {
+      installQuietRuntime();
+      const replays = Worker.runReplayHistories(
+        {
+          workflowsPath: WORKFLOWS_PATH,
+          interceptors: { workflowModules: workflowInterceptorModules(traced) },
+          sinks: workflowSpanSinks({ spanProcessor: new NoopSpanProcessor(), resource: Resource.empty() }),
+        },
+        recorded,
+      );
+      for await (const result of replays) errors.set(result.workflowId, result.error);
     });
-  }
-});
+
+    it('has histories to replay', () => {
+      assert.ok(recorded.length >= 7, `only ${recorded.length} histories under ${HISTORIES_DIR}`);
+    });
+
+    for (const { session, workflowId } of recorded) {
+      it(`${session} replays without a nondeterminism error`, () => {
+        assert.ok(errors.has(workflowId), `${session} was not replayed`);
+        const error = errors.get(workflowId);
+        assert.equal(error, undefined, `${session}: ${error?.name}: ${error?.message}`);
+      });
+    }
+  });
+}

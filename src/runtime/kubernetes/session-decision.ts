@@ -21,7 +21,8 @@
  * cancelled or failed in Temporal) is noticed and the CR gets a final status saying so.
  */
 import type { WorkflowExecutionDescription, WorkflowExecutionStatusName } from '@temporalio/client';
-import type { AgentSession, Phase } from '../../resources/types.js';
+import { FINISHED_PHASES } from '../../resources/phases.js';
+import type { AgentSession } from '../../resources/types.js';
 import { RESTART_GENERATION_MEMO, SESSION_UID_MEMO } from '../../session-client/session-commands.js';
 import { stopRequestedGeneration } from './stop-record.js';
 
@@ -147,9 +148,6 @@ export type SessionAction =
   /** The CR was deleted: cancel its running run. */
   | { kind: 'cancel-deleted'; runId: string };
 
-/** Phases after which a stop has nothing left to stop. */
-const STOPPED_OR_FINISHED: ReadonlySet<Phase> = new Set(['Stopped', 'Succeeded', 'Failed', 'TimedOut']);
-
 /** Run states of a run that ended without the workflow returning (so without a final status). */
 const ABNORMAL_CLOSES: ReadonlySet<WorkflowExecutionStatusName> = new Set([
   'TERMINATED',
@@ -231,7 +229,7 @@ function abnormalClose(
   uid: string,
 ): { runId: string; close: AbnormalClose } | undefined {
   const phase = session.status?.phase;
-  if (!latestRun || (phase && STOPPED_OR_FINISHED.has(phase))) return undefined;
+  if (!latestRun || (phase && FINISHED_PHASES.has(phase))) return undefined;
   if (!ABNORMAL_CLOSES.has(latestRun.status) || !runOwnedBy(latestRun, session, uid)) return undefined;
   return { runId: latestRun.runId, close: latestRun.status as AbnormalClose };
 }
@@ -273,7 +271,7 @@ export function decide(
     // The record comes first: were the stop signalled first, a crash before the record would
     // make a later Running look like an edit rather than a restart.
     if (stopRequested === undefined) return { kind: 'record-stop-request', generation };
-    if (phase && STOPPED_OR_FINISHED.has(phase)) return nothing('stopped-or-finished');
+    if (phase && FINISHED_PHASES.has(phase)) return nothing('stopped-or-finished');
     if (entry.stopGeneration === generation) return nothing('stop-already-handled');
     if (latestRun === NOT_LOOKED_UP) return LOOK_UP;
     if (latestRun?.status === 'RUNNING') {
@@ -299,7 +297,7 @@ export function decide(
       // Stopped then Running while the run is alive: the stop may not have been sent (a crash
       // between the record and the signal); a repeated stop is harmless. Then a new run.
       if (
-        (!phase || !STOPPED_OR_FINISHED.has(phase)) &&
+        (!phase || !FINISHED_PHASES.has(phase)) &&
         phase !== 'Stopping' &&
         entry.stopGeneration !== generation
       ) {
@@ -327,7 +325,7 @@ export function decide(
     return { kind: 'restart-as-new-run', generation, record: { started: true } };
   }
 
-  const active = !phase || !STOPPED_OR_FINISHED.has(phase);
+  const active = !phase || !FINISHED_PHASES.has(phase);
   const hasWorkflow = Boolean(session.status?.workflowId) || entry.started === true;
   // A session that looks active is checked against Temporal at each resync, so a run that
   // closed without a final status is noticed.

@@ -18,7 +18,7 @@
  */
 import type { Logger } from '../../common/logger.js';
 import { ForgeRefusedError, type ForgeRepo } from '../../forges/forge.js';
-import type { Phase } from '../../resources/types.js';
+import { FINISHED_PHASES } from '../../resources/phases.js';
 import { CredentialsNotFoundError } from '../../runtime/errors.js';
 import { finishedRefusal } from '../../session-client/session-commands.js';
 import { SlackReplyError } from '../slack/slack-reply.js';
@@ -40,9 +40,8 @@ export type FollowUpResult =
   /** No session of the thread: new sessions, if any, start as before. */
   | { outcome: 'none' };
 
-const FINISHED: ReadonlySet<Phase> = new Set(['Succeeded', 'Failed', 'TimedOut', 'Stopped']);
-
-const isFinished = (session: FollowUpSession) => session.phase !== undefined && FINISHED.has(session.phase);
+const isFinished = (session: FollowUpSession) =>
+  session.phase !== undefined && FINISHED_PHASES.has(session.phase);
 
 /** Newest first, then by name: the thread's most recent session answers. */
 const newestFirst = (a: FollowUpSession, b: FollowUpSession) =>

@@ -19,7 +19,7 @@ import { type Duration, WorkflowIdReusePolicy } from '@temporalio/common';
 import proto from '@temporalio/proto';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { bundleWorkflowCode, DefaultLogger, Runtime, Worker } from '@temporalio/worker';
-import { SEARCH_ATTRIBUTES } from '../../../src/common/search-attributes.js';
+import { addSearchAttributes } from '../../../src/processes/temporal-namespace.js';
 import { createNamespaceActivities } from '../../../src/namespace/namespace-activities.js';
 import { repoRoot, testToolPaths } from '../../../src/processes/tools.js';
 import type { AgentSessionSpec } from '../../../src/resources/types.js';
@@ -263,7 +263,6 @@ export interface SessionOptions {
 }
 
 /** Temporal's indexed type of each search attribute type Shepherd uses. */
-const INDEXED_TYPES = { Keyword: proto.temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD };
 
 /** The task queue of the file's worker. */
 const TASK_QUEUE = 'shepherd-sessions-test';
@@ -295,12 +294,7 @@ export class SessionEnvironment {
       bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: new DefaultLogger('WARN') }),
     ]);
     // The workflow sets Shepherd's search attributes; the server rejects undeclared ones.
-    await env.connection.operatorService.addSearchAttributes({
-      namespace: env.namespace ?? 'default',
-      searchAttributes: Object.fromEntries(
-        Object.values(SEARCH_ATTRIBUTES).map((attribute) => [attribute.name, INDEXED_TYPES[attribute.type]]),
-      ),
-    });
+    await addSearchAttributes(env.connection, env.namespace ?? 'default');
     const sessions = new SessionEnvironment(env);
     const worker = await Worker.create({
       connection: env.nativeConnection,
