@@ -30,6 +30,8 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import * as k8s from '@kubernetes/client-node';
+import { Client, Connection } from '@temporalio/client';
+import proto from '@temporalio/proto';
 import { FAKE_POD_ANNOTATIONS } from '../src/devenv/kwok-stages.js';
 import { startEnvironment, type TemporalBackend } from '../src/devenv/environment.js';
 import { missingTools, temporalPostgresToolPaths, toolPaths } from '../src/processes/tools.js';
@@ -44,6 +46,7 @@ import {
 } from '../src/runtime/kubernetes/builders/session-rbac.js';
 import { buildSessionSecret } from '../src/runtime/kubernetes/builders/session-secret.js';
 import { resolveSession } from '../src/session/resolve-session.js';
+import { sessionWorkflowId } from '../src/workflows/session-contract.js';
 import { installCrds } from '../test/support/crds.js';
 import { shepherdObjects } from '../test/support/shepherd-objects.js';
 import { startWorkerProcess, type WorkerProcess } from '../test/support/worker-process.js';
@@ -101,6 +104,34 @@ const core = kc.makeApiClient(k8s.CoreV1Api);
 const batch = kc.makeApiClient(k8s.BatchV1Api);
 const rbac = kc.makeApiClient(k8s.RbacAuthorizationV1Api);
 const workers: WorkerProcess[] = [];
+
+/**
+ * The history of session `name`'s workflow as lines `+<ms since createdAt> <event>`, activities
+ * and markers (a local activity's) named: where a start's time goes.
+ */
+async function sessionTimeline(
+  address: string,
+  namespace: string,
+  name: string,
+  createdAt: number,
+): Promise<string[]> {
+  const connection = await Connection.connect({ address });
+  try {
+    const client = new Client({ connection });
+    const history = await client.workflow.getHandle(sessionWorkflowId(namespace, name)).fetchHistory();
+    return (history.events ?? []).map((event) => {
+      const at =
+        Number(event.eventTime?.seconds ?? 0) * 1000 + Math.floor((event.eventTime?.nanos ?? 0) / 1e6);
+      const type =
+        proto.temporal.api.enums.v1.EventType[event.eventType ?? 0]?.replace('EVENT_TYPE_', '') ?? '?';
+      const activity = event.activityTaskScheduledEventAttributes?.activityType?.name;
+      const named = activity ?? event.markerRecordedEventAttributes?.markerName;
+      return `+${String(at - createdAt).padStart(6)} ms ${type}${named ? ` ${named}` : ''}`;
+    });
+  } finally {
+    await connection.close();
+  }
+}
 
 /** The server's workflow-task schedule-to-start histogram, summed over its processes. */
 async function scheduleToStart(): Promise<Map<number, number>> {
@@ -357,6 +388,13 @@ try {
   console.log(
     `attempts: ${result.attempts}, Jobs per attempt: ${result.jobsPerAttempt ?? '-'}, attempts with more than one Job: ${duplicateJobs}`,
   );
+  const median = [...jobSeen].find(([name, at]) => at - created.get(name)! === result.start.p50Ms)?.[0];
+  if (median) {
+    console.log(`# the median start, ${median}: its workflow history, from the AgentSession's creation`);
+    const timeline = await sessionTimeline(env.temporalAddress, namespace, median, created.get(median)!);
+    for (const line of timeline) console.log(`#   ${line}`);
+    (result as Record<string, unknown>).medianStartTimeline = timeline;
+  }
 
   mkdirSync(values.out, { recursive: true });
   const base = join(

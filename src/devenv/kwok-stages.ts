@@ -67,11 +67,11 @@ spec:
       allocatable:
         cpu: 1k
         memory: 1Ti
-        pods: 10k
+        pods: 50k
       capacity:
         cpu: 1k
         memory: 1Ti
-        pods: 10k
+        pods: 50k
       nodeInfo:
         architecture: amd64
         operatingSystem: linux
