@@ -3,9 +3,7 @@
  * activities of its runtime (Kubernetes or local), and that runtime's background services (runner
  * watcher, AgentSession controller, provider status) — started together and stopped together.
  */
-import { existsSync } from 'node:fs';
 import { hostname } from 'node:os';
-import { fileURLToPath } from 'node:url';
 import { Client } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import type { Logger } from 'pino';
@@ -31,9 +29,9 @@ import type { WorkerConfig } from './config.js';
 import type { LeaderElectionConfig } from './leader-election-config.js';
 import { traceKubernetesCalls } from '../observability/kubernetes-spans.js';
 import { startTracing, type Tracing } from '../observability/tracing.js';
+import { workflowCode } from './workflow-bundle.js';
 import { clientInterceptors } from '../observability/client-interceptors.js';
 import {
-  tracedBundle,
   workerInterceptors,
   workflowInterceptorModules,
   workflowSpanSinks,
@@ -49,32 +47,6 @@ export interface SessionWorker {
   polling(): boolean;
   /** The worker's Prometheus metrics. */
   metrics: WorkerMetrics;
-}
-
-/**
- * The workflow code: the pre-built bundle when one is configured (its traced variant when the
- * worker traces), else the sources.
- *
- * @throws Error when the worker traces and the bundle has no traced variant beside it.
- */
-function workflowSource(
-  bundle: string | undefined,
-  traced: boolean,
-): { workflowsPath: string } | { workflowBundle: { codePath: string } } {
-  if (bundle && traced) {
-    const codePath = tracedBundle(bundle);
-    if (!existsSync(codePath)) {
-      throw new Error(
-        `SHEPHERD_WORKFLOW_BUNDLE=${bundle}: tracing is on (OTEL_*), and its traced variant ${codePath} is missing; build both with npm run build:dist, or unset SHEPHERD_WORKFLOW_BUNDLE to bundle the sources`,
-      );
-    }
-    return { workflowBundle: { codePath } };
-  }
-  if (bundle) return { workflowBundle: { codePath: bundle } };
-  const ts = fileURLToPath(new URL('../workflows/index.ts', import.meta.url));
-  return {
-    workflowsPath: existsSync(ts) ? ts : fileURLToPath(new URL('../workflows/index.js', import.meta.url)),
-  };
 }
 
 /**
@@ -248,7 +220,7 @@ export async function startSessionWorker(
     connection: nativeConnection,
     namespace: config.temporalNamespace,
     taskQueue: config.taskQueue,
-    ...workflowSource(config.workflowBundle, tracing.enabled),
+    ...workflowCode(config.workflowBundle, tracing.enabled),
     activities,
     interceptors: workerInterceptors(
       metrics,
