@@ -197,8 +197,15 @@ function activities(options: ActivityOptions, summary: string): SessionActivitie
   return proxyActivities<SessionActivities>({ ...options, summary });
 }
 
-/** How often the workflow checks the runner itself when no signal arrives. */
-const OBSERVE_INTERVAL_MS = 2 * 60_000;
+/**
+ * How often the workflow checks the runner itself when no signal arrives: every 10 minutes, or
+ * every 2 in runs started before `observe-every-10m`. The check is a safety net under the
+ * watcher's signals and its own resync, and it costs an activity and two reads of the API server
+ * per running session, so at thousands of sessions a 2-minute check was most of the load.
+ */
+const OBSERVE_INTERVAL_MS = 10 * 60_000;
+const OBSERVE_INTERVAL_BEFORE_PATCH_MS = 2 * 60_000;
+const OBSERVE_INTERVAL_PATCH = 'observe-every-10m';
 
 /**
  * Marks the runs that continue as new when Temporal suggests it while they wait for their runner
@@ -996,12 +1003,13 @@ async function runAttempt(run: SessionRun, session: ResolvedSession): Promise<At
 
 /**
  * Waits for the runner of the current attempt: on the watcher's signals, on a check of its own
- * every 2 minutes, and at most until the attempt's deadline. When the history grows long it hands
+ * every 10 minutes, and at most until the attempt's deadline. When the history grows long it hands
  * the wait over to a new run of the workflow.
  */
 async function waitForRunner(run: SessionRun, session: ResolvedSession): Promise<AttemptEnd> {
   const { attempt, deadline } = run;
-  let nextObserve = Date.now() + OBSERVE_INTERVAL_MS;
+  const interval = patched(OBSERVE_INTERVAL_PATCH) ? OBSERVE_INTERVAL_MS : OBSERVE_INTERVAL_BEFORE_PATCH_MS;
+  let nextObserve = Date.now() + interval;
   for (;;) {
     const event = takeEvent(run, attempt);
     if (event?.kind === 'started') {
@@ -1051,7 +1059,7 @@ async function waitForRunner(run: SessionRun, session: ResolvedSession): Promise
     const current = Date.now();
     if (current >= deadline) return { kind: 'timeout' };
     if (current >= nextObserve) {
-      nextObserve = current + OBSERVE_INTERVAL_MS;
+      nextObserve = current + interval;
       const observer = activities(ACTIVITY, `check the runner of ${run.ref.name}, attempt ${attempt}`);
       run.events.push(...(await observer.observeRunner({ session: run.ref, attempt })));
       continue;

@@ -120,14 +120,14 @@ describe('waiting for the runner', () => {
     assert.equal(statusOf(done, 'Failed'), 'True/TimedOut');
     assert.match(conditionOf(done, 'Failed')?.message ?? '', /did not finish within spec.timeout 2h/);
     assert.ok(runDurationMs(done) >= 2 * 3_600_000, `the run took ${runDurationMs(done)} ms`);
-    // Every 2 minutes the workflow checked the runner itself; at the deadline it deleted it.
+    // Every 10 minutes the workflow checked the runner itself; at the deadline it deleted it.
     const checks = session.runtime.inputsOf('observeRunner').length;
-    assert.ok(checks >= 55, `only ${checks} checks in 2 hours`);
+    assert.ok(checks >= 11 && checks <= 13, `${checks} checks in 2 hours`);
     assert.deepEqual(session.runtime.steps.slice(-3), ['stopRunner', 'observeRunner', 'cleanup']);
     assert.equal(session.runtime.inputsOf('cleanup')[0]?.deleteWorkspace, false);
   });
 
-  it('a runner whose end the watcher never reports is found by the 2-minute check', async () => {
+  it('a runner whose end the watcher never reports is found by the 10-minute check', async () => {
     const session = await sessions.startSession({ name: 'lost-signal' });
     await session.runnerStarts(1);
     await session.runtime.mirrored((status) => status.phase === 'Running');
@@ -140,7 +140,7 @@ describe('waiting for the runner', () => {
       session.runtime.inputsOf('observeRunner').map((check) => check.attempt),
       [1],
     );
-    assert.ok(runDurationMs(done) >= 2 * 60_000, 'found by the check two minutes in');
+    assert.ok(runDurationMs(done) >= 10 * 60_000, 'found by the check ten minutes in');
   });
 });
 
@@ -168,7 +168,7 @@ describe('a session that waits long', () => {
     // Nothing was read, provisioned or launched again: the new runs only went on waiting.
     for (const step of ['loadSession', 'provisionWorkspace', 'provisionSecrets', 'launchRunner'] as const)
       assert.equal(session.runtime.inputsOf(step).length, 1, step);
-    assert.ok(session.runtime.inputsOf('observeRunner').length >= 55, 'checked every 2 minutes throughout');
+    assert.ok(session.runtime.inputsOf('observeRunner').length >= 11, 'checked every 10 minutes throughout');
     assert.equal(session.runtime.inputsOf('cleanup')[0]?.deleteWorkspace, true);
     const history = await session.handle.fetchHistory();
     assert.ok(

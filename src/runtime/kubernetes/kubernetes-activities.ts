@@ -20,7 +20,7 @@ import { sessionSelectorLabels } from './builders/session-metadata.js';
 import { createOrAdoptOwned, createOrReplaceOwned, childObjectApis, deleteOwned } from './owned-objects.js';
 import { providerReadiness, withReadiness } from './provider-status.js';
 import { statusOf } from './api-refusal.js';
-import { runnerEvents } from './runner-events.js';
+import { refusalsDecide, runnerEvents } from './runner-events.js';
 import { stopRunnerJob } from './runner-stop.js';
 import { FAILED_CREATE_FIELD_SELECTOR, podRefusalOfEvent } from './pod-refusals.js';
 import {
@@ -353,7 +353,9 @@ export function createKubernetesActivities(deps: KubernetesActivityDeps): Sessio
         .join(',');
       const pods = await core.listNamespacedPod({ namespace: session.namespace, labelSelector: selector });
       // The pod refusals recorded on the Job: the watcher's signal of them may have been missed.
-      const refusals = job
+      // They count only while the Job has no pod and has not finished, and the API server keeps
+      // no cache of Events, so each read scans the namespace's Events in etcd: read only then.
+      const refusals = refusalsDecide(job, pods.items)
         ? await core.listNamespacedEvent({
             namespace: session.namespace,
             fieldSelector: `${FAILED_CREATE_FIELD_SELECTOR},involvedObject.name=${name}`,

@@ -198,6 +198,15 @@ export interface RunnerEventsOptions {
 }
 
 /**
+ * Whether the pod refusals recorded on an attempt's Job decide how it ends: only while the Job
+ * exists, has not finished and has no pod (once one was made, a quota freed up, its own state
+ * decides).
+ */
+export function refusalsDecide(job: V1Job | undefined, pods: readonly V1Pod[]): boolean {
+  return job !== undefined && pods.length === 0 && !trueCondition(job, ['Complete', 'Failed']);
+}
+
+/**
  * The events the current state of one attempt implies, in the order they happened: `started` when
  * the runner has run, `ended` when it has ended or can never start.
  *
@@ -232,11 +241,9 @@ export function runnerEvents(
     return events;
   }
 
-  // Only while no pod exists: once one was made (a quota freed up), its own state decides.
-  const refusal =
-    !pod && job && !trueCondition(job, ['Complete', 'Failed'])
-      ? finalRefusalOf(options.refusals ?? [], job.metadata?.uid)
-      : undefined;
+  const refusal = refusalsDecide(job, pods)
+    ? finalRefusalOf(options.refusals ?? [], job?.metadata?.uid)
+    : undefined;
   if (refusal) {
     events.push(ended(ref, undefined, { reason: 'FailedCreate', message: refusal.message }));
     return events;
