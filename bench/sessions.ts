@@ -46,6 +46,7 @@ import {
 } from '../src/runtime/kubernetes/builders/session-rbac.js';
 import { buildSessionSecret } from '../src/runtime/kubernetes/builders/session-secret.js';
 import { resolveSession } from '../src/session/resolve-session.js';
+import { DEFAULT_MAX_CACHED_WORKFLOWS } from '../src/worker/config.js';
 import { sessionWorkflowId } from '../src/workflows/session-contract.js';
 import { installCrds } from '../test/support/crds.js';
 import { shepherdObjects } from '../test/support/shepherd-objects.js';
@@ -354,7 +355,7 @@ try {
       backend,
       historyShards: backend === 'postgres' ? Number(values.shards) : 1,
       workers: workerCount,
-      cachePerWorker: values.cache ? Number(values.cache) : 2000,
+      cachePerWorker: values.cache ? Number(values.cache) : DEFAULT_MAX_CACHED_WORKFLOWS,
       policy: values.policy,
       limit: limit ?? null,
     },

@@ -14,6 +14,13 @@ import { type LeaderElectionConfig, leaderElectionFromEnv } from './leader-elect
 import { SESSION_TASK_QUEUE, type SessionRuntime } from '../workflows/session-contract.js';
 
 /** What the worker needs to know. */
+/**
+ * Session workflows a worker caches unless told otherwise: about 0.7 MiB each, so with the
+ * worker's own few hundred MiB a worker stays within the chart's 2 GiB memory limit however many
+ * sessions it serves (BENCHMARKS.md).
+ */
+export const DEFAULT_MAX_CACHED_WORKFLOWS = 1000;
+
 export interface WorkerConfig {
   /** Where sessions run (`SHEPHERD_RUNTIME`): `kubernetes` or `local`. @default kubernetes */
   runtime: SessionRuntime;
@@ -60,7 +67,7 @@ export interface WorkerConfig {
    * Session workflows kept in the worker's cache (`SHEPHERD_MAX_CACHED_WORKFLOWS`). A session
    * waits on signals most of its life; past this many, the least recently used is evicted and
    * replayed from its history when its next signal comes, so memory is bounded whatever the number
-   * of open sessions. @default 2000
+   * of open sessions. @default {@link DEFAULT_MAX_CACHED_WORKFLOWS}
    */
   maxCachedWorkflows?: number;
   /** How often AgentProvider status is checked against its Secret (`SHEPHERD_PROVIDER_RESYNC_MS`). @default 10000 */

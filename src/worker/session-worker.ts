@@ -25,7 +25,7 @@ import { startLocalTriggerCatalog } from '../triggers/local-trigger-catalog.js';
 import { kubernetesSecretSource, localSecretSource, type SecretSource } from '../triggers/secret-source.js';
 import { postSlackReply } from '../triggers/slack/slack-reply.js';
 import type { TriggerCatalog } from '../triggers/trigger-catalog.js';
-import type { WorkerConfig } from './config.js';
+import { DEFAULT_MAX_CACHED_WORKFLOWS, type WorkerConfig } from './config.js';
 import type { LeaderElectionConfig } from './leader-election-config.js';
 import { traceKubernetesCalls } from '../observability/kubernetes-spans.js';
 import { startTracing, type Tracing } from '../observability/tracing.js';
@@ -230,7 +230,7 @@ export async function startSessionWorker(
     sinks: workflowSpanSinks(tracing),
     // Sessions wait on signals, not on activities, so many can be cached at once; beyond the
     // bound, idle ones are evicted and replayed on their next signal.
-    maxCachedWorkflows: config.maxCachedWorkflows ?? 2_000,
+    maxCachedWorkflows: config.maxCachedWorkflows ?? DEFAULT_MAX_CACHED_WORKFLOWS,
   });
 
   const running = worker.run();
