@@ -1,9 +1,9 @@
 /**
  * The JSON result the runner writes to its termination message (or, locally, its result file): a
  * summary, what happened to each repository, and usage. The schemas (result-schema.ts) say what a
- * well-formed result is; the parser is lenient on top of them: it keeps every part that matches its schema and drops
- * the rest, so a runner that died before writing it, or wrote something partly wrong, still ends
- * its session with as clear a record as it gave. What it returns always fits the AgentSession
+ * well-formed result is; the parser is lenient on top of them: it keeps every part that matches
+ * its schema and drops the rest, so a runner that died before writing it, or wrote something
+ * partly wrong, still ends its session with as clear a record as it gave. What it returns always fits the AgentSession
  * status schema (result-limits.ts), so a runner can never make its session's status unwritable.
  */
 import type { RunnerResult, RunnerResultRepo, RunnerUsage } from './result-schema.js';
