@@ -14,7 +14,9 @@
  * Every runner runs S seconds on the KWOK node (so all N overlap) and exits 0. `--cache C` bounds
  * each worker's workflow cache (SHEPHERD_MAX_CACHED_WORKFLOWS): with C below a worker's share of
  * N, idle sessions are evicted and replayed when their runner ends. It writes the figures as JSON
- * and a PNG plot (latency distributions, RSS over time) into DIR (default bench-results/).
+ * and a PNG plot (latency distributions, RSS over time) into DIR (default bench-results/), with the
+ * workflow history of the median start. Progress is printed every 15 s from the first session on;
+ * Ctrl-C ends the wait and reports and writes what was observed, marked interrupted.
  *
  * With `--policy` the namespace has a NamespacePolicy setting every rule the sessions keep, so
  * comparing two runs shows what the validate step's policy checks add to a start (the environment
@@ -84,10 +86,27 @@ const backend: TemporalBackend = values.backend;
 
 const fmt = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
 
-function rssMiB(pid: number): number {
-  const match = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return match ? Number(match[1]) / 1024 : 0;
+/** A process's resident memory, or undefined once it has exited. */
+function rssMiB(pid: number): number | undefined {
+  const status = (() => {
+    try {
+      return readFileSync(`/proc/${pid}/status`, 'utf8');
+    } catch {
+      return undefined;
+    }
+  })();
+  const match = status === undefined ? null : /VmRSS:\s+(\d+) kB/.exec(status);
+  return match ? Number(match[1]) / 1024 : undefined;
 }
+
+// Ctrl-C (SIGINT) ends the wait: what was observed until then is reported and written, marked
+// interrupted, and the environment is stopped. A second one ends the process at once.
+let interrupted = false;
+process.once('SIGINT', () => {
+  interrupted = true;
+  console.log('# interrupted: reporting what was observed so far (Ctrl-C again to quit at once)');
+  process.once('SIGINT', () => process.exit(130));
+});
 
 if (missingTools(toolPaths()).length > 0) throw new Error('tools missing: run `npm run setup` first');
 if (backend === 'postgres' && missingTools(temporalPostgresToolPaths()).length > 0) {
@@ -247,6 +266,7 @@ try {
   const sampler = setInterval(() => {
     workers.forEach((w, i) => {
       const mib = rssMiB(w.child.pid!);
+      if (mib === undefined) return;
       peakRss[i] = Math.max(peakRss[i]!, mib);
       rssSamples.push({ t: (Date.now() - sampleStarted) / 1000, worker: `worker ${i + 1}`, mib });
     });
@@ -299,7 +319,14 @@ try {
   console.log(`# creating ${total} sessions at ${rate}/s, each running ${durationS} s`);
   const scheduleBefore = await scheduleToStart();
   const started = Date.now();
-  for (let i = 0; i < total; i += 1) {
+  // Progress from the first session on, so a long run shows early whether the starts keep up.
+  const reporter = setInterval(() => {
+    const rss = workers.map((w) => rssMiB(w.child.pid!)?.toFixed(0) ?? 'exited').join('/');
+    console.log(
+      `# t+${fmt(Date.now() - started)}: created ${created.size}, jobs ${jobSeen.size}, running ${running.size}, pods ended ${podEnded.size}, succeeded ${succeeded.size}, worker RSS ${rss} MiB`,
+    );
+  }, 15_000);
+  for (let i = 0; i < total && !interrupted; i += 1) {
     const name = `s-${String(i).padStart(4, '0')}`;
     const due = started + (i * 1000) / rate;
     if (due > Date.now()) await sleep(due - Date.now());
@@ -319,16 +346,8 @@ try {
       .catch((error: unknown) => console.error(`create ${name}: ${String(error)}`));
   }
   const deadline = Date.now() + durationS * 1000 + 600_000;
-  let lastReport = 0;
-  while (succeeded.size < total && Date.now() < deadline) {
-    await sleep(1000);
-    if (Date.now() - lastReport > 15_000) {
-      lastReport = Date.now();
-      console.log(
-        `# t+${fmt(Date.now() - started)}: jobs ${jobSeen.size}, running ${running.size}, pods ended ${podEnded.size}, succeeded ${succeeded.size}, worker RSS ${workers.map((w) => rssMiB(w.child.pid!).toFixed(0)).join('/')} MiB`,
-      );
-    }
-  }
+  while (succeeded.size < total && Date.now() < deadline && !interrupted) await sleep(1000);
+  clearInterval(reporter);
   clearInterval(sampler);
   for (const informer of informers) await informer.stop();
   const scheduleP95 = histogramQuantile(0.95, bucketDelta(await scheduleToStart(), scheduleBefore)) * 1000;
@@ -359,6 +378,8 @@ try {
       policy: values.policy,
       limit: limit ?? null,
     },
+    interrupted,
+    created: created.size,
     held,
     succeeded: succeeded.size,
     start: p(startLatency),
@@ -374,7 +395,9 @@ try {
     jobsPerAttempt: jobUids.size === 0 ? null : jobObjects / jobUids.size,
     duplicateJobs,
   };
-  console.log(`sessions: ${total}, held at once: ${held}, succeeded: ${succeeded.size}`);
+  console.log(
+    `sessions: ${total}${interrupted ? ` (interrupted: ${created.size} created)` : ''}, held at once: ${held}, succeeded: ${succeeded.size}`,
+  );
   console.log(`start (created → Job exists): p50 ${fmt(result.start.p50Ms)}, p99 ${fmt(result.start.p99Ms)}`);
   console.log(
     `baseline (same objects, direct client): p50 ${fmt(result.baseline.p50Ms)}, p99 ${fmt(result.baseline.p99Ms)}; ratio p50 ${result.ratio.p50.toFixed(1)}x, p99 ${result.ratio.p99.toFixed(1)}x`,
