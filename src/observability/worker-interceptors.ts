@@ -5,8 +5,8 @@
  *
  * The workflow interceptors are compiled into the workflow bundle and run in every activation of
  * every cached workflow, so a bundle carries them only when the worker traces: a pre-built bundle
- * comes in two variants, plain and traced ({@link tracedBundle}), and the worker loads the one its
- * OTEL_* settings call for. They add spans, never commands (what they do differently across SDK
+ * comes in two variants, plain and traced (src/worker/workflow-bundle.ts), and the worker loads
+ * the one its OTEL_* settings call for. They add spans, never commands (what they do differently across SDK
  * versions is behind the SDK's own flags), so recorded histories replay on either variant.
  */
 import { createRequire as moduleRequire } from 'node:module';
@@ -31,11 +31,6 @@ export function workflowInterceptorModules(traced: boolean): string[] {
   return traced
     ? [localRequire.resolve('@temporalio/interceptors-opentelemetry/lib/workflow-interceptors')]
     : [];
-}
-
-/** The traced variant of the pre-built bundle `bundle`, which lies beside it: `x.js` → `x.traced.js`. */
-export function tracedBundle(bundle: string): string {
-  return bundle.replace(/(\.js)?$/, '.traced.js');
 }
 
 /**

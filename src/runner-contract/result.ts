@@ -15,7 +15,8 @@ export type { RunnerResult } from './result-schema.js';
 export const MAX_RESULT_BYTES = 4096;
 
 type FieldCheck = (value: unknown) => boolean;
-const isText: FieldCheck = (value) => typeof value === 'string' && value.length >= 1;
+/** The schema's `Text`: a string of at least one character (`summary`, `question`, each warning). */
+export const isText = (value: unknown): value is string => typeof value === 'string' && value.length >= 1;
 const isCount: FieldCheck = (value) => typeof value === 'number' && Number.isFinite(value) && value >= 0;
 const REPO_STATUSES: readonly unknown[] = ['Pending', 'Pushed', 'NoChanges', 'NotPushed', 'Failed'];
 
@@ -40,8 +41,6 @@ export const USAGE_FIELDS: Readonly<Record<keyof RunnerUsage, FieldCheck>> = {
   cacheWriteTokens: isCount,
   costUsd: isCount,
 };
-/** The checks of the result's own text fields (`summary`, `question`, each line of `warnings`). */
-export const TEXT_FIELD: FieldCheck = isText;
 
 /**
  * The longest termination message parsed at all: far above what a runner writes (4 KiB; a local
@@ -129,20 +128,18 @@ export function parseRunnerResultReport(message: string | undefined): RunnerResu
     trimmed.push(`repos (${fitted.length} entries, ${RESULT_LIMITS.repos} kept)`);
   }
   const result: RunnerResult = { repos: fitted.slice(0, RESULT_LIMITS.repos) };
-  if (TEXT_FIELD(summary)) {
-    const text = wellFormed(summary as string);
+  if (isText(summary)) {
+    const text = wellFormed(summary);
     result.summary = trimText(text, RESULT_LIMITS.summary);
     if (result.summary !== text) trimmed.push('summary');
   }
-  if (TEXT_FIELD(question) && (question as string).trim() !== '') {
-    const text = wellFormed(question as string);
+  if (isText(question) && question.trim() !== '') {
+    const text = wellFormed(question);
     result.question = trimText(text, RESULT_LIMITS.question);
     if (result.question !== text) trimmed.push('question');
   }
   // Only the well-formed lines of a partly wrong list are kept.
-  const lines = Array.isArray(warnings)
-    ? warnings.filter((line): line is string => TEXT_FIELD(line)).map(wellFormed)
-    : [];
+  const lines = Array.isArray(warnings) ? warnings.filter(isText).map(wellFormed) : [];
   if (lines.length > 0) result.warnings = lines;
   const counted = validProperties(USAGE_FIELDS, usage);
   for (const [key, value] of Object.entries(counted)) {

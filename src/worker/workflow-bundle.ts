@@ -9,9 +9,14 @@ import { existsSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { DefaultLogger, bundleWorkflowCode } from '@temporalio/worker';
-import { tracedBundle, workflowInterceptorModules } from '../observability/worker-interceptors.js';
+import { workflowInterceptorModules } from '../observability/worker-interceptors.js';
 
 const WORKFLOWS_PATH = fileURLToPath(new URL('../workflows/index.ts', import.meta.url));
+
+/** The traced variant of the pre-built bundle `bundle`, which lies beside it: `x.js` → `x.traced.js`. */
+export function tracedBundle(bundle: string): string {
+  return bundle.replace(/(\.js)?$/, '.traced.js');
+}
 
 /**
  * The workflow code a worker loads: the pre-built `bundle` when one is configured (its traced

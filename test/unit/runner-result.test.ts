@@ -15,7 +15,7 @@ import {
   parseRunnerResult,
   parseRunnerResultReport,
   REPO_FIELDS,
-  TEXT_FIELD,
+  isText,
   USAGE_FIELDS,
 } from '../../src/runner-contract/result.js';
 import {
@@ -127,8 +127,8 @@ test('the parser’s field checks accept exactly what the schema accepts, field 
     ...Object.entries(USAGE_FIELDS).map(
       ([key, check]) => [`usage.${key}`, check, usageSchemas[key]] as const,
     ),
-    ['summary', TEXT_FIELD, RunnerResultSchema.properties.summary],
-    ['question', TEXT_FIELD, RunnerResultSchema.properties.question],
+    ['summary', isText, RunnerResultSchema.properties.summary],
+    ['question', isText, RunnerResultSchema.properties.question],
   ];
   // Every property of the schemas has its check, and no check is for a property they lack.
   assert.deepEqual(Object.keys(REPO_FIELDS).sort(), Object.keys(RunnerResultRepoSchema.properties).sort());

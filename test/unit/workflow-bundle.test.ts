@@ -8,8 +8,8 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { tracedBundle, workflowInterceptorModules } from '../../src/observability/worker-interceptors.js';
-import { workflowCode } from '../../src/worker/workflow-bundle.js';
+import { workflowInterceptorModules } from '../../src/observability/worker-interceptors.js';
+import { tracedBundle, workflowCode } from '../../src/worker/workflow-bundle.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'bundles-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
