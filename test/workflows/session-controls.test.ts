@@ -110,7 +110,8 @@ describe('restarting a session', () => {
     await session.runtime.mirrored((status) => status.phase === 'Running');
     await session.restart();
     await session.runnerStarts(2);
-    await session.runtime.mirrored((status) => status.attempt === 2 && status.phase === 'Running');
+    // The phase stays Running from attempt 1 until the next runner starts, so wait for its pod.
+    await session.runtime.mirrored((status) => status.attempt === 2 && status.runnerPodName !== undefined);
     const running = await session.state();
     assert.equal(running.status.runnerPodName, 'restart-running-a2-pod');
     assert.equal(statusOf(running, 'RunnerStarted'), 'True/Started');
