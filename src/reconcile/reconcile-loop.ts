@@ -6,8 +6,12 @@
  *
  * - informers, supervised so that one stopped on an error is started again;
  * - a keyed task queue with bounded concurrency, so informer callbacks never wait;
- * - a periodic resync that lists the world again (an interval after the previous one ended, never
- *   two at once: a caller asking for a resync while one runs joins it);
+ * - a periodic resync (an interval after the previous one ended, never two at once) that goes
+ *   over the informers' caches, and only every `relistIntervalMs` lists the world from the API
+ *   server again: at 10,000 sessions a list of every Job, pod and AgentSession every 30 s was most
+ *   of the leader's and the API server's CPU, and the watches already carry every change;
+ * - `resyncNow`, which always lists and checks everything (a caller asking while such a resync
+ *   runs joins it);
  * - a stop that waits for a resync in progress and drains the queue for a bounded time (what is
  *   left is redone by the next start's resync, so waiting longer would only delay a shutdown).
  */
@@ -15,6 +19,14 @@ import type { Informer, KubernetesObject } from '@kubernetes/client-node';
 import type { Logger } from '../common/logger.js';
 import { KeyedTaskQueue, type Task } from './keyed-task-queue.js';
 import { type SupervisedInformer, superviseInformer } from './supervised-informer.js';
+
+/** What one resync goes over. */
+export interface ResyncScope {
+  /** List the world from the API server, rather than go over the informers' caches. */
+  relist: boolean;
+  /** Asked for by `resyncNow`: check everything now, rather than spread costly checks over time. */
+  requested: boolean;
+}
 
 /** What a loop reconciles and how. */
 export interface ReconcileLoopOptions {
@@ -25,9 +37,17 @@ export interface ReconcileLoopOptions {
    * Lists the world and reconciles it: pushes a task per object that needs one onto the loop's
    * queue, or does the work itself. A rejection is logged and the next interval tries again.
    */
-  resync: () => Promise<void>;
+  resync: (scope: ResyncScope) => Promise<void>;
   /** How long after a periodic resync ends the next one starts; 0 turns the timer off (`resyncNow` still works). */
   resyncIntervalMs: number;
+  /**
+   * How long after a relist began a periodic resync lists again rather than reading the caches;
+   * 0 relists at every resync. The informers' own first lists count as the first relist.
+   * @default 600000
+   */
+  relistIntervalMs?: number;
+  /** The clock. @default Date.now */
+  now?: () => number;
   /**
    * Whether the first periodic resync runs right after `start` rather than one interval later.
    * @default false
@@ -111,27 +131,52 @@ export function createReconcileLoop(options: ReconcileLoopOptions): ReconcileLoo
   /** Counts starts, so a timer chain of an earlier start ends instead of running beside the new one. */
   let startCount = 0;
   let timer: NodeJS.Timeout | undefined;
+  const now = options.now ?? Date.now;
+  const relistIntervalMs = options.relistIntervalMs ?? 600_000;
+  let lastRelistAt = Number.NEGATIVE_INFINITY;
   /** The resync in progress: its listing only, without the wait for the queue. */
-  let resyncing: Promise<void> | undefined;
+  let resyncing: { done: Promise<void>; requested: boolean } | undefined;
   let resyncs = 0;
 
-  const resyncNow = (): Promise<void> => {
-    // Overlapping resyncs would list twice for nothing; a caller joins the one running.
-    resyncing ??= resync()
+  /** Runs a resync of `scope`, after `before` when given (otherwise at once). */
+  const run = (scope: ResyncScope, before?: Promise<void>): Promise<void> => {
+    const begin = (): Promise<void> => {
+      if (scope.relist) lastRelistAt = now();
+      return resync(scope);
+    };
+    const done = (before ? before.then(begin) : begin())
       .then(() => {
         resyncs += 1;
       })
       .finally(() => {
-        resyncing = undefined;
+        if (resyncing?.done === done) resyncing = undefined;
       });
-    return options.resyncWaitsForQueue ? resyncing.then(() => queue.onIdle()) : resyncing;
+    resyncing = { done, requested: scope.requested };
+    return done;
+  };
+
+  const settled = (): Promise<void> => (resyncing?.done ?? Promise.resolve()).catch(() => undefined);
+
+  const resyncNow = (): Promise<void> => {
+    // Overlapping resyncs would list twice for nothing: a caller joins a requested one running,
+    // and one asked for during a periodic resync follows it.
+    const everything = { relist: true, requested: true };
+    const done = resyncing?.requested ? resyncing.done : run(everything, resyncing ? settled() : undefined);
+    return options.resyncWaitsForQueue ? done.then(() => queue.onIdle()) : done;
+  };
+
+  const periodic = (): Promise<void> => {
+    if (resyncing) return resyncing.done;
+    return run({ relist: now() - lastRelistAt >= relistIntervalMs, requested: false }).then(() =>
+      options.resyncWaitsForQueue ? queue.onIdle() : undefined,
+    );
   };
 
   const schedule = (delayMs: number, chain: number): void => {
     if (!running || chain !== startCount || resyncIntervalMs <= 0) return;
     timer = setTimeout(() => {
       timer = undefined;
-      resyncNow()
+      periodic()
         .catch((error: unknown) =>
           logger.warn(
             { loop: name, error: (error as Error).message },
@@ -147,7 +192,10 @@ export function createReconcileLoop(options: ReconcileLoopOptions): ReconcileLoo
       if (running) return;
       running = true;
       const chain = (startCount += 1);
+      const starting = now();
       await Promise.all(informers.map((informer) => informer.start()));
+      // The informers listed everything just now; without any, the first resync lists.
+      if (informers.length > 0) lastRelistAt = starting;
       schedule(options.resyncAtStart ? 0 : resyncIntervalMs, chain);
       logger.info({ ...options.logFields, resyncIntervalMs }, `${name} started`);
     },
@@ -156,7 +204,7 @@ export function createReconcileLoop(options: ReconcileLoopOptions): ReconcileLoo
       clearTimeout(timer);
       timer = undefined;
       await Promise.all(informers.map((informer) => informer.stop()));
-      await resyncing?.catch(() => undefined);
+      await settled();
       let drainTimer: NodeJS.Timeout | undefined;
       const drained = await Promise.race([
         queue.onIdle().then(() => true),

@@ -128,6 +128,8 @@ export interface WatchedInformer<T extends KubernetesObject> {
   on(verb: 'add' | 'update' | 'delete', callback: ObjectCallback<T>): void;
   /** The cached object, from the informer of its namespace. */
   get(name: string, namespace: string | undefined): T | undefined;
+  /** Every cached object, of every watched namespace. */
+  cached(): T[];
   /** Resolves once every informer's first list has returned and its objects reached the handlers. */
   listed(): Promise<void>;
 }
@@ -176,6 +178,7 @@ export function watchedInformer<T extends KubernetesObject>(
       const informer = byNamespace.get(namespaces ? namespace : undefined);
       return informer?.get(objectName, namespace);
     },
+    cached: () => [...byNamespace.values()].flatMap((informer) => informer.list()),
     listed: () => all,
   };
 }

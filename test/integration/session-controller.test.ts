@@ -497,6 +497,49 @@ test('a run closed in Temporal without a final status is marked Failed at the ne
   );
 });
 
+test('the periodic resync, reading its cache, still finds a run closed without a final status within its check interval', async (t) => {
+  const namespace = await testNamespace(t, kc);
+  // A replica whose periodic resync checks each run every 2 s and never lists the API again.
+  const periodic = createSessionController({
+    kubeConfig: kc,
+    client: temporal.client,
+    logger,
+    taskQueue: temporal.taskQueue,
+    labelSelector: `${TEST_SHARD_LABEL}=${shard}`,
+    resyncIntervalMs: 200,
+    relistIntervalMs: 3_600_000,
+    runCheckIntervalMs: 2_000,
+  });
+  await periodic.start();
+  t.after(() => periodic.stop());
+  const name = `closed-periodic-${randomSuffix()}`;
+  const created = await applySession(namespace, name);
+  const first = await untilStatus(namespace, name, 'RUNNING');
+  const running = {
+    phase: 'Running',
+    attempt: 1,
+    observedGeneration: created.metadata.generation,
+    workflowId: sessionWorkflowId(namespace, name),
+    runId: first.runId,
+  };
+  await patchSession(namespace, name, [{ op: 'add', path: '/status', value: running }], true);
+  await temporal.client.workflow
+    .getHandle(sessionWorkflowId(namespace, name), first.runId)
+    .terminate('operator');
+
+  const failed = await eventually(
+    'the Failed status, from the periodic resync alone',
+    () => readSession(namespace, name),
+    (cr) => cr.status?.phase === 'Failed',
+  );
+  assert.equal(
+    failed.status?.conditions?.find((c) => c.type === 'Failed')?.reason,
+    Reason.WorkflowTerminated,
+  );
+  assert.ok(periodic.stats().closedRunsMarked >= 1, 'marked by the periodic replica');
+  assert.ok(periodic.stats().resyncs >= 2);
+});
+
 test("a session's first run is never started behind a run that appeared and closed since the lookup", async () => {
   // What a second replica does when it decided to start before another started the run and an
   // operator terminated it: the start is refused, so the terminated run is marked, not replaced.

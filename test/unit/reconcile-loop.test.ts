@@ -1,8 +1,9 @@
 /**
  * The loop every reconciler runs: periodic resyncs that never overlap (a caller joins the one
  * running), a failed resync retried at the next interval, informers restarted after errors, and a
- * stop that waits for the resync in progress and drains the queue for a bounded time. Resyncs
- * here are stand-ins whose progress the test controls.
+ * stop that waits for the resync in progress and drains the queue for a bounded time; periodic
+ * resyncs that read the caches and relist only now and then, and a resyncNow that always relists.
+ * Resyncs here are stand-ins whose progress the test controls.
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
@@ -53,6 +54,14 @@ function informerFailingOnce() {
   } as unknown as Informer<KubernetesObject>;
   return { informer, state };
 }
+
+/** An informer that starts and stops without a word, standing for informers that listed. */
+const quietInformer = {
+  on() {},
+  off() {},
+  start: () => Promise.resolve(),
+  stop: () => Promise.resolve(),
+} as unknown as Informer<KubernetesObject>;
 
 test('a resync asked for while one runs joins it instead of listing again', async () => {
   const { state, resync } = heldResync();
@@ -202,4 +211,64 @@ test('an informer that stops on an error is restarted, and counted', async () =>
   await state.restarted.promise;
   assert.equal(loop.stats().informerRestarts, 1);
   await loop.stop();
+});
+
+test('periodic resyncs read the caches, and list again only once the relist interval has passed', async () => {
+  let clock = 1_000;
+  const scopes: Array<{ relist: boolean; requested: boolean }> = [];
+  const fourth = deferred();
+  const loop = createReconcileLoop({
+    name: 'test',
+    logger: silent,
+    now: () => clock,
+    resyncIntervalMs: 1,
+    relistIntervalMs: 100,
+    informers: { pods: quietInformer },
+    resync: async (scope) => {
+      scopes.push(scope);
+      // The informers' first lists were at 1,000; each resync moves the clock on by 60.
+      clock += 60;
+      if (scopes.length === 4) fourth.resolve();
+    },
+  });
+  await loop.start();
+  await fourth.promise;
+  await loop.stop();
+  assert.deepEqual(
+    scopes.slice(0, 4).map((scope) => scope.relist),
+    // At 1,000 (the informers just listed), 1,060, 1,120 (120 since their lists: relist), 1,180.
+    [false, false, true, false],
+  );
+  assert.ok(scopes.every((scope) => !scope.requested));
+});
+
+test('resyncNow always lists and checks everything; asked during a periodic resync, it runs after it', async () => {
+  const scopes: Array<{ relist: boolean; requested: boolean }> = [];
+  const periodic = deferred();
+  const periodicCalled = deferred();
+  const loop = createReconcileLoop({
+    name: 'test',
+    logger: silent,
+    resyncIntervalMs: 1,
+    informers: { pods: quietInformer },
+    resync: async (scope) => {
+      scopes.push(scope);
+      if (scopes.length === 1) {
+        periodicCalled.resolve();
+        await periodic.promise;
+      }
+    },
+  });
+  await loop.start();
+  await periodicCalled.promise;
+  const asked = loop.resyncNow();
+  const joined = loop.resyncNow();
+  assert.equal(scopes.length, 1, 'the requested resync waits for the periodic one');
+  periodic.resolve();
+  await Promise.all([asked, joined]);
+  await loop.stop();
+  assert.deepEqual(scopes.slice(0, 2), [
+    { relist: false, requested: false },
+    { relist: true, requested: true },
+  ]);
 });

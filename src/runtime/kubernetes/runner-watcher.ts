@@ -5,10 +5,12 @@
  * own per session, which would hold 1,000 activity slots and 1,000 watches for 1,000 sessions.
  *
  * Events are derived from the objects' current state (runner-events.ts), never from the kind of
- * watch event, so the same code serves the informers and the periodic resync: the resync lists
- * runner Jobs and pods and re-sends whatever the workflows have not been told yet. A missed watch
- * event, a watch gap while an informer restarts, or a worker that was down when a runner ended
- * therefore costs at most one resync interval, never a stranded session.
+ * watch event, so the same code serves the informers and the periodic resync: the resync goes
+ * over what the informers hold and re-sends whatever the workflows have not been told yet (a
+ * signal that failed), and every relist interval lists the runner Jobs and pods from the API
+ * server instead. A missed watch event, or a Job that finished after its pod was deleted,
+ * therefore costs at most one relist interval, never a stranded session; a worker that was down
+ * when a runner ended learns it from its informers' first lists.
  *
  * A runner whose pod the cluster refuses (admission, quota) has no pod to watch: the Job controller
  * only records `FailedCreate` Events on its Job. A third informer, over those Events alone (one
@@ -30,7 +32,7 @@ import { type Client, WorkflowNotFoundError } from '@temporalio/client';
 import type { Logger } from '../../common/logger.js';
 import { COMPONENT_LABEL, MANAGED_BY_LABEL, MANAGED_BY_VALUE } from '../../resources/constants.js';
 import { type RunnerEvent, runnerEventSignal, sessionWorkflowId } from '../../workflows/session-contract.js';
-import { createReconcileLoop } from '../../reconcile/reconcile-loop.js';
+import { createReconcileLoop, type ResyncScope } from '../../reconcile/reconcile-loop.js';
 import {
   type ListParams,
   type WatchNamespaces,
@@ -65,10 +67,16 @@ export interface RunnerWatcherOptions {
    */
   labelSelector?: string;
   /**
-   * How often the level-triggered resync lists all runners; 0 turns it off (`resyncNow` still works).
+   * How often the level-triggered resync goes over every runner; 0 turns it off (`resyncNow`
+   * still works).
    * @default 30000
    */
   resyncIntervalMs?: number;
+  /**
+   * How often a resync lists the runners from the API server rather than the informers' caches.
+   * @default 600000
+   */
+  relistIntervalMs?: number;
   /**
    * Told of every event signalled: how long after the watcher saw the change the workflow had it,
    * and when the attempt's Job was created (for the attempt's duration), when known.
@@ -213,11 +221,14 @@ export function createRunnerWatcher(options: RunnerWatcherOptions): RunnerWatche
     return true;
   };
 
-  const evaluate = (objects: AttemptObjects): void => {
+  /** Sends what the attempt's objects say and the workflow has not been told; returns how many. */
+  const evaluate = (objects: AttemptObjects): number => {
     const refused = { refusals: refusalsOfJob(objects.job) };
+    let sentNow = 0;
     for (const event of runnerEvents(objects.ref, objects.job, [...objects.pods.values()], refused)) {
-      dispatch(objects.ref, event);
+      if (dispatch(objects.ref, event)) sentNow += 1;
     }
+    return sentNow;
   };
 
   const objectsOf = (ref: RunnerRef): AttemptObjects => {
@@ -326,7 +337,24 @@ export function createRunnerWatcher(options: RunnerWatcherOptions): RunnerWatche
   eventInformer.on('update', onRefusal);
   eventInformer.on('delete', onRefusalDeleted);
 
-  const resyncOnce = async (): Promise<void> => {
+  /** Re-sends, from the informers' state, what the workflows have not been told yet. */
+  const resyncCached = (): void => {
+    const startedAt = Date.now();
+    let resent = 0;
+    for (const objects of attempts.values()) resent += evaluate(objects);
+    counters.resyncEvents += resent;
+    const log = resent > 0 ? logger.info.bind(logger) : logger.debug.bind(logger);
+    log(
+      { runners: attempts.size, eventsSent: resent, durationMs: Date.now() - startedAt },
+      resent > 0 ? 'resync sent runner events not yet delivered' : 'resync found nothing to send',
+    );
+  };
+
+  const resyncOnce = async ({ relist }: ResyncScope): Promise<void> => {
+    if (!relist) {
+      resyncCached();
+      return;
+    }
     const startedAt = Date.now();
     // Jobs first, then pods: a pod that existed when its finished Job was listed is still in the
     // pod list unless it was deleted meanwhile, so "finished Job without a pod" is never a lag.
@@ -386,6 +414,7 @@ export function createRunnerWatcher(options: RunnerWatcherOptions): RunnerWatche
     logger,
     resync: resyncOnce,
     resyncIntervalMs,
+    ...(options.relistIntervalMs === undefined ? {} : { relistIntervalMs: options.relistIntervalMs }),
     informers: { ...jobInformer.informers, ...podInformer.informers, ...eventInformer.informers },
     ...(options.informerRestartBackoffMs === undefined
       ? {}

@@ -42,7 +42,7 @@ import {
   sessionWorkflowId,
   stopSignal,
 } from '../../workflows/session-contract.js';
-import { createReconcileLoop } from '../../reconcile/reconcile-loop.js';
+import { createReconcileLoop, type ResyncScope } from '../../reconcile/reconcile-loop.js';
 import {
   type WatchNamespaces,
   customObjectCollection,
@@ -50,6 +50,7 @@ import {
   watchedInformer,
 } from '../../reconcile/watch-scope.js';
 import { closedRunStatus, heldStatus } from './controller-status.js';
+import { runCheckSchedule } from './run-check-schedule.js';
 import { newHolderId, type PromptSettlement, promptStep, settleOps } from './prompt-annotation.js';
 import { clearStopOps, recordStopOps } from './stop-record.js';
 import {
@@ -85,10 +86,23 @@ export interface SessionControllerOptions {
   /** Only AgentSessions matching this label selector are handled, to shard sessions across workers. */
   labelSelector?: string;
   /**
-   * How often every AgentSession is listed and reconciled again; 0 turns it off.
+   * How often every AgentSession is reconciled again from the informer's cache; 0 turns it off.
    * @default 30000
    */
   resyncIntervalMs?: number;
+  /**
+   * How often a resync lists the AgentSessions from the API server instead.
+   * @default 600000
+   */
+  relistIntervalMs?: number;
+  /**
+   * How often a periodic resync asks Temporal about the run of each session that looks active, to
+   * notice a run that closed without writing its final status (run-check-schedule.ts): 10,000
+   * sessions cost about 17 lookups a second, not 10,000 every resync. `resyncNow` checks every
+   * session.
+   * @default 600000
+   */
+  runCheckIntervalMs?: number;
   /**
    * The most Temporal calls in flight at once.
    * @default 50
@@ -207,6 +221,7 @@ export function createSessionController(options: SessionControllerOptions): Sess
   const latest = new Map<string, ObservedSession>();
   /** Looks again already made per CR while it waits for another run to close. */
   const requeued = new Map<string, number>();
+  const runChecks = runCheckSchedule(options.runCheckIntervalMs ?? 600_000);
   const timers = new Set<NodeJS.Timeout>();
   let stopped = false;
   const counters = {
@@ -578,6 +593,7 @@ export function createSessionController(options: SessionControllerOptions): Sess
   /** Queues the newest state of a CR; several events for one CR coalesce into one task. */
   const enqueue = (session: AgentSession, how: { deleted: boolean; resync?: boolean }): void => {
     const key = keyOf(session);
+    if (how.deleted) runChecks.forget(key);
     const queued = latest.get(key);
     // A resync coalesced with an event still checks the run.
     const resync = how.resync === true || (queued?.resync === true && !how.deleted);
@@ -621,18 +637,27 @@ export function createSessionController(options: SessionControllerOptions): Sess
   informer.on('update', onChange);
   informer.on('delete', (object) => enqueue(object as unknown as AgentSession, { deleted: true }));
 
-  const resyncOnce = async (): Promise<void> => {
+  const resyncOnce = async ({ relist, requested }: ResyncScope): Promise<void> => {
     const startedAt = Date.now();
-    const listed = await listWatched(options.namespaces, sessions, {
-      ...(labelSelector ? { labelSelector } : {}),
-    });
+    const listed = relist
+      ? await listWatched(options.namespaces, sessions, { ...(labelSelector ? { labelSelector } : {}) })
+      : informer.cached();
+    const seen = new Set<string>();
     for (const object of listed) {
       // The informer's copy is usually newer than a list that took a while.
       const { name, namespace } = object.metadata ?? {};
-      const cached = name ? informer.get(name, namespace) : undefined;
-      enqueue((cached ?? object) as unknown as AgentSession, { deleted: false, resync: true });
+      const cached = relist && name ? informer.get(name, namespace) : undefined;
+      const session = (cached ?? object) as unknown as AgentSession;
+      const key = keyOf(session);
+      seen.add(key);
+      if (requested) runChecks.checked(key, startedAt);
+      enqueue(session, { deleted: false, resync: requested || runChecks.due(key, startedAt) });
     }
-    logger.debug({ sessions: listed.length, durationMs: Date.now() - startedAt }, 'session resync queued');
+    runChecks.keepOnly(seen);
+    logger.debug(
+      { sessions: listed.length, relist, durationMs: Date.now() - startedAt },
+      'session resync queued',
+    );
   };
 
   const loop = createReconcileLoop({
@@ -640,6 +665,7 @@ export function createSessionController(options: SessionControllerOptions): Sess
     logger,
     resync: resyncOnce,
     resyncIntervalMs,
+    ...(options.relistIntervalMs === undefined ? {} : { relistIntervalMs: options.relistIntervalMs }),
     // The caller of resyncNow wants the reconciles done, not just queued.
     resyncWaitsForQueue: true,
     informers: informer.informers,
