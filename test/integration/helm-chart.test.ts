@@ -3,7 +3,8 @@
  * everything it renders is accepted by a server-side dry run, an upgrade from the previous chart
  * version keeps the CRDs and a running session, and an uninstall leaves the CRDs and nothing else.
  * Its ServiceAccounts are refused what they must not do (the run's own release, which the test
- * run's worker and API processes use, proves they may do what they must).
+ * run's worker and API processes use, proves they may do what they must), and the worker's Lease
+ * requests get the API server's leader-election priority.
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync } from 'node:fs';
@@ -147,7 +148,7 @@ test('everything the chart renders, every option on, passes a server-side dry ru
   ]);
   const docs = documents(rendered);
   const kinds = new Set(docs.map((d) => d.kind));
-  for (const kind of ['Deployment', 'Service', 'ServiceAccount', 'ClusterRole', 'ClusterRoleBinding', 'Role', 'RoleBinding', 'PodDisruptionBudget', 'NetworkPolicy', 'Ingress', 'Job', 'AgentConfig', 'CustomResourceDefinition', 'ValidatingAdmissionPolicy', 'ValidatingAdmissionPolicyBinding'])
+  for (const kind of ['Deployment', 'Service', 'ServiceAccount', 'ClusterRole', 'ClusterRoleBinding', 'Role', 'RoleBinding', 'PodDisruptionBudget', 'NetworkPolicy', 'Ingress', 'Job', 'AgentConfig', 'CustomResourceDefinition', 'ValidatingAdmissionPolicy', 'ValidatingAdmissionPolicyBinding', 'FlowSchema'])
     assert.ok(kinds.has(kind), `the chart renders a ${kind}`); // prettier-ignore
 
   // The CRDs exist already (the run's release), so a dry run of the whole set is of real objects.
@@ -459,4 +460,38 @@ test("each ServiceAccount is refused what it must not do: the API's, the worker'
     await forbidden(() => r.custom.listNamespacedCustomObject({ ...session, name: undefined } as never)),
     'runner: list sessions',
   );
+});
+
+test("the worker's Lease requests are served at the leader-election priority level, its other calls are not", async () => {
+  const worker = processKubeConfig('worker');
+  const flowControl = kc.makeApiClient(k8s.FlowcontrolApiserverV1Api);
+  const { items: schemas } = await flowControl.listFlowSchema({
+    labelSelector: `app.kubernetes.io/instance=${TEST_RELEASE.name},app.kubernetes.io/component=worker`,
+  });
+  const schema = schemas.find((s) => s.metadata?.name?.startsWith(`${TEST_RELEASE.namespace}-`));
+  assert.equal(schema?.spec?.priorityLevelConfiguration.name, 'leader-election');
+  const level = await flowControl.readPriorityLevelConfiguration({ name: 'leader-election' });
+
+  // The API server names, on every answer, the FlowSchema and priority level that served it.
+  const servedBy = async (call: () => Promise<unknown>) => {
+    const headers = await call().then(
+      (answer) => (answer as { headers: Record<string, string> }).headers,
+      (error: unknown) => (error as k8s.ApiException<unknown>).headers,
+    );
+    return {
+      schema: headers['x-kubernetes-pf-flowschema-uid'],
+      level: headers['x-kubernetes-pf-prioritylevel-uid'],
+    };
+  };
+  const leases = worker.makeApiClient(k8s.CoordinationV1Api);
+  const renewal = await servedBy(() =>
+    leases.readNamespacedLeaseWithHttpInfo({ name: 'no-such-lease', namespace: TEST_RELEASE.namespace }),
+  );
+  assert.deepEqual(renewal, { schema: schema?.metadata?.uid, level: level.metadata?.uid });
+  const other = await servedBy(() =>
+    worker.makeApiClient(k8s.CoreV1Api).listNamespacedPodWithHttpInfo({ namespace: TEST_RELEASE.namespace }),
+  );
+  assert.ok(other.schema, 'the API server names the FlowSchema of every request');
+  assert.notEqual(other.schema, schema?.metadata?.uid, 'a pod list keeps its usual flow');
+  assert.notEqual(other.level, level.metadata?.uid);
 });
