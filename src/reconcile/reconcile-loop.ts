@@ -34,8 +34,9 @@ export interface ReconcileLoopOptions {
   name: string;
   logger: Logger;
   /**
-   * Lists the world and reconciles it: pushes a task per object that needs one onto the loop's
-   * queue, or does the work itself. A rejection is logged and the next interval tries again.
+   * Goes over the world (listed from the API server, or as the informers hold it, as `scope`
+   * says) and reconciles it: pushes a task per object that needs one onto the loop's queue, or
+   * does the work itself. A rejection is logged and the next interval tries again.
    */
   resync: (scope: ResyncScope) => Promise<void>;
   /** How long after a periodic resync ends the next one starts; 0 turns the timer off (`resyncNow` still works). */
@@ -105,7 +106,10 @@ export interface ReconcileLoop {
   start(): Promise<void>;
   /** Stops the timer and the informers, waits for a resync in progress, and drains the queue for at most `stopDrainMs`. */
   stop(): Promise<void>;
-  /** Resyncs now, or joins the resync in progress; also works when stopped. Rejects when the resync fails. */
+  /**
+   * Relists and checks everything now, or joins such a resync in progress (a periodic one in
+   * progress is let finish first); also works when stopped. Rejects when the resync fails.
+   */
   resyncNow(): Promise<void>;
   /** Queues `task` behind the earlier tasks of `key`; returns at once. */
   push(key: string, task: Task): void;
@@ -140,9 +144,11 @@ export function createReconcileLoop(options: ReconcileLoopOptions): ReconcileLoo
 
   /** Runs a resync of `scope`, after `before` when given (otherwise at once). */
   const run = (scope: ResyncScope, before?: Promise<void>): Promise<void> => {
-    const begin = (): Promise<void> => {
-      if (scope.relist) lastRelistAt = now();
-      return resync(scope);
+    const begin = async (): Promise<void> => {
+      const startedAt = now();
+      await resync(scope);
+      // A failed relist is tried again at the next interval, not a relist interval later.
+      if (scope.relist) lastRelistAt = startedAt;
     };
     const done = (before ? before.then(begin) : begin())
       .then(() => {

@@ -5,6 +5,7 @@ import type { CoreV1Event, V1ContainerState, V1Job, V1Pod } from '@kubernetes/cl
 import { buildSessionJob } from '../../src/runtime/kubernetes/builders/session-job.js';
 import { RUNNER_SELECTOR } from '../../src/runtime/kubernetes/runner-watcher.js';
 import {
+  jobFinishedBefore,
   type RunnerRef,
   runnerEvents,
   runnerRefOfJob,
@@ -274,4 +275,22 @@ test('only FailedCreate Events on Jobs are refusals', () => {
     eventName: 'fix-flaky-test-a2.18a1',
     refusal: { jobUid: 'job-uid-2', message: psa },
   });
+});
+
+test('a Job counts as finished before a moment by its Complete or Failed condition, or its completion time', () => {
+  const at = Date.parse('2026-12-04T10:00:00Z');
+  const since = (type: string, time: string): V1Job => ({
+    status: { conditions: [{ type, status: 'True', lastTransitionTime: new Date(time) }] },
+  });
+  assert.equal(jobFinishedBefore(since('Failed', '2026-12-04T09:58:00Z'), at), true);
+  assert.equal(jobFinishedBefore(since('Complete', '2026-12-04T10:00:30Z'), at), false, 'just now');
+  assert.equal(jobFinishedBefore(since('Suspended', '2026-12-04T09:00:00Z'), at), false, 'not finished');
+  const completed: V1Job = {
+    status: {
+      conditions: [{ type: 'Complete', status: 'True' }],
+      completionTime: new Date('2026-12-04T09:00:00Z'),
+    },
+  };
+  assert.equal(jobFinishedBefore(completed, at), true, 'by its completion time');
+  assert.equal(jobFinishedBefore(undefined, at), false);
 });

@@ -86,6 +86,16 @@ function trueCondition(job: V1Job | undefined, types: string[]): V1JobCondition 
 }
 
 /**
+ * Whether the Job finished (Complete or Failed) before `at` (ms since the epoch): long enough ago
+ * that an informer's pod cache without a pod of it is no lag, so `finishedJobWithoutPod` is safe.
+ */
+export function jobFinishedBefore(job: V1Job | undefined, at: number): boolean {
+  const finished = trueCondition(job, ['Complete', 'Failed']);
+  const since = finished?.lastTransitionTime ?? job?.status?.completionTime;
+  return since !== undefined && new Date(since).getTime() < at;
+}
+
+/**
  * The Job's deadline verdict. The Job controller first sets `FailureTarget`, then deletes the pod,
  * then sets `Failed`; reacting to the first saves the pod's termination grace period, and both
  * carry the same reason and message, so they make the same event.

@@ -8,9 +8,9 @@
  * watch event, so the same code serves the informers and the periodic resync: the resync goes
  * over what the informers hold and re-sends whatever the workflows have not been told yet (a
  * signal that failed), and every relist interval lists the runner Jobs and pods from the API
- * server instead. A missed watch event, or a Job that finished after its pod was deleted,
- * therefore costs at most one relist interval, never a stranded session; a worker that was down
- * when a runner ended learns it from its informers' first lists.
+ * server instead. A missed watch event therefore costs at most one relist interval, and a Job that
+ * finished without a pod (deleted, garbage-collected) a minute, never a stranded session; a
+ * worker that was down when a runner ended learns it from its informers' first lists.
  *
  * A runner whose pod the cluster refuses (admission, quota) has no pod to watch: the Job controller
  * only records `FailedCreate` Events on its Job. A third informer, over those Events alone (one
@@ -42,6 +42,7 @@ import {
 import {
   type RunnerRef,
   attemptKey,
+  jobFinishedBefore,
   runnerEvents,
   runnerRefOfJob,
   runnerRefOfPod,
@@ -51,6 +52,12 @@ import { FAILED_CREATE_FIELD_SELECTOR, type PodRefusal, podRefusalOfEvent } from
 
 /** Selects runner Jobs and their pods: every runner carries both labels. */
 export const RUNNER_SELECTOR = `${MANAGED_BY_LABEL}=${MANAGED_BY_VALUE},${COMPONENT_LABEL}=runner`;
+
+/**
+ * How long after its Job finished a runner whose pod is not in the informer's cache counts as
+ * having lost its pod (deleted, garbage-collected) rather than as a pod watch running behind.
+ */
+const POD_CACHE_GRACE_MS = 60_000;
 
 /** Dependencies and tuning of the runner watcher. */
 export interface RunnerWatcherOptions {
@@ -221,11 +228,18 @@ export function createRunnerWatcher(options: RunnerWatcherOptions): RunnerWatche
     return true;
   };
 
-  /** Sends what the attempt's objects say and the workflow has not been told; returns how many. */
-  const evaluate = (objects: AttemptObjects): number => {
-    const refused = { refusals: refusalsOfJob(objects.job) };
+  /**
+   * Sends what the attempt's objects say and the workflow has not been told; returns how many.
+   * With `podlessBefore`, a Job that finished before it and has no pod in the cache is reported
+   * too: its pod is gone, not late.
+   */
+  const evaluate = (objects: AttemptObjects, podlessBefore?: number): number => {
+    const options = {
+      refusals: refusalsOfJob(objects.job),
+      finishedJobWithoutPod: podlessBefore !== undefined && jobFinishedBefore(objects.job, podlessBefore),
+    };
     let sentNow = 0;
-    for (const event of runnerEvents(objects.ref, objects.job, [...objects.pods.values()], refused)) {
+    for (const event of runnerEvents(objects.ref, objects.job, [...objects.pods.values()], options)) {
       if (dispatch(objects.ref, event)) sentNow += 1;
     }
     return sentNow;
@@ -341,7 +355,8 @@ export function createRunnerWatcher(options: RunnerWatcherOptions): RunnerWatche
   const resyncCached = (): void => {
     const startedAt = Date.now();
     let resent = 0;
-    for (const objects of attempts.values()) resent += evaluate(objects);
+    const podlessBefore = startedAt - POD_CACHE_GRACE_MS;
+    for (const objects of attempts.values()) resent += evaluate(objects, podlessBefore);
     counters.resyncEvents += resent;
     const log = resent > 0 ? logger.info.bind(logger) : logger.debug.bind(logger);
     log(
