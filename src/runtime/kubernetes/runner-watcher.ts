@@ -234,12 +234,12 @@ export function createRunnerWatcher(options: RunnerWatcherOptions): RunnerWatche
    * too: its pod is gone, not late.
    */
   const evaluate = (objects: AttemptObjects, podlessBefore?: number): number => {
-    const options = {
+    const known = {
       refusals: refusalsOfJob(objects.job),
       finishedJobWithoutPod: podlessBefore !== undefined && jobFinishedBefore(objects.job, podlessBefore),
     };
     let sentNow = 0;
-    for (const event of runnerEvents(objects.ref, objects.job, [...objects.pods.values()], options)) {
+    for (const event of runnerEvents(objects.ref, objects.job, [...objects.pods.values()], known)) {
       if (dispatch(objects.ref, event)) sentNow += 1;
     }
     return sentNow;
