@@ -8,7 +8,8 @@
  *  - session start latency: AgentSession created → its Job exists (p50/p99), at R sessions/s,
  *    beside the same objects created directly with the Kubernetes client (the ratio);
  *  - exit → status latency: the runner pod observed terminated → the CR observed Succeeded (p50/p99);
- *  - each worker process's peak RSS;
+ *  - each worker process's peak RSS, and the peak of its event loop's p99 lag (its /metrics);
+ *  - with several workers, how often their leader Lease changed hands;
  *  - the Temporal server's workflow-task schedule-to-start p95 over the run (its own metric);
  *  - how many sessions finished Succeeded, and Jobs per attempt (must be exactly one).
  * Every runner runs S seconds on the KWOK node (so all N overlap) and exits 0. `--cache C` bounds
@@ -36,6 +37,7 @@ import { Client, Connection } from '@temporalio/client';
 import proto from '@temporalio/proto';
 import { FAKE_POD_ANNOTATIONS } from '../src/devenv/kwok-stages.js';
 import { startEnvironment, type TemporalBackend } from '../src/devenv/environment.js';
+import { freePorts } from '../src/processes/ports.js';
 import { missingTools, temporalPostgresToolPaths, toolPaths } from '../src/processes/tools.js';
 import { GROUP, PLURAL, USABLE_SECRET_LABEL, VERSION } from '../src/resources/constants.js';
 import type { AgentSession, NamespacePolicySpec } from '../src/resources/types.js';
@@ -123,6 +125,7 @@ const objects = shepherdObjects(kc);
 const core = kc.makeApiClient(k8s.CoreV1Api);
 const batch = kc.makeApiClient(k8s.BatchV1Api);
 const rbac = kc.makeApiClient(k8s.RbacAuthorizationV1Api);
+const coordination = kc.makeApiClient(k8s.CoordinationV1Api);
 const workers: WorkerProcess[] = [];
 
 /**
@@ -153,6 +156,35 @@ async function sessionTimeline(
   }
 }
 
+/** A gauge's value in a Prometheus text exposition, or undefined when it is not there. */
+function gaugeValue(text: string, metric: string): number | undefined {
+  const line = text.split('\n').find((l) => l.startsWith(`${metric} `));
+  return line === undefined
+    ? undefined
+    : Number(
+        line
+          .slice(metric.length + 1)
+          .trim()
+          .split(/\s+/)[0],
+      );
+}
+
+/** Each worker's event loop lag p99 in seconds, from its /metrics; undefined where it did not answer. */
+async function eventLoopLags(ports: readonly number[]): Promise<(number | undefined)[]> {
+  return Promise.all(
+    ports.map(async (port) => {
+      try {
+        const response = await fetch(`http://127.0.0.1:${port}/metrics`, {
+          signal: AbortSignal.timeout(5000),
+        });
+        return gaugeValue(await response.text(), 'nodejs_eventloop_lag_p99_seconds');
+      } catch {
+        return undefined;
+      }
+    }),
+  );
+}
+
 /** The server's workflow-task schedule-to-start histogram, summed over its processes. */
 async function scheduleToStart(): Promise<Map<number, number>> {
   const sum = new Map<number, number>();
@@ -172,7 +204,11 @@ try {
     ...(values.cache ? { SHEPHERD_MAX_CACHED_WORKFLOWS: values.cache } : {}),
     ...(workerCount === 1 ? { SHEPHERD_LEADER_ELECTION: 'false' } : {}),
   };
-  for (let i = 0; i < workerCount; i += 1) workers.push(await startWorkerProcess(workerEnv, workers[0]));
+  // Each worker serves /metrics on its own port, for its event loop lag.
+  const healthPorts = await freePorts(workerCount);
+  for (const port of healthPorts) {
+    workers.push(await startWorkerProcess({ ...workerEnv, SHEPHERD_HEALTH_PORT: String(port) }, workers[0]));
+  }
   const worker = workers[0]!;
   console.log(
     `# Temporal: ${backend}${backend === 'postgres' ? ` (${values.shards} history shards)` : ''}; ${workerCount} worker${workerCount === 1 ? '' : 's'}${values.cache ? `, cache ${values.cache} each` : ''}`,
@@ -320,11 +356,37 @@ try {
   const scheduleBefore = await scheduleToStart();
   const started = Date.now();
   // Progress from the first session on, so a long run shows early whether the starts keep up.
+  // The workers' leader Lease (the environment runs no other Shepherd worker), and who holds it.
+  const leaderLease = async () => {
+    const leases = await coordination.listLeaseForAllNamespaces();
+    const lease = leases.items.find((l) => l.metadata?.name?.startsWith('shepherd-worker-'));
+    return lease ? { holder: lease.spec?.holderIdentity ?? '' } : undefined;
+  };
+  const leaderIndex = (identity: string) => {
+    const i = workers.findIndex((w) => identity.startsWith(`${w.child.pid}@`));
+    return i < 0 ? identity : `worker ${i + 1}`;
+  };
+  const peakLagS = workers.map(() => 0);
+  let leaseHolder: string | undefined;
+  let leaseChanges = 0;
   const reporter = setInterval(() => {
-    const rss = workers.map((w) => rssMiB(w.child.pid!)?.toFixed(0) ?? 'exited').join('/');
-    console.log(
-      `# t+${fmt(Date.now() - started)}: created ${created.size}, jobs ${jobSeen.size}, running ${running.size}, pods ended ${podEnded.size}, succeeded ${succeeded.size}, worker RSS ${rss} MiB`,
-    );
+    void (async () => {
+      const rss = workers.map((w) => rssMiB(w.child.pid!)?.toFixed(0) ?? 'exited').join('/');
+      const lags = await eventLoopLags(healthPorts);
+      lags.forEach((lag, i) => {
+        if (lag !== undefined) peakLagS[i] = Math.max(peakLagS[i]!, lag);
+      });
+      const lease = workerCount > 1 ? await leaderLease().catch(() => undefined) : undefined;
+      if (lease?.holder) {
+        if (leaseHolder !== undefined && lease.holder !== leaseHolder) leaseChanges += 1;
+        leaseHolder = lease.holder;
+      }
+      const leader =
+        leaseHolder === undefined ? '' : `, leader ${leaderIndex(leaseHolder)} (${leaseChanges} changes)`;
+      console.log(
+        `# t+${fmt(Date.now() - started)}: created ${created.size}, jobs ${jobSeen.size}, running ${running.size}, pods ended ${podEnded.size}, succeeded ${succeeded.size}, worker RSS ${rss} MiB, event loop lag p99 ${lags.map((lag) => (lag === undefined ? '-' : lag.toFixed(2))).join('/')} s${leader}`,
+      );
+    })();
   }, 15_000);
   for (let i = 0; i < total && !interrupted; i += 1) {
     const name = `s-${String(i).padStart(4, '0')}`;
@@ -390,6 +452,8 @@ try {
     },
     exitToStatus: p(exitLatency),
     workerPeakRssMiB: peakRss.map((mib) => Math.round(mib)),
+    workerPeakEventLoopLagP99S: peakLagS.map((lag) => Number(lag.toFixed(3))),
+    leaderLeaseChanges: workerCount > 1 ? leaseChanges : null,
     workflowTaskScheduleToStartP95Ms: Number.isNaN(scheduleP95) ? null : Math.round(scheduleP95),
     attempts: jobUids.size,
     jobsPerAttempt: jobUids.size === 0 ? null : jobObjects / jobUids.size,
@@ -406,6 +470,13 @@ try {
     `exit → status Succeeded: p50 ${fmt(result.exitToStatus.p50Ms)}, p99 ${fmt(result.exitToStatus.p99Ms)}`,
   );
   console.log(`worker peak RSS: ${result.workerPeakRssMiB.map((mib) => `${mib} MiB`).join(', ')}`);
+  console.log(
+    `worker peak event loop lag p99: ${result.workerPeakEventLoopLagP99S.map((lag) => `${lag} s`).join(', ')}${
+      result.leaderLeaseChanges === null
+        ? ''
+        : `; the leader Lease changed hands ${result.leaderLeaseChanges} times`
+    }`,
+  );
   console.log(
     `workflow task schedule-to-start p95 (Temporal server): ${result.workflowTaskScheduleToStartP95Ms ?? '-'} ms`,
   );

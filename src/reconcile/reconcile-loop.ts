@@ -56,7 +56,9 @@ export interface ReconcileLoopOptions {
   resyncAtStart?: boolean;
   /**
    * Whether a resync is done only once the queue is idle, i.e. the tasks it pushed have run:
-   * `resyncNow` resolves then, and the next periodic resync is timed from then.
+   * `resyncNow` resolves then. The next periodic resync is timed from then too, but waits at most
+   * one more interval for it: with thousands of objects changing all the time the queue may never
+   * be idle, and the periodic resyncs must not stop.
    * @default false
    */
   resyncWaitsForQueue?: boolean;
@@ -141,6 +143,9 @@ export function createReconcileLoop(options: ReconcileLoopOptions): ReconcileLoo
   /** The resync in progress: its listing only, without the wait for the queue. */
   let resyncing: { done: Promise<void>; requested: boolean } | undefined;
   let resyncs = 0;
+  /** Ends the waits of periodic resyncs for the queue, at stop. */
+  const stopWaits = new Set<() => void>();
+  let idle: Promise<void> | undefined;
 
   /** Runs a resync of `scope`, after `before` when given (otherwise at once). */
   const run = (scope: ResyncScope, before?: Promise<void>): Promise<void> => {
@@ -171,10 +176,27 @@ export function createReconcileLoop(options: ReconcileLoopOptions): ReconcileLoo
     return options.resyncWaitsForQueue ? done.then(() => queue.onIdle()) : done;
   };
 
+  /** Resolves once the queue is idle, or after `ms`, or once the loop stops. */
+  const idleOrAfter = (ms: number): Promise<void> =>
+    new Promise((resolve) => {
+      const timeout = setTimeout(finish, ms);
+      stopWaits.add(finish);
+      // One wait on the queue however many periodic resyncs gave up on it.
+      idle ??= queue.onIdle().finally(() => {
+        idle = undefined;
+      });
+      void idle.then(finish);
+      function finish() {
+        clearTimeout(timeout);
+        stopWaits.delete(finish);
+        resolve();
+      }
+    });
+
   const periodic = (): Promise<void> => {
     if (resyncing) return resyncing.done;
     return run({ relist: now() - lastRelistAt >= relistIntervalMs, requested: false }).then(() =>
-      options.resyncWaitsForQueue ? queue.onIdle() : undefined,
+      options.resyncWaitsForQueue ? idleOrAfter(resyncIntervalMs) : undefined,
     );
   };
 
@@ -209,6 +231,7 @@ export function createReconcileLoop(options: ReconcileLoopOptions): ReconcileLoo
       running = false;
       clearTimeout(timer);
       timer = undefined;
+      for (const finish of [...stopWaits]) finish();
       await Promise.all(informers.map((informer) => informer.stop()));
       await settled();
       let drainTimer: NodeJS.Timeout | undefined;

@@ -527,16 +527,23 @@ test('the periodic resync, reading its cache, still finds a run closed without a
     .getHandle(sessionWorkflowId(namespace, name), first.runId)
     .terminate('operator');
 
+  // The replica's counters say, on a failure, whether its resyncs ran and what they did.
   const failed = await eventually(
     'the Failed status, from the periodic resync alone',
     () => readSession(namespace, name),
     (cr) => cr.status?.phase === 'Failed',
-  );
+    60_000,
+  ).catch((error: Error) => {
+    throw new Error(`${error.message}; the periodic replica: ${JSON.stringify(periodic.stats())}`);
+  });
   assert.equal(
     failed.status?.conditions?.find((c) => c.type === 'Failed')?.reason,
     Reason.WorkflowTerminated,
   );
-  assert.ok(periodic.stats().closedRunsMarked >= 1, 'marked by the periodic replica');
+  assert.ok(
+    periodic.stats().closedRunsMarked >= 1,
+    `marked by the periodic replica: ${JSON.stringify(periodic.stats())}`,
+  );
   assert.ok(periodic.stats().resyncs >= 2);
 });
 

@@ -197,6 +197,36 @@ test('with resyncWaitsForQueue, resyncNow resolves once the tasks the resync que
   assert.deepEqual(done, ['a']);
 });
 
+test('with resyncWaitsForQueue, a queue that is never idle delays the periodic resyncs but never stops them', async () => {
+  const never = deferred();
+  let resyncs = 0;
+  const third = deferred();
+  const loop = createReconcileLoop({
+    name: 'test',
+    logger: silent,
+    resyncIntervalMs: 5,
+    resyncWaitsForQueue: true,
+    stopDrainMs: 1,
+    resync: async () => {
+      resyncs += 1;
+      // A task still running at every resync: thousands of objects changing all the time.
+      if (resyncs === 1) loop.push('busy', () => never.promise);
+      if (resyncs === 3) third.resolve();
+    },
+  });
+  await loop.start();
+  let timer: NodeJS.Timeout | undefined;
+  const gaveUp = new Promise<'stopped'>((resolve) => {
+    timer = setTimeout(() => resolve('stopped'), 2000);
+  });
+  const outcome = await Promise.race([third.promise.then(() => 'resynced' as const), gaveUp]);
+  clearTimeout(timer);
+  assert.equal(outcome, 'resynced', 'a third periodic resync within 2 s');
+  assert.equal(loop.stats().active, 1, 'the task still runs');
+  await loop.stop();
+  never.resolve();
+});
+
 test('an informer that stops on an error is restarted, and counted', async () => {
   const { informer, state } = informerFailingOnce();
   const loop = createReconcileLoop({
