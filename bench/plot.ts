@@ -1,6 +1,6 @@
 /**
  * The benchmark's picture: the distribution of session start and exit → status latencies, and
- * each worker's RSS over the run, drawn with Vega-Lite (rendered headless to SVG by Vega) and
+ * each process's RSS over the run (workers and the environment's), drawn with Vega-Lite (rendered headless to SVG by Vega) and
  * rasterised to PNG by resvg, so no browser or native canvas is needed.
  */
 import { Resvg } from '@resvg/resvg-js';
@@ -12,8 +12,8 @@ export interface PlotInput {
   title: string;
   /** Latency samples in milliseconds, by series name (e.g. start, baseline, exit → status). */
   latencies: Record<string, number[]>;
-  /** RSS samples: seconds since the start, worker name, MiB. */
-  rss: { t: number; worker: string; mib: number }[];
+  /** RSS samples: seconds since the start, process name (a worker, kube-apiserver, …), MiB. */
+  rss: { t: number; process: string; mib: number }[];
 }
 
 /** Renders the plot as PNG bytes. */
@@ -39,7 +39,7 @@ export async function renderPlot(input: PlotInput): Promise<Buffer> {
         },
       },
       {
-        title: 'worker RSS',
+        title: 'RSS',
         width: 420,
         height: 300,
         data: { values: input.rss },
@@ -47,7 +47,7 @@ export async function renderPlot(input: PlotInput): Promise<Buffer> {
         encoding: {
           x: { field: 't', type: 'quantitative', title: 'seconds since the first session' },
           y: { field: 'mib', type: 'quantitative', title: 'MiB' },
-          color: { field: 'worker', type: 'nominal' },
+          color: { field: 'process', type: 'nominal' },
         },
       },
     ],

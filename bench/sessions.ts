@@ -9,6 +9,8 @@
  *    beside the same objects created directly with the Kubernetes client (the ratio);
  *  - exit → status latency: the runner pod observed terminated → the CR observed Succeeded (p50/p99);
  *  - each worker process's peak RSS, and the peak of its event loop's p99 lag (its /metrics);
+ *  - each environment process's peak RSS (kube-apiserver, etcd, Temporal, PostgreSQL, …), the
+ *    machine's least available memory, and etcd's largest database size beside its quota;
  *  - with several workers, how often their leader Lease changed hands;
  *  - the Temporal server's workflow-task schedule-to-start p95 over the run (its own metric);
  *  - how many sessions finished Succeeded, and Jobs per attempt (must be exactly one).
@@ -58,6 +60,7 @@ import { startWorkerProcess, type WorkerProcess } from '../test/support/worker-p
 import { bucketDelta, histogramBuckets, histogramQuantile } from './histogram-quantile.js';
 import { percentile } from './percentile.js';
 import { renderPlot } from './plot.js';
+import { availableGiB, groupRssMiB } from './process-memory.js';
 
 const { values } = parseArgs({
   options: {
@@ -246,6 +249,7 @@ try {
   const podEnded = new Map<string, number>();
   const succeeded = new Map<string, number>();
   const running = new Set<string>();
+  const pending = new Set<string>();
   let held = 0;
 
   const informers = [
@@ -278,6 +282,8 @@ try {
     const session = pod.metadata?.annotations?.['shepherd.dev/session-name'];
     if (!session) return;
     const state = pod.status?.containerStatuses?.[0]?.state;
+    if (pod.status?.phase === 'Pending') pending.add(session);
+    else pending.delete(session);
     if (state?.running && !podEnded.has(session)) {
       running.add(session);
       held = Math.max(held, running.size);
@@ -296,16 +302,52 @@ try {
   informers[2].on('update', onSession as never);
   for (const informer of informers) await informer.start();
 
+  /** etcd's database: its size and the part in use, in MiB, and its quota. */
+  let etcdPeakDbMiB = 0;
+  let etcdQuotaMiB: number | undefined;
+  const etcdDb = async () => {
+    try {
+      const text = await (await fetch(env.etcdMetricsUrl, { signal: AbortSignal.timeout(5000) })).text();
+      const mib = (metric: string) => (gaugeValue(text, metric) ?? NaN) / 2 ** 20;
+      const size = mib('etcd_mvcc_db_total_size_in_bytes');
+      etcdQuotaMiB = mib('etcd_server_quota_backend_bytes');
+      if (Number.isFinite(size)) etcdPeakDbMiB = Math.max(etcdPeakDbMiB, size);
+      return { size, inUse: mib('etcd_mvcc_db_total_size_in_use_in_bytes') };
+    } catch {
+      return undefined;
+    }
+  };
   const peakRss = workers.map(() => 0);
-  const rssSamples: { t: number; worker: string; mib: number }[] = [];
+  const rssSamples: { t: number; process: string; mib: number }[] = [];
+  // The environment's processes too: on a long run the machine's memory, not a worker's, may run out.
+  const envPeakRss = new Map<string, number>();
+  const envRss = new Map<string, number>();
+  let leastAvailableGiB = Infinity;
   const sampleStarted = Date.now();
+  let samples = 0;
   const sampler = setInterval(() => {
+    const t = (Date.now() - sampleStarted) / 1000;
     workers.forEach((w, i) => {
       const mib = rssMiB(w.child.pid!);
       if (mib === undefined) return;
       peakRss[i] = Math.max(peakRss[i]!, mib);
-      rssSamples.push({ t: (Date.now() - sampleStarted) / 1000, worker: `worker ${i + 1}`, mib });
+      rssSamples.push({ t, process: `worker ${i + 1}`, mib });
     });
+    leastAvailableGiB = Math.min(leastAvailableGiB, availableGiB() ?? Infinity);
+    samples += 1;
+    if (samples % 5 !== 1) return;
+    void etcdDb();
+    const groups = groupRssMiB(env.processes.map((p) => p.pid));
+    envRss.clear();
+    for (const { name, pid } of env.processes) {
+      const mib = groups.get(pid);
+      if (mib === undefined) continue;
+      envRss.set(name, (envRss.get(name) ?? 0) + mib);
+    }
+    for (const [name, mib] of envRss) {
+      envPeakRss.set(name, Math.max(envPeakRss.get(name) ?? 0, mib));
+      rssSamples.push({ t, process: name, mib });
+    }
   }, 2000);
 
   // Baseline: the same child objects created directly with the Kubernetes client, at the same
@@ -383,8 +425,16 @@ try {
       }
       const leader =
         leaseHolder === undefined ? '' : `, leader ${leaderIndex(leaseHolder)} (${leaseChanges} changes)`;
+      const db = await etcdDb();
+      const envLine = [...envRss]
+        .sort(([, a], [, b]) => b - a)
+        .map(([name, mib]) => `${name} ${mib.toFixed(0)}`)
+        .join(', ');
       console.log(
-        `# t+${fmt(Date.now() - started)}: created ${created.size}, jobs ${jobSeen.size}, running ${running.size}, pods ended ${podEnded.size}, succeeded ${succeeded.size}, worker RSS ${rss} MiB, event loop lag p99 ${lags.map((lag) => (lag === undefined ? '-' : lag.toFixed(2))).join('/')} s${leader}`,
+        `# t+${fmt(Date.now() - started)}: created ${created.size}, jobs ${jobSeen.size}, pods pending ${pending.size}, running ${running.size}, pods ended ${podEnded.size}, succeeded ${succeeded.size}, worker RSS ${rss} MiB, event loop lag p99 ${lags.map((lag) => (lag === undefined ? '-' : lag.toFixed(2))).join('/')} s${leader}`,
+      );
+      console.log(
+        `#   available ${availableGiB()?.toFixed(1) ?? '-'} GiB; etcd db ${db ? `${db.size.toFixed(0)} MiB (${db.inUse.toFixed(0)} in use)` : '-'}; RSS MiB: ${envLine}`,
       );
     })();
   }, 15_000);
@@ -453,6 +503,10 @@ try {
     exitToStatus: p(exitLatency),
     workerPeakRssMiB: peakRss.map((mib) => Math.round(mib)),
     workerPeakEventLoopLagP99S: peakLagS.map((lag) => Number(lag.toFixed(3))),
+    environmentPeakRssMiB: Object.fromEntries([...envPeakRss].map(([name, mib]) => [name, Math.round(mib)])),
+    leastAvailableMemoryGiB: Number.isFinite(leastAvailableGiB) ? Number(leastAvailableGiB.toFixed(2)) : null,
+    etcdPeakDbMiB: Math.round(etcdPeakDbMiB),
+    etcdQuotaMiB: etcdQuotaMiB === undefined || Number.isNaN(etcdQuotaMiB) ? null : Math.round(etcdQuotaMiB),
     leaderLeaseChanges: workerCount > 1 ? leaseChanges : null,
     workflowTaskScheduleToStartP95Ms: Number.isNaN(scheduleP95) ? null : Math.round(scheduleP95),
     attempts: jobUids.size,
@@ -476,6 +530,13 @@ try {
         ? ''
         : `; the leader Lease changed hands ${result.leaderLeaseChanges} times`
     }`,
+  );
+  console.log(
+    `environment peak RSS: ${Object.entries(result.environmentPeakRssMiB)
+      .map(([name, mib]) => `${name} ${mib} MiB`)
+      .join(
+        ', ',
+      )}; least available memory ${result.leastAvailableMemoryGiB ?? '-'} GiB; etcd db peak ${result.etcdPeakDbMiB} MiB of ${result.etcdQuotaMiB ?? '-'} MiB quota`,
   );
   console.log(
     `workflow task schedule-to-start p95 (Temporal server): ${result.workflowTaskScheduleToStartP95Ms ?? '-'} ms`,

@@ -41,6 +41,10 @@ export interface Environment {
   temporalBackend: TemporalBackend;
   /** The Temporal server's own Prometheus metrics, one URL per server process. */
   temporalMetricsUrls: string[];
+  /** etcd's Prometheus metrics (its database size and quota among them). */
+  etcdMetricsUrl: string;
+  /** Every process the environment started (each leads its own process group), by name. */
+  processes: { name: string; pid: number }[];
   temporalUiUrl?: string;
   /** Unprivileged Kubernetes users: alice and bob. */
   users: DevUser[];
@@ -146,8 +150,10 @@ export async function startEnvironment(options: EnvironmentOptions = {}): Promis
   await removeOrphanedEnvironments();
   const dir = mkdtempSync(join(tmpdir(), DIR_PREFIX));
   const state: StateFile = { ownerPid: options.owned === false ? null : process.pid, pids: [] };
+  const processes: { name: string; pid: number }[] = [];
   const onDaemon = (daemon: Daemon) => {
     state.pids.push(daemon.pid);
+    processes.push({ name: daemon.name, pid: daemon.pid });
     writeState(dir, state);
   };
   writeState(dir, state);
@@ -205,6 +211,8 @@ export async function startEnvironment(options: EnvironmentOptions = {}): Promis
       temporalNamespace: temporal.namespace,
       temporalBackend: backend,
       temporalMetricsUrls: temporal.metricsUrls,
+      etcdMetricsUrl: `${kube.etcdUrl}/metrics`,
+      processes,
       ...(temporal.uiUrl ? { temporalUiUrl: temporal.uiUrl } : {}),
       users: kube.users,
       variables,

@@ -24,6 +24,8 @@ export interface DevUser {
 /** The running control plane. */
 export interface KubeControlPlane {
   server: string;
+  /** etcd's client URL (plain HTTP on loopback). */
+  etcdUrl: string;
   caData: string;
   /** Admin kubeconfig (group system:masters). */
   kubeconfigPath: string;
@@ -130,6 +132,9 @@ export async function startKubeControlPlane(
         `--initial-cluster=shepherd-dev=http://127.0.0.1:${etcdPeerPort}`,
         // A throwaway test store: durability across power loss is not worth the fsync latency.
         '--unsafe-no-fsync',
+        // etcd's largest recommended database (the default, 2 GiB, is what thousands of sessions
+        // with their Jobs, pods, volumes and Events can reach; then etcd refuses every write).
+        '--quota-backend-bytes=8589934592',
         '--log-level=warn',
       ],
     }),
@@ -327,5 +332,5 @@ export async function startKubeControlPlane(
     READY_TIMEOUT_MS,
   );
 
-  return { server, caData, kubeconfigPath: admin.kubeconfigPath, admin, users, daemons };
+  return { server, etcdUrl, caData, kubeconfigPath: admin.kubeconfigPath, admin, users, daemons };
 }
