@@ -1,7 +1,7 @@
 /**
  * Memory of the processes a benchmark runs beside: each environment daemon's resident memory,
- * summed over its process group (PostgreSQL and the Temporal server fork), and the machine's
- * available memory. A long run that exhausts the machine then says which process took it.
+ * summed over the processes it started (PostgreSQL forks a process per connection, each in a
+ * session of its own, so a process group would miss them), and the machine's available memory. A long run that exhausts the machine then says which process took it.
  */
 import { readdirSync, readFileSync } from 'node:fs';
 
@@ -18,32 +18,45 @@ function readOrUndefined(path: string): string | undefined {
 }
 
 /**
- * Process group and resident pages of `/proc/<pid>/stat`. The command name (field 2) is in
- * parentheses and may hold spaces, so the fields are counted from its closing parenthesis.
+ * Parent and resident pages of `/proc/<pid>/stat`. The command name (field 2) is in parentheses
+ * and may hold spaces, so the fields are counted from its closing parenthesis.
  */
-export function parseProcStat(text: string): { pgrp: number; rssPages: number } | undefined {
+export function parseProcStat(text: string): { ppid: number; rssPages: number } | undefined {
   const close = text.lastIndexOf(')');
   if (close < 0) return undefined;
-  // After ")": state (3), ppid (4), pgrp (5), … rss (24).
+  // After ")": state (3), ppid (4), … rss (24).
   const fields = text
     .slice(close + 2)
     .trim()
     .split(/\s+/);
-  const pgrp = Number(fields[2]);
+  const ppid = Number(fields[1]);
   const rssPages = Number(fields[21]);
-  return Number.isFinite(pgrp) && Number.isFinite(rssPages) ? { pgrp, rssPages } : undefined;
+  return Number.isInteger(ppid) && Number.isInteger(rssPages) ? { ppid, rssPages } : undefined;
 }
 
-/** Resident MiB of every live process of each group, keyed by the group leader's pid. */
-export function groupRssMiB(leaders: readonly number[]): Map<number, number> {
-  const wanted = new Set(leaders);
-  const sums = new Map<number, number>();
+/** Resident MiB of each root process and all its descendants, keyed by the root's pid. */
+export function treeRssMiB(roots: readonly number[]): Map<number, number> {
+  const parent = new Map<number, number>();
+  const rss = new Map<number, number>();
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
     const text = readOrUndefined(`/proc/${entry}/stat`);
     const stat = text === undefined ? undefined : parseProcStat(text);
-    if (!stat || !wanted.has(stat.pgrp)) continue;
-    sums.set(stat.pgrp, (sums.get(stat.pgrp) ?? 0) + (stat.rssPages * PAGE_BYTES) / MIB);
+    if (!stat) continue;
+    parent.set(Number(entry), stat.ppid);
+    rss.set(Number(entry), (stat.rssPages * PAGE_BYTES) / MIB);
+  }
+  const wanted = new Set(roots);
+  const sums = new Map<number, number>();
+  for (const [pid, mib] of rss) {
+    // Up the parents to a root, if any; a pid seen twice would be a cycle (pids reused mid-read).
+    let at: number | undefined = pid;
+    const seen = new Set<number>();
+    while (at !== undefined && at > 1 && !wanted.has(at) && !seen.has(at)) {
+      seen.add(at);
+      at = parent.get(at);
+    }
+    if (at !== undefined && wanted.has(at)) sums.set(at, (sums.get(at) ?? 0) + mib);
   }
   return sums;
 }

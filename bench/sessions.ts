@@ -9,7 +9,7 @@
  *    beside the same objects created directly with the Kubernetes client (the ratio);
  *  - exit → status latency: the runner pod observed terminated → the CR observed Succeeded (p50/p99);
  *  - each worker process's peak RSS, and the peak of its event loop's p99 lag (its /metrics);
- *  - each environment process's peak RSS (kube-apiserver, etcd, Temporal, PostgreSQL, …), the
+ *  - each environment process's peak RSS with its children's (kube-apiserver, etcd, Temporal, PostgreSQL, …), the
  *    machine's least available memory, and etcd's largest database size beside its quota;
  *  - with several workers, how often their leader Lease changed hands;
  *  - the Temporal server's workflow-task schedule-to-start p95 over the run (its own metric);
@@ -60,7 +60,7 @@ import { startWorkerProcess, type WorkerProcess } from '../test/support/worker-p
 import { bucketDelta, histogramBuckets, histogramQuantile } from './histogram-quantile.js';
 import { percentile } from './percentile.js';
 import { renderPlot } from './plot.js';
-import { availableGiB, groupRssMiB } from './process-memory.js';
+import { availableGiB, treeRssMiB } from './process-memory.js';
 
 const { values } = parseArgs({
   options: {
@@ -337,7 +337,7 @@ try {
     samples += 1;
     if (samples % 5 !== 1) return;
     void etcdDb();
-    const groups = groupRssMiB(env.processes.map((p) => p.pid));
+    const groups = treeRssMiB(env.processes.map((p) => p.pid));
     envRss.clear();
     for (const { name, pid } of env.processes) {
       const mib = groups.get(pid);
@@ -546,10 +546,15 @@ try {
   );
   const median = [...jobSeen].find(([name, at]) => at - created.get(name)! === result.start.p50Ms)?.[0];
   if (median) {
-    console.log(`# the median start, ${median}: its workflow history, from the AgentSession's creation`);
-    const timeline = await sessionTimeline(env.temporalAddress, namespace, median, created.get(median)!);
-    for (const line of timeline) console.log(`#   ${line}`);
-    (result as Record<string, unknown>).medianStartTimeline = timeline;
+    // A saturated or interrupted run may not answer in time; the figures are written regardless.
+    try {
+      const timeline = await sessionTimeline(env.temporalAddress, namespace, median, created.get(median)!);
+      console.log(`# the median start, ${median}: its workflow history, from the AgentSession's creation`);
+      for (const line of timeline) console.log(`#   ${line}`);
+      (result as Record<string, unknown>).medianStartTimeline = timeline;
+    } catch (error) {
+      console.log(`# the median start, ${median}: its workflow history could not be read (${String(error)})`);
+    }
   }
 
   mkdirSync(values.out, { recursive: true });

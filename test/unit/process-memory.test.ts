@@ -1,31 +1,49 @@
 /** The benchmark's reading of process memory from /proc: per process group, and what is available. */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { once } from 'node:events';
+import { execSync, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
-import { availableGiB, groupRssMiB, parseProcStat } from '../../bench/process-memory.js';
+import { availableGiB, treeRssMiB, parseProcStat } from '../../bench/process-memory.js';
 
 test('a command name with spaces and parentheses does not shift the fields', () => {
   const stat =
     '4242 (tsx (worker) 1) S 4200 4201 4201 0 -1 4194560 1 0 0 0 3 1 0 0 20 0 11 0 100 1000000 2560 18446744073709551615';
-  assert.deepEqual(parseProcStat(stat), { pgrp: 4201, rssPages: 2560 });
+  assert.deepEqual(parseProcStat(stat), { ppid: 4200, rssPages: 2560 });
   assert.equal(parseProcStat('garbage'), undefined);
 });
 
-test("a group's resident memory sums its processes, and a group with none has no entry", async () => {
-  // A shell leading its own group, with a child in it: the sum covers both.
-  const leader = spawn('sh', ['-c', 'sleep 30 & sleep 30; wait'], { detached: true, stdio: 'ignore' });
+/** A live process's resident MiB, read as the benchmark reads it. */
+function rssOf(pid: number): number {
+  return (parseProcStat(readFileSync(`/proc/${pid}/stat`, 'utf8'))!.rssPages * 4096) / 2 ** 20;
+}
+
+test("a process's memory includes its children's, even one in a session of its own", async () => {
+  // Two children, one in a session of its own, as PostgreSQL's backends are.
+  const shell = spawn('sh', ['-c', 'setsid sleep 30 & sleep 30 & wait'], { stdio: 'ignore' });
+  let children: number[] = [];
   try {
-    await once(leader, 'spawn');
-    let sum: number | undefined;
-    for (let i = 0; i < 50 && sum === undefined; i += 1) {
+    for (let i = 0; i < 100 && children.length < 2; i += 1) {
       await new Promise((resolve) => setTimeout(resolve, 20));
-      sum = groupRssMiB([leader.pid!]).get(leader.pid!);
+      children = execSync(`ps -o pid= --ppid ${shell.pid} || true`)
+        .toString()
+        .split(/\s+/)
+        .filter(Boolean)
+        .map(Number);
     }
-    assert.ok(sum !== undefined && sum > 0, `the group's RSS: ${sum}`);
-    assert.equal(groupRssMiB([2 ** 22 + 1]).size, 0);
+    assert.equal(children.length, 2, 'both children started');
+    const expected = rssOf(shell.pid!) + children.reduce((sum, pid) => sum + rssOf(pid), 0);
+    const measured = treeRssMiB([shell.pid!]).get(shell.pid!) ?? 0;
+    assert.ok(Math.abs(measured - expected) < 0.5, `measured ${measured} MiB, expected ${expected} MiB`);
+    assert.ok(measured > rssOf(shell.pid!) + 0.1, 'the children count');
+    assert.equal(treeRssMiB([2 ** 22 + 1]).size, 0, 'no such process: no entry');
   } finally {
-    process.kill(-leader.pid!, 'SIGKILL');
+    for (const pid of [...children, shell.pid!]) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    }
   }
 });
 
