@@ -9,8 +9,9 @@
  *    beside the same objects created directly with the Kubernetes client (the ratio);
  *  - exit → status latency: the runner pod observed terminated → the CR observed Succeeded (p50/p99);
  *  - each worker process's peak RSS, and the peak of its event loop's p99 lag (its /metrics);
- *  - each environment process's peak RSS with its children's (kube-apiserver, etcd, Temporal, PostgreSQL, …), the
- *    machine's least available memory, and etcd's largest database size beside its quota;
+ *  - each environment process's peak RSS with its children's (kube-apiserver, etcd, Temporal,
+ *    PostgreSQL, …), the machine's least available memory, and etcd's largest database size
+ *    beside its quota;
  *  - with several workers, how often their leader Lease changed hands;
  *  - the Temporal server's workflow-task schedule-to-start p95 over the run (its own metric);
  *  - how many sessions finished Succeeded, and Jobs per attempt (must be exactly one).
@@ -337,10 +338,10 @@ try {
     samples += 1;
     if (samples % 5 !== 1) return;
     void etcdDb();
-    const groups = treeRssMiB(env.processes.map((p) => p.pid));
+    const trees = treeRssMiB(env.processes.map((p) => p.pid));
     envRss.clear();
     for (const { name, pid } of env.processes) {
-      const mib = groups.get(pid);
+      const mib = trees.get(pid);
       if (mib === undefined) continue;
       envRss.set(name, (envRss.get(name) ?? 0) + mib);
     }
