@@ -34,6 +34,13 @@ export function parseProcStat(text: string): { ppid: number; rssPages: number } 
   return Number.isInteger(ppid) && Number.isInteger(rssPages) ? { ppid, rssPages } : undefined;
 }
 
+/** A process's resident MiB, or undefined once it has exited. */
+export function rssMiB(pid: number): number | undefined {
+  const text = readOrUndefined(`/proc/${pid}/stat`);
+  const stat = text === undefined ? undefined : parseProcStat(text);
+  return stat === undefined ? undefined : (stat.rssPages * PAGE_BYTES) / MIB;
+}
+
 /** Resident MiB of each root process and all its descendants, keyed by the root's pid. */
 export function treeRssMiB(roots: readonly number[]): Map<number, number> {
   const parent = new Map<number, number>();

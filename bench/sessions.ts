@@ -30,7 +30,7 @@
  * shows what the semaphore adds to a start; with L < N the later sessions wait Queued, so their
  * start includes that wait and the run holds L at once.
  */
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -61,7 +61,7 @@ import { startWorkerProcess, type WorkerProcess } from '../test/support/worker-p
 import { bucketDelta, histogramBuckets, histogramQuantile } from './histogram-quantile.js';
 import { percentile } from './percentile.js';
 import { renderPlot } from './plot.js';
-import { availableGiB, treeRssMiB } from './process-memory.js';
+import { availableGiB, rssMiB, treeRssMiB } from './process-memory.js';
 
 const { values } = parseArgs({
   options: {
@@ -91,19 +91,6 @@ if (!Number.isInteger(workerCount) || workerCount < 1)
 const backend: TemporalBackend = values.backend;
 
 const fmt = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
-
-/** A process's resident memory, or undefined once it has exited. */
-function rssMiB(pid: number): number | undefined {
-  const status = (() => {
-    try {
-      return readFileSync(`/proc/${pid}/status`, 'utf8');
-    } catch {
-      return undefined;
-    }
-  })();
-  const match = status === undefined ? null : /VmRSS:\s+(\d+) kB/.exec(status);
-  return match ? Number(match[1]) / 1024 : undefined;
-}
 
 // Ctrl-C (SIGINT) ends the wait: what was observed until then is reported and written, marked
 // interrupted, and the environment is stopped. A second one ends the process at once.
@@ -306,6 +293,7 @@ try {
   /** etcd's database: its size and the part in use, in MiB, and its quota. */
   let etcdPeakDbMiB = 0;
   let etcdQuotaMiB: number | undefined;
+  let latestEtcdDb: { size: number; inUse: number } | undefined;
   const etcdDb = async () => {
     try {
       const text = await (await fetch(env.etcdMetricsUrl, { signal: AbortSignal.timeout(5000) })).text();
@@ -313,9 +301,9 @@ try {
       const size = mib('etcd_mvcc_db_total_size_in_bytes');
       etcdQuotaMiB = mib('etcd_server_quota_backend_bytes');
       if (Number.isFinite(size)) etcdPeakDbMiB = Math.max(etcdPeakDbMiB, size);
-      return { size, inUse: mib('etcd_mvcc_db_total_size_in_use_in_bytes') };
+      latestEtcdDb = { size, inUse: mib('etcd_mvcc_db_total_size_in_use_in_bytes') };
     } catch {
-      return undefined;
+      latestEtcdDb = undefined;
     }
   };
   const peakRss = workers.map(() => 0);
@@ -323,6 +311,7 @@ try {
   // The environment's processes too: on a long run the machine's memory, not a worker's, may run out.
   const envPeakRss = new Map<string, number>();
   const envRss = new Map<string, number>();
+  let latestAvailableGiB: number | undefined;
   let leastAvailableGiB = Infinity;
   const sampleStarted = Date.now();
   let samples = 0;
@@ -334,7 +323,8 @@ try {
       peakRss[i] = Math.max(peakRss[i]!, mib);
       rssSamples.push({ t, process: `worker ${i + 1}`, mib });
     });
-    leastAvailableGiB = Math.min(leastAvailableGiB, availableGiB() ?? Infinity);
+    latestAvailableGiB = availableGiB();
+    leastAvailableGiB = Math.min(leastAvailableGiB, latestAvailableGiB ?? Infinity);
     samples += 1;
     if (samples % 5 !== 1) return;
     void etcdDb();
@@ -426,7 +416,7 @@ try {
       }
       const leader =
         leaseHolder === undefined ? '' : `, leader ${leaderIndex(leaseHolder)} (${leaseChanges} changes)`;
-      const db = await etcdDb();
+      const db = latestEtcdDb;
       const envLine = [...envRss]
         .sort(([, a], [, b]) => b - a)
         .map(([name, mib]) => `${name} ${mib.toFixed(0)}`)
@@ -435,7 +425,7 @@ try {
         `# t+${fmt(Date.now() - started)}: created ${created.size}, jobs ${jobSeen.size}, pods pending ${pending.size}, running ${running.size}, pods ended ${podEnded.size}, succeeded ${succeeded.size}, worker RSS ${rss} MiB, event loop lag p99 ${lags.map((lag) => (lag === undefined ? '-' : lag.toFixed(2))).join('/')} s${leader}`,
       );
       console.log(
-        `#   available ${availableGiB()?.toFixed(1) ?? '-'} GiB; etcd db ${db ? `${db.size.toFixed(0)} MiB (${db.inUse.toFixed(0)} in use)` : '-'}; RSS MiB: ${envLine}`,
+        `#   available ${latestAvailableGiB?.toFixed(1) ?? '-'} GiB; etcd db ${db ? `${db.size.toFixed(0)} MiB (${db.inUse.toFixed(0)} in use)` : '-'}; RSS MiB: ${envLine}`,
       );
     })();
   }, 15_000);

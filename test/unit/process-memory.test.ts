@@ -1,9 +1,8 @@
 /** The benchmark's reading of process memory from /proc: per process group, and what is available. */
 import assert from 'node:assert/strict';
 import { execSync, spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
-import { availableGiB, treeRssMiB, parseProcStat } from '../../bench/process-memory.js';
+import { availableGiB, parseProcStat, rssMiB, treeRssMiB } from '../../bench/process-memory.js';
 
 test('a command name with spaces and parentheses does not shift the fields', () => {
   const stat =
@@ -12,9 +11,11 @@ test('a command name with spaces and parentheses does not shift the fields', () 
   assert.equal(parseProcStat('garbage'), undefined);
 });
 
-/** A live process's resident MiB, read as the benchmark reads it. */
+/** A live process's resident MiB, one process alone. */
 function rssOf(pid: number): number {
-  return (parseProcStat(readFileSync(`/proc/${pid}/stat`, 'utf8'))!.rssPages * 4096) / 2 ** 20;
+  const mib = rssMiB(pid);
+  assert.ok(mib !== undefined, `process ${pid} is alive`);
+  return mib;
 }
 
 test("a process's memory includes its children's, even one in a session of its own", async () => {
