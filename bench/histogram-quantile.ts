@@ -4,6 +4,7 @@
  * summed per upper bound, and the quantile is interpolated linearly inside its bucket. The
  * benchmark reads the Temporal server's workflow-task schedule-to-start latency this way.
  */
+import { metricSeries } from './prometheus-text.js';
 
 /** Cumulative count per upper bound (`le`), summed over the matching series. */
 export function histogramBuckets(
@@ -12,24 +13,10 @@ export function histogramBuckets(
   labels: Record<string, string>,
 ): Map<number, number> {
   const buckets = new Map<number, number>();
-  const prefix = `${metric}_bucket{`;
-  for (const line of text.split('\n')) {
-    if (!line.startsWith(prefix)) continue;
-    const close = line.lastIndexOf('}');
-    const labelText = line.slice(prefix.length, close);
-    const value = Number(
-      line
-        .slice(close + 1)
-        .trim()
-        .split(/\s+/)[0],
-    );
-    const found: Record<string, string> = {};
-    for (const [, key, labelValue] of labelText.matchAll(/(\w+)="((?:[^"\\]|\\.)*)"/g)) {
-      if (key !== undefined && labelValue !== undefined) found[key] = labelValue;
-    }
-    if (!Object.entries(labels).every(([key, want]) => found[key] === want)) continue;
-    const le = found.le === '+Inf' ? Infinity : Number(found.le);
-    buckets.set(le, (buckets.get(le) ?? 0) + value);
+  for (const series of metricSeries(text, `${metric}_bucket`)) {
+    if (!Object.entries(labels).every(([key, want]) => series.labels[key] === want)) continue;
+    const le = series.labels.le === '+Inf' ? Infinity : Number(series.labels.le);
+    buckets.set(le, (buckets.get(le) ?? 0) + series.value);
   }
   return buckets;
 }

@@ -30,9 +30,10 @@
  * shows what the semaphore adds to a start; with L < N the later sessions wait Queued, so their
  * start includes that wait and the run holds L at once.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import https, { request } from 'node:https';
 import { cpus, totalmem } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import * as k8s from '@kubernetes/client-node';
@@ -58,9 +59,17 @@ import { sessionWorkflowId } from '../src/workflows/session-contract.js';
 import { installCrds } from '../test/support/crds.js';
 import { shepherdObjects } from '../test/support/shepherd-objects.js';
 import { startWorkerProcess, type WorkerProcess } from '../test/support/worker-process.js';
+import {
+  describeLoad,
+  loadBetween,
+  loadCounters,
+  type LoadCounters,
+  type LoadSample,
+} from './cluster-load.js';
 import { bucketDelta, histogramBuckets, histogramQuantile } from './histogram-quantile.js';
 import { percentile } from './percentile.js';
 import { renderPlot } from './plot.js';
+import { metricValue } from './prometheus-text.js';
 import { availableGiB, rssMiB, treeRssMiB } from './process-memory.js';
 
 const { values } = parseArgs({
@@ -147,19 +156,6 @@ async function sessionTimeline(
   }
 }
 
-/** A gauge's value in a Prometheus text exposition, or undefined when it is not there. */
-function gaugeValue(text: string, metric: string): number | undefined {
-  const line = text.split('\n').find((l) => l.startsWith(`${metric} `));
-  return line === undefined
-    ? undefined
-    : Number(
-        line
-          .slice(metric.length + 1)
-          .trim()
-          .split(/\s+/)[0],
-      );
-}
-
 /** Each worker's event loop lag p99 in seconds, from its /metrics; undefined where it did not answer. */
 async function eventLoopLags(ports: readonly number[]): Promise<(number | undefined)[]> {
   return Promise.all(
@@ -168,7 +164,7 @@ async function eventLoopLags(ports: readonly number[]): Promise<(number | undefi
         const response = await fetch(`http://127.0.0.1:${port}/metrics`, {
           signal: AbortSignal.timeout(5000),
         });
-        return gaugeValue(await response.text(), 'nodejs_eventloop_lag_p99_seconds');
+        return metricValue(await response.text(), 'nodejs_eventloop_lag_p99_seconds');
       } catch {
         return undefined;
       }
@@ -185,6 +181,66 @@ async function scheduleToStart(): Promise<Map<number, number>> {
     for (const [bound, count] of buckets) sum.set(bound, (sum.get(bound) ?? 0) + count);
   }
   return sum;
+}
+
+/** A path of the API server as the admin reads it (its /metrics). */
+async function apiserverText(path: string): Promise<string> {
+  const options: https.RequestOptions = {};
+  await kc.applyToHTTPSOptions(options);
+  return new Promise((resolve, reject) => {
+    const req = request(`${env.kubeServer}${path}`, { ...options, timeout: 10_000 }, (response) => {
+      let text = '';
+      response.setEncoding('utf8');
+      response.on('data', (chunk: string) => (text += chunk));
+      response.on('end', () =>
+        response.statusCode === 200
+          ? resolve(text)
+          : reject(new Error(`${path}: HTTP ${response.statusCode}`)),
+      );
+    });
+    req.on('timeout', () => req.destroy(new Error(`${path}: no answer in 10 s`)));
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+/** Why a Pending pod has not started: the scheduler's reason, or that the fake kubelet has it. */
+function pendingCause(pod: k8s.V1Pod): string {
+  if (pod.spec?.nodeName) return 'on the node, not started';
+  const scheduled = pod.status?.conditions?.find((c) => c.type === 'PodScheduled');
+  if (scheduled?.status !== 'False') return 'not yet seen by the scheduler';
+  if (scheduled.message?.includes('unbound immediate PersistentVolumeClaims')) return 'unbound PVC';
+  return `unschedulable (${scheduled.reason ?? '?'})`;
+}
+
+/** Counts of each value, largest first, as `value n, …`. */
+function tally(values: Iterable<string>): string {
+  const counts = new Map<string, number>();
+  for (const value of values) counts.set(value, (counts.get(value) ?? 0) + 1);
+  return [...counts]
+    .sort(([, a], [, b]) => b - a)
+    .map(([value, n]) => `${value} ${n}`)
+    .join(', ');
+}
+
+const etcdUrl = env.etcdMetricsUrl.replace(/\/metrics$/, '');
+mkdirSync(values.out, { recursive: true });
+const runName = `sessions-${backend}-${total}-${workerCount}w-${new Date().toISOString().replaceAll(':', '')}`;
+const base = join(values.out, runName);
+
+/** Saves etcd's heap profile and its goroutines (with their stacks) as `<base>-etcd-<label>.*`. */
+async function etcdProfiles(label: string): Promise<void> {
+  try {
+    const heap = await fetch(`${etcdUrl}/debug/pprof/heap`, { signal: AbortSignal.timeout(30_000) });
+    writeFileSync(`${base}-etcd-${label}-heap.pb.gz`, Buffer.from(await heap.arrayBuffer()));
+    const goroutines = await fetch(`${etcdUrl}/debug/pprof/goroutine?debug=1`, {
+      signal: AbortSignal.timeout(30_000),
+    });
+    writeFileSync(`${base}-etcd-${label}-goroutines.txt`, await goroutines.text());
+    console.log(`# saved etcd's heap profile and goroutines at ${label} (${base}-etcd-${label}-*)`);
+  } catch (error) {
+    console.log(`# etcd's profiles at ${label} could not be read (${String(error)})`);
+  }
 }
 
 try {
@@ -237,7 +293,9 @@ try {
   const podEnded = new Map<string, number>();
   const succeeded = new Map<string, number>();
   const running = new Set<string>();
-  const pending = new Set<string>();
+  /** Why each Pending pod waits, by session. */
+  const pending = new Map<string, string>();
+  const claimPhases = new Map<string, string>();
   let held = 0;
 
   const informers = [
@@ -256,6 +314,9 @@ try {
           plural: PLURAL.agentSession,
         }) as never,
     ),
+    k8s.makeInformer(kc, `/api/v1/namespaces/${namespace}/persistentvolumeclaims`, () =>
+      core.listNamespacedPersistentVolumeClaim({ namespace }),
+    ),
   ] as const;
   const onJob = (job: k8s.V1Job) => {
     const session = job.metadata?.annotations?.['shepherd.dev/session-name'];
@@ -270,7 +331,7 @@ try {
     const session = pod.metadata?.annotations?.['shepherd.dev/session-name'];
     if (!session) return;
     const state = pod.status?.containerStatuses?.[0]?.state;
-    if (pod.status?.phase === 'Pending') pending.add(session);
+    if (pod.status?.phase === 'Pending') pending.set(session, pendingCause(pod));
     else pending.delete(session);
     if (state?.running && !podEnded.has(session)) {
       running.add(session);
@@ -288,6 +349,11 @@ try {
       succeeded.set(s.metadata.name, Date.now());
   };
   informers[2].on('update', onSession as never);
+  const onClaim = (claim: k8s.V1PersistentVolumeClaim) =>
+    claimPhases.set(claim.metadata!.name!, claim.status?.phase ?? 'Pending');
+  informers[3].on('add', onClaim);
+  informers[3].on('update', onClaim);
+  informers[3].on('delete', (claim) => claimPhases.delete(claim.metadata!.name!));
   for (const informer of informers) await informer.start();
 
   /** etcd's database: its size and the part in use, in MiB, and its quota. */
@@ -297,7 +363,7 @@ try {
   const etcdDb = async () => {
     try {
       const text = await (await fetch(env.etcdMetricsUrl, { signal: AbortSignal.timeout(5000) })).text();
-      const mib = (metric: string) => (gaugeValue(text, metric) ?? NaN) / 2 ** 20;
+      const mib = (metric: string) => (metricValue(text, metric) ?? NaN) / 2 ** 20;
       const size = mib('etcd_mvcc_db_total_size_in_bytes');
       etcdQuotaMiB = mib('etcd_server_quota_backend_bytes');
       if (Number.isFinite(size)) etcdPeakDbMiB = Math.max(etcdPeakDbMiB, size);
@@ -339,7 +405,33 @@ try {
       envPeakRss.set(name, Math.max(envPeakRss.get(name) ?? 0, mib));
       rssSamples.push({ t, process: name, mib });
     }
+    // etcd's memory has been what ends a long run: its profiles as it grows say what holds it.
+    const etcdGiB = (envRss.get('etcd') ?? 0) / 1024;
+    while (etcdGiB >= nextEtcdProfileGiB) {
+      void etcdProfiles(`${nextEtcdProfileGiB}GiB`);
+      nextEtcdProfileGiB *= 2;
+    }
   }, 2000);
+  let nextEtcdProfileGiB = 2;
+
+  // Once a minute, what loads the control plane (the API server's reads of etcd, etcd's watchers).
+  const loadSamples: LoadSample[] = [];
+  let lastLoad: LoadCounters | undefined;
+  const readLoad = async () => {
+    try {
+      const [apiserver, etcd] = await Promise.all([
+        apiserverText('/metrics'),
+        fetch(env.etcdMetricsUrl, { signal: AbortSignal.timeout(10_000) }).then((r) => r.text()),
+      ]);
+      const counters = loadCounters(Date.now(), apiserver, etcd);
+      if (lastLoad) loadSamples.push(loadBetween(lastLoad, counters, sampleStarted));
+      lastLoad = counters;
+    } catch (error) {
+      console.log(`#   control plane metrics could not be read (${String(error)})`);
+    }
+  };
+  await readLoad();
+  const loadSampler = setInterval(() => void readLoad(), 60_000);
 
   // Baseline: the same child objects created directly with the Kubernetes client, at the same
   // rate, with nothing in between: what a session start is compared with.
@@ -424,6 +516,11 @@ try {
       console.log(
         `# t+${fmt(Date.now() - started)}: created ${created.size}, jobs ${jobSeen.size}, pods pending ${pending.size}, running ${running.size}, pods ended ${podEnded.size}, succeeded ${succeeded.size}, worker RSS ${rss} MiB, event loop lag p99 ${lags.map((lag) => (lag === undefined ? '-' : lag.toFixed(2))).join('/')} s${leader}`,
       );
+      const claims = [...claimPhases.values()];
+      console.log(`#   pending: ${tally(pending.values()) || 'none'}; PVCs: ${tally(claims) || 'none'}`);
+      const load = loadSamples.at(-1);
+      if (load && Date.now() - sampleStarted - load.t * 1000 < 15_000)
+        console.log(`#   ${describeLoad(load)}`);
       console.log(
         `#   available ${latestAvailableGiB?.toFixed(1) ?? '-'} GiB; etcd db ${db ? `${db.size.toFixed(0)} MiB (${db.inUse.toFixed(0)} in use)` : '-'}; RSS MiB: ${envLine}`,
       );
@@ -452,6 +549,8 @@ try {
   while (succeeded.size < total && Date.now() < deadline && !interrupted) await sleep(1000);
   clearInterval(reporter);
   clearInterval(sampler);
+  clearInterval(loadSampler);
+  if (interrupted || succeeded.size < total) await etcdProfiles('end');
   for (const informer of informers) await informer.stop();
   const scheduleP95 = histogramQuantile(0.95, bucketDelta(await scheduleToStart(), scheduleBefore)) * 1000;
 
@@ -503,6 +602,7 @@ try {
     attempts: jobUids.size,
     jobsPerAttempt: jobUids.size === 0 ? null : jobObjects / jobUids.size,
     duplicateJobs,
+    controlPlaneLoad: loadSamples,
   };
   console.log(
     `sessions: ${total}${interrupted ? ` (interrupted: ${created.size} created)` : ''}, held at once: ${held}, succeeded: ${succeeded.size}`,
@@ -548,11 +648,6 @@ try {
     }
   }
 
-  mkdirSync(values.out, { recursive: true });
-  const base = join(
-    values.out,
-    `sessions-${backend}-${total}-${workerCount}w-${result.when.replaceAll(':', '')}`,
-  );
   writeFileSync(`${base}.json`, `${JSON.stringify(result, null, 2)}\n`);
   writeFileSync(
     `${base}.png`,
@@ -565,5 +660,10 @@ try {
   console.log(`# wrote ${base}.json and ${base}.png`);
 } finally {
   for (const w of workers) await w.stop();
+  // The control plane's logs outlive the environment, whose directory goes with it.
+  const logs = join(env.dir, 'logs');
+  mkdirSync(`${base}-logs`, { recursive: true });
+  for (const file of readdirSync(logs)) copyFileSync(join(logs, file), join(`${base}-logs`, file));
+  for (const w of workers) copyFileSync(w.logFile, join(`${base}-logs`, basename(w.logFile)));
   await env.stop();
 }

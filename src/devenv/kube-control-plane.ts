@@ -136,6 +136,9 @@ export async function startKubeControlPlane(
         // with their Jobs, pods, volumes and Events can reach; then etcd refuses every write).
         '--quota-backend-bytes=8589934592',
         '--log-level=warn',
+        // Heap and goroutine profiles on the client URL (loopback only): the benchmark saves them
+        // when etcd's memory grows, to say what holds it.
+        '--enable-pprof',
       ],
     }),
   );
