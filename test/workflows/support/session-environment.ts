@@ -208,6 +208,21 @@ export class TestSession {
     }
   }
 
+  /**
+   * Waits (up to 60 s) until run `runId` has continued as new, from the server's description of
+   * that run rather than a query: the test server never answers a query that reaches a run as it
+   * closes, so polling the state across the hand-over could wait forever.
+   */
+  async continuedAsNew(runId: string): Promise<void> {
+    const deadline = Date.now() + 60_000;
+    const run = this.env.client.workflow.getHandle(this.workflowId, runId);
+    while ((await run.describe()).status.name !== 'CONTINUED_AS_NEW') {
+      if (Date.now() > deadline)
+        throw new Error(`${this.name}: run ${runId} did not continue as new in 60 s`);
+      await sleep(20);
+    }
+  }
+
   /** Deletes the session: its workflow is cancelled. */
   async delete(): Promise<void> {
     await this.handle.cancel();
