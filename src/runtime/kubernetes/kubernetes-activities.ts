@@ -6,6 +6,7 @@
  * child's name that the session does not own is never adopted or deleted (owned-objects.ts).
  */
 import * as k8s from '@kubernetes/client-node';
+import { listPodsFromCache } from './cached-pod-list.js';
 import { buildSessionJob } from './builders/session-job.js';
 import { jobName, sessionObjectNames } from './builders/session-names.js';
 import { buildSessionPvc } from './builders/session-pvc.js';
@@ -351,7 +352,7 @@ export function createKubernetesActivities(deps: KubernetesActivityDeps): Sessio
       })
         .map(([k, v]) => `${k}=${v}`)
         .join(',');
-      const pods = await core.listNamespacedPod({ namespace: session.namespace, labelSelector: selector });
+      const pods = await listPodsFromCache(core, session.namespace, selector, job?.metadata?.resourceVersion);
       // The pod refusals recorded on the Job: the watcher's signal of them may have been missed.
       // They count only while the Job has no pod and has not finished, and the API server keeps
       // no cache of Events, so each read scans the namespace's Events in etcd: read only then.

@@ -5,6 +5,7 @@
  */
 import * as k8s from '@kubernetes/client-node';
 import { ATTEMPT_LABEL } from '../../resources/constants.js';
+import { listPodsFromCache } from './cached-pod-list.js';
 import { RUNNER_CONTAINER } from './builders/session-job.js';
 import { sessionSelectorLabels } from './builders/session-metadata.js';
 import type { SessionRef } from '../session-activities.js';
@@ -14,12 +15,13 @@ export function kubernetesLogTail(kubeConfig: k8s.KubeConfig) {
   const core = kubeConfig.makeApiClient(k8s.CoreV1Api);
   return async (session: SessionRef, attempt: number, lines: number): Promise<string | undefined> => {
     const labels = { ...sessionSelectorLabels(session.name), [ATTEMPT_LABEL]: String(attempt) };
-    const pods = await core.listNamespacedPod({
-      namespace: session.namespace,
-      labelSelector: Object.entries(labels)
+    const pods = await listPodsFromCache(
+      core,
+      session.namespace,
+      Object.entries(labels)
         .map(([key, value]) => `${key}=${value}`)
         .join(','),
-    });
+    );
     // A Job may have made more than one pod for the attempt: the newest ran last.
     const [pod] = pods.items.sort((a, b) =>
       String(b.metadata?.creationTimestamp ?? '').localeCompare(String(a.metadata?.creationTimestamp ?? '')),

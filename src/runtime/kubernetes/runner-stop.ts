@@ -9,6 +9,7 @@ import type { BatchV1Api, CoreV1Api, V1Pod } from '@kubernetes/client-node';
 import type { RunnerTermination } from '../../session/exit-outcome.js';
 import type { RunnerStopped } from '../runner-stopped.js';
 import { heartbeat, pause } from '../activity-context.js';
+import { listPodsFromCache } from './cached-pod-list.js';
 import { type RunnerRef, runnerEvents } from './runner-events.js';
 
 /** How long past a pod's grace period the stop waits for it to go before returning anyway. */
@@ -52,8 +53,10 @@ export async function stopRunnerJob(input: StopRunnerJobInput): Promise<RunnerSt
   const { core, batch, ref, jobName, podSelector } = input;
   const pollMs = input.pollMs ?? 500;
   const { namespace } = ref;
+  let jobVersion: string | undefined;
   try {
     const job = await batch.readNamespacedJob({ name: jobName, namespace });
+    jobVersion = job.metadata?.resourceVersion;
     const owner = job.metadata?.ownerReferences?.find((reference) => reference.controller);
     if (input.sessionUid && owner?.uid !== input.sessionUid) return { podsGone: false };
     // The uid precondition: never delete a Job that replaced the one just read. The policy goes
@@ -69,7 +72,7 @@ export async function stopRunnerJob(input: StopRunnerJobInput): Promise<RunnerSt
   const deadlines = new Map<string, number>();
   let termination: RunnerTermination | undefined;
   for (;;) {
-    const pods = (await core.listNamespacedPod({ namespace, labelSelector: podSelector })).items;
+    const pods = (await listPodsFromCache(core, namespace, podSelector, jobVersion)).items;
     for (const pod of pods) {
       const ended = runnerEvents(ref, undefined, [pod]).find((event) => event.kind === 'ended');
       if (ended?.kind === 'ended') termination = ended.termination;
