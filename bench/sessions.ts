@@ -21,7 +21,7 @@
  * and a PNG plot (latency distributions, RSS over time) into DIR (default bench-results/), with the
  * workflow history of the median start. Progress is printed every 15 s from the first session on,
  * with why each Pending pod waits and the PVCs' phases, and once a minute what loads the control
- * plane (cluster-load.ts); etcd's heap profile and goroutines are saved as its memory passes 2, 4
+ * plane (cluster-load.ts) and the cores each process used; etcd's heap profile and goroutines are saved as its memory passes 2, 4
  * and 8 GiB, and the control plane's and the workers' logs are kept beside the result. Ctrl-C ends
  * the wait and reports and writes what was observed, marked interrupted.
  *
@@ -73,7 +73,7 @@ import { bucketDelta, histogramBuckets, histogramQuantile } from './histogram-qu
 import { percentile } from './percentile.js';
 import { renderPlot } from './plot.js';
 import { metricValue } from './prometheus-text.js';
-import { availableGiB, rssMiB, treeRssMiB } from './process-memory.js';
+import { availableGiB, coresBetween, cpuMs, rssMiB, treeUsage } from './process-usage.js';
 
 const { values } = parseArgs({
   options: {
@@ -397,12 +397,12 @@ try {
     samples += 1;
     if (samples % 5 !== 1) return;
     void etcdDb();
-    const trees = treeRssMiB(env.processes.map((p) => p.pid));
+    const trees = treeUsage(env.processes.map((p) => p.pid));
     envRss.clear();
     for (const { name, pid } of env.processes) {
-      const mib = trees.get(pid);
-      if (mib === undefined) continue;
-      envRss.set(name, (envRss.get(name) ?? 0) + mib);
+      const usage = trees.get(pid);
+      if (usage === undefined) continue;
+      envRss.set(name, (envRss.get(name) ?? 0) + usage.rssMiB);
     }
     for (const [name, mib] of envRss) {
       envPeakRss.set(name, Math.max(envPeakRss.get(name) ?? 0, mib));
@@ -417,10 +417,35 @@ try {
   }, 2000);
   let nextEtcdProfileGiB = 2;
 
-  // Once a minute, what loads the control plane (the API server's reads of etcd, etcd's watchers).
+  // Once a minute, what loads the control plane (the API server's reads of etcd, etcd's watchers),
+  // and the cores each process used: on two cores, whoever takes them slows everyone else.
   const loadSamples: LoadSample[] = [];
+  const cpuSamples: { t: number; cores: Record<string, number> }[] = [];
   let lastLoad: LoadCounters | undefined;
+  let lastCpu: { atMs: number; ms: Map<string, number> } | undefined;
+  const readCpu = () => {
+    const ms = new Map<string, number>();
+    const trees = treeUsage(env.processes.map((p) => p.pid));
+    for (const { name, pid } of env.processes) {
+      const usage = trees.get(pid);
+      if (usage !== undefined) ms.set(name, (ms.get(name) ?? 0) + usage.cpuMs);
+    }
+    workers.forEach((w, i) => {
+      const used = cpuMs(w.child.pid!);
+      if (used !== undefined) ms.set(`worker ${i + 1}`, used);
+    });
+    const now = { atMs: Date.now(), ms };
+    if (lastCpu) {
+      const cores = coresBetween(lastCpu.ms, now.ms, (now.atMs - lastCpu.atMs) / 1000);
+      cpuSamples.push({
+        t: Math.round((now.atMs - sampleStarted) / 1000),
+        cores: Object.fromEntries(cores),
+      });
+    }
+    lastCpu = now;
+  };
   const readLoad = async () => {
+    readCpu();
     try {
       const [apiserver, etcd] = await Promise.all([
         apiserverText('/metrics'),
@@ -524,6 +549,14 @@ try {
       const load = loadSamples.at(-1);
       if (load && Date.now() - sampleStarted - load.t * 1000 < 15_000)
         console.log(`#   ${describeLoad(load)}`);
+      const cpu = cpuSamples.at(-1);
+      if (cpu && Date.now() - sampleStarted - cpu.t * 1000 < 15_000)
+        console.log(
+          `#   cores used: ${Object.entries(cpu.cores)
+            .filter(([, cores]) => cores >= 0.01)
+            .map(([name, cores]) => `${name} ${cores}`)
+            .join(', ')}`,
+        );
       console.log(
         `#   available ${latestAvailableGiB?.toFixed(1) ?? '-'} GiB; etcd db ${db ? `${db.size.toFixed(0)} MiB (${db.inUse.toFixed(0)} in use)` : '-'}; RSS MiB: ${envLine}`,
       );
@@ -606,6 +639,7 @@ try {
     jobsPerAttempt: jobUids.size === 0 ? null : jobObjects / jobUids.size,
     duplicateJobs,
     controlPlaneLoad: loadSamples,
+    coresByProcess: cpuSamples,
   };
   console.log(
     `sessions: ${total}${interrupted ? ` (interrupted: ${created.size} created)` : ''}, held at once: ${held}, succeeded: ${succeeded.size}`,

@@ -13,7 +13,7 @@
  * No worker runs: the sessions are started workflows, which is all an acknowledgement promises.
  */
 import { spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -29,6 +29,7 @@ import type { TriggerEvent } from '../src/triggers/trigger-event.js';
 import { triggeredSessionName } from '../src/triggers/trigger-session.js';
 import { signDelivery } from '../src/triggers/webhooks/signatures.js';
 import { sessionWorkflowId } from '../src/workflows/session-contract.js';
+import { cpuMs } from './process-usage.js';
 
 const { values } = parseArgs({
   options: {
@@ -68,13 +69,6 @@ metadata: {name: webhook, namespace: ${NAMESPACE}}
 stringData: {secret: ${SECRET}}
 `,
 );
-
-/** CPU time (user + system) a process has used, in ms, from /proc (Linux). */
-function cpuMs(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-  // utime and stime are fields 14 and 15 of stat, in clock ticks (100 per second on Linux).
-  return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
-}
 
 /** A Gitea `issue_label` delivery for issue `issue`, as Gitea signs and sends it. */
 function delivery(issue: number, deliveryId: string): { body: string; headers: Record<string, string> } {
@@ -203,7 +197,12 @@ try {
     `# ${total} Gitea deliveries at ${rate}/s for ${durationS} s: ${distinctIssues} distinct issues, ${redelivered} redeliveries of issue #${REDELIVERED}`,
   );
   let sent = 0;
-  const cpuBefore = cpuMs(api.pid!);
+  const apiCpuMs = () => {
+    const ms = cpuMs(api.pid!);
+    if (ms === undefined) throw new Error('the API process exited during the run');
+    return ms;
+  };
+  const cpuBefore = apiCpuMs();
   const loadBefore = loadavg()[0]!;
   const result = await autocannon({
     url: `${url}/api/v1/webhooks/gitea`,
@@ -228,7 +227,7 @@ try {
     `# acknowledgement latency: p50 ${result.latency.p50} ms, p99 ${result.latency.p99} ms (target p99 ≤ 50 ms), max ${result.latency.max} ms`,
   );
   console.log(`# status codes: ${codes}; errors ${result.errors}, timeouts ${result.timeouts}`);
-  const cpu = cpuMs(api.pid!) - cpuBefore;
+  const cpu = apiCpuMs() - cpuBefore;
   console.log(
     `# the API process used ${(cpu / 1000).toFixed(1)} s of CPU for the run (${(cpu / total).toFixed(2)} ms per delivery, starts included); machine load ${loadBefore.toFixed(1)} → ${loadavg()[0]!.toFixed(1)} on ${cpus().length} cores`,
   );
