@@ -99,7 +99,8 @@ export function treeUsage(roots: readonly number[]): Map<number, Usage> {
 
 /**
  * The cores each named process used between two readings of its CPU ms (a process missing from
- * either reading is left out), busiest first.
+ * either reading is left out), busiest first. A descendant that exited in between takes its CPU
+ * time with it, so a figure is a floor, and never below 0.
  */
 export function coresBetween(
   before: ReadonlyMap<string, number>,
@@ -110,7 +111,7 @@ export function coresBetween(
   for (const [name, ms] of after) {
     const earlier = before.get(name);
     if (earlier === undefined || seconds <= 0) continue;
-    cores.push([name, Number(((ms - earlier) / 1000 / seconds).toFixed(2))]);
+    cores.push([name, Math.max(0, Number(((ms - earlier) / 1000 / seconds).toFixed(2)))]);
   }
   return cores.sort(([, a], [, b]) => b - a);
 }

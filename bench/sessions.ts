@@ -21,9 +21,10 @@
  * and a PNG plot (latency distributions, RSS over time) into DIR (default bench-results/), with the
  * workflow history of the median start. Progress is printed every 15 s from the first session on,
  * with why each Pending pod waits and the PVCs' phases, and once a minute what loads the control
- * plane (cluster-load.ts) and the cores each process used; etcd's heap profile and goroutines are saved as its memory passes 2, 4
- * and 8 GiB, and the control plane's and the workers' logs are kept beside the result. Ctrl-C ends
- * the wait and reports and writes what was observed, marked interrupted.
+ * plane (cluster-load.ts) and the cores each process used; etcd's heap profile and goroutines are
+ * saved as its memory passes 2, 4 and 8 GiB, and the control plane's and the workers' logs are kept
+ * beside the result. Ctrl-C ends the wait and reports and writes what was observed, marked
+ * interrupted.
  *
  * With `--policy` the namespace has a NamespacePolicy setting every rule the sessions keep, so
  * comparing two runs shows what the validate step's policy checks add to a start (the environment

@@ -86,15 +86,19 @@ test('cores between readings: each process present in both, busiest first', () =
     ['etcd', 1_000],
     ['kwok', 500],
     ['gone', 10],
+    ['postgres', 9_000],
   ]);
   const after = new Map([
     ['etcd', 31_000],
     ['kwok', 6_500],
     ['new', 99_000],
+    // A backend that exited took its CPU time with it: the sum went down.
+    ['postgres', 3_000],
   ]);
   assert.deepEqual(coresBetween(before, after, 60), [
     ['etcd', 0.5],
     ['kwok', 0.1],
+    ['postgres', 0],
   ]);
   assert.deepEqual(coresBetween(before, after, 0), []);
 });
