@@ -98,6 +98,22 @@ export function treeUsage(roots: readonly number[]): Map<number, Usage> {
 }
 
 /**
+ * The usage of named processes with their descendants, summed by name (a name may cover several
+ * roots); a process that has exited is left out.
+ */
+export function usageByName(processes: readonly { name: string; pid: number }[]): Map<string, Usage> {
+  const trees = treeUsage(processes.map((p) => p.pid));
+  const byName = new Map<string, Usage>();
+  for (const { name, pid } of processes) {
+    const usage = trees.get(pid);
+    if (usage === undefined) continue;
+    const sum = byName.get(name) ?? { rssMiB: 0, cpuMs: 0 };
+    byName.set(name, { rssMiB: sum.rssMiB + usage.rssMiB, cpuMs: sum.cpuMs + usage.cpuMs });
+  }
+  return byName;
+}
+
+/**
  * The cores each named process used between two readings of its CPU ms (a process missing from
  * either reading is left out), busiest first. A descendant that exited in between takes its CPU
  * time with it, so a figure is a floor, and never below 0.

@@ -74,7 +74,7 @@ import { bucketDelta, histogramBuckets, histogramQuantile } from './histogram-qu
 import { percentile } from './percentile.js';
 import { renderPlot } from './plot.js';
 import { metricValue } from './prometheus-text.js';
-import { availableGiB, coresBetween, cpuMs, rssMiB, treeUsage } from './process-usage.js';
+import { availableGiB, coresBetween, rssMiB, usageByName } from './process-usage.js';
 
 const { values } = parseArgs({
   options: {
@@ -398,13 +398,8 @@ try {
     samples += 1;
     if (samples % 5 !== 1) return;
     void etcdDb();
-    const trees = treeUsage(env.processes.map((p) => p.pid));
     envRss.clear();
-    for (const { name, pid } of env.processes) {
-      const usage = trees.get(pid);
-      if (usage === undefined) continue;
-      envRss.set(name, (envRss.get(name) ?? 0) + usage.rssMiB);
-    }
+    for (const [name, usage] of usageByName(env.processes)) envRss.set(name, usage.rssMiB);
     for (const [name, mib] of envRss) {
       envPeakRss.set(name, Math.max(envPeakRss.get(name) ?? 0, mib));
       rssSamples.push({ t, process: name, mib });
@@ -425,16 +420,11 @@ try {
   let lastLoad: LoadCounters | undefined;
   let lastCpu: { atMs: number; ms: Map<string, number> } | undefined;
   const readCpu = () => {
-    const ms = new Map<string, number>();
-    const trees = treeUsage(env.processes.map((p) => p.pid));
-    for (const { name, pid } of env.processes) {
-      const usage = trees.get(pid);
-      if (usage !== undefined) ms.set(name, (ms.get(name) ?? 0) + usage.cpuMs);
-    }
-    workers.forEach((w, i) => {
-      const used = cpuMs(w.child.pid!);
-      if (used !== undefined) ms.set(`worker ${i + 1}`, used);
-    });
+    const processes = [
+      ...env.processes,
+      ...workers.map((w, i) => ({ name: `worker ${i + 1}`, pid: w.child.pid! })),
+    ];
+    const ms = new Map([...usageByName(processes)].map(([name, usage]) => [name, usage.cpuMs]));
     const now = { atMs: Date.now(), ms };
     if (lastCpu) {
       const cores = coresBetween(lastCpu.ms, now.ms, (now.atMs - lastCpu.atMs) / 1000);
@@ -547,13 +537,15 @@ try {
       );
       const claims = [...claimPhases.values()];
       console.log(`#   pending: ${tally(pending.values()) || 'none'}; PVCs: ${tally(claims) || 'none'}`);
+      // The minute's samples, printed once: by the progress line that follows them.
+      const fresh = (sample: { t: number } | undefined) =>
+        sample !== undefined && Date.now() - sampleStarted - sample.t * 1000 < 15_000;
       const load = loadSamples.at(-1);
-      if (load && Date.now() - sampleStarted - load.t * 1000 < 15_000)
-        console.log(`#   ${describeLoad(load)}`);
+      if (fresh(load)) console.log(`#   ${describeLoad(load!)}`);
       const cpu = cpuSamples.at(-1);
-      if (cpu && Date.now() - sampleStarted - cpu.t * 1000 < 15_000)
+      if (fresh(cpu))
         console.log(
-          `#   cores used: ${Object.entries(cpu.cores)
+          `#   cores used: ${Object.entries(cpu!.cores)
             .filter(([, cores]) => cores >= 0.01)
             .map(([name, cores]) => `${name} ${cores}`)
             .join(', ')}`,

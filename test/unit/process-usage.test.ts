@@ -9,6 +9,7 @@ import {
   parseProcStat,
   rssMiB,
   treeUsage,
+  usageByName,
 } from '../../bench/process-usage.js';
 
 test('a command name with spaces and parentheses does not shift the fields', () => {
@@ -78,6 +79,27 @@ test("a busy child's CPU time counts toward its root's, and the cores it used co
     assert.ok(cores > 0 && cores <= 1.05, `one spinning process uses at most a core, got ${cores}`);
   } finally {
     process.kill(-shell.pid!, 'SIGKILL');
+  }
+});
+
+test('usage by name sums the roots that share a name and leaves out exited ones', async () => {
+  const sleepers = [0, 1].map(() => spawn('sleep', ['30'], { stdio: 'ignore' }));
+  try {
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const [a, b] = sleepers.map((c) => c.pid!) as [number, number];
+    const byName = usageByName([
+      { name: 'pair', pid: a },
+      { name: 'pair', pid: b },
+      { name: 'gone', pid: 2 ** 22 + 1 },
+    ]);
+    assert.deepEqual([...byName.keys()], ['pair']);
+    const expected = rssOf(a) + rssOf(b);
+    assert.ok(
+      Math.abs(byName.get('pair')!.rssMiB - expected) < 0.5,
+      `${byName.get('pair')!.rssMiB} vs ${expected}`,
+    );
+  } finally {
+    for (const c of sleepers) c.kill('SIGKILL');
   }
 });
 
