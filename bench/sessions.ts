@@ -1,9 +1,9 @@
 /**
  * `npm run bench:sessions -- [--sessions N] [--rate R] [--duration S] [--backend dev|postgres]
- * [--workers W] [--shards K] [--cache C] [--policy] [--limit L] [--out DIR]`: holds N concurrent
- * sessions through W worker processes (one task queue) on the real environment, whose Temporal is
- * the dev server (SQLite, one shard) or the Temporal server on PostgreSQL with K history shards,
- * and reports
+ * [--workers W] [--shards K] [--cache C] [--policy] [--limit L] [--profile-at T,…] [--out DIR]`:
+ * holds N concurrent sessions through W worker processes (one task queue) on the real environment,
+ * whose Temporal is the dev server (SQLite, one shard) or the Temporal server on PostgreSQL with K
+ * history shards, and reports
  *  - sessions held: the most runner pods running at once;
  *  - session start latency: AgentSession created → its Job exists (p50/p99), at R sessions/s,
  *    beside the same objects created directly with the Kubernetes client (the ratio);
@@ -23,7 +23,8 @@
  * with why each Pending pod waits and the PVCs' phases, and once a minute what loads the control
  * plane (cluster-load.ts) and the cores each process used; etcd's heap profile and goroutines are
  * saved as its memory passes 2, 4 and 8 GiB, and the control plane's and the workers' logs are kept
- * beside the result. Ctrl-C ends the wait and reports and writes what was observed, marked
+ * beside the result. `--profile-at T,…` saves 30 s CPU profiles of the API server, etcd and the
+ * PostgreSQL-backed Temporal server T seconds after the first session (the dev server serves none). Ctrl-C ends the wait and reports and writes what was observed, marked
  * interrupted.
  *
  * With `--policy` the namespace has a NamespacePolicy setting every rule the sessions keep, so
@@ -88,6 +89,7 @@ const { values } = parseArgs({
     policy: { type: 'boolean', default: false },
     limit: { type: 'string' },
     out: { type: 'string', default: 'bench-results' },
+    'profile-at': { type: 'string' },
   },
 });
 const total = Number(values.sessions);
@@ -102,6 +104,12 @@ if (values.backend !== 'dev' && values.backend !== 'postgres') {
 if (!Number.isInteger(workerCount) || workerCount < 1)
   throw new Error(`--workers ${values.workers}: a count ≥ 1`);
 const backend: TemporalBackend = values.backend;
+const profileAtS = (values['profile-at'] ?? '').split(',').filter(Boolean).map(Number);
+if (profileAtS.some((t) => !Number.isFinite(t) || t < 0)) {
+  throw new Error(
+    `--profile-at ${values['profile-at']}: seconds after the first session, comma-separated (e.g. 600,1200)`,
+  );
+}
 
 const fmt = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
 
@@ -187,26 +195,26 @@ async function scheduleToStart(): Promise<Map<number, number>> {
   return sum;
 }
 
-/** A path of the API server as the admin reads it (its /metrics). */
-async function apiserverText(path: string): Promise<string> {
+/** A path of the API server as the admin reads it (its /metrics, its profiles). */
+async function apiserverGet(path: string, timeoutMs = 10_000): Promise<Buffer> {
   const options: https.RequestOptions = {};
   await kc.applyToHTTPSOptions(options);
   return new Promise((resolve, reject) => {
-    const req = request(`${env.kubeServer}${path}`, { ...options, timeout: 10_000 }, (response) => {
-      let text = '';
-      response.setEncoding('utf8');
-      response.on('data', (chunk: string) => (text += chunk));
+    const req = request(`${env.kubeServer}${path}`, { ...options, timeout: timeoutMs }, (response) => {
+      const chunks: Buffer[] = [];
+      response.on('data', (chunk: Buffer) => chunks.push(chunk));
       response.on('end', () =>
         response.statusCode === 200
-          ? resolve(text)
+          ? resolve(Buffer.concat(chunks))
           : reject(new Error(`${path}: HTTP ${response.statusCode}`)),
       );
     });
-    req.on('timeout', () => req.destroy(new Error(`${path}: no answer in 10 s`)));
+    req.on('timeout', () => req.destroy(new Error(`${path}: no answer in ${timeoutMs / 1000} s`)));
     req.on('error', reject);
     req.end();
   });
 }
+const apiserverText = async (path: string) => (await apiserverGet(path)).toString('utf8');
 
 /** Why a Pending pod has not started: the scheduler's reason, or that the fake kubelet has it. */
 function pendingCause(pod: k8s.V1Pod): string {
@@ -245,6 +253,41 @@ async function etcdProfiles(label: string): Promise<void> {
   } catch (error) {
     console.log(`# etcd's profiles at ${label} could not be read (${String(error)})`);
   }
+}
+
+/**
+ * Saves 30-second CPU profiles of the API server, etcd and the Temporal server, taken at once, as
+ * `<base>-<process>-cpu-<label>.pb.gz`: where the cores go (`go tool pprof -top <file>`).
+ */
+async function cpuProfiles(label: string): Promise<void> {
+  const seconds = 30;
+  const timeoutMs = (seconds + 30) * 1000;
+  const fromUrl = async (url: string) => {
+    const response = await fetch(url, { signal: AbortSignal.timeout(timeoutMs) });
+    if (!response.ok) throw new Error(`${url}: HTTP ${response.status}`);
+    return Buffer.from(await response.arrayBuffer());
+  };
+  const temporal = env.temporalPprofUrls;
+  const profiles: [string, Promise<Buffer>][] = [
+    ['kube-apiserver', apiserverGet(`/debug/pprof/profile?seconds=${seconds}`, timeoutMs)],
+    ['etcd', fromUrl(`${etcdUrl}/debug/pprof/profile?seconds=${seconds}`)],
+    ...temporal.map((url, i): [string, Promise<Buffer>] => [
+      temporal.length === 1 ? 'temporal' : `temporal-${i + 1}`,
+      fromUrl(`${url}/profile?seconds=${seconds}`),
+    ]),
+  ];
+  const saved: string[] = [];
+  for (const [name, profile] of profiles) {
+    try {
+      writeFileSync(`${base}-${name}-cpu-${label}.pb.gz`, await profile);
+      saved.push(name);
+    } catch (error) {
+      console.log(`# the CPU profile of ${name} at ${label} could not be read (${String(error)})`);
+    }
+  }
+  console.log(
+    `# saved CPU profiles at ${label} of ${saved.join(', ') || 'none'} (${base}-<process>-cpu-${label}.pb.gz)`,
+  );
 }
 
 try {
@@ -499,6 +542,7 @@ try {
   console.log(`# creating ${total} sessions at ${rate}/s, each running ${durationS} s`);
   const scheduleBefore = await scheduleToStart();
   const started = Date.now();
+  const profilers = profileAtS.map((t) => setTimeout(() => void cpuProfiles(`t${t}s`), t * 1000));
   // Progress from the first session on, so a long run shows early whether the starts keep up.
   // The workers' leader Lease (the environment runs no other Shepherd worker), and who holds it.
   const leaderLease = async () => {
@@ -577,6 +621,7 @@ try {
   const deadline = Date.now() + durationS * 1000 + 600_000;
   while (succeeded.size < total && Date.now() < deadline && !interrupted) await sleep(1000);
   clearInterval(reporter);
+  for (const profiler of profilers) clearTimeout(profiler);
   clearInterval(sampler);
   clearInterval(loadSampler);
   if (interrupted || succeeded.size < total) await etcdProfiles('end');

@@ -41,6 +41,8 @@ export interface Environment {
   temporalBackend: TemporalBackend;
   /** The Temporal server's own Prometheus metrics, one URL per server process. */
   temporalMetricsUrls: string[];
+  /** The PostgreSQL-backed server's Go profiles, one URL per process; none for the dev server. */
+  temporalPprofUrls: string[];
   /** etcd's Prometheus metrics (its database size and quota among them). */
   etcdMetricsUrl: string;
   /** Every process the environment started (each leads its own process group), by name. */
@@ -211,6 +213,7 @@ export async function startEnvironment(options: EnvironmentOptions = {}): Promis
       temporalNamespace: temporal.namespace,
       temporalBackend: backend,
       temporalMetricsUrls: temporal.metricsUrls,
+      temporalPprofUrls: temporal.pprofUrls,
       etcdMetricsUrl: `${kube.etcdUrl}/metrics`,
       processes,
       ...(temporal.uiUrl ? { temporalUiUrl: temporal.uiUrl } : {}),

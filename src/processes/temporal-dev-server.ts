@@ -18,6 +18,8 @@ export interface TemporalDevServer {
   daemon: Daemon;
   /** Where the server serves its own Prometheus metrics (one URL per server process). */
   metricsUrls: string[];
+  /** Where each server process serves Go's profiles (`…/debug/pprof`); the dev server serves none. */
+  pprofUrls: string[];
 }
 
 /** Options for {@link startTemporalDevServer}. */
@@ -95,6 +97,7 @@ export async function startTemporalDevServer(
     namespace,
     daemon,
     metricsUrls: [`http://127.0.0.1:${metricsPort}/metrics`],
+    pprofUrls: [],
     ...(options.ui ? { uiUrl: `http://127.0.0.1:${uiPort}` } : {}),
   };
 }

@@ -75,7 +75,7 @@ export async function startTemporalPostgresServer(
   options: TemporalPostgresOptions = {},
   onDaemon: (daemon: Daemon) => void = () => undefined,
 ): Promise<TemporalPostgresServer> {
-  const ports = await freePorts(11);
+  const ports = await freePorts(15);
   const take = () => ports.shift() as number;
   const postgresPort = take();
   const frontendPort = options.port ?? take();
@@ -177,9 +177,11 @@ export async function startTemporalPostgresServer(
   mkdirSync(configDir, { recursive: true });
   const dynamicConfigFile = join(configDir, 'dynamic-config.yaml');
   writeFileSync(dynamicConfigFile, temporalDynamicConfig());
-  // One config file per process, which differ only in the port of the process's own metrics.
+  // One config file per process, which differ only in the ports of the process's own metrics
+  // and profiles.
   const groups = options.separateProcesses ? TEMPORAL_SERVICES.map((s) => [s]) : [TEMPORAL_SERVICES];
   const metricsPorts = groups.map(() => take());
+  const pprofPorts = groups.map(() => take());
   const serverDaemons = groups.map((services, i) => {
     const name = `temporal-${services.length === 1 ? services[0] : 'server'}`;
     writeFileSync(
@@ -189,6 +191,7 @@ export async function startTemporalPostgresServer(
         ports: servicePorts,
         frontendHttpPort,
         metricsPort: metricsPorts[i] as number,
+        pprofPort: pprofPorts[i] as number,
         historyShards: options.historyShards ?? 4,
         dynamicConfigFile,
       }),
@@ -244,5 +247,6 @@ export async function startTemporalPostgresServer(
     daemon: frontend,
     daemons,
     metricsUrls: metricsPorts.map((port) => `http://127.0.0.1:${port}/metrics`),
+    pprofUrls: pprofPorts.map((port) => `http://127.0.0.1:${port}/debug/pprof`),
   };
 }

@@ -20,6 +20,8 @@ export interface TemporalServerConfigOptions {
   frontendHttpPort: number;
   /** Where the server serves its own Prometheus metrics. */
   metricsPort: number;
+  /** Where it serves Go's profiles (`/debug/pprof/`), on loopback. */
+  pprofPort: number;
   /** History shards: fixed for the life of the database. */
   historyShards: number;
   /** The dynamic config file, absolute. */
@@ -72,6 +74,7 @@ export function temporalServerConfig(options: TemporalServerConfigOptions): stri
     },
     global: {
       membership: { maxJoinDuration: '30s', broadcastAddress: '127.0.0.1' },
+      pprof: { port: options.pprofPort, host: '127.0.0.1' },
       metrics: {
         prometheus: {
           framework: 'tally',
@@ -101,20 +104,19 @@ export function temporalServerConfig(options: TemporalServerConfigOptions): stri
 }
 
 /**
- * The dynamic config: what the dev server sets for the same reasons (search attributes visible
- * as soon as they are added; persistence QPS raised to match), a namespace registered in a test
- * visible within half a second rather than the two-second default refresh, and the visibility
- * rate the dev server also raises, since the local runtime lists its sessions by search attribute;
- * and eager activity execution, as the dev server is started with: a workflow task that schedules
- * an activity gets it back in its completion when the worker has a free slot, sparing a poll.
+ * The dynamic config: a namespace registered in a test visible within half a second rather than
+ * the two-second default refresh (a namespace's search attributes, on SQL visibility aliases of
+ * its pre-allocated columns, come with it), the visibility rate the dev server also raises, since
+ * the local runtime lists its sessions by search attribute, and eager activity execution, as the
+ * dev server is started with: a workflow task that schedules an activity gets it back in its
+ * completion when the worker has a free slot, sparing a poll. Not the dev server's forced search
+ * attribute refresh: "not to be turned on in production", it reads the cluster metadata from
+ * PostgreSQL, under one lock per service, on every validation, visibility write and history read.
  */
 export function temporalDynamicConfig(): string {
   const value = (v: unknown) => [{ value: v, constraints: {} }];
   return stringify({
-    'system.forceSearchAttributesCacheRefreshOnRead': value(true),
     'system.namespaceCacheRefreshInterval': value('500ms'),
-    'frontend.persistenceMaxQPS': value(10_000),
-    'history.persistenceMaxQPS': value(45_000),
     'frontend.namespaceRPS.visibility': value(100),
     'system.enableActivityEagerExecution': value(true),
   });

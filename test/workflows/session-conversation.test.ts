@@ -59,6 +59,8 @@ describe('a conversation', () => {
       idle.status.conditions?.find((c) => c.type === 'Ready')?.message ?? '',
       /waiting for the next prompt for 2h/,
     );
+    // The status says Idle before the runner is removed: the removal follows it.
+    await session.runtime.called('cleanup');
     const between = session.runtime.inputsOf('cleanup').at(-1);
     assert.equal(between?.deleteWorkspace, false, 'the workspace stays between turns');
     assert.deepEqual(between?.attempts, [1], "turn 1's runner is removed");
