@@ -249,11 +249,6 @@ export async function startKubeControlPlane(
         // Dynamic hostPath volumes (in /tmp of this host) for the default StorageClass below, so
         // a session's workspace PVC binds as it would on a cluster with a provisioner.
         '--enable-hostpath-provisioner',
-        // The volume binder, one worker, queues every claim again at each resync and matches each
-        // unbound one against every volume: at the default 15 s, a few thousand waiting claims
-        // keep it busy with nothing but resyncs. Claims and volumes bind on their own events;
-        // the resync is only a safety net.
-        '--pvclaimbinder-sync-period=5m',
         '--concurrent-job-syncs=20',
         '--concurrent-gc-syncs=20',
         '--v=1',
