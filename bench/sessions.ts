@@ -24,8 +24,8 @@
  * plane (cluster-load.ts) and the cores each process used; etcd's heap profile and goroutines are
  * saved as its memory passes 2, 4 and 8 GiB, and the control plane's and the workers' logs are kept
  * beside the result. `--profile-at T,…` saves 30 s CPU profiles of the API server, etcd and the
- * PostgreSQL-backed Temporal server T seconds after the first session (the dev server serves none). Ctrl-C ends the wait and reports and writes what was observed, marked
- * interrupted.
+ * PostgreSQL-backed Temporal server T seconds after the first session (the dev server serves
+ * none). Ctrl-C ends the wait and reports and writes what was observed, marked interrupted.
  *
  * With `--policy` the namespace has a NamespacePolicy setting every rule the sessions keep, so
  * comparing two runs shows what the validate step's policy checks add to a start (the environment
