@@ -240,11 +240,20 @@ mkdirSync(values.out, { recursive: true });
 const runName = `sessions-${backend}-${total}-${workerCount}w-${new Date().toISOString().replaceAll(':', '')}`;
 const base = join(values.out, runName);
 
+/** The body of `url`, within `timeoutMs`; an HTTP error is thrown, not returned as the body. */
+async function fetchBytes(url: string, timeoutMs: number): Promise<Buffer> {
+  const response = await fetch(url, { signal: AbortSignal.timeout(timeoutMs) });
+  if (!response.ok) throw new Error(`${url}: HTTP ${response.status}`);
+  return Buffer.from(await response.arrayBuffer());
+}
+
 /** Saves etcd's heap profile and its goroutines (with their stacks) as `<base>-etcd-<label>.*`. */
 async function etcdProfiles(label: string): Promise<void> {
   try {
-    const heap = await fetch(`${etcdUrl}/debug/pprof/heap`, { signal: AbortSignal.timeout(30_000) });
-    writeFileSync(`${base}-etcd-${label}-heap.pb.gz`, Buffer.from(await heap.arrayBuffer()));
+    writeFileSync(
+      `${base}-etcd-${label}-heap.pb.gz`,
+      await fetchBytes(`${etcdUrl}/debug/pprof/heap`, 30_000),
+    );
     const goroutines = await fetch(`${etcdUrl}/debug/pprof/goroutine?debug=1`, {
       signal: AbortSignal.timeout(30_000),
     });
@@ -262,18 +271,13 @@ async function etcdProfiles(label: string): Promise<void> {
 async function cpuProfiles(label: string): Promise<void> {
   const seconds = 30;
   const timeoutMs = (seconds + 30) * 1000;
-  const fromUrl = async (url: string) => {
-    const response = await fetch(url, { signal: AbortSignal.timeout(timeoutMs) });
-    if (!response.ok) throw new Error(`${url}: HTTP ${response.status}`);
-    return Buffer.from(await response.arrayBuffer());
-  };
   const temporal = env.temporalPprofUrls;
   const profiles: [string, Promise<Buffer>][] = [
     ['kube-apiserver', apiserverGet(`/debug/pprof/profile?seconds=${seconds}`, timeoutMs)],
-    ['etcd', fromUrl(`${etcdUrl}/debug/pprof/profile?seconds=${seconds}`)],
+    ['etcd', fetchBytes(`${etcdUrl}/debug/pprof/profile?seconds=${seconds}`, timeoutMs)],
     ...temporal.map((url, i): [string, Promise<Buffer>] => [
       temporal.length === 1 ? 'temporal' : `temporal-${i + 1}`,
-      fromUrl(`${url}/profile?seconds=${seconds}`),
+      fetchBytes(`${url}/profile?seconds=${seconds}`, timeoutMs),
     ]),
   ];
   const saved: string[] = [];
