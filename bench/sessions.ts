@@ -546,7 +546,9 @@ try {
   console.log(`# creating ${total} sessions at ${rate}/s, each running ${durationS} s`);
   const scheduleBefore = await scheduleToStart();
   const started = Date.now();
-  const profilers = profileAtS.map((t) => setTimeout(() => void cpuProfiles(`t${t}s`), t * 1000));
+  // Profiles still being taken when the run ends are waited for, not lost with the environment.
+  const profiling: Promise<void>[] = [];
+  const profilers = profileAtS.map((t) => setTimeout(() => profiling.push(cpuProfiles(`t${t}s`)), t * 1000));
   // Progress from the first session on, so a long run shows early whether the starts keep up.
   // The workers' leader Lease (the environment runs no other Shepherd worker), and who holds it.
   const leaderLease = async () => {
@@ -626,6 +628,7 @@ try {
   while (succeeded.size < total && Date.now() < deadline && !interrupted) await sleep(1000);
   clearInterval(reporter);
   for (const profiler of profilers) clearTimeout(profiler);
+  await Promise.all(profiling);
   clearInterval(sampler);
   clearInterval(loadSampler);
   if (interrupted || succeeded.size < total) await etcdProfiles('end');
